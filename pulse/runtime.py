@@ -1,0 +1,143 @@
+"""`pulse up`: start every part on one machine, print where each listens, stop them cleanly.
+
+Parts run as child processes (broker, worker, hooks, dashboard, demo) so one crash is visible and
+the worker can own the chDB data directory alone. Logs go to <data dir>/logs/<part>.log.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulse.broker import StartupError, port_in_use, start_broker, wait_for_port
+from pulse.settings import Settings
+from sinks.client import OwnerLock
+
+
+@dataclass
+class Part:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+
+def _pulse_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pulse.cli", *args]
+
+
+def _spawn(name: str, cmd: list[str], logs: Path, env: dict[str, str]) -> Part:
+    log = logs / f"{name}.log"
+    proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+    return Part(name, proc, log)
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _wait_http(url: str, timeout: float, part: Part) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if part.proc.poll() is not None:
+            raise StartupError(f"the {part.name} exited with code {part.proc.returncode} while starting; "
+                               f"its log ({part.log}) ends with:\n{_tail(part.log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise StartupError(f"the {part.name} did not answer on {url} within {timeout:.0f} s; see {part.log}:\n{_tail(part.log)}")
+
+
+def preflight(settings: Settings, demo: bool) -> None:
+    """Every reason not to start, found before anything starts, each in one line that says what to do."""
+    wanted = [("tracking hooks", settings.hooks_host, settings.hooks_port, "PULSE_HOOKS_PORT"),
+              ("dashboard", settings.ui_host, settings.ui_port, "PULSE_UI_PORT")]
+    if settings.embedded_clickhouse:
+        wanted.append(("SQL endpoint", settings.sql_host, settings.sql_port, "PULSE_SQL_PORT"))
+        holder = OwnerLock.holder(settings.data_dir)
+        if holder is not None:
+            raise StartupError(f"the data directory {settings.data_dir} is in use by pid {holder} "
+                               "(another `pulse up`?); stop it, or set PULSE_DATA_DIR to another directory")
+    for what, host, port, var in wanted:
+        if port_in_use(host, port):
+            raise StartupError(f"port {port} ({what}) is already taken; stop what uses it or set {var}")
+
+
+def up(settings: Settings, demo: bool = False) -> int:
+    preflight(settings, demo)
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    parts: list[Part] = []
+    env = {**os.environ, "PULSE_DATA_DIR": str(settings.data_dir)}
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if settings.embedded_broker:
+            broker = start_broker(settings, logs / "broker.log")
+            parts.append(Part("Kafka broker", broker, logs / "broker.log"))
+            print(f"  kafka      {settings.bootstrap}  (embedded Tansu broker: one machine, memory only)", flush=True)
+        else:
+            print(f"  kafka      {settings.bootstrap}", flush=True)
+        worker = _spawn("worker", _pulse_cmd("worker"), logs, env)
+        parts.append(worker)
+        if settings.embedded_clickhouse:
+            _wait_http(f"http://{settings.sql_host}:{settings.sql_port}/ping", 120, worker)
+            print(f"  clickhouse {settings.sql_url}  (chDB in the worker, data in {settings.data_dir}; "
+                  "read-only over HTTP)", flush=True)
+        else:
+            print(f"  clickhouse {settings.clickhouse_url}", flush=True)
+        hooks = _spawn("hooks", _pulse_cmd("hooks"), logs, env)
+        parts.append(hooks)
+        _wait_http(f"{settings.hooks_url}/health", 60, hooks)
+        print(f"  hooks      {settings.hooks_url}  (POST /collect)", flush=True)
+        ui = _spawn("dashboard", _pulse_cmd("ui"), logs, env)
+        parts.append(ui)
+        wait_for_port(settings.ui_host, settings.ui_port, 60, ui.proc, "the dashboard")
+        print(f"  dashboard  http://{settings.ui_host}:{settings.ui_port}", flush=True)
+        if demo:
+            parts.append(_spawn("demo", _pulse_cmd("demo"), logs, env))
+            print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
+        print(f"pulse is up. Logs in {logs}. Ctrl-C stops everything.", flush=True)
+        while not stopping:
+            for part in parts:
+                if part.proc.poll() is not None:
+                    print(f"pulse: the {part.name} stopped unexpectedly (exit {part.proc.returncode}); "
+                          f"its log ({part.log}) ends with:\n{_tail(part.log)}", file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(0.2)
+        print("pulse: stopping (flushing buffered events, committing offsets)...", flush=True)
+        return 0
+    except StartupError as exc:
+        print(f"pulse: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        shutdown(parts)
+
+
+def shutdown(parts: list[Part], timeout: float = 30.0) -> None:
+    """Stop in reverse order of start: the demo and hooks first, the worker flushes, the broker last."""
+    for part in reversed(parts):
+        if part.proc.poll() is None:
+            part.proc.send_signal(signal.SIGTERM)
+            try:
+                part.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"pulse: the {part.name} did not stop within {timeout:.0f} s; killing it", file=sys.stderr)
+                part.proc.kill()
+                part.proc.wait()

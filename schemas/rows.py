@@ -1,0 +1,49 @@
+"""Row types written to ClickHouse. The column order here is the insert order of the sink."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+import msgspec
+
+
+class TouchRow(msgspec.Struct, array_like=True, frozen=True):
+    """One resolved, weighted touch: a row of `touches`, and the input of the engagement fold."""
+
+    event_id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    day: date
+    account_id: str        # "" when unresolved
+    person: str
+    method: str
+    channel: str
+    program_id: str
+    minutes: Decimal
+    success: int
+    email: str
+    anonymous_id: str
+    ip: str                # truncated for storage
+    url: str
+    payload: str
+
+
+TOUCH_COLUMNS = tuple(f.name for f in msgspec.structs.fields(TouchRow))
+# Appended by the writer: bookkeeping for recovery and re-attribution.
+TOUCH_WRITE_COLUMNS = TOUCH_COLUMNS + ("writer", "batch_seq", "version")
+
+ENGAGEMENT_KEY = ("kind", "account_id", "day", "channel", "program_id", "person")
+ENGAGEMENT_COLUMNS = ENGAGEMENT_KEY + ("minutes", "touches", "successes", "batch_seq")
+
+
+class RejectedRow(msgspec.Struct, array_like=True, frozen=True):
+    rejected_at: datetime
+    source: str
+    reasons: str
+    payload: str
+    dlq_key: str
+
+
+REJECTED_COLUMNS = tuple(f.name for f in msgspec.structs.fields(RejectedRow))

@@ -1,0 +1,82 @@
+"""Numbered .sql migrations, applied in order and recorded in `schema_migrations`.
+
+Files are `NNNN_name.sql`; statements are separated by a line ending in `;`. A file whose first
+line says `-- repeatable` (views) is applied again whenever its rendered text changes. All DDL is
+IF NOT EXISTS / OR REPLACE, so two workers migrating a server at once do no harm.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from clickhouse_connect.driver.client import Client
+
+from pulse.settings import Settings
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_PLACEHOLDER = re.compile(r"\{(database|retention_months|reporting_tz)\}")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+    repeatable: bool
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def statements(self) -> list[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]
+
+
+def load_migrations(settings: Settings) -> list[Migration]:
+    found = []
+    for entry in resources.files("sinks").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if not match:
+            continue
+        text = entry.read_text()
+        values = {"database": settings.database, "retention_months": settings.retention_months,
+                  "reporting_tz": settings.reporting_tz}
+        rendered = _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
+        found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
+    return sorted(found, key=lambda m: m.version)
+
+
+def migrate(client: Client, settings: Settings) -> list[str]:
+    """Apply what is missing; return the names applied (empty when up to date)."""
+    db = settings.database
+    client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+    client.command(
+        f"""CREATE TABLE IF NOT EXISTS {db}.schema_migrations
+        (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+        ENGINE = ReplacingMergeTree(applied_at) ORDER BY version
+        COMMENT 'Migrations applied by pulse migrate'"""
+    )
+    applied = {
+        row[0]: row[1]
+        for row in client.query(
+            f"SELECT version, argMax(checksum, applied_at) FROM {db}.schema_migrations GROUP BY version"
+        ).result_rows
+    }
+    done = []
+    for migration in load_migrations(settings):
+        if migration.version in applied and (
+            not migration.repeatable or applied[migration.version] == migration.checksum
+        ):
+            continue
+        for statement in migration.statements():
+            client.command(statement)
+        client.insert(
+            f"{db}.schema_migrations",
+            [[migration.version, migration.name, migration.checksum]],
+            column_names=["version", "name", "checksum"],
+        )
+        done.append(migration.name)
+    return done

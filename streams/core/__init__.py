@@ -1,0 +1,1 @@
+"""Pure logic of the stream: resolution, weighting, windows. Imports neither faust nor clickhouse_connect."""

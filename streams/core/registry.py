@@ -1,0 +1,73 @@
+"""The target-account registry as an in-memory lookup: accounts by id, by email domain, by IP range.
+
+Built from registry records (the `registry` topic, or the ClickHouse dimension tables at start).
+IP ranges are kept per prefix length, so a lookup is at most 33 (IPv4) or 129 (IPv6) dict probes
+whatever the number of ranges: longest prefix first, so the most specific range wins.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from schemas.registry import AccountRecord, ContactRecord
+
+ROLES = ("c_level", "vp", "director", "manager", "other")
+Account = AccountRecord
+Contact = ContactRecord
+
+
+@dataclass
+class Registry:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    by_domain: dict[str, str] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    # {(version, prefixlen): {network_int: account_id}}
+    _ranges: dict[tuple[int, int], dict[int, str]] = field(default_factory=dict)
+    _lengths: dict[int, list[int]] = field(default_factory=dict)
+
+    def upsert_account(self, account: Account) -> None:
+        old = self.accounts.get(account.account_id)
+        if old is not None:
+            for domain in old.domains:
+                if self.by_domain.get(domain) == old.account_id:
+                    del self.by_domain[domain]
+            for cidr in old.ip_ranges:
+                net = ipaddress.ip_network(cidr, strict=False)
+                self._ranges.get((net.version, net.prefixlen), {}).pop(int(net.network_address), None)
+        self.accounts[account.account_id] = account
+        for domain in account.domains:
+            self.by_domain[domain.lower()] = account.account_id
+        for cidr in account.ip_ranges:
+            net = ipaddress.ip_network(cidr, strict=False)
+            key = (net.version, net.prefixlen)
+            if key not in self._ranges:
+                self._ranges[key] = {}
+                lengths = self._lengths.setdefault(net.version, [])
+                lengths.append(net.prefixlen)
+                lengths.sort(reverse=True)
+            self._ranges[key][int(net.network_address)] = account.account_id
+
+    def upsert_contact(self, contact: Contact) -> None:
+        self.contacts[contact.email] = contact
+
+    def account_for_domain(self, domain: str) -> str | None:
+        """Exact domain first, then each parent (mail.acme.com -> acme.com)."""
+        while domain:
+            found = self.by_domain.get(domain)
+            if found is not None:
+                return found
+            _, _, domain = domain.partition(".")
+        return None
+
+    def account_for_ip(self, ip: str) -> str | None:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        bits = 32 if addr.version == 4 else 128
+        value = int(addr)
+        for length in self._lengths.get(addr.version, ()):
+            found = self._ranges[(addr.version, length)].get(value >> (bits - length) << (bits - length))
+            if found is not None:
+                return found
+        return None

@@ -1,0 +1,85 @@
+"""Engagement minutes per touch: a pure function of (event, weights, role).
+
+Defaults follow the published engagement-minutes model; `weights.toml` overrides them.
+Minutes are Decimals rounded half-up to 2 places, so every sum downstream is exact.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from schemas.events import Call, EventAttendance, Meeting, Touch
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Weights:
+    page_view: Decimal = Decimal(1)
+    page_view_daily_cap: Decimal = Decimal(30)
+    email_open: Decimal = Decimal(1)
+    email_click: Decimal = Decimal(2)
+    form_submit: Decimal = Decimal(10)
+    event_registered: Decimal = Decimal(5)
+    event_attended_default: Decimal = Decimal(30)
+    meeting_default: Decimal = Decimal(30)
+    roles: dict[str, Decimal] = field(
+        default_factory=lambda: {
+            "c_level": Decimal("2.0"),
+            "vp": Decimal("1.5"),
+            "director": Decimal("1.25"),
+            "manager": Decimal(1),
+            "other": Decimal(1),
+            "unknown": Decimal(1),
+        }
+    )
+
+    @classmethod
+    def load(cls, path: Path | None) -> "Weights":
+        if path is None or not path.exists():
+            return cls()
+        data = tomllib.loads(path.read_text())
+        roles = {**cls().roles, **{k: Decimal(str(v)) for k, v in data.pop("roles", {}).items()}}
+        known = {f for f in cls.__dataclass_fields__ if f != "roles"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown weight(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        return cls(roles=roles, **{k: Decimal(str(v)) for k, v in data.items()})
+
+
+_CONNECTED = frozenset({"connected", "conversation", "meeting_booked"})
+
+
+def base_minutes(event: Touch, w: Weights) -> Decimal:
+    """Minutes before the role multiplier and before the page-view daily cap."""
+    kind = type(event).__struct_config__.tag
+    if kind == "page_view":
+        return w.page_view
+    if kind == "email_open":
+        return w.email_open
+    if kind == "email_click":
+        return w.email_click
+    if kind == "form_submit":
+        return w.form_submit
+    if isinstance(event, EventAttendance):
+        if event.status == "attended":
+            return Decimal(event.attended_minutes) if event.attended_minutes is not None else w.event_attended_default
+        return w.event_registered if event.status == "registered" else ZERO
+    if isinstance(event, Call):
+        if event.outcome in _CONNECTED:
+            return max(Decimal(1), Decimal(event.duration_seconds) / 60)
+        return ZERO
+    if isinstance(event, Meeting):
+        return Decimal(event.duration_minutes) if event.duration_minutes is not None else w.meeting_default
+    return ZERO  # identify: a link between identities, not a touch
+
+
+def apply_role(base: Decimal, role: str, w: Weights) -> Decimal:
+    return (base * w.roles.get(role, Decimal(1))).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def minutes_for(event: Touch, w: Weights, role: str = "unknown") -> Decimal:
+    return apply_role(base_minutes(event, w), role, w)

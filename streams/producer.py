@@ -1,0 +1,43 @@
+"""Producing from the command line (imports, `pulse send`, the demo): kafka-python, synchronous."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from kafka import KafkaProducer
+
+from pulse.settings import Settings
+from schemas import topics
+from schemas.events import Touch, encode_batch
+from schemas.registry import AccountRecord, AccountsChanged, ContactRecord, ContactsChanged, encode_change
+
+REGISTRY_CHUNK = 5_000
+EVENTS_CHUNK = 500
+
+
+def producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5,
+                         max_request_size=8 * 1024 * 1024, client_id="pulse-cli")
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def publish_accounts(p: KafkaProducer, settings: Settings, accounts: Sequence[AccountRecord]) -> None:
+    for chunk in _chunks(accounts, REGISTRY_CHUNK):
+        p.send(settings.topic(topics.REGISTRY), encode_change(AccountsChanged(list(chunk))))
+    p.flush()
+
+
+def publish_contacts(p: KafkaProducer, settings: Settings, contacts: Sequence[ContactRecord]) -> None:
+    for chunk in _chunks(contacts, REGISTRY_CHUNK):
+        p.send(settings.topic(topics.REGISTRY), encode_change(ContactsChanged(list(chunk))))
+    p.flush()
+
+
+def send_events(p: KafkaProducer, settings: Settings, events: Sequence[Touch]) -> None:
+    """Validated events only: callers run schemas.validate first, as the hooks do."""
+    for chunk in _chunks(events, EVENTS_CHUNK):
+        p.send(settings.topic(topics.TOUCHES), encode_batch(list(chunk)))
+    p.flush()

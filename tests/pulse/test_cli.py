@@ -1,0 +1,72 @@
+"""`pulse` fails the way people can act on: one line, what to do, non-zero exit, never a traceback."""
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+from conftest import ROOT, env_for, free_port, wait_until
+
+
+def run_pulse(args, env, timeout=60):
+    return subprocess.run([sys.executable, "-m", "pulse.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_port_taken_is_one_clear_line(settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", settings.hooks_port))
+        s.listen()
+        result = run_pulse(["up"], env_for(settings))
+    assert result.returncode == 1
+    assert f"port {settings.hooks_port}" in result.stderr and "PULSE_HOOKS_PORT" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_setting_names_the_variable(settings):
+    env = {**env_for(settings), "PULSE_PARTITIONS": "many"}
+    result = run_pulse(["up"], env)
+    assert result.returncode == 2
+    assert "PULSE_PARTITIONS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_data_dir_owned_by_a_running_worker(settings, start):
+    worker = start("worker", settings)
+    result = run_pulse(["up"], env_for(settings))
+    assert result.returncode == 1
+    assert str(worker.proc.pid) in result.stderr and "PULSE_DATA_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
+    # a second worker on the same data is refused the same way
+    second = run_pulse(["worker"], env_for(settings))
+    assert second.returncode == 1 and "in use by pid" in second.stderr and "Traceback" not in second.stderr
+    # migrate goes through the owner instead of opening its data
+    migrated = run_pulse(["migrate"], env_for(settings))
+    assert migrated.returncode == 0 and "up to date" in migrated.stdout
+
+
+def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
+    env = {**env_for(settings), "PULSE_BROKER_PORT": str(free_port())}
+    del env["KAFKA_BOOTSTRAP_SERVERS"]  # the embedded broker, as on a fresh machine
+    proc = subprocess.Popen([sys.executable, "-m", "pulse.cli", "up", "--demo"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = (f"http://127.0.0.1:{settings.sql_port}/?query="
+               "SELECT+sum(minutes_7d)+FROM+account_engagement")
+
+        def minutes():
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return float(response.read().decode().strip() or 0) > 0
+
+        wait_until(minutes, 60, 0.5, what="non-zero engagement minutes from the demo within 60 s")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    for part in ("kafka", "clickhouse", "hooks", "dashboard"):
+        assert part in out
+    assert "Traceback" not in out

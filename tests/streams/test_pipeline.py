@@ -1,0 +1,70 @@
+"""One page view end to end: hooks -> Kafka -> Faust worker -> ClickHouse -> the analysts' view."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from conftest import sql_rows, wait_until
+from schemas.registry import AccountRecord, ContactRecord
+from streams.producer import producer, publish_accounts, publish_contacts
+
+
+def post(settings, path: str, body) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{settings.hooks_url}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def minutes_of(settings, account_id: str):
+    rows = sql_rows(settings, "SELECT minutes_7d, stage, people_engaged_90d FROM account_engagement "
+                              "WHERE account_id = %(a)s", {"a": account_id})
+    return rows[0] if rows else None
+
+
+def test_page_view_reaches_account_engagement(settings, start):
+    start("worker", settings)
+    start("hooks", settings)
+    p = producer(settings)
+    publish_accounts(p, settings, [AccountRecord(account_id="acme", name="Acme", domains=("acme.example",)),
+                                   AccountRecord(account_id="globex", name="Globex", domains=("globex.example",))])
+    publish_contacts(p, settings, [ContactRecord(email="ceo@acme.example", account_id="acme", role="c_level")])
+    p.close()
+    wait_until(lambda: minutes_of(settings, "globex") is not None, 60, what="the registry to reach ClickHouse")
+
+    now = datetime.now(timezone.utc).isoformat()
+    status, body = post(settings, "/collect", [
+        {"type": "page_view", "occurred_at": now, "url": "https://us.example/pricing", "email": "ana@acme.example"},
+        {"type": "page_view", "occurred_at": now, "url": "https://us.example/", "email": "CEO@acme.example"},
+        {"type": "page_view", "occurred_at": now, "url": "https://us.example/", "email": "bob@gmail.com"},
+        {"type": "page_view", "occurred_at": "not a time", "url": "https://us.example/"},
+    ])
+    assert status == 202
+    assert body["accepted"] == 3
+    assert body["rejected"][0]["index"] == 3
+    assert {e["field"] for e in body["rejected"][0]["errors"]} >= {"occurred_at"}
+
+    # 1 minute (unknown role) + 2 minutes (c_level x2.0); the gmail visitor resolves to nobody
+    wait_until(lambda: minutes_of(settings, "acme") == (Decimal("3.00"), "aware", 2), 30,
+               what="acme to show 3.00 minutes from two people")
+    assert minutes_of(settings, "globex") == (Decimal("0.00"), "unaware", 0)
+    methods = dict(sql_rows(settings, "SELECT method, count() FROM events GROUP BY method"))
+    assert methods == {"domain": 1, "contact": 1, "unresolved": 1}
+    # the rejected item is kept, with its reasons, for an operator to see and replay
+    rejected = wait_until(lambda: sql_rows(settings, "SELECT source, reasons, payload FROM rejected_events"), 30,
+                          what="the rejected event in rejected_events")
+    assert rejected[0][0] == "collect" and "occurred_at" in rejected[0][1] and "not a time" in rejected[0][2]
+
+    # the same request again (a retry of the beacon) changes no number
+    assert post(settings, "/collect", [
+        {"type": "page_view", "occurred_at": now, "url": "https://us.example/pricing", "email": "ana@acme.example"},
+    ])[0] == 202
+    marker = [{"type": "page_view", "occurred_at": now, "url": "https://us.example/marker", "email": "zed@globex.example"}]
+    assert post(settings, "/collect", marker)[0] == 202
+    wait_until(lambda: minutes_of(settings, "globex") == (Decimal("1.00"), "aware", 1), 30, what="the marker event")
+    assert minutes_of(settings, "acme") == (Decimal("3.00"), "aware", 2)

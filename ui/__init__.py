@@ -1,0 +1,1 @@
+"""The Streamlit dashboard marketing watches all day."""
