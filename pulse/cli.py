@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -121,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*")
     p.add_argument("--format", default="PrettyCompact", help="ClickHouse output format (default PrettyCompact)")
     p.set_defaults(func=cmd_sql)
+    # Sub-commands of later parts register themselves from their own modules, so this file stays short.
+    for module in ("pulse.cmd_ingest", "pulse.cmd_registry", "pulse.cmd_ops", "pulse.cmd_bench"):
+        try:
+            register = importlib.import_module(module).register
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        register(sub)
     return parser
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
+from msgspec import Meta
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +32,24 @@ MAX_LEN = {
     "rep": 128,
     "ip": 45,
 }
+# Whole-number fields are bounded too, so one bogus value cannot dominate a sum (a day / 24 h).
+MAX_INT = {
+    "engaged_seconds": 86_400,
+    "attended_minutes": 1_440,
+    "duration_seconds": 86_400,
+    "duration_minutes": 1_440,
+}
+# The unknown extra fields of one event, as JSON, at most this many bytes.
+MAX_PROPERTIES_BYTES = 4096
+
+
+def _text(name: str) -> Any:
+    """A string field with its documented limit, so the JSON Schema and the decoder both enforce it."""
+    return Annotated[str, Meta(max_length=MAX_LEN[name])]
+
+
+def _count(name: str) -> Any:
+    return Annotated[int, Meta(ge=0, le=MAX_INT[name])]
 
 
 class Touch(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -39,73 +58,88 @@ class Touch(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     event_id: uuid.UUID
     occurred_at: datetime
     # Identity: any of these; resolution tries them in the order documented in the README.
-    email: str | None = None
-    anonymous_id: str | None = None
-    ip: str | None = None
-    account_id: str | None = None
-    campaign_id: str | None = None
-    program_id: str | None = None
-    source: str | None = None
+    email: _text("email") | None = None
+    anonymous_id: _text("anonymous_id") | None = None
+    ip: _text("ip") | None = None
+    account_id: _text("account_id") | None = None
+    campaign_id: _text("campaign_id") | None = None
+    program_id: _text("program_id") | None = None
+    source: _text("source") | None = None
     # Unknown extra fields of the producer's payload, kept rather than dropped.
     properties: dict[str, Any] = {}
 
 
 class PageView(Touch, tag="page_view"):
-    url: str
-    referrer: str | None = None
-    title: str | None = None
-    engaged_seconds: int | None = None
+    url: _text("url")
+    referrer: _text("referrer") | None = None
+    title: _text("title") | None = None
+    engaged_seconds: _count("engaged_seconds") | None = None
+
+
+class PageEngagement(Touch, tag="page_engagement"):
+    """A tracking-snippet heartbeat: the engaged time so far of the page view `page_view_id`.
+
+    Not a page view and worth no minutes: it has its own event_id (so a retried beacon is a
+    duplicate, not a second heartbeat), and the engaged time of a page view is the largest
+    `engaged_seconds` among the view and its heartbeats (see the README, "Engaged time").
+    """
+
+    page_view_id: uuid.UUID
+    engaged_seconds: _count("engaged_seconds")
+    url: _text("url") | None = None
 
 
 class EmailOpen(Touch, tag="email_open"):
-    campaign_id: str
+    campaign_id: _text("campaign_id")
 
 
 class EmailClick(Touch, tag="email_click"):
-    campaign_id: str
-    url: str
+    campaign_id: _text("campaign_id")
+    url: _text("url")
 
 
 class EventAttendance(Touch, tag="event_attendance"):
-    program_id: str
+    program_id: _text("program_id")
     status: Literal["registered", "attended", "no_show"]
-    attended_minutes: int | None = None
+    attended_minutes: _count("attended_minutes") | None = None
 
 
 class Call(Touch, tag="call"):
     direction: Literal["inbound", "outbound"]
-    duration_seconds: int
+    duration_seconds: _count("duration_seconds")
     outcome: Literal["no_answer", "voicemail", "connected", "conversation", "meeting_booked"]
-    rep: str | None = None
+    rep: _text("rep") | None = None
 
 
 class Meeting(Touch, tag="meeting"):
-    duration_minutes: int | None = None
-    rep: str | None = None
+    duration_minutes: _count("duration_minutes") | None = None
+    rep: _text("rep") | None = None
 
 
 class FormSubmit(Touch, tag="form_submit"):
-    form_id: str
-    asset: str | None = None
+    form_id: _text("form_id")
+    asset: _text("asset") | None = None
 
 
 class Identify(Touch, tag="identify"):
     """Links the website cookie to an email, so anonymous visits count for that person's account."""
 
-    anonymous_id: str
-    email: str
+    anonymous_id: _text("anonymous_id")
+    email: _text("email")
 
 
-Event = Union[PageView, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify]
+Event = Union[PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify]
 
 EVENT_TYPES: dict[str, type[Touch]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in (PageView, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify)
+    for cls in (PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit,
+                Identify)
 }
 
 # The channel each type counts under in engagement minutes and awareness.
 CHANNEL = {
     "page_view": "web",
+    "page_engagement": "web",
     "email_open": "email",
     "email_click": "email",
     "event_attendance": "event",

@@ -1,6 +1,8 @@
 """Registry records: target accounts and contacts, as they travel on the registry topic."""
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Union
 
 import msgspec
@@ -25,6 +27,16 @@ class ContactRecord(msgspec.Struct, frozen=True, kw_only=True):
     role: Literal["c_level", "vp", "director", "manager", "other"] = "other"
 
 
+class ProgramRecord(msgspec.Struct, frozen=True, kw_only=True):
+    program_id: str
+    name: str = ""
+    channel: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    cost: Decimal | None = None
+    audience_size: int | None = None
+
+
 class AccountsChanged(msgspec.Struct, tag="accounts", tag_field="kind"):
     items: list[AccountRecord]
 
@@ -33,9 +45,21 @@ class ContactsChanged(msgspec.Struct, tag="contacts", tag_field="kind"):
     items: list[ContactRecord]
 
 
-RegistryChange = Union[AccountsChanged, ContactsChanged]
+class ProgramsChanged(msgspec.Struct, tag="programs", tag_field="kind"):
+    items: list[ProgramRecord]
+
+
+class RescoreRequested(msgspec.Struct, tag="rescore", tag_field="kind"):
+    """Ask the workers to re-read weights and re-score (and re-resolve) stored touches since a day."""
+
+    since_days: int = 400
+    requested_at: datetime | None = None
+
+
+RegistryChange = Union[AccountsChanged, ContactsChanged, ProgramsChanged, RescoreRequested]
 encode_change = msgspec.json.Encoder().encode
 decode_change = msgspec.json.Decoder(RegistryChange).decode
 
 ACCOUNT_COLUMNS = ("account_id", "name", "domains", "ip_ranges", "tier", "is_target", "committee_size", "owner")
 CONTACT_COLUMNS = ("email", "account_id", "name", "title", "role")
+PROGRAM_COLUMNS = ("program_id", "name", "channel", "starts_at", "ends_at", "cost", "audience_size")

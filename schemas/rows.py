@@ -21,13 +21,21 @@ class TouchRow(msgspec.Struct, array_like=True, frozen=True):
     method: str
     channel: str
     program_id: str
-    minutes: Decimal
+    minutes: Decimal       # engagement minutes, role multiplier applied
+    base_minutes: Decimal  # before the role multiplier (the page-view daily cap counts these)
     success: int
     email: str
     anonymous_id: str
     ip: str                # truncated for storage
     url: str
-    payload: str
+    payload: str           # the validated event as JSON (ip truncated), for re-resolution and re-scoring
+    # A row that replaces an earlier attribution of the same event carries what it takes back,
+    # so folding it is self-contained (recovery needs no older version, which a merge may have removed).
+    retracts: int = 0
+    prev_account_id: str = ""
+    prev_person: str = ""
+    prev_minutes: Decimal = Decimal(0)
+    prev_base_minutes: Decimal = Decimal(0)
 
 
 TOUCH_COLUMNS = tuple(f.name for f in msgspec.structs.fields(TouchRow))
@@ -35,7 +43,7 @@ TOUCH_COLUMNS = tuple(f.name for f in msgspec.structs.fields(TouchRow))
 TOUCH_WRITE_COLUMNS = TOUCH_COLUMNS + ("writer", "batch_seq", "version")
 
 ENGAGEMENT_KEY = ("kind", "account_id", "day", "channel", "program_id", "person")
-ENGAGEMENT_COLUMNS = ENGAGEMENT_KEY + ("minutes", "touches", "successes", "batch_seq")
+ENGAGEMENT_COLUMNS = ENGAGEMENT_KEY + ("minutes", "touches", "successes", "pv_base", "pv_minutes", "batch_seq")
 
 
 class RejectedRow(msgspec.Struct, array_like=True, frozen=True):

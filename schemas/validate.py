@@ -2,27 +2,44 @@
 
 Returns a decision as a value: `Accepted(event)` or `Rejected(errors)`, where every error
 names its field and what is wrong with it. The hooks and `pulse send` act on the result.
+
+Two paths, one answer. The fast path (`_fast`) lets msgspec's C decoder check types, lengths and
+ranges in one `convert` call and does only the few checks msgspec cannot express in Python; it
+handles well-formed input, which is nearly all traffic, in ~2 us an event. Anything it does not
+accept outright goes to the slow path (`_full`), which examines every field on its own so that
+each problem is named. The fast path never accepts what the slow path would reject
+(tests/schemas/test_validate_paths.py checks this on generated input).
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import typing
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 import msgspec
 
-from schemas.events import EVENT_TYPES, MAX_LEN, Touch, fields_of
+from schemas.events import EVENT_TYPES, MAX_INT, MAX_LEN, MAX_PROPERTIES_BYTES, Touch, fields_of
 
 # Namespace for event ids derived from content, so an id-less retry gets the same id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c3c0e-6a53-4c55-9b3e-2f0a4e1d7a11")
 MAX_FUTURE = timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FIELDS = {name: fields_of(cls) for name, cls in EVENT_TYPES.items()}
-_DERIVED_ID_ENCODER = msgspec.json.Encoder(order="sorted")
+# Keys a payload of each type may carry at top level; anything else goes to `properties`.
+_NAMES = {name: frozenset(fields) | {"type"} for name, fields in _FIELDS.items()}
+_CANONICAL = msgspec.json.Encoder(order="sorted")
+_encode = msgspec.json.Encoder().encode
+_convert = msgspec.convert
+_ValidationError = msgspec.ValidationError
+_PLACEHOLDER_ID = uuid.UUID(int=0)
+_UTC = timezone.utc
+_PROPERTIES_TOO_BIG = f"extra fields (properties) larger than {MAX_PROPERTIES_BYTES} bytes of JSON"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +60,63 @@ class Accepted:
 class Rejected:
     errors: tuple[FieldError, ...]
 
+    def reasons(self) -> list[dict[str, str]]:
+        return [e.as_dict() for e in self.errors]
+
 
 def validate(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected:
     """Check one untrusted JSON value against the v1 contract."""
+    if type(obj) is dict:
+        result = _fast(obj, now, max_age)
+        if result is not None:
+            return result
+    return _full(obj, now=now, max_age=max_age)
+
+
+def _fast(obj: dict, now: datetime, max_age: timedelta) -> Accepted | Rejected | None:
+    """Well-formed input in one msgspec call; None means 'let the slow path name the problems'."""
+    kind = obj.get("type")
+    names = _NAMES.get(kind) if type(kind) is str else None
+    if names is None:
+        return None
+    data = obj
+    if not obj.keys() <= names:
+        props = obj.get("properties")
+        if props is not None and type(props) is not dict:
+            return None
+        data = {k: v for k, v in obj.items() if k in names}
+        data["properties"] = {**(props or {}), **{k: v for k, v in obj.items() if k not in names}}
+    missing_id = data.get("event_id") is None
+    if missing_id:
+        data = {**data, "event_id": _PLACEHOLDER_ID}
+    email = data.get("email")
+    if type(email) is str:
+        normal = email.strip().lower()
+        if normal != email:
+            data = {**data, "email": normal}
+    try:
+        event = _convert(data, EVENT_TYPES[kind])
+    except _ValidationError:
+        return None
+    errors = _check_semantics(event, now=now, max_age=max_age)
+    if errors:
+        return Rejected(tuple(errors))
+    if missing_id:
+        event.event_id = derive_event_id(event)
+    return Accepted(event)
+
+
+def _full(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected:
+    """Every problem of one value, each named by field."""
     if not isinstance(obj, dict):
-        return Rejected((FieldError("$", f"expected a JSON object, got {type(obj).__name__}"),))
+        return Rejected((FieldError("$", f"expected a JSON object, got {_json_type(obj)}"),))
     kind = obj.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        known = ", ".join(sorted(EVENT_TYPES))
-        return Rejected((FieldError("type", f"unknown event type {kind!r}; expected one of: {known}"),))
+        known_types = ", ".join(sorted(EVENT_TYPES))
+        shown = kind if isinstance(kind, str) and len(kind) <= 40 else _json_type(kind) if kind is not None else None
+        what = "missing" if kind is None else f"unknown event type {shown!r}"
+        return Rejected((FieldError("type", f"{what}; expected one of: {known_types}"),))
 
     fields = _FIELDS[kind]
     known: dict[str, Any] = {}
@@ -66,103 +130,138 @@ def validate(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejec
             extras[key] = value
     errors: list[FieldError] = []
     if "properties" in known and not isinstance(known["properties"], dict):
-        errors.append(FieldError("properties", "expected a JSON object"))
+        errors.append(FieldError("properties", f"expected a JSON object, got {_json_type(known['properties'])}"))
         known.pop("properties")
     if extras:
         known["properties"] = {**known.get("properties", {}), **extras}
-    if known.get("event_id") is None:
+    missing_id = known.get("event_id") is None
+    if missing_id:
         known.pop("event_id", None)
-        missing_id = True
-    else:
-        missing_id = False
-        if isinstance(known["event_id"], str):
-            known["event_id"] = known["event_id"].strip()
-    for name in ("email",):
-        if isinstance(known.get(name), str):
-            known[name] = known[name].strip().lower()
-    errors.extend(_check_lengths(known))
+    elif isinstance(known["event_id"], str):
+        known["event_id"] = known["event_id"].strip()
+    if isinstance(known.get("email"), str):
+        known["email"] = known["email"].strip().lower()
+    length_errors = _check_lengths(known)
+    errors.extend(length_errors)
 
     try:
-        event = msgspec.convert(
-            {**known, "type": kind, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls
-        )
-    except msgspec.ValidationError:
-        errors.extend(_field_errors(cls, known))
+        event = _convert({**known, "type": kind, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls)
+    except _ValidationError:
+        errors.extend(_field_errors(cls, known, skip={e.field for e in length_errors}))
         return Rejected(tuple(_dedupe(errors)))
     errors.extend(_check_semantics(event, now=now, max_age=max_age))
     if errors:
         return Rejected(tuple(_dedupe(errors)))
     if missing_id:
-        event = msgspec.structs.replace(event, event_id=derive_event_id(event))
+        event.event_id = derive_event_id(event)
     return Accepted(event)
 
 
-_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
-
-
 def derive_event_id(event: Touch) -> uuid.UUID:
-    """A deterministic id from the event's canonical content (everything but the id)."""
-    content = msgspec.to_builtins(event)
-    content.pop("event_id", None)
-    # Canonical time: the same instant written with another offset is the same event.
-    content["occurred_at"] = event.occurred_at.timestamp()
-    return uuid.uuid5(EVENT_ID_NAMESPACE, _DERIVED_ID_ENCODER.encode(content).decode())
+    """A deterministic id from the event's canonical content (everything but the id).
+
+    uuid5 of the sorted-key JSON of the event with a zero id and `occurred_at` in UTC, so the
+    same instant written with another offset is the same event.
+    """
+    original_id, original_at = event.event_id, event.occurred_at
+    event.event_id, event.occurred_at = _PLACEHOLDER_ID, original_at.astimezone(_UTC)
+    try:
+        content = _CANONICAL.encode(event)
+    finally:
+        event.event_id, event.occurred_at = original_id, original_at
+    digest = hashlib.sha1(EVENT_ID_NAMESPACE.bytes + content).digest()  # = uuid.uuid5 on bytes
+    return uuid.UUID(bytes=digest[:16], version=5)
+
+
+def derive_id_from(*parts: str) -> uuid.UUID:
+    """An id from named parts (e.g. one email open per campaign, recipient and day)."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, "\x1f".join(parts))
+
+
+@lru_cache(maxsize=65_536)
+def valid_ip(text: str) -> bool:
+    # Cached: a visitor's IP repeats on every event, and ipaddress costs ~2 us a call.
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_lengths(known: dict[str, Any]) -> list[FieldError]:
-    return [
+    errors = [
         FieldError(name, f"longer than {limit} characters ({len(value)})")
         for name, limit in MAX_LEN.items()
         if isinstance(value := known.get(name), str) and len(value) > limit
     ]
+    props = known.get("properties")
+    if isinstance(props, dict) and props:
+        try:
+            size = len(_encode(props))
+        except (TypeError, ValueError, OverflowError):
+            size = 0  # the type check below names the problem
+        if size > MAX_PROPERTIES_BYTES:
+            errors.append(FieldError("properties", _PROPERTIES_TOO_BIG))
+    return errors
 
 
-def _field_errors(cls: type[Touch], known: dict[str, Any]) -> list[FieldError]:
+def _field_errors(cls: type[Touch], known: dict[str, Any], skip: set[str]) -> list[FieldError]:
     """Slow path, only for bad input: check each field alone so every problem is named."""
     errors = []
     for name, info in fields_of(cls).items():
+        if name in skip:
+            continue
         if name not in known:
             if info.required and name != "event_id":
                 errors.append(FieldError(name, "required field is missing"))
             continue
         try:
-            msgspec.convert(known[name], info.type)
-        except msgspec.ValidationError as exc:
-            choices = typing.get_args(info.type) if typing.get_origin(info.type) is typing.Literal else ()
-            reason = (f"{known[name]!r} is not one of: {', '.join(choices)}" if choices
-                      else str(exc).split(" - at ")[0])
-            errors.append(FieldError(name, reason))
-    if not errors:  # a cross-field problem msgspec reports as a whole
+            _convert(known[name], info.type)
+        except _ValidationError as exc:
+            errors.append(FieldError(name, _reason(name, known[name], info.type, exc)))
+    if not errors and not skip:  # a cross-field problem msgspec reports as a whole
         try:
-            msgspec.convert({**known, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls)
-        except msgspec.ValidationError as exc:
+            _convert({**known, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls)
+        except _ValidationError as exc:
             errors.append(FieldError("$", str(exc)))
     return errors
 
 
+def _reason(name: str, value: Any, annotation: Any, exc: Exception) -> str:
+    choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
+    if choices:
+        shown = value if isinstance(value, str) and len(value) <= 40 else _json_type(value)
+        return f"{shown!r} is not one of: {', '.join(choices)}"
+    if name in MAX_INT and isinstance(value, int) and not isinstance(value, bool):
+        return "must not be negative" if value < 0 else f"larger than {MAX_INT[name]}"
+    return str(exc).split(" - at ")[0]
+
+
 def _check_semantics(event: Touch, *, now: datetime, max_age: timedelta) -> list[FieldError]:
+    """What msgspec cannot express: time bounds, email and IP syntax, at least one identity."""
     errors = []
-    if event.occurred_at.tzinfo is None:
+    occurred_at = event.occurred_at
+    if occurred_at.tzinfo is None:
         errors.append(FieldError("occurred_at", "needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00"))
-    else:
-        if event.occurred_at > now + MAX_FUTURE:
-            errors.append(FieldError("occurred_at", "more than 5 minutes in the future"))
-        elif event.occurred_at < now - max_age:
-            errors.append(FieldError("occurred_at", f"older than the retention window ({max_age.days} days)"))
-    if event.email is not None and not _EMAIL.match(event.email):
+    elif occurred_at > now + MAX_FUTURE:
+        errors.append(FieldError("occurred_at", "more than 5 minutes in the future"))
+    elif occurred_at < now - max_age:
+        errors.append(FieldError("occurred_at", f"older than the retention window ({max_age.days} days)"))
+    email = event.email
+    if email is not None and not _EMAIL.match(email):
         errors.append(FieldError("email", "not a valid email address"))
-    if event.ip is not None:
-        try:
-            ipaddress.ip_address(event.ip)
-        except ValueError:
-            errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))
-    if not (event.email or event.anonymous_id or event.ip or event.account_id):
+    if event.ip is not None and not valid_ip(event.ip):
+        errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))
+    if not (email or event.anonymous_id or event.ip or event.account_id):
         errors.append(FieldError("$", "needs at least one identity field: email, anonymous_id, ip or account_id"))
-    for name in ("engaged_seconds", "attended_minutes", "duration_seconds", "duration_minutes"):
-        value = getattr(event, name, None)
-        if value is not None and value < 0:
-            errors.append(FieldError(name, "must not be negative"))
+    if event.properties and len(_encode(event.properties)) > MAX_PROPERTIES_BYTES:
+        errors.append(FieldError("properties", _PROPERTIES_TOO_BIG))
     return errors
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _dedupe(errors: list[FieldError]) -> list[FieldError]:

@@ -15,12 +15,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable, Sequence
 
 import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from schemas.rows import ENGAGEMENT_COLUMNS, TOUCH_COLUMNS, TOUCH_WRITE_COLUMNS, RejectedRow, REJECTED_COLUMNS, TouchRow
+from sinks.faults import insert_isolating_bad_rows, is_retryable, refused_row
 from sinks.fold import engagement_rows, fold
 
 log = logging.getLogger("pulse.sink")
@@ -68,6 +70,7 @@ class WriteResult:
     written: int
     duplicates: int
     batch_seq: int
+    dead_lettered: int = 0  # rows ClickHouse refused (bad data), kept in rejected_events
 
 
 @dataclass
@@ -138,29 +141,63 @@ class ClickHouseWriter:
         """Write one batch durably; blocks (retrying with backoff) while ClickHouse is unavailable."""
         seq = self._next_seq()
         fresh = self._retry("dedup lookup", lambda: self._without_duplicates(batch))
-        if fresh:
-            data = [[*_values(row), self.writer_id, seq, seq] for row in fresh]
+        refused = self._commit(fresh, seq)
+        if refused:  # rows ClickHouse will never take: kept with the error; the rest of the batch is in
+            now = datetime.now(timezone.utc)
+            dead = [refused_row(row, exc, now) for row, exc in refused]
+            self.write_rejected(dead)
+            log.error("%d row(s) refused by ClickHouse went to rejected_events: %s", len(dead), dead[0].reasons)
+        return WriteResult(written=len(fresh) - len(refused), duplicates=len(batch) - len(fresh), batch_seq=seq,
+                           dead_lettered=len(refused))
+
+    def replace(self, versions: Sequence[TouchRow]) -> int:
+        """Write new versions of stored touches (each carrying the attribution it takes back)."""
+        if versions:
+            self._commit(versions, self._next_seq(), new_ids=False)
+        return len(versions)
+
+    def _commit(self, rows: Sequence[TouchRow], seq: int, new_ids: bool = True) -> list[tuple[TouchRow, Exception]]:
+        """Touches, then their aggregates + checkpoint. Returns the rows ClickHouse refused (not written)."""
+        if not rows:
+            return []
+
+        def insert_touches(part: Sequence[TouchRow]) -> None:
+            data = [[*_values(row), self.writer_id, seq, seq] for row in part]
             self._retry("insert touches", lambda: self.client.insert(
-                f"{self.database}.touches", data, column_names=TOUCH_WRITE_COLUMNS))
-            self._retry("insert engagement", lambda: self._insert_engagement(fresh, seq))
-            self.seen.add([id_hash(r.event_id) for r in fresh])
-        return WriteResult(written=len(fresh), duplicates=len(batch) - len(fresh), batch_seq=seq)
+                f"{self.database}.touches", data, column_names=TOUCH_WRITE_COLUMNS), retryable=is_retryable)
+
+        rows, refused = insert_isolating_bad_rows(insert_touches, rows)
+        if not rows:
+            return refused
+        self._retry("insert engagement", lambda: self._insert_engagement(rows, seq))
+        if new_ids:
+            self.seen.add([id_hash(r.event_id) for r in rows])
+        return refused
+
+    def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:
+        """Current versions of stored touches matching a WHERE clause (for re-attribution)."""
+        result = self.client.query(
+            f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {self.database}.touches FINAL WHERE {where}",
+            parameters=parameters or {},
+        )
+        return [TouchRow(*r) for r in result.result_rows]
 
     def write_rejected(self, rows: Sequence[RejectedRow]) -> None:
+        """Dead letters wait for ClickHouse like touches do: an agent that raised would ack them unwritten."""
         if rows:
-            self.client.insert(
-                f"{self.database}.rejected_events", [list(_values(r)) for r in rows], column_names=REJECTED_COLUMNS
-            )
+            data = [list(_values(r)) for r in rows]
+            self._retry("insert dead letters", lambda: self.client.insert(
+                f"{self.database}.rejected_events", data, column_names=REJECTED_COLUMNS))
 
     # -- internals -----------------------------------------------------------------------------
-    def _retry(self, what: str, step: Callable[[], object]):
+    def _retry(self, what: str, step: Callable[[], object], retryable: Callable[[Exception], bool] | None = None):
         """Run one idempotent step until it succeeds; the caller's consumption waits meanwhile."""
         delay = 0.2
         while True:
             try:
                 result = step()
             except Exception as exc:  # any failure of the store: back off and try again
-                if self.stopping.is_set():
+                if self.stopping.is_set() or (retryable is not None and not retryable(exc)):
                     raise
                 if self.state == "ok":
                     log.error("ClickHouse %s failed, pausing and retrying: %s", what, exc)

@@ -18,4 +18,7 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         producer_linger_ms=5,
         broker_commit_interval=1.0,
+        # Backpressure: while the sink blocks (ClickHouse away), Faust stops fetching a partition once
+        # this many messages wait, so memory stays bounded: about two sink batches (take() size in worker.py).
+        stream_buffer_maxsize=2 * max(1, settings.batch_max_rows // 50),
     )

@@ -1,38 +1,71 @@
-"""Tracking hooks: the HTTP head of the stream. Validate, then produce to Kafka; answer only once Kafka has it."""
+"""Tracking hooks: the HTTP head of the stream. Validate, then produce to Kafka; answer only once Kafka has it.
+
+Endpoints (README, "Sending events"): GET /t.js, POST /collect, GET /p.gif, GET /o/<token>.gif,
+GET /c/<token>?u=<url>, POST /hooks/calls | /hooks/attendance | /hooks/events, GET /health.
+The decisions (signatures, tokens, client IP, rate limit, origins, pixel payloads) are pure
+functions in streams/tracking/; this module only moves bytes between HTTP and Kafka.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 import msgspec
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from pulse.settings import Settings
 from schemas import topics
 from schemas.events import encode_batch
 from schemas.validate import Accepted, validate
+from streams.tracking import pixels, signatures, tokens
+from streams.tracking.clientip import ClientIp
+from streams.tracking.origins import Origins
+from streams.tracking.ratelimit import RateLimiter
+from streams.tracking.snippet import snippet
 
 log = logging.getLogger("pulse.hooks")
 MAX_BODY = 1024 * 1024
 MAX_EVENTS = 500
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
+_UTC = timezone.utc
+# What msgspec raises for bodies that are not JSON: malformed, not UTF-8, nested too deep, 1e999.
+_NOT_JSON = (msgspec.DecodeError, ValueError, RecursionError)
+
+# Webhook path -> (the one type it takes, or None for any)
+WEBHOOKS = {"/hooks/calls": "call", "/hooks/attendance": "event_attendance", "/hooks/events": None}
 
 
 class Hooks:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock=time.time):
         self.settings = settings
+        self.clock = clock
         self.producer: AIOKafkaProducer | None = None
         self.touches_topic = settings.topic(topics.TOUCHES)
         self.deadletter_topic = settings.topic(topics.DEADLETTER)
         self.max_age = settings.max_event_age
-        self.accepted = 0
-        self.rejected = 0
+        self.client_ip = ClientIp(settings.trusted_proxies)
+        self.origins = Origins(settings.allowed_origins)
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.click_hosts = frozenset(h.lower() for h in settings.click_allowed_hosts)
+        self.token_max_age_s = settings.token_max_age_days * 86400
+        self.stats = {"accepted": 0, "rejected": 0, "rate_limited": 0, "unauthorised": 0, "refused_origin": 0,
+                      "too_large": 0, "kafka_errors": 0}
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        app.router.add_get("/t.js", self.tracking_script)
         app.router.add_post("/collect", self.collect)
+        app.router.add_route("OPTIONS", "/collect", self.preflight)
+        app.router.add_get("/p.gif", self.page_pixel)
+        app.router.add_get("/o/{token}", self.open_pixel)
+        app.router.add_get("/c/{token}", self.click)
+        for path in WEBHOOKS:
+            app.router.add_post(path, self.webhook)
         app.router.add_get("/health", self.health)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
@@ -49,49 +82,228 @@ class Hooks:
         if self.producer is not None:
             await self.producer.stop()  # flushes what is buffered
 
+    @web.middleware
+    async def _errors(self, request: web.Request, handler):
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except KafkaError as exc:
+            self.stats["kafka_errors"] += 1
+            log.error("Kafka unavailable: %s", exc)
+            return web.json_response({"error": "events could not be stored right now; retry later"}, status=503,
+                                     headers={"Retry-After": "5"})
+
     async def health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "accepted": self.accepted, "rejected": self.rejected})
+        return web.json_response({"status": "ok", **self.stats})
+
+    # -- website ------------------------------------------------------------------------------
+    async def tracking_script(self, request: web.Request) -> web.Response:
+        body, etag = snippet()
+        headers = {"Content-Type": "application/javascript; charset=utf-8", "ETag": etag,
+                   "Cache-Control": "public, max-age=3600"}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, headers=headers)
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        if not self.origins.allows(origin):
+            self.stats["refused_origin"] += 1
+            return web.Response(status=403)
+        return web.Response(status=204, headers=self.origins.cors_headers(origin))
 
     async def collect(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        if len(raw) > MAX_BODY:
-            return _problem(413, "body larger than 1 MiB")
-        try:
-            body = _json_decode(raw)
-        except msgspec.DecodeError as exc:
-            await self._dead_letter("collect", raw, [{"field": "$", "reason": f"not valid JSON: {exc}"}])
-            return _problem(400, f"body is not valid JSON: {exc}")
-        items = body if isinstance(body, list) else [body]
-        if len(items) > MAX_EVENTS:
-            return _problem(413, f"{len(items)} events in one request; at most {MAX_EVENTS}")
-        return await self.accept(items, "collect")
+        origin = request.headers.get("Origin")
+        cors = self.origins.cors_headers(origin)
+        if not self.origins.allows(origin):
+            self.stats["refused_origin"] += 1
+            return _problem(403, f"origin {origin[:200]!r} is not allowed (PULSE_ALLOWED_ORIGINS)")
+        client = self._client(request)
+        if not self.limiter.allow(client, self.clock()):
+            return self._rate_limited(client, cors)
+        raw = await self._body(request)
+        if isinstance(raw, web.Response):
+            return raw
+        items = await self._items(raw, "collect")
+        if isinstance(items, web.Response):
+            return items
+        for item in items:
+            # The visitor's address, for resolution by IP range (stored truncated, see Privacy).
+            if type(item) is dict and "ip" not in item and client:
+                item["ip"] = client
+        response = await self.accept(items, "collect")
+        response.headers.update(cors)
+        return response
 
-    async def accept(self, items: list, source: str) -> web.Response:
-        now = datetime.now(timezone.utc)
+    async def page_pixel(self, request: web.Request) -> web.Response:
+        client = self._client(request)
+        referer = request.headers.get("Referer")
+        if not self.origins.allows_referer(referer):
+            self.stats["refused_origin"] += 1
+            return _gif()
+        if not self.limiter.allow(client, self.clock()):
+            self.stats["rate_limited"] += 1
+            return _gif(429)
+        event = pixels.page_view(request.query, referer, client, self._now())
+        await self.accept([event], "pixel", answer=False)
+        return _gif()
+
+    # -- email ----------------------------------------------------------------------------------
+    async def open_pixel(self, request: web.Request) -> web.Response:
+        """Always the GIF, whatever the token: a mail client must never show a broken image or an error."""
+        token = request.match_info["token"].removesuffix(".gif")
+        now = self._now()
+        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s)
+        if isinstance(claims, tokens.Claims):
+            await self.accept([pixels.email_open(claims, now)], "email", answer=False)
+        elif self.limiter.allow(self._client(request), self.clock()):  # bad tokens must not flood the dead letters
+            await self._dead_letter("email", _json_encode({"path": request.path[:4096]}),
+                                    [{"field": "token", "reason": claims.reason}])
+        else:
+            self.stats["rate_limited"] += 1
+        return _gif()
+
+    async def click(self, request: web.Request) -> web.Response:
+        """Redirect to the signed URL or an allow-listed one; anything else gets a plain 400, not a redirect."""
+        token = request.match_info["token"]
+        wanted = request.query.get("u")
+        now = self._now()
+        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s)
+        target = tokens.destination(claims, wanted, self.click_hosts)
+        if isinstance(claims, tokens.Claims) and target is not None:
+            await self.accept([pixels.email_click(claims, target, now)], "email", answer=False)
+        elif isinstance(claims, tokens.BadToken) and self.limiter.allow(self._client(request), self.clock()):
+            await self._dead_letter("email", _json_encode({"path": request.path[:4096], "u": (wanted or "")[:4096]}),
+                                    [{"field": "token", "reason": claims.reason}])
+        if target is None:
+            return web.Response(status=400, text="This link is not valid.\n",
+                                headers={"Cache-Control": "no-store"})
+        return web.Response(status=302, headers={"Location": target, "Cache-Control": "no-store",
+                                                 "Referrer-Policy": "no-referrer"})
+
+    # -- systems --------------------------------------------------------------------------------
+    async def webhook(self, request: web.Request) -> web.Response:
+        raw = await self._body(request)
+        if isinstance(raw, web.Response):
+            return raw
+        problem = signatures.check(self.settings.hook_secrets, request.headers.get("X-Pulse-Signature"),
+                                   request.headers.get("X-Pulse-Timestamp"), raw, self.clock())
+        if problem is not None:
+            # Not dead-lettered: unauthenticated input is not ours to keep.
+            self.stats["unauthorised"] += 1
+            return _problem(401, problem)
+        source = "webhook:" + request.path.rsplit("/", 1)[1]
+        items = await self._items(raw, source)
+        if isinstance(items, web.Response):
+            return items
+        only = WEBHOOKS[request.path]
+        if only is None:
+            return await self.accept(items, source)
+        wrong = {}
+        for index, item in enumerate(items):
+            if type(item) is dict:
+                kind = item.setdefault("type", only)  # the endpoint names the type
+                if kind != only:
+                    wrong[index] = [{"field": "type", "reason": f"{request.path} takes {only} events; "
+                                                                 f"post other types to /hooks/events"}]
+        return await self.accept(items, source, prejudged=wrong)
+
+    # -- the common path ------------------------------------------------------------------------
+    async def accept(self, items: list, source: str, answer: bool = True,
+                     prejudged: dict[int, list] | None = None) -> web.Response | None:
+        """Validate each item; valid ones go to Kafka in one message, each invalid one to the dead letters."""
+        now = self._now()
+        max_age = self.max_age
         events, problems = [], []
         for index, item in enumerate(items):
-            result = validate(item, now=now, max_age=self.max_age)
-            if isinstance(result, Accepted):
-                events.append(result.event)
+            if prejudged and index in prejudged:
+                reasons = prejudged[index]
             else:
-                reasons = [e.as_dict() for e in result.errors]
-                problems.append({"index": index, "errors": reasons})
-                await self._dead_letter(source, _json_encode(item), reasons)
+                result = validate(item, now=now, max_age=max_age)
+                if type(result) is Accepted:
+                    events.append(result.event)
+                    continue
+                reasons = result.reasons()
+            problems.append({"index": index, "errors": reasons})
+        waits = []
         if events:
             # One Kafka message per request: Faust's cost is per message, not per event.
-            await self.producer.send_and_wait(self.touches_topic, encode_batch(events))
-        self.accepted += len(events)
-        self.rejected += len(problems)
+            waits.append(await self.producer.send(self.touches_topic, encode_batch(events)))
+        for problem in problems:
+            waits.append(await self._send_dead_letter(source, items[problem["index"]], problem["errors"]))
+        if waits:
+            await asyncio.gather(*waits)
+        self.stats["accepted"] += len(events)
+        self.stats["rejected"] += len(problems)
+        if not answer:
+            return None
         status = 202 if events or not problems else 400
-        return web.json_response({"accepted": len(events), "rejected": problems}, status=status)
+        return web.Response(body=_json_encode({"accepted": len(events), "rejected": problems}), status=status,
+                            content_type="application/json")
+
+    async def _send_dead_letter(self, source: str, item, reasons: list[dict]):
+        payload = item if type(item) is bytes else _json_encode(item)
+        message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
+        return await self.producer.send(self.deadletter_topic, _json_encode(message))
 
     async def _dead_letter(self, source: str, payload: bytes, reasons: list[dict]) -> None:
-        message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
-        await self.producer.send_and_wait(self.deadletter_topic, _json_encode(message))
+        await (await self._send_dead_letter(source, payload, reasons))
+
+    async def _body(self, request: web.Request) -> bytes | web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            self.stats["too_large"] += 1
+            return _problem(413, f"body larger than 1 MiB ({request.content_length} bytes); split it")
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self.stats["too_large"] += 1
+            return _problem(413, "body larger than 1 MiB; split it")
+
+    async def _items(self, raw: bytes, source: str) -> list | web.Response:
+        try:
+            body = _json_decode(raw)
+        except _NOT_JSON as exc:
+            reason = _why_not_json(raw, exc)
+            await self._dead_letter(source, raw, [{"field": "$", "reason": reason}])
+            return _problem(400, reason)
+        items = body if type(body) is list else [body]
+        if len(items) > MAX_EVENTS:
+            self.stats["too_large"] += 1
+            return _problem(413, f"{len(items)} events in one request; at most {MAX_EVENTS}")
+        return items
+
+    def _client(self, request: web.Request) -> str:
+        return self.client_ip(request.remote, request.headers.get("X-Forwarded-For"))
+
+    def _rate_limited(self, client: str, cors: dict) -> web.Response:
+        self.stats["rate_limited"] += 1
+        wait = max(1, round(self.limiter.retry_after(client)))
+        return web.json_response({"error": f"too many requests from {client}; retry in {wait} s"}, status=429,
+                                 headers={**cors, "Retry-After": str(wait)})
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), _UTC)
+
+
+def _why_not_json(raw: bytes, exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"body is not UTF-8 (invalid byte at position {exc.start})"
+    if isinstance(exc, RecursionError):
+        return "body is nested too deeply"
+    if isinstance(exc, msgspec.ValidationError):
+        return f"body is not valid JSON: {exc}"
+    if not raw.strip():
+        return "body is empty; expected a JSON object or array of events"
+    return f"body is not valid JSON: {exc}"
 
 
 def _problem(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
+
+
+def _gif(status: int = 200) -> web.Response:
+    return web.Response(body=pixels.GIF, status=status, headers=pixels.GIF_HEADERS)
 
 
 def run(settings: Settings) -> None:

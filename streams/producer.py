@@ -8,7 +8,15 @@ from kafka import KafkaProducer
 from pulse.settings import Settings
 from schemas import topics
 from schemas.events import Touch, encode_batch
-from schemas.registry import AccountRecord, AccountsChanged, ContactRecord, ContactsChanged, encode_change
+from schemas.registry import (
+    AccountRecord,
+    AccountsChanged,
+    ContactRecord,
+    ContactsChanged,
+    ProgramRecord,
+    ProgramsChanged,
+    encode_change,
+)
 
 REGISTRY_CHUNK = 5_000
 EVENTS_CHUNK = 500
@@ -33,6 +41,12 @@ def publish_accounts(p: KafkaProducer, settings: Settings, accounts: Sequence[Ac
 def publish_contacts(p: KafkaProducer, settings: Settings, contacts: Sequence[ContactRecord]) -> None:
     for chunk in _chunks(contacts, REGISTRY_CHUNK):
         p.send(settings.topic(topics.REGISTRY), encode_change(ContactsChanged(list(chunk))))
+    p.flush()
+
+
+def publish_programs(p: KafkaProducer, settings: Settings, programs: Sequence[ProgramRecord]) -> None:
+    for chunk in _chunks(programs, REGISTRY_CHUNK):
+        p.send(settings.topic(topics.REGISTRY), encode_change(ProgramsChanged(list(chunk))))
     p.flush()
 
 

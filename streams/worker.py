@@ -6,6 +6,7 @@ serves the read-only ClickHouse HTTP endpoint for everybody else.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +24,13 @@ from schemas.events import Touch, decode_batch
 from schemas.registry import (
     ACCOUNT_COLUMNS,
     CONTACT_COLUMNS,
+    PROGRAM_COLUMNS,
     AccountRecord,
     AccountsChanged,
     ContactRecord,
+    ContactsChanged,
+    ProgramsChanged,
+    RescoreRequested,
     decode_change,
 )
 from schemas.rows import RejectedRow
@@ -34,14 +39,16 @@ from sinks.client import OwnerLock, engine_reader_client, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.writer import ClickHouseWriter
-from streams import topics
+from streams import attribution, stages, topics
 from streams.app import create_app
 from streams.core.registry import Registry
-from streams.core.score import score
+from streams.core.score import Identities, score
 from streams.core.weights import Weights
+from streams.health import HealthMonitor, wire_health
 from streams.kafka_admin import ensure_topics
 
 log = logging.getLogger("pulse.worker")
+REGISTRY_ATTEMPTS = 5
 
 
 @dataclass
@@ -53,7 +60,9 @@ class Pipeline:
     registry: Registry
     weights: Weights
     tz: ZoneInfo
+    identities: Identities = field(default_factory=Identities)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pulse-sink"))
+    health: HealthMonitor = field(default_factory=HealthMonitor)
     written: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -84,7 +93,10 @@ def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[
 
 
 def _rejected(now: datetime, raw: bytes, reasons: list[dict]) -> RejectedRow:
-    return RejectedRow(now, "worker", msgspec.json.encode(reasons).decode(), raw.decode(errors="replace"), "")
+    # rejected_events keeps one row per dlq_key: key by content, so two different bad inputs stay two rows
+    # and a redelivered one stays one
+    key = "worker/" + hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return RejectedRow(now, "worker", msgspec.json.encode(reasons).decode(), raw.decode(errors="replace"), key)
 
 
 def load_registry(pipeline: Pipeline) -> None:
@@ -103,27 +115,51 @@ def _account(row) -> AccountRecord:
 
 
 def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
+    """Store a registry change, apply it to the live lookup, and re-attribute the touches it affects."""
     change = decode_change(raw)
     now = datetime.now(timezone.utc)
     db = pipeline.settings.database
-    client = pipeline.writer.client
+    writer, registry = pipeline.writer, pipeline.registry
+    client = writer.client
+    again = (writer, registry, pipeline.weights, pipeline.identities, pipeline.tz)
     if isinstance(change, AccountsChanged):
+        old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
         client.insert(
             f"{db}.accounts",
             [[getattr(a, c) for c in ACCOUNT_COLUMNS] + [now] for a in change.items],
             column_names=ACCOUNT_COLUMNS + ("updated_at",),
         )
         for account in change.items:
-            pipeline.registry.upsert_account(account)
-    else:
+            registry.upsert_account(account)
+        attribution.reattribute(writer, *attribution.accounts_scope(old, change.items), *again[1:])
+    elif isinstance(change, ContactsChanged):
         client.insert(
             f"{db}.contacts",
             [[getattr(c, k) for k in CONTACT_COLUMNS] + [now] for c in change.items],
             column_names=CONTACT_COLUMNS + ("updated_at",),
         )
         for contact in change.items:
-            pipeline.registry.upsert_contact(contact)
+            registry.upsert_contact(contact)
+        attribution.reattribute(writer, *attribution.contacts_scope(change.items), *again[1:])
+    elif isinstance(change, ProgramsChanged):
+        client.insert(
+            f"{db}.programs",
+            [[getattr(p, k) for k in PROGRAM_COLUMNS] + [now] for p in change.items],
+            column_names=PROGRAM_COLUMNS + ("updated_at",),
+        )
+    elif isinstance(change, RescoreRequested):
+        rescore_history(pipeline, change.since_days)
+        return 0
     return len(change.items)
+
+
+def rescore_history(pipeline: Pipeline, since_days: int) -> int:
+    """Re-read the weights and re-score (and re-resolve) every stored touch of the last `since_days` days."""
+    pipeline.weights = Weights.load(pipeline.settings.weights_file)
+    attribution.record_weights(pipeline.writer, pipeline.weights)
+    where = f"occurred_at >= now64(3) - INTERVAL {int(since_days)} DAY"
+    return attribution.reattribute(pipeline.writer, where, {}, pipeline.registry, pipeline.weights,
+                                   pipeline.identities, pipeline.tz)
 
 
 def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
@@ -136,8 +172,12 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
         log.info("migrations applied: %s", ", ".join(applied))
     writer = ClickHouseWriter(client, settings.database, settings.worker_id, max_rows=settings.batch_max_rows)
     loaded = writer.start()
-    pipeline = Pipeline(settings, writer, Registry(), Weights(), ZoneInfo(settings.reporting_tz))
+    pipeline = Pipeline(settings, writer, Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz))
     load_registry(pipeline)
+    pipeline.identities = attribution.load_identities(writer)
+    if attribution.record_weights(writer, pipeline.weights):
+        log.warning("weights changed since the last run: re-scoring stored touches")
+        rescore_history(pipeline, 400)
     log.info("worker ready: %d stored event ids, %d accounts, %d contacts",
              loaded, len(pipeline.registry.accounts), len(pipeline.registry.contacts))
     app = create_app(settings)
@@ -154,21 +194,30 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     @app.agent(touches_topic, name="score_touches")
     async def score_touches(stream):
-        async for values in stream.take(messages_per_batch, within=settings.batch_seconds):
+        # take_events acks (and so lets Faust commit) a batch only after this loop body returns
+        async for batch in stream.take_events(messages_per_batch, within=settings.batch_seconds):
             now = datetime.now(timezone.utc)
             events, rejected = [], []
-            for raw in values:
+            for raw in (e.value for e in batch):
                 ok, bad = decode_message(raw, now, settings.max_event_age)
                 events.extend(ok)
                 rejected.extend(bad)
-            rows = score(events, pipeline.registry, pipeline.weights, now, pipeline.tz)
+            pipeline.health.taken(len(events) + len(rejected), min(e.message.timestamp for e in batch), time.time())
+            # identifies first: every touch of an identified cookie counts for its person, in this batch too
+            identified = pipeline.identities.learn(events)
+            rows = score(events, pipeline.registry, pipeline.weights, now, pipeline.tz, pipeline.identities)
             # (touch rows) -> ClickHouse; offsets are committed only after this returns
             result = await pipeline.in_sink(pipeline.writer.write, rows)
+            if identified:
+                await pipeline.in_sink(attribution.store_identities, pipeline.writer, events)
+                await pipeline.in_sink(attribution.restitch, pipeline.writer, identified, pipeline.registry,
+                                       pipeline.weights, pipeline.identities, pipeline.tz)
             if rejected:
                 await pipeline.in_sink(pipeline.writer.write_rejected, rejected)
             pipeline.written += result.written
             pipeline.duplicates += result.duplicates
             pipeline.rejected += len(rejected)
+            pipeline.health.flushed(len(events) + len(rejected), len(rejected) + result.dead_lettered, time.time())
 
     @app.agent(deadletter_topic, name="store_rejected")
     async def store_rejected(stream):
@@ -186,6 +235,19 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
         @app.task
         async def serve_sql():
             await endpoint.start(settings.sql_host, settings.sql_port)
+
+    stage_topic = app.topic(settings.topic(topic_names.STAGE_CHANGES), value_serializer="raw", key_serializer="raw")
+
+    @app.timer(interval=stages.EVERY_SECONDS, on_leader=True)
+    async def evaluate_stages():
+        # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
+        changes = await pipeline.in_sink(stages.detect, pipeline.writer, datetime.now(timezone.utc))
+        for change in changes:
+            await stage_topic.send(key=change.account_id.encode(), value=stages.encode(change))
+        if changes:
+            await pipeline.in_sink(stages.record, pipeline.writer, changes)
+
+    wire_health(app, pipeline, lambda: writer_client(settings))
 
     @app.timer(interval=10.0)
     async def report():
@@ -230,13 +292,26 @@ async def _follow_registry(pipeline: Pipeline) -> None:
             batches = await consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    try:
-                        n = await pipeline.in_sink(store_registry_change, pipeline, record.value)
-                        log.info("registry: %d records applied", n)
-                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                        log.error("registry message %s/%d skipped: %s", name, record.offset, exc)
+                    await _apply_registry_message(pipeline, name, record)
     finally:
         await consumer.stop()
+
+
+async def _apply_registry_message(pipeline: Pipeline, name: str, record) -> None:
+    """A bad registry message is logged and skipped; a failing store is retried, never crashing the worker."""
+    for attempt in range(1, REGISTRY_ATTEMPTS + 1):
+        try:
+            n = await pipeline.in_sink(store_registry_change, pipeline, record.value)
+            log.info("registry: %d records applied", n)
+            return
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("registry message %s/%d is not a registry change, skipped: %s", name, record.offset, exc)
+            return
+        except Exception:
+            log.exception("registry message %s/%d failed (attempt %d of %d)", name, record.offset, attempt,
+                          REGISTRY_ATTEMPTS)
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt))  # back off before trying the store again
+    log.error("registry message %s/%d skipped after %d attempts", name, record.offset, REGISTRY_ATTEMPTS)
 
 
 def run(settings: Settings) -> None:

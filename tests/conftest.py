@@ -76,6 +76,7 @@ def settings(broker, tmp_path) -> Settings:
         data_dir=tmp_path / "data",
         database=f"t_{tag}",
         sql_port=free_port(),
+        health_port=free_port(),
         hooks_port=free_port(),
         ui_port=free_port(),
         batch_seconds=0.2,
@@ -94,6 +95,7 @@ def env_for(settings: Settings) -> dict[str, str]:
         "PULSE_DATA_DIR": str(settings.data_dir),
         "PULSE_DATABASE": settings.database,
         "PULSE_SQL_PORT": str(settings.sql_port),
+        "PULSE_HEALTH_PORT": str(settings.health_port),
         "PULSE_HOOKS_PORT": str(settings.hooks_port),
         "PULSE_UI_PORT": str(settings.ui_port),
         "PULSE_BATCH_SECONDS": str(settings.batch_seconds),
@@ -102,6 +104,19 @@ def env_for(settings: Settings) -> dict[str, str]:
     })
     if settings.clickhouse_url:
         env["CLICKHOUSE_URL"] = settings.clickhouse_url
+    # Ingress settings (issue 3), so a test can start hooks with its own secrets and limits.
+    env.update({
+        "PULSE_HOOK_SECRET": ",".join(settings.hook_secrets),
+        "PULSE_LINK_SECRET": ",".join(settings.link_secrets),
+        "PULSE_ALLOWED_ORIGINS": ",".join(settings.allowed_origins),
+        "PULSE_RATE_LIMIT": str(settings.rate_limit),
+        "PULSE_RATE_BURST": str(settings.rate_burst),
+        "PULSE_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
+        "PULSE_CLICK_ALLOWED_HOSTS": ",".join(settings.click_allowed_hosts),
+        "PULSE_TOKEN_MAX_AGE_DAYS": str(settings.token_max_age_days),
+        "PULSE_STORE_FULL_IPS": "1" if settings.store_full_ips else "0",
+        "PULSE_RETENTION_MONTHS": str(settings.retention_months),
+    })
     return env
 
 

@@ -1,29 +1,301 @@
-"""Every SQL the dashboard runs, as named constants against the documented views."""
+"""Every SQL the dashboard runs, as named constants against the documented views.
+
+Parameters use client-side binding (`%(name)s`), because the embedded read-only endpoint takes
+plain SQL. Hot tiles read aggregate tables and the views of 0100/0200 (never raw touches with
+FINAL); the few queries on the `events` view are bounded by account and by day.
+
+`PAGES` lists which queries each page runs on every refresh, with example parameters, so that
+`pulse bench` can time each query and a page's queries together.
+"""
+from __future__ import annotations
+
+# ---------------------------------------------------------------- shared
+
+# Freshness: the newest arrival, read from the current and previous month's partitions only.
+FRESHNESS = """
+SELECT max(received_at) AS latest
+FROM touches
+WHERE occurred_at >= toStartOfMonth(now() - INTERVAL 1 MONTH)
+"""
+
+# ---------------------------------------------------------------- Overview
 
 TARGET_STAGES = """
-SELECT countIf(stage != 'unaware') AS aware,
+SELECT count() AS targets,
+       countIf(stage != 'unaware') AS aware,
        countIf(stage IN ('engaged', 'mqa')) AS engaged,
        countIf(stage = 'mqa') AS mqa,
-       count() AS targets
+       toFloat64(sum(minutes_mtd)) AS minutes_mtd,
+       toFloat64(sum(minutes_ytd)) AS minutes_ytd
 FROM account_engagement
 WHERE is_target = 1
 """
 
+TARGET_STAGES_WEEK_AGO = "SELECT as_of, targets, aware, engaged, mqa FROM target_stages_week_ago"
+
 MINUTES_BY_CHANNEL = """
-SELECT day, channel, sum(minutes) AS minutes
-FROM engagement_daily
-WHERE kind = 'touch' AND account_id != '' AND day > today() - 30
+SELECT day, channel, toFloat64(sum(minutes)) AS minutes
+FROM channel_trend
+WHERE audience IN %(audiences)s AND day > today() - %(days)s
 GROUP BY day, channel
 ORDER BY day, channel
 """
 
-LEADERBOARD = """
-SELECT account_name, tier, owner, stage, minutes_7d, minutes_30d, minutes_90d, people_engaged_90d,
-       last_activity_day
+MINUTES_BY_MONTH = """
+SELECT toStartOfMonth(day) AS month, toFloat64(sum(minutes)) AS minutes
+FROM channel_trend
+WHERE audience IN %(audiences)s AND day >= toStartOfYear(today())
+GROUP BY month
+ORDER BY month
+"""
+
+OWNERS = "SELECT owner, target_accounts, aware, engaged, mqa, toFloat64(minutes_30d) AS minutes_30d FROM owner_summary ORDER BY owner"
+
+# ---------------------------------------------------------------- Accounts
+
+FILTER_CHOICES = """
+SELECT groupUniqArray(tier) AS tiers, groupUniqArray(owner) AS owners
 FROM account_engagement
 WHERE is_target = 1
+"""
+
+# Empty filters mean "all"; the flags avoid `IN ()` for an empty choice.
+LEADERBOARD = """
+SELECT account_id, account_name, tier, owner, stage,
+       toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
+       toFloat64(minutes_90d) AS minutes_90d, people_engaged_90d, surging, re_engaged, last_activity_at
+FROM account_engagement
+WHERE is_target = 1
+  AND (%(all_tiers)s OR tier IN %(tiers)s)
+  AND (%(all_owners)s OR owner IN %(owners)s)
+  AND (%(all_stages)s OR stage IN %(stages)s)
+  AND (%(all_channels)s OR account_id IN (
+        SELECT account_id FROM engagement_person_daily
+        WHERE account_id != '' AND channel IN %(channels)s AND day > today() - 90
+        GROUP BY account_id HAVING sum(minutes) > 0))
+  AND (%(search)s = '' OR positionCaseInsensitiveUTF8(account_name, %(search)s) > 0
+       OR positionCaseInsensitiveUTF8(account_id, %(search)s) > 0)
 ORDER BY minutes_30d DESC, account_name
+LIMIT %(limit)s
+"""
+
+# A small trend per account: minutes per day over 30 days (zero days are filled in by the page).
+ACCOUNT_TRENDS = """
+SELECT account_id, day, toFloat64(sum(minutes)) AS minutes
+FROM engagement_person_daily
+WHERE account_id IN %(accounts)s AND day > today() - 30
+GROUP BY account_id, day
+"""
+
+# ---------------------------------------------------------------- Account
+
+ACCOUNT_SEARCH = """
+SELECT account_id, account_name, is_target
+FROM account_engagement
+WHERE %(search)s = '' OR positionCaseInsensitiveUTF8(account_name, %(search)s) > 0
+   OR positionCaseInsensitiveUTF8(account_id, %(search)s) > 0
+ORDER BY is_target DESC, minutes_90d DESC, account_name
 LIMIT 50
 """
 
-FRESHNESS = "SELECT max(received_at) AS latest FROM touches"
+ACCOUNT_SUMMARY = """
+SELECT account_id, account_name, tier, owner, is_target, stage, surging, re_engaged,
+       toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
+       toFloat64(minutes_90d) AS minutes_90d, toFloat64(minutes_mtd) AS minutes_mtd,
+       toFloat64(minutes_ytd) AS minutes_ytd, people_engaged_90d, last_activity_at
+FROM account_engagement
+WHERE account_id = %(account)s
+"""
+
+ACCOUNT_DAILY = """
+SELECT day, channel, toFloat64(sum(minutes)) AS minutes, sum(touches) AS touches
+FROM engagement_person_daily
+WHERE account_id = %(account)s AND day > today() - 90
+GROUP BY day, channel
+HAVING touches != 0
+ORDER BY day
+"""
+
+ACCOUNT_PEOPLE = """
+SELECT person, name, title, role, toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
+       toFloat64(minutes_90d) AS minutes_90d, touches_90d, last_activity_day
+FROM account_people
+WHERE account_id = %(account)s
+ORDER BY minutes_90d DESC, person
+LIMIT 200
+"""
+
+# The newest touches of one account; bounded by day so the deduplicating view reads a few partitions.
+ACCOUNT_TIMELINE = """
+SELECT occurred_at, type, channel, person, toFloat64(minutes) AS minutes, program_id, url, method
+FROM events
+WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY
+ORDER BY occurred_at DESC
+LIMIT 100
+"""
+
+ACCOUNT_COVERAGE = """
+SELECT contacts_known, committee_size, coverage_pct
+FROM account_coverage
+WHERE account_id = %(account)s
+"""
+
+ACCOUNT_STAGE_HISTORY = """
+SELECT changed_at, stage_from, stage_to
+FROM stage_changes
+WHERE account_id = %(account)s
+ORDER BY changed_at DESC
+LIMIT 100
+"""
+
+# ---------------------------------------------------------------- Reach and programs
+
+PROGRAM_REACH = """
+SELECT program_id, name, channel, target_accounts_reached, target_accounts_total,
+       toFloat64(reach_pct) AS reach_pct, toFloat64(focus_pct) AS focus_pct,
+       toFloat64(cost_per_reached_account) AS cost_per_reached_account
+FROM program_reach
+ORDER BY reach_pct DESC, name
+"""
+
+CHANNEL_AWARENESS = """
+SELECT channel, target_accounts_aware, target_accounts_total, toFloat64(aware_pct) AS aware_pct
+FROM channel_awareness
+ORDER BY target_accounts_aware DESC, channel
+"""
+
+# ---------------------------------------------------------------- Alerts
+
+NEW_MQAS = """
+SELECT s.changed_at AS changed_at, s.account_id AS account_id, a.name AS account_name, a.owner AS owner,
+       a.tier AS tier, s.stage_from AS stage_from
+FROM stage_changes AS s
+LEFT JOIN (SELECT account_id, argMax(name, updated_at) AS name, argMax(owner, updated_at) AS owner,
+                  argMax(tier, updated_at) AS tier
+           FROM accounts GROUP BY account_id) AS a ON a.account_id = s.account_id
+WHERE s.stage_to = 'mqa' AND s.changed_at >= now() - INTERVAL %(hours)s HOUR
+ORDER BY s.changed_at DESC
+LIMIT 200
+"""
+
+# Surging and re-engaged are current flags; the window is on the account's latest activity.
+FLAGGED_ACCOUNTS = """
+SELECT account_id, account_name, owner, tier, stage, surging, re_engaged,
+       toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d, last_activity_at
+FROM account_engagement
+WHERE is_target = 1 AND (surging = 1 OR re_engaged = 1)
+  AND last_activity_at >= now() - INTERVAL %(hours)s HOUR
+ORDER BY minutes_7d DESC
+LIMIT 200
+"""
+
+ALERT_COUNTS = """
+SELECT countIf(surging = 1 AND last_activity_at >= now() - INTERVAL 24 HOUR) AS surging_24h,
+       countIf(surging = 1 AND last_activity_at >= now() - INTERVAL 7 DAY) AS surging_7d,
+       countIf(re_engaged = 1 AND last_activity_at >= now() - INTERVAL 24 HOUR) AS re_engaged_24h,
+       countIf(re_engaged = 1 AND last_activity_at >= now() - INTERVAL 7 DAY) AS re_engaged_7d
+FROM account_engagement
+WHERE is_target = 1
+"""
+
+MQA_COUNTS = """
+SELECT uniqExactIf(account_id, changed_at >= now() - INTERVAL 24 HOUR) AS mqa_24h,
+       uniqExact(account_id) AS mqa_7d
+FROM stage_changes
+WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
+"""
+
+# ---------------------------------------------------------------- Pipeline
+
+PIPELINE_WORKERS = """
+SELECT worker, max(at) AS at,
+       argMax(events_in_per_s, at) AS events_in_per_s, argMax(events_out_per_s, at) AS events_out_per_s,
+       argMax(consumer_lag, at) AS consumer_lag, argMax(oldest_unflushed_s, at) AS oldest_unflushed_s,
+       argMax(dead_letters, at) AS dead_letters, argMax(sink_state, at) AS sink_state,
+       argMax(broker_state, at) AS broker_state, argMax(last_error, at) AS last_error
+FROM pipeline_health
+WHERE at >= now() - INTERVAL 1 DAY
+GROUP BY worker
+ORDER BY worker
+"""
+
+# Per 10 s: each worker's average rate, then summed over workers.
+PIPELINE_RATES = """
+SELECT t AS at, sum(rate_in) AS events_in_per_s, sum(rate_out) AS events_out_per_s, sum(lag) AS consumer_lag
+FROM
+(
+    SELECT toStartOfInterval(at, INTERVAL 10 SECOND) AS t, worker, avg(events_in_per_s) AS rate_in,
+           avg(events_out_per_s) AS rate_out, max(consumer_lag) AS lag
+    FROM pipeline_health
+    WHERE at >= now() - INTERVAL 15 MINUTE
+    GROUP BY t, worker
+)
+GROUP BY t
+ORDER BY t
+"""
+
+DEAD_LETTER_COUNTS = """
+SELECT countIf(rejected_at >= now() - INTERVAL 1 HOUR) AS last_hour,
+       countIf(rejected_at >= now() - INTERVAL 24 HOUR) AS last_day,
+       count() AS total
+FROM rejected_events FINAL
+"""
+
+DEAD_LETTER_REASONS = """
+SELECT JSONExtractString(reason, 'field') AS field, JSONExtractString(reason, 'reason') AS reason,
+       count() AS events
+FROM rejected_events FINAL
+ARRAY JOIN JSONExtractArrayRaw(reasons) AS reason
+WHERE rejected_at >= now() - INTERVAL 7 DAY
+GROUP BY field, reason
+ORDER BY events DESC
+LIMIT 10
+"""
+
+DEAD_LETTER_LATEST = """
+SELECT rejected_at, source, reasons, payload
+FROM rejected_events FINAL
+ORDER BY rejected_at DESC
+LIMIT 20
+"""
+
+UNRESOLVED = """
+SELECT day, touches, unresolved, unresolved_pct
+FROM resolution_daily
+WHERE day > today() - 14
+ORDER BY day
+"""
+
+# ---------------------------------------------------------------- SQL page examples
+
+EXAMPLES = {
+    "Target accounts by stage": "SELECT stage, count() AS accounts\nFROM account_engagement\nWHERE is_target\nGROUP BY stage\nORDER BY accounts DESC",
+    "Top 20 target accounts, 30 days": "SELECT account_name, owner, stage, minutes_30d, people_engaged_90d\nFROM account_engagement\nWHERE is_target\nORDER BY minutes_30d DESC\nLIMIT 20",
+    "Minutes per channel this month": "SELECT channel, sum(minutes) AS minutes\nFROM channel_trend\nWHERE audience = 'target' AND day >= toStartOfMonth(today())\nGROUP BY channel\nORDER BY minutes DESC",
+    "Target accounts per owner": "SELECT *\nFROM owner_summary\nORDER BY mqa DESC, engaged DESC",
+    "Reach per program": "SELECT name, channel, target_accounts_reached, reach_pct, focus_pct\nFROM program_reach\nORDER BY reach_pct DESC",
+    "Most engaged people, 90 days": "SELECT account_id, person, role, minutes_90d\nFROM account_people\nORDER BY minutes_90d DESC\nLIMIT 20",
+    "How touches were resolved, 7 days": "SELECT method, count() AS touches\nFROM events\nWHERE occurred_at >= now() - INTERVAL 7 DAY\nGROUP BY method\nORDER BY touches DESC",
+    "Unresolved share per day": "SELECT *\nFROM resolution_daily\nORDER BY day DESC\nLIMIT 14",
+}
+
+# ---------------------------------------------------------------- for `pulse bench`
+
+_ALL = {"all_tiers": 1, "tiers": [""], "all_owners": 1, "owners": [""], "all_stages": 1, "stages": [""],
+        "all_channels": 1, "channels": [""], "search": "", "limit": 200}
+_TARGET = {"audiences": ["target"], "days": 30}
+
+# Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
+PAGES: dict[str, list[tuple[str, dict]]] = {
+    "Overview": [("TARGET_STAGES", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _TARGET),
+                 ("MINUTES_BY_MONTH", _TARGET), ("FRESHNESS", {})],
+    "Accounts": [("LEADERBOARD", _ALL), ("ACCOUNT_TRENDS", {"accounts": ["{account}"]}), ("FRESHNESS", {})],
+    "Account": [("ACCOUNT_SUMMARY", {"account": "{account}"}), ("ACCOUNT_DAILY", {"account": "{account}"}),
+                ("ACCOUNT_PEOPLE", {"account": "{account}"}), ("ACCOUNT_TIMELINE", {"account": "{account}"}),
+                ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"})],
+    "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
+    "Alerts": [("MQA_COUNTS", {}), ("ALERT_COUNTS", {}), ("NEW_MQAS", {"hours": 24}),
+               ("FLAGGED_ACCOUNTS", {"hours": 24})],
+    "Pipeline": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
+                 ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
+}

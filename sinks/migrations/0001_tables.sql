@@ -41,13 +41,19 @@ CREATE TABLE IF NOT EXISTS {database}.touches
     method       LowCardinality(String) COMMENT 'How the account was found: account_id, contact, domain, stitched, ip, unresolved',
     channel      LowCardinality(String) COMMENT 'web, email, event, call, meeting, form',
     program_id   String COMMENT 'Campaign or program the touch belongs to, if any',
-    minutes      Decimal(18, 2) COMMENT 'Engagement minutes this touch is worth (role multiplier applied)',
+    minutes      Decimal(18, 2) COMMENT 'Engagement minutes this touch is worth (role multiplier applied, before the page-view daily cap)',
+    base_minutes Decimal(18, 2) COMMENT 'Minutes before the role multiplier',
     success      UInt8 COMMENT '1 when the touch is a success for its program (reach)',
     email        String,
     anonymous_id String,
     ip           String COMMENT 'Truncated: last octet of IPv4 / last 80 bits of IPv6 zeroed',
     url          String,
-    payload      String COMMENT 'The validated event as JSON, including unknown extra fields',
+    payload      String COMMENT 'The validated event as JSON (ip truncated), including unknown extra fields',
+    retracts     UInt8 COMMENT '1 when this version replaces an earlier attribution (re-attribution, re-scoring)',
+    prev_account_id String COMMENT 'Attribution this version takes back (when retracts = 1)',
+    prev_person  String,
+    prev_minutes Decimal(18, 2),
+    prev_base_minutes Decimal(18, 2),
     writer       LowCardinality(String) COMMENT 'Worker that wrote the row (recovery bookkeeping)',
     batch_seq    UInt64 COMMENT 'Write batch of that worker (recovery bookkeeping)',
     version      UInt64 COMMENT 'Row version: re-attribution writes a higher one'
@@ -70,6 +76,8 @@ CREATE TABLE IF NOT EXISTS {database}.engagement_daily
     minutes    SimpleAggregateFunction(sum, Decimal(38, 2)) COMMENT 'Signed: a re-attribution subtracts from the old key',
     touches    SimpleAggregateFunction(sum, Int64) COMMENT 'Signed count of touches',
     successes  SimpleAggregateFunction(sum, Int64) COMMENT 'Signed count of program successes',
+    pv_base    SimpleAggregateFunction(sum, Decimal(38, 2)) COMMENT 'Page-view minutes before the role multiplier (the daily cap counts these)',
+    pv_minutes SimpleAggregateFunction(sum, Decimal(38, 2)) COMMENT 'Page-view part of minutes (before the daily cap)',
     batch_seq  SimpleAggregateFunction(max, UInt64) COMMENT 'Highest batch folded in (checkpoint rows)'
 )
 ENGINE = AggregatingMergeTree

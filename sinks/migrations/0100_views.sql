@@ -5,47 +5,156 @@ SELECT event_id, type, occurred_at, received_at, day, account_id, person, method
        program_id, minutes, success, email, anonymous_id, ip, url, payload
 FROM {database}.touches FINAL;
 
+-- Capped minutes per account, person, day and channel: page views count at most
+-- `page_view_daily_cap` base minutes per person and day (role multiplier kept).
+CREATE OR REPLACE VIEW {database}.engagement_person_daily AS
+WITH assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(30, 2))
+      FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS cap
+SELECT account_id, person, day, channel,
+       toDecimal64(sum(minutes) - sum(pv_minutes)
+           + if(sum(pv_base) > cap,
+                toDecimal128(round(sum(pv_minutes) * cap / sum(pv_base), 2), 2),
+                toDecimal128(sum(pv_minutes), 2)), 2) AS minutes,
+       sum(touches) AS touches,
+       sum(successes) AS successes
+FROM {database}.engagement_daily
+WHERE kind = 'touch'
+GROUP BY account_id, person, day, channel;
+
 CREATE OR REPLACE VIEW {database}.account_engagement AS
 WITH toDate(now(), '{reporting_tz}') AS today,
 per_person AS
 (
     SELECT account_id, person,
-           sumIf(minutes, day > today - 7)                    AS m7,
-           sumIf(minutes, day > today - 30)                   AS m30,
-           sumIf(minutes, day > today - 90)                   AS m90,
-           sumIf(minutes, day >= toStartOfMonth(today))       AS mtd,
-           sumIf(minutes, day >= toStartOfYear(today))        AS ytd,
-           maxIf(day, minutes > 0)                            AS last_day
-    FROM {database}.engagement_daily
-    WHERE kind = 'touch' AND account_id != '' AND day > today - 400
+           sumIf(minutes, day > today - 7)              AS m7,
+           sumIf(minutes, day > today - 30)             AS m30,
+           sumIf(minutes, day > today - 90)             AS m90,
+           sumIf(minutes, day >= toStartOfMonth(today)) AS mtd,
+           sumIf(minutes, day >= toStartOfYear(today))  AS ytd,
+           sumIf(minutes, day BETWEEN today - 34 AND today - 7) AS m_prior28
+    FROM {database}.engagement_person_daily
+    WHERE account_id != '' AND day > today - 400 AND day <= today
     GROUP BY account_id, person
 ),
 per_account AS
 (
     SELECT account_id,
            sum(m7) AS minutes_7d, sum(m30) AS minutes_30d, sum(m90) AS minutes_90d,
-           sum(mtd) AS minutes_mtd, sum(ytd) AS minutes_ytd,
+           sum(mtd) AS minutes_mtd, sum(ytd) AS minutes_ytd, sum(m_prior28) AS minutes_prior28,
            countIf(person != '' AND m90 > 0)  AS people_engaged_90d,
-           countIf(person != '' AND m90 >= 20) AS people_20min_90d,
-           max(last_day) AS last_day
+           countIf(person != '' AND m90 >= 20) AS people_20min_90d
     FROM per_person
     GROUP BY account_id
+),
+active_days AS
+(
+    SELECT account_id,
+           minIf(day, day > today - 7)  AS first_recent,
+           maxIf(day, day <= today - 7) AS before_recent,
+           countIf(day > today - 7)     AS recent_days,
+           countIf(day <= today - 7)    AS earlier_days
+    FROM
+    (
+        SELECT account_id, day FROM {database}.engagement_person_daily
+        WHERE account_id != '' AND day <= today
+        GROUP BY account_id, day HAVING sum(minutes) > 0
+    )
+    GROUP BY account_id
+),
+last_activity AS
+(
+    SELECT account_id, max(occurred_at) AS last_activity_at
+    FROM {database}.touches FINAL
+    WHERE account_id != '' AND minutes > 0
+    GROUP BY account_id
 )
-SELECT a.account_id                         AS account_id,
-       a.name                               AS account_name,
-       a.tier                               AS tier,
-       a.owner                              AS owner,
-       a.is_target                          AS is_target,
-       toDecimal64(ifNull(p.minutes_7d, 0), 2)   AS minutes_7d,
-       toDecimal64(ifNull(p.minutes_30d, 0), 2)  AS minutes_30d,
-       toDecimal64(ifNull(p.minutes_90d, 0), 2)  AS minutes_90d,
-       toDecimal64(ifNull(p.minutes_mtd, 0), 2)  AS minutes_mtd,
-       toDecimal64(ifNull(p.minutes_ytd, 0), 2)  AS minutes_ytd,
-       ifNull(p.people_engaged_90d, 0)      AS people_engaged_90d,
+SELECT a.account_id                                  AS account_id,
+       a.name                                        AS account_name,
+       a.tier                                        AS tier,
+       a.owner                                       AS owner,
+       a.is_target                                   AS is_target,
+       toDecimal64(p.minutes_7d, 2)                  AS minutes_7d,
+       toDecimal64(p.minutes_30d, 2)                 AS minutes_30d,
+       toDecimal64(p.minutes_90d, 2)                 AS minutes_90d,
+       toDecimal64(p.minutes_mtd, 2)                 AS minutes_mtd,
+       toDecimal64(p.minutes_ytd, 2)                 AS minutes_ytd,
+       p.people_engaged_90d                          AS people_engaged_90d,
        multiIf(p.minutes_90d >= 100 AND p.people_20min_90d >= 2, 'mqa',
                p.minutes_90d >= 10, 'engaged',
                p.minutes_90d > 0, 'aware',
-               'unaware')                   AS stage,
-       if(p.last_day > toDate('1970-01-01'), p.last_day, NULL) AS last_activity_day
+               'unaware')                            AS stage,
+       toUInt8(p.minutes_7d >= 10 AND p.minutes_7d >= 2 * p.minutes_prior28 / 4) AS surging,
+       toUInt8(d.recent_days > 0 AND d.earlier_days > 0
+               AND dateDiff('day', d.before_recent, d.first_recent) > 60)     AS re_engaged,
+       if(l.account_id = '', NULL, l.last_activity_at) AS last_activity_at
 FROM {database}.accounts AS a FINAL
-LEFT JOIN per_account AS p ON p.account_id = a.account_id;
+LEFT JOIN per_account AS p ON p.account_id = a.account_id
+LEFT JOIN active_days AS d ON d.account_id = a.account_id
+LEFT JOIN last_activity AS l ON l.account_id = a.account_id;
+
+CREATE OR REPLACE VIEW {database}.program_reach AS
+WITH (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets_total,
+per_program AS
+(
+    SELECT s.program_id AS program_id,
+           uniqExactIf(s.account_id, t.is_target = 1) AS reached,
+           sum(s.successes) AS successes,
+           sumIf(s.successes, t.is_target = 1) AS target_successes
+    FROM
+    (
+        SELECT program_id, account_id, sum(successes) AS successes
+        FROM {database}.engagement_daily
+        WHERE kind = 'touch' AND program_id != ''
+        GROUP BY program_id, account_id
+        HAVING successes > 0
+    ) AS s
+    LEFT JOIN (SELECT account_id, is_target FROM {database}.accounts FINAL) AS t ON t.account_id = s.account_id
+    GROUP BY s.program_id
+)
+SELECT if(p.program_id != '', p.program_id, s.program_id)            AS program_id,
+       p.name                                                       AS name,
+       p.channel                                                    AS channel,
+       s.reached                                                    AS target_accounts_reached,
+       targets_total                                                AS target_accounts_total,
+       if(targets_total = 0, 0, round(100 * s.reached / targets_total, 1))           AS reach_pct,
+       if(s.successes = 0, NULL, round(100 * s.target_successes / s.successes, 1))   AS focus_pct,
+       if(p.cost IS NULL OR s.reached = 0, NULL, toDecimal64(p.cost / s.reached, 2)) AS cost_per_reached_account
+FROM (SELECT * FROM {database}.programs FINAL) AS p
+FULL OUTER JOIN per_program AS s ON s.program_id = p.program_id;
+
+CREATE OR REPLACE VIEW {database}.channel_awareness AS
+WITH toDate(now(), '{reporting_tz}') AS today,
+     (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets_total
+SELECT e.channel AS channel,
+       uniqExact(e.account_id) AS target_accounts_aware,
+       targets_total AS target_accounts_total,
+       if(targets_total = 0, 0, round(100 * uniqExact(e.account_id) / targets_total, 1)) AS aware_pct
+FROM
+(
+    SELECT account_id, channel FROM {database}.engagement_person_daily
+    WHERE account_id != '' AND day > today - 90 AND day <= today
+    GROUP BY account_id, channel HAVING sum(minutes) > 0
+) AS e
+INNER JOIN (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1) AS t ON t.account_id = e.account_id
+GROUP BY e.channel;
+
+CREATE OR REPLACE VIEW {database}.account_coverage AS
+WITH known AS
+(
+    SELECT if(c.account_id != '', c.account_id, d.account_id) AS account_id, uniqExact(c.email) AS contacts_known
+    FROM (SELECT email, account_id FROM {database}.contacts FINAL) AS c
+    LEFT JOIN
+    (
+        SELECT arrayJoin(domains) AS domain, any(account_id) AS account_id
+        FROM {database}.accounts FINAL GROUP BY domain
+    ) AS d ON d.domain = splitByChar('@', c.email)[2]
+    GROUP BY account_id
+)
+SELECT a.account_id                                  AS account_id,
+       a.is_target                                   AS is_target,
+       k.contacts_known                              AS contacts_known,
+       a.committee_size                              AS committee_size,
+       if(a.committee_size IS NULL OR a.committee_size = 0, NULL,
+          round(least(100, 100 * k.contacts_known / a.committee_size), 1)) AS coverage_pct
+FROM {database}.accounts AS a FINAL
+LEFT JOIN known AS k ON k.account_id = a.account_id;

@@ -1,7 +1,12 @@
-"""From validated events to touch rows: resolve, weigh, stamp. Pure: the clock and lookups come in."""
+"""From validated events to touch rows: resolve, weigh, stamp. Pure: the clock and lookups come in.
+
+The same functions score a live touch and re-score a stored one (after an identify, a registry change
+or new weights), so a re-attributed touch is worth exactly what a fresh one would be.
+"""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Iterable
@@ -9,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas.events import CHANNEL, Call, EventAttendance, Touch
+from schemas.events import CHANNEL, Call, EventAttendance, Identify, Touch, decode_batch
 from schemas.rows import TouchRow
 from streams.core.registry import Registry
 from streams.core.resolve import Resolved, resolve
-from streams.core.weights import Weights, minutes_for
+from streams.core.weights import Weights, apply_role, base_minutes
 
 _ZERO = Decimal("0.00")
 _payload = msgspec.json.Encoder().encode
@@ -30,7 +35,7 @@ def truncate_ip(ip: str | None) -> str:
 
 def is_success(event: Touch) -> bool:
     """A success for the event's program, by channel (reach counts target accounts with one)."""
-    kind = type(event).__struct_config__.tag
+    kind = event.__struct_config__.tag
     if kind in ("email_open", "email_click", "form_submit", "meeting"):
         return True
     if isinstance(event, EventAttendance):
@@ -42,41 +47,86 @@ def is_success(event: Touch) -> bool:
     return False
 
 
-def score(
-    events: Iterable[Touch],
-    registry: Registry,
-    weights: Weights,
-    received_at: datetime,
-    tz: ZoneInfo,
-) -> list[TouchRow]:
-    rows = []
-    for event in events:
-        resolution = resolve(event, registry)
-        kind = type(event).__struct_config__.tag
-        if isinstance(resolution, Resolved):
-            account_id, method, role = resolution.account_id, resolution.method, resolution.role
-        else:
-            account_id, method, role = "", "unresolved", "unknown"
-        program = event.program_id or event.campaign_id or ""
-        rows.append(
-            TouchRow(
-                event_id=event.event_id,
-                type=kind,
-                occurred_at=event.occurred_at,
-                received_at=received_at,
-                day=event.occurred_at.astimezone(tz).date(),
-                account_id=account_id,
-                person=resolution.person,
-                method=method,
-                channel=CHANNEL[kind],
-                program_id=program,
-                minutes=minutes_for(event, weights, role) if kind != "identify" else _ZERO,
-                success=int(bool(program) and is_success(event)),
-                email=event.email or "",
-                anonymous_id=event.anonymous_id or "",
-                ip=truncate_ip(event.ip),
-                url=getattr(event, "url", None) or "",
-                payload=_payload(event).decode(),
-            )
-        )
-    return rows
+@dataclass
+class Identities:
+    """anonymous_id -> (identified_at, email): the latest identify of a cookie wins."""
+
+    links: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+
+    def email_for(self, anonymous_id: str | None) -> str | None:
+        link = self.links.get(anonymous_id) if anonymous_id else None
+        return link[1] if link else None
+
+    def learn(self, events: Iterable[Touch]) -> set[str]:
+        """Take in the identifies among `events`; return the cookies whose email changed."""
+        changed = set()
+        for event in events:
+            if isinstance(event, Identify):
+                current = self.links.get(event.anonymous_id)
+                if current is None or event.occurred_at >= current[0]:
+                    if current is None or current[1] != event.email:
+                        changed.add(event.anonymous_id)
+                    self.links[event.anonymous_id] = (event.occurred_at, event.email)
+        return changed
+
+
+def score_event(event: Touch, registry: Registry, weights: Weights, identities: Identities,
+                received_at: datetime, tz: ZoneInfo) -> TouchRow:
+    kind = event.__struct_config__.tag
+    # an identify is the link itself; its own touch counts for the email it names
+    stitched = None if event.email else identities.email_for(event.anonymous_id)
+    resolution = resolve(event, registry, stitched)
+    if isinstance(resolution, Resolved):
+        account_id, method, role = resolution.account_id, resolution.method, resolution.role
+    else:
+        account_id, method, role = "", "unresolved", "unknown"
+    base = base_minutes(event, weights)
+    program = event.program_id or event.campaign_id or ""
+    stored_event = msgspec.structs.replace(event, ip=truncate_ip(event.ip) or None) if event.ip else event
+    return TouchRow(
+        event_id=event.event_id,
+        type=kind,
+        occurred_at=event.occurred_at,
+        received_at=received_at,
+        day=event.occurred_at.astimezone(tz).date(),
+        account_id=account_id,
+        person=resolution.person,
+        method=method,
+        channel=CHANNEL[kind],
+        program_id=program,
+        minutes=apply_role(base, role, weights),
+        base_minutes=base,
+        success=int(bool(program) and is_success(event)),
+        email=event.email or "",
+        anonymous_id=event.anonymous_id or "",
+        ip=stored_event.ip or "",
+        url=getattr(event, "url", None) or "",
+        payload=_payload(stored_event).decode(),
+    )
+
+
+def score(events: Iterable[Touch], registry: Registry, weights: Weights, received_at: datetime, tz: ZoneInfo,
+          identities: Identities | None = None) -> list[TouchRow]:
+    identities = identities if identities is not None else Identities()
+    return [score_event(e, registry, weights, identities, received_at, tz) for e in events]
+
+
+def stored_event(row: TouchRow) -> Touch:
+    return decode_batch(b"[" + row.payload.encode() + b"]")[0]
+
+
+def rescore(row: TouchRow, registry: Registry, weights: Weights, identities: Identities, tz: ZoneInfo) -> TouchRow | None:
+    """A stored touch scored again with today's registry, identities and weights.
+
+    Returns the new version (carrying the attribution it takes back), or None when nothing changed.
+    Stored IPs are truncated, so IP ranges narrower than /24 (IPv4) or /48 (IPv6) re-resolve on the
+    network address; the live path resolves on the full address.
+    """
+    fresh = score_event(stored_event(row), registry, weights, identities, row.received_at, tz)
+    if (fresh.account_id, fresh.person, fresh.minutes, fresh.base_minutes, fresh.method) == \
+            (row.account_id, row.person, row.minutes, row.base_minutes, row.method):
+        return None
+    return msgspec.structs.replace(
+        fresh, retracts=1, prev_account_id=row.account_id, prev_person=row.person,
+        prev_minutes=row.minutes, prev_base_minutes=row.base_minutes,
+    )

@@ -14,7 +14,7 @@ from sinks.writer import ClickHouseWriter, SeenIds
 def row(account="acme", minutes="1.50", event_id=None, person="a@acme.example") -> TouchRow:
     at = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
     return TouchRow(event_id or uuid.uuid4(), "page_view", at, at, date(2026, 11, 20), account, person, "domain",
-                    "web", "", Decimal(minutes), 0, person, "", "", "https://x", "{}")
+                    "web", "", Decimal(minutes), Decimal(minutes), 0, person, "", "", "https://x", "{}")
 
 
 def totals(client, db):

@@ -1,0 +1,119 @@
+"""Re-attribution: when an identify arrives, the registry changes or the weights change, stored touches
+are scored again and every difference is written as a new version that takes the old one back.
+
+Runs on the sink thread (synchronous ClickHouse calls), one step at a time, so a read-compare-write of
+a touch never interleaves with another write of this worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+import msgspec
+
+from schemas.events import Identify, Touch
+from schemas.registry import AccountRecord, ContactRecord
+from schemas.rows import TouchRow
+from sinks.writer import ClickHouseWriter
+from streams.core.registry import Registry
+from streams.core.score import Identities, rescore
+from streams.core.weights import Weights
+
+log = logging.getLogger("pulse.attribution")
+CHUNK = 50_000
+# Beyond this many changed IP ranges, matching in SQL costs more than re-scoring every IP-resolved touch.
+MAX_SQL_RANGES = 2_000
+
+
+def load_identities(writer: ClickHouseWriter) -> Identities:
+    rows = writer.client.query(
+        f"SELECT anonymous_id, argMax(email, identified_at), max(identified_at) "
+        f"FROM {writer.database}.identities GROUP BY anonymous_id"
+    ).result_rows
+    return Identities({anon: (at, email) for anon, email, at in rows})
+
+
+def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:
+    rows = [[e.anonymous_id, e.email, e.occurred_at] for e in events if isinstance(e, Identify)]
+    if rows:
+        writer.client.insert(f"{writer.database}.identities", rows,
+                             column_names=("anonymous_id", "email", "identified_at"))
+
+
+def apply(writer: ClickHouseWriter, rows: Sequence[TouchRow], registry: Registry, weights: Weights,
+          identities: Identities, tz) -> int:
+    """Re-score stored rows; write the ones whose attribution or minutes changed. Returns how many."""
+    versions = [v for v in (rescore(r, registry, weights, identities, tz) for r in rows) if v is not None]
+    return writer.replace(versions)
+
+
+def restitch(writer: ClickHouseWriter, cookies: set[str], registry: Registry, weights: Weights,
+             identities: Identities, tz) -> int:
+    """Touches of newly identified cookies now count for the identified person (earlier ones too)."""
+    if not cookies:
+        return 0
+    rows = writer.stored("anonymous_id IN %(c)s AND email = ''", {"c": sorted(cookies)})
+    return apply(writer, rows, registry, weights, identities, tz)
+
+
+def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -> tuple[str, dict]:
+    """WHERE clause for the stored touches an accounts change can re-attribute (old and new values)."""
+    ids = sorted({a.account_id for a in (*old, *new)})
+    domains = sorted({d.lower() for a in (*old, *new) for d in a.domains})
+    ranges = sorted({r for a in (*old, *new) for r in a.ip_ranges})
+    email_domain = "splitByChar('@', person)[2]"
+    clauses = [
+        "account_id IN %(ids)s",
+        "JSONExtractString(payload, 'account_id') IN %(ids)s",
+        f"(method IN ('unresolved', 'ip', 'domain', 'stitched') AND "
+        f"({email_domain} IN %(domains)s OR substring({email_domain}, position({email_domain}, '.') + 1) IN %(domains)s))",
+    ]
+    if ranges and len(ranges) <= MAX_SQL_RANGES:
+        clauses.append("(method IN ('unresolved', 'ip') AND ip != '' "
+                       "AND arrayExists(r -> isIPAddressInRange(ip, r), %(ranges)s))")
+    elif ranges:
+        clauses.append("(method IN ('unresolved', 'ip') AND ip != '')")
+    return " OR ".join(clauses), {"ids": ids, "domains": domains or [""], "ranges": ranges}
+
+
+def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
+    emails = sorted({c.email for c in contacts})
+    return "email IN %(e)s OR person IN %(e)s", {"e": emails}
+
+
+def reattribute(writer: ClickHouseWriter, where: str, params: dict, registry: Registry, weights: Weights,
+                identities: Identities, tz) -> int:
+    """Re-score every stored touch matching `where`, in chunks so memory stays bounded."""
+    chunks = max(1, writer.client.query(
+        f"SELECT count() FROM {writer.database}.touches WHERE {where}", parameters=params
+    ).result_rows[0][0] // CHUNK + 1)
+    changed = 0
+    for i in range(chunks):
+        rows = writer.stored(f"({where}) AND modulo(cityHash64(event_id), {chunks}) = {i}", params)
+        changed += apply(writer, rows, registry, weights, identities, tz)
+    if changed:
+        log.info("re-attributed %d stored touches", changed)
+    return changed
+
+
+def weights_fingerprint(weights: Weights) -> str:
+    data = msgspec.json.encode({k: str(v) for k, v in vars(weights).items() if k != "roles"} |
+                               {"roles": {k: str(v) for k, v in sorted(weights.roles.items())}})
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def record_weights(writer: ClickHouseWriter, weights: Weights) -> bool:
+    """Store the weights in force; True when they differ from the last ones stored (history needs re-scoring)."""
+    db = writer.database
+    stored = writer.client.query(
+        f"SELECT argMax(value, updated_at) FROM {db}.scoring_settings WHERE key = 'weights'"
+    ).result_rows
+    previous = stored[0][0] if stored else ""
+    current = weights_fingerprint(weights)
+    now = datetime.now(timezone.utc)
+    writer.client.insert(f"{db}.scoring_settings", [
+        ["weights", current, now], ["page_view_daily_cap", str(weights.page_view_daily_cap), now],
+    ], column_names=("key", "value", "updated_at"))
+    return bool(previous) and previous != current

@@ -1,0 +1,256 @@
+"""How the worker is doing: rates, lag, the sink's state; served as JSON and written to `pipeline_health`.
+
+Three parts: `RateMeter` and `HealthMonitor` are pure bookkeeping (time comes in as an argument);
+`consumer_lag` asks Kafka (it is also what `pulse status` uses when no worker answers);
+`HealthService` is the thin shell: an HTTP endpoint on PULSE_HEALTH_PORT and a timer that writes a
+reading every few seconds. It never waits for the sink: a reading must get out exactly when the
+sink is stuck.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from pulse.settings import Settings
+from schemas import topics
+from sinks.faults import OutageClient, OutageSwitch
+from sinks.health import HealthReading, PartitionLag, encode, write_reading
+
+log = logging.getLogger("pulse.health")
+
+READING_INTERVAL_S = 2.0
+RATE_WINDOW_S = 10.0
+
+
+class RateMeter:
+    """Events per second over the last `window` seconds."""
+
+    def __init__(self, window: float = RATE_WINDOW_S):
+        self.window = window
+        self._points: deque[tuple[float, int]] = deque()
+        self._started: float | None = None
+
+    def add(self, n: int, now: float) -> None:
+        if self._started is None:
+            self._started = now
+        self._points.append((now, n))
+
+    def rate(self, now: float) -> float:
+        while self._points and self._points[0][0] <= now - self.window:
+            self._points.popleft()
+        if self._started is None:
+            return 0.0
+        # A worker up for 3 s divides by 3, not by the whole window.
+        span = min(self.window, max(now - self._started, 1.0))
+        return sum(n for _, n in self._points) / span
+
+
+class HealthMonitor:
+    """Counters the agents update; at most one batch is in flight per agent (take -> write -> ack)."""
+
+    def __init__(self, window: float = RATE_WINDOW_S):
+        self.events_in = RateMeter(window)
+        self.events_out = RateMeter(window)
+        self.dead_letters = 0
+        self._in_flight: dict[str, float] = {}   # agent -> Kafka timestamp of its oldest unwritten message
+
+    def taken(self, n: int, oldest_timestamp: float, now: float, agent: str = "score_touches") -> None:
+        self.events_in.add(n, now)
+        self._in_flight[agent] = oldest_timestamp
+
+    def flushed(self, n: int, dead_letters: int, now: float, agent: str = "score_touches") -> None:
+        self.events_out.add(n, now)
+        self.dead_letters += dead_letters
+        self._in_flight.pop(agent, None)
+
+    def oldest_unflushed_s(self, now: float) -> float:
+        return max((now - t for t in self._in_flight.values()), default=0.0)
+
+
+async def consumer_lag(settings: Settings, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> list[PartitionLag]:
+    """Per partition of the touches topic: the group's committed offset, the log end, and the gap."""
+    name = settings.topic(topics.TOUCHES)
+    partitions = consumer.partitions_for_topic(name)
+    if not partitions:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(name) or set()
+    tps = [TopicPartition(name, p) for p in sorted(partitions)]
+    if not tps:
+        return []
+    ends = await consumer.end_offsets(tps)
+    committed = await admin.list_consumer_group_offsets(settings.app_id, partitions=tps)
+    out = []
+    for tp in tps:
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else -1
+        # Nothing committed yet: the group starts at the earliest offset, so everything is lag.
+        out.append(PartitionLag(tp.partition, done, ends[tp], ends[tp] - max(done, 0)))
+    return out
+
+
+class KafkaLag:
+    """A long-lived offsets reader (a consumer without a group, and an admin client)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def read(self) -> list[PartitionLag]:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False,
+                                        client_id="pulse-health")
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap, client_id="pulse-health")
+            await consumer.start()
+            try:
+                await admin.start()
+            except Exception:
+                await consumer.stop()
+                raise
+            self._consumer, self._admin = consumer, admin
+        return await consumer_lag(self.settings, self._consumer, self._admin)
+
+    async def close(self) -> None:
+        consumer, admin, self._consumer, self._admin = self._consumer, self._admin, None, None
+        for client in (consumer, admin):
+            if client is not None:
+                try:
+                    await (client.stop() if client is consumer else client.close())
+                except Exception:  # closing a client of a broker that went away
+                    pass
+
+
+async def read_lag_once(settings: Settings, timeout: float = 5.0) -> list[PartitionLag]:
+    lag = KafkaLag(settings)
+    try:
+        return await asyncio.wait_for(lag.read(), timeout)
+    finally:
+        await lag.close()
+
+
+class HealthService:
+    """GET /health (JSON reading), POST /admin/sink-outage?seconds=N (test/ops hook), and the row timer."""
+
+    def __init__(self, settings: Settings, monitor: HealthMonitor, writer, switch: OutageSwitch,
+                 make_client, counters=lambda: (0, 0)):
+        self.settings = settings
+        self.monitor = monitor
+        self.writer = writer            # ClickHouseWriter: its .state and .last_error
+        self.switch = switch
+        self.counters = counters        # () -> (written, duplicates)
+        self._make_client = make_client
+        self._client = None
+        self._lag = KafkaLag(settings)
+        self._partitions: list[PartitionLag] = []
+        self._broker_state = "starting"
+        self._runner: web.AppRunner | None = None
+        # Health rows get their own connection and thread: the sink thread may be blocked retrying.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-health")
+        self._writing: asyncio.Future | None = None
+        self._write_failed = False
+
+    def reading(self) -> HealthReading:
+        now = time.time()
+        written, duplicates = self.counters()
+        return HealthReading(
+            at=datetime.now(timezone.utc),
+            worker=self.settings.worker_id,
+            events_in_per_s=round(self.monitor.events_in.rate(now), 3),
+            events_out_per_s=round(self.monitor.events_out.rate(now), 3),
+            consumer_lag=sum(p.lag for p in self._partitions),
+            oldest_unflushed_s=round(self.monitor.oldest_unflushed_s(now), 3),
+            dead_letters=self.monitor.dead_letters,
+            sink_state=self.writer.state,
+            last_error=self.writer.last_error,
+            broker_state=self._broker_state,
+            partitions=list(self._partitions),
+            written=written,
+            duplicates=duplicates,
+            outage_remaining_s=round(self.switch.remaining(), 3),
+        )
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/health", self._health)
+        app.router.add_post("/admin/sink-outage", self._outage)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.settings.sql_host, self.settings.health_port).start()
+        except OSError as exc:  # health is not worth losing ingestion over: say so and carry on
+            log.error("health endpoint not started on %s:%d: %s (set PULSE_HEALTH_PORT)",
+                      self.settings.sql_host, self.settings.health_port, exc)
+            return
+        log.info("health on http://%s:%d/health", self.settings.sql_host, self.settings.health_port)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(body=encode(self.reading()), content_type="application/json")
+
+    async def _outage(self, request: web.Request) -> web.Response:
+        try:
+            seconds = float(request.query.get("seconds", "30"))
+        except ValueError:
+            return web.json_response({"error": "seconds: not a number"}, status=400)
+        self.switch.fail_for(seconds)
+        log.warning("test/ops hook: sink inserts will fail for %.0f s (POST /admin/sink-outage)", seconds)
+        return web.json_response({"sink_outage_s": seconds})
+
+    # -- the timer ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(READING_INTERVAL_S)
+
+    async def tick(self) -> None:
+        try:
+            self._partitions = await asyncio.wait_for(self._lag.read(), 5.0)
+            self._broker_state = "ok"
+        except Exception as exc:  # the broker is away: report it, keep the last lag figures
+            self._broker_state = f"error: {exc or type(exc).__name__}"
+            await self._lag.close()
+        if self._writing is None or self._writing.done():
+            reading = self.reading()
+            self._writing = asyncio.get_running_loop().run_in_executor(self._executor, self._write, reading)
+
+    def _write(self, reading: HealthReading) -> None:
+        try:
+            if self._client is None:
+                self._client = self._make_client()
+            write_reading(self._client, self.settings.database, reading)
+            if self._write_failed:
+                log.info("health readings are written again")
+            self._write_failed = False
+        except Exception as exc:  # ClickHouse away: the endpoint still answers; log once per outage
+            if not self._write_failed:
+                log.warning("could not write a pipeline_health row: %s", exc)
+            self._write_failed = True
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self._lag.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def wire_health(app, pipeline, make_client) -> HealthService:
+    """Arm the outage hook on the sink's client and start the endpoint and the timer as Faust tasks."""
+    switch = OutageSwitch()
+    pipeline.writer.client = OutageClient(pipeline.writer.client, switch)
+    service = HealthService(pipeline.settings, pipeline.health, pipeline.writer, switch, make_client,
+                            counters=lambda: (pipeline.written, pipeline.duplicates))
+
+    @app.task
+    async def serve_health():
+        await service.start()
+        await service.run()
+
+    return service

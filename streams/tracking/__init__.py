@@ -1,0 +1,7 @@
+"""Pure parts of the tracking hooks: no aiohttp, no Kafka, clock and secrets passed in.
+
+`tokens` (signed email links), `signatures` (webhook HMAC), `clientip` (which X-Forwarded-For hop
+is the client), `ratelimit` (token buckets per client), `origins` (CORS allow-list), `pixels`
+(query strings and email links into event payloads) and `snippet` (the t.js source).
+The aiohttp shell that uses them is streams/hooks.py.
+"""

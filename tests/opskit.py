@@ -1,0 +1,147 @@
+"""Helpers of the operations tests: generated touches with their expected totals, producing them,
+reading the worker's health, and running `pulse` commands against a test's settings."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from conftest import ROOT, env_for, sql_rows, wait_until
+from pulse.settings import Settings
+from schemas import topics
+from schemas.events import EmailClick, FormSubmit, Meeting, Touch, encode_batch
+from schemas.registry import AccountRecord
+from streams.producer import producer, publish_accounts
+
+
+def accounts(n: int) -> list[AccountRecord]:
+    return [AccountRecord(account_id=f"acc-{i:03d}", name=f"Account {i}", domains=(f"acc{i:03d}.example",))
+            for i in range(n)]
+
+
+@dataclass
+class Expected:
+    """What every view must show, computed from the generated input alone (each event id once)."""
+
+    minutes: Counter = field(default_factory=Counter)      # account_id ('' = unresolved) -> Decimal
+    touches: Counter = field(default_factory=Counter)      # account_id -> count
+    ids: set = field(default_factory=set)
+
+    def add(self, account: str, minutes: Decimal, event_id: uuid.UUID) -> None:
+        if event_id in self.ids:
+            return
+        self.ids.add(event_id)
+        self.minutes[account] += minutes
+        self.touches[account] += 1
+
+    @property
+    def total_minutes(self) -> Decimal:
+        return sum(self.minutes.values(), Decimal(0))
+
+
+def generate(n: int, n_accounts: int, seed: int, now: datetime, days: int = 20,
+             duplicate_share: float = 0.05, pad: int = 0) -> tuple[list[Touch], Expected]:
+    """n events (meetings, email clicks, form submits) over the last `days` days, ~5% of them sent twice.
+
+    Minutes are chosen so the expected values need no knowledge of the pipeline: people have no
+    contact record (role 'unknown', multiplier 1), a meeting is worth its length, a click 2, a form 10.
+    One in 50 events is from a domain no account has (unresolved, counted under account '').
+    """
+    rnd = random.Random(seed)
+    events: list[Touch] = []
+    expected = Expected()
+    properties = {"pad": "x" * pad} if pad else {}
+    while len(events) < n:
+        if events and rnd.random() < duplicate_share:
+            events.append(rnd.choice(events))  # the same event again: same id, same content
+            continue
+        event_id = uuid.UUID(int=rnd.getrandbits(128), version=4)
+        i = rnd.randrange(n_accounts)
+        unresolved = rnd.random() < 0.02
+        domain = f"nobody{i}.test" if unresolved else f"acc{i:03d}.example"
+        email = f"p{rnd.randrange(40)}@{domain}"
+        at = (now - timedelta(seconds=rnd.uniform(60, days * 86400))).replace(microsecond=0)
+        kind = rnd.random()
+        if kind < 0.5:
+            length = rnd.randint(1, 90)
+            event = Meeting(event_id=event_id, occurred_at=at, email=email, duration_minutes=length,
+                            properties=properties)
+            minutes = Decimal(length)
+        elif kind < 0.9:
+            event = EmailClick(event_id=event_id, occurred_at=at, email=email, campaign_id="cmp-1",
+                               url="https://www.example.com/x", properties=properties)
+            minutes = Decimal(2)
+        else:
+            event = FormSubmit(event_id=event_id, occurred_at=at, email=email, form_id="demo", properties=properties)
+            minutes = Decimal(10)
+        events.append(event)
+        expected.add("" if unresolved else f"acc-{i:03d}", minutes, event_id)
+    return events, expected
+
+
+def send_in_messages(settings: Settings, events: list[Touch], seed: int, sizes: tuple[int, int] = (50, 500)) -> int:
+    """Publish events as the hooks do (one JSON array per message), 50-500 events a message."""
+    rnd = random.Random(seed)
+    p = producer(settings)
+    name = settings.topic(topics.TOUCHES)
+    start, messages = 0, 0
+    while start < len(events):
+        size = rnd.randint(*sizes)
+        p.send(name, encode_batch(events[start:start + size]))
+        start += size
+        messages += 1
+    p.flush()
+    p.close()
+    return messages
+
+
+def publish_registry(settings: Settings, records: list[AccountRecord]) -> None:
+    p = producer(settings)
+    publish_accounts(p, settings, records)
+    p.close()
+
+
+def wait_for_registry(settings: Settings, n: int, timeout: float = 90) -> None:
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts FINAL")[0][0] == n, timeout,
+               what=f"{n} accounts in ClickHouse")
+
+
+def health(settings: Settings) -> dict:
+    url = f"http://{settings.sql_host}:{settings.health_port}/health"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def sink_outage(settings: Settings, seconds: float) -> dict:
+    url = f"http://{settings.sql_host}:{settings.health_port}/admin/sink-outage?seconds={seconds}"
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5) as response:
+        return json.loads(response.read())
+
+
+def pulse(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pulse.cli", *args], env=env_for(settings), cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def stored_totals(settings: Settings) -> tuple[dict, dict, int]:
+    """(minutes per account, touches per account, events) as analysts read them."""
+    rows = sql_rows(settings, "SELECT account_id, sum(minutes), sum(touches) FROM engagement_daily "
+                              "WHERE kind = 'touch' GROUP BY account_id HAVING sum(touches) != 0")
+    events = sql_rows(settings, "SELECT count() FROM events")[0][0]
+    return ({a: Decimal(m) for a, m, _ in rows}, {a: t for a, _, t in rows}, events)
+
+
+def expected_totals(expected: Expected) -> tuple[dict, dict, int]:
+    return ({a: m.quantize(Decimal("0.01")) for a, m in expected.minutes.items()},
+            dict(expected.touches), len(expected.ids))
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,230 @@
+"""Every dashboard page on real query results from the engine: a worker and the hooks hold a small,
+scripted story (tests/ui/ui_fixtures.py), and the pages must show what the views say.
+
+The story, worked out by hand (engagement minutes, today):
+  acme (target, tier 1, Avery)   meeting 60 min x c_level 2.0 = 120, call 20 min x vp 1.5 = 30,
+                                 email open 1 x 2.0 = 2  -> 152 minutes, 2 people with 20+ -> MQA
+  globex (target, tier 2, Blake) page view 1 + form 10 -> 11 minutes -> engaged
+  initech (target, tier 3, Avery) nothing                -> unaware
+  umbrella (not a target)        nothing
+  bob@gmail.com                  a page view no account resolves (1 of 6 touches unresolved)
+  one event with a bad occurred_at -> rejected, kept with its reason
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from conftest import sql_rows, wait_until
+from ui_fixtures import blank, dashboard, story, texts  # noqa: F401  (fixtures)
+
+
+def metric(at, label_start: str):
+    found = [m for m in at.metric if m.label.startswith(label_start)]
+    assert found, f"no metric {label_start!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def table(at, column: str):
+    """The first dataframe on the page that has this column."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def test_overview_shows_stage_tiles_with_the_change_against_a_week_ago(story, dashboard):
+    at = dashboard(story)
+    assert metric(at, "Target accounts").value == "3"
+    aware, engaged, mqa = metric(at, "Aware"), metric(at, "Engaged"), metric(at, "MQA")
+    assert (aware.value, engaged.value, mqa.value) == ("2", "2", "1")
+    assert aware.label == "Aware · 67% of targets" and mqa.label == "MQA · 33% of targets"
+    # nothing happened before today, so the change against a week ago is the whole count
+    assert (aware.delta, engaged.delta, mqa.delta) == ("2", "2", "1")
+    # month to date = the story's 163 minutes on target accounts, as the view sums it
+    mtd = sql_rows(story, "SELECT sum(minutes_mtd) FROM account_engagement WHERE is_target")[0][0]
+    assert mtd == Decimal("163.00")
+    assert metric(at, "Minutes this month").value == "163 min"
+    assert "Data updated" in texts(at) and "s ago" in texts(at)
+
+
+def test_overview_chart_filters_survive_and_change_the_chart(story, dashboard):
+    at = dashboard(story)
+    at.toggle(key="overview_targets_only").set_value(False).run()
+    at.segmented_control(key="overview_days").set_value(90).run()
+    assert not at.exception
+    assert at.session_state["overview_targets_only"] is False and at.session_state["overview_days"] == 90
+    assert metric(at, "Target accounts").value == "3"  # the tiles do not depend on the chart filters
+
+
+def test_accounts_leaderboard_matches_the_view_and_filters(story, dashboard):
+    at = dashboard(story, "accounts")
+    rows = table(at, "account_name")
+    assert rows["account_name"].tolist() == ["Acme Rockets", "Globex Media", "Initech Labs"]  # by 30-day minutes
+    expected = dict(sql_rows(story, "SELECT account_name, toFloat64(minutes_30d) FROM account_engagement "
+                                    "WHERE is_target"))
+    assert dict(zip(rows["account_name"], rows["minutes_30d"])) == expected
+    assert dict(zip(rows["account_name"], rows["stage"])) == {"Acme Rockets": "MQA", "Globex Media": "Engaged",
+                                                               "Initech Labs": "Unaware"}
+    assert rows.set_index("account_name").loc["Acme Rockets", "people_engaged_90d"] == 2
+    assert rows.set_index("account_name").loc["Acme Rockets", "trend"][-1] == 152.0  # today's point of the trend
+    assert "Umbrella Pharma" not in rows["account_name"].tolist()  # not a target account
+    assert rows.set_index("account_name").loc["Acme Rockets", "open"] == "account?account=acme"
+    assert at.get("download_button"), "the CSV download is on the page"
+
+    at.multiselect(key="accounts_stages").set_value(["mqa"]).run()
+    assert table(at, "account_name")["account_name"].tolist() == ["Acme Rockets"]
+    at.multiselect(key="accounts_stages").set_value([]).run()
+    at.multiselect(key="accounts_owners").set_value(["Avery"]).run()
+    assert table(at, "account_name")["account_name"].tolist() == ["Acme Rockets", "Initech Labs"]
+    at.multiselect(key="accounts_channels").set_value(["meeting"]).run()
+    assert table(at, "account_name")["account_name"].tolist() == ["Acme Rockets"]
+    at.multiselect(key="accounts_owners").set_value([]).run()
+    at.multiselect(key="accounts_channels").set_value([]).run()
+    at.multiselect(key="accounts_tiers").set_value(["2"]).run()
+    assert table(at, "account_name")["account_name"].tolist() == ["Globex Media"]
+    at.multiselect(key="accounts_tiers").set_value([]).run()
+    at.text_input(key="accounts_search").set_value("initech").run()
+    assert table(at, "account_name")["account_name"].tolist() == ["Initech Labs"]
+    at.text_input(key="accounts_search").set_value("no such company").run()
+    assert "No target account matches these filters" in texts(at)
+
+
+def test_accounts_csv_export_holds_every_matching_account(story, dashboard, monkeypatch):
+    from ui import queries
+    from ui.db import query
+    from ui.format import filter_params
+
+    at = dashboard(story, "accounts")
+    assert not at.exception
+    # the download runs the leaderboard query with the page's filters and a large limit
+    csv = query(queries.LEADERBOARD, filter_params([], ["Avery"], [], [], "", 100_000)).to_csv(index=False)
+    lines = csv.strip().splitlines()
+    assert lines[0].startswith("account_id,account_name,tier,owner,stage")
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["acme", "initech"]
+
+
+def test_account_page_tells_one_accounts_story(story, dashboard):
+    wait_until(lambda: sql_rows(story, "SELECT count() FROM stage_changes WHERE account_id = 'acme' "
+                                       "AND stage_to = 'mqa'")[0][0] >= 1, 90, what="acme's change to MQA")
+    at = dashboard(story, "account", query_params={"account": "acme"})
+    assert metric(at, "Stage").value == "MQA"
+    assert metric(at, "Minutes, 7 days").value == "152 min"
+    assert metric(at, "People engaged").value == "2"
+    people = table(at, "role")
+    assert dict(zip(people["person"], people["role"])) == {"cleo@acme.example": "c_level", "vic@acme.example": "vp"}
+    assert dict(zip(people["person"], people["minutes_90d"])) == {"cleo@acme.example": 122.0,
+                                                                  "vic@acme.example": 30.0}
+    timeline = table(at, "occurred_at")
+    assert sorted(timeline["type"]) == ["call", "email_open", "meeting"]
+    assert metric(at, "Contacts known").value == "2 of 4"  # two known contacts, committee of four
+    history = table(at, "change")
+    assert "→ MQA" in " ".join(history["change"])
+    assert "Acme Rockets" in texts(at) and "owner Avery" in texts(at)
+
+
+def test_account_page_search_switches_account(story, dashboard):
+    at = dashboard(story, "account")
+    at.text_input(key="account_search").set_value("globex").run()
+    assert at.selectbox(key="account_selected").value == "globex"
+    assert metric(at, "Stage").value == "Engaged"
+    assert metric(at, "Minutes, 7 days").value == "11.0 min"
+
+
+def test_reach_page_shows_reach_and_focus_per_program(story, dashboard):
+    at = dashboard(story, "reach")
+    programs = table(at, "reach_pct").set_index("program_id")
+    assert programs.loc["cmp-nov", "target_accounts_reached"] == 1
+    assert programs.loc["cmp-nov", "target_accounts_total"] == 3
+    assert programs.loc["cmp-nov", "reach_pct"] == 33.3
+    assert programs.loc["cmp-nov", "focus_pct"] == 100.0
+    assert programs.loc["cmp-nov", "cost_per_reached_account"] == 300.0
+    aware = table(at, "aware_pct").set_index("channel")
+    expected = dict(sql_rows(story, "SELECT channel, target_accounts_aware FROM channel_awareness"))
+    assert aware["target_accounts_aware"].to_dict() == expected
+    assert expected["meeting"] == 1 and expected["web"] == 1
+
+
+def test_alerts_page_lists_new_mqas_and_surging_accounts(story, dashboard):
+    wait_until(lambda: sql_rows(story, "SELECT count() FROM stage_changes WHERE stage_to = 'mqa'")[0][0] >= 1, 90,
+               what="acme's change to MQA")
+    at = dashboard(story, "alerts")
+    assert metric(at, "New MQAs").value == "1 / 1"
+    new = table(at, "stage_from")
+    assert new["account_name"].tolist() == ["Acme Rockets"]
+    flagged = table(at, "why")
+    surging = dict(sql_rows(story, "SELECT account_name, surging FROM account_engagement WHERE is_target"))
+    assert sorted(flagged["account_name"]) == sorted(n for n, s in surging.items() if s)
+    assert "Acme Rockets" in flagged["account_name"].tolist()
+    at.segmented_control(key="alerts_hours").set_value(168).run()
+    assert table(at, "stage_from")["account_name"].tolist() == ["Acme Rockets"]
+
+
+def test_pipeline_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
+    wait_until(lambda: sql_rows(story, "SELECT count() FROM pipeline_health")[0][0] > 0, 60,
+               what="a pipeline_health reading")
+    at = dashboard(story, "pipeline")
+    workers = table(at, "worker")
+    assert "ui-test-worker" in workers["worker"].tolist()
+    assert metric(at, "Kept in all").value == "1"
+    reasons = table(at, "reason")
+    assert "occurred_at" in reasons["field"].tolist()
+    latest = table(at, "why")
+    assert "occurred_at" in latest["why"].iloc[0] and "not a time" in latest["payload"].iloc[0]
+    assert metric(at, "Unresolved today").value == "16.7%"  # bob@gmail.com: 1 of 6 touches
+
+
+def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
+    at = dashboard(story, "sql")
+    at.text_area(key="sql_text").set_value("SELECT account_name FROM account_engagement WHERE stage = 'mqa';").run()
+    at.button[0].click().run()
+    assert at.dataframe[0].value["account_name"].tolist() == ["Acme Rockets"]
+    assert at.get("download_button")
+
+    for statement in ("DROP TABLE accounts", "INSERT INTO accounts (account_id, name) VALUES ('x', 'X')",
+                      "SET readonly = 0"):
+        at.text_area(key="sql_text").set_value(statement).run()
+        at.button[0].click().run()
+        assert at.error and "did not run this query" in at.error[0].value, statement
+        assert "readonly" in at.error[0].value.lower() or "read-only" in at.error[0].value.lower(), at.error[0].value
+    assert sql_rows(story, "SELECT count() FROM accounts FINAL")[0][0] == 4  # nothing was written
+
+    at.selectbox(key="sql_example").set_value("Target accounts per owner").run()
+    assert "owner_summary" in at.text_area(key="sql_text").value
+    at.button[0].click().run()
+    owners = at.dataframe[0].value.set_index("owner")
+    assert owners.loc["Avery", "target_accounts"] == 2 and owners.loc["Avery", "mqa"] == 1
+
+
+@pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "pipeline", "sql"])
+def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
+    at = dashboard(blank, page)
+    assert not at.exception and not at.error
+    words = texts(at)
+    assert "Code:" not in words and "Traceback" not in words and "Exception" not in words
+    if page in ("overview", "accounts", "account"):
+        assert "pulse up --demo" in words or "pulse accounts import" in words
+    if page == "pipeline":
+        assert "Nothing has been rejected" in words
+
+
+def test_pages_say_when_the_database_is_not_reachable(broker, tmp_path, dashboard):
+    from ui_fixtures import fresh_settings
+
+    nowhere = fresh_settings(broker, tmp_path)  # nothing listens on its SQL port
+    for page in (None, "accounts", "pipeline"):
+        at = dashboard(nowhere, page)
+        assert at.warning and "not answering" in at.warning[0].value
+        assert not at.error
+
+
+def test_password_gate(blank, dashboard):
+    at = dashboard(blank, env={"PULSE_UI_PASSWORD": "s3cret"})
+    assert not at.metric and "protected" in texts(at)
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert at.error and "not right" in at.error[0].value and not at.metric
+    at.text_input[0].input("s3cret")
+    at.button[0].click().run()
+    assert not at.error and "Overview" in [t.value for t in at.title]

@@ -1,0 +1,170 @@
+"""Dashboard fixtures: a real worker (and hooks) with a scripted set of touches, and an empty one.
+
+Starting a worker costs seconds, so the pages share one per module: `story` holds a registry and
+touches sent through the hooks and waits until the engine shows them; `blank` is a migrated,
+empty database. AppTest runs the dashboard in this process, reading the environment the worker
+was started with (`env_for`), as `pulse ui` would.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, env_for, free_port, sql_rows, start_service, wait_until
+from pulse.settings import Settings
+
+APP = ROOT / "ui" / "app.py"
+
+
+def fresh_settings(broker: str, data_dir: Path) -> Settings:
+    """Like the `settings` fixture, for a module: own topics, database, data dir and a free port for
+    every `*_port` setting (so a port another part adds later is free too)."""
+    tag = uuid.uuid4().hex[:10]
+    ports = {f.name: free_port() for f in dataclasses.fields(Settings) if f.name.endswith("_port")}
+    ports.pop("broker_port", None)
+    return Settings(kafka_bootstrap=broker, topic_prefix=f"t{tag}", partitions=2, app_id=f"pulse-test-{tag}",
+                    data_dir=data_dir, database=f"t_{tag}", batch_seconds=0.2, worker_id="ui-test-worker", **ports)
+
+
+@dataclasses.dataclass
+class Running:
+    settings: Settings
+    services: list
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+
+def start_parts(settings: Settings, log_dir: Path, hooks: bool) -> Running:
+    running = Running(settings, [])
+    try:
+        running.services.append(start_service("worker", ["worker"], settings,
+                                              f"http://127.0.0.1:{settings.sql_port}/ping", log_dir))
+        if hooks:
+            running.services.append(start_service("hooks", ["hooks"], settings,
+                                                  f"http://127.0.0.1:{settings.hooks_port}/health", log_dir))
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+def post(settings: Settings, events: list[dict]) -> dict:
+    request = urllib.request.Request(f"{settings.hooks_url}/collect", data=json.dumps(events).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+def send_story(settings: Settings) -> None:
+    """Three target accounts and one other; touches today worked out by hand in test_pages.py."""
+    from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
+    from streams.producer import producer, publish_accounts, publish_contacts, publish_programs
+
+    p = producer(settings)
+    publish_accounts(p, settings, [
+        AccountRecord(account_id="acme", name="Acme Rockets", domains=("acme.example",), tier="1", is_target=True,
+                      committee_size=4, owner="Avery"),
+        AccountRecord(account_id="globex", name="Globex Media", domains=("globex.example",), tier="2",
+                      is_target=True, committee_size=8, owner="Blake"),
+        AccountRecord(account_id="initech", name="Initech Labs", domains=("initech.example",), tier="3",
+                      is_target=True, owner="Avery"),
+        AccountRecord(account_id="umbrella", name="Umbrella Pharma", domains=("umbrella.example",), tier="3",
+                      is_target=False, owner="Casey"),
+    ])
+    publish_contacts(p, settings, [
+        ContactRecord(email="cleo@acme.example", account_id="acme", name="Cleo Chief", title="CEO", role="c_level"),
+        ContactRecord(email="vic@acme.example", account_id="acme", name="Vic Vance", title="VP Sales", role="vp"),
+        ContactRecord(email="ana@globex.example", account_id="globex", name="Ana Analyst", title="Analyst",
+                      role="other"),
+    ])
+    publish_programs(p, settings, [ProgramRecord(program_id="cmp-nov", name="November newsletter", channel="email",
+                                                          cost=Decimal("300.00"))])
+    p.close()
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts")[0][0] == 4, 60,
+               what="the registry in ClickHouse")
+    now = datetime.now(timezone.utc).isoformat()
+    answer = post(settings, [
+        {"type": "meeting", "occurred_at": now, "email": "cleo@acme.example", "duration_minutes": 60},
+        {"type": "call", "occurred_at": now, "email": "vic@acme.example", "direction": "inbound",
+         "duration_seconds": 1200, "outcome": "connected"},
+        {"type": "email_open", "occurred_at": now, "email": "cleo@acme.example", "campaign_id": "cmp-nov"},
+        {"type": "page_view", "occurred_at": now, "email": "ana@globex.example", "url": "https://us.example/pricing"},
+        {"type": "form_submit", "occurred_at": now, "email": "ana@globex.example", "form_id": "demo"},
+        {"type": "page_view", "occurred_at": now, "email": "bob@gmail.com", "url": "https://us.example/"},
+        {"type": "page_view", "occurred_at": "not a time", "url": "https://us.example/"},
+    ])
+    assert answer["accepted"] == 6, answer
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM events")[0][0] == 6, 60, what="6 stored touches")
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM rejected_events")[0][0] == 1, 60,
+               what="the rejected event")
+
+
+@pytest.fixture(scope="module")
+def story(broker, tmp_path_factory):
+    settings = fresh_settings(broker, tmp_path_factory.mktemp("ui-story"))
+    running = start_parts(settings, tmp_path_factory.mktemp("ui-story-logs"), hooks=True)
+    try:
+        send_story(settings)
+        yield settings
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def blank(broker, tmp_path_factory):
+    settings = fresh_settings(broker, tmp_path_factory.mktemp("ui-blank"))
+    running = start_parts(settings, tmp_path_factory.mktemp("ui-blank-logs"), hooks=False)
+    try:
+        yield settings
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def dashboard(monkeypatch):
+    """dashboard(settings, page=None, **state) -> AppTest after one run of that page."""
+    def run(settings: Settings, page: str | None = None, query_params: dict | None = None, env: dict | None = None,
+            **state) -> AppTest:
+        for name in [k for k in os.environ if k.startswith(("PULSE_", "KAFKA_", "CLICKHOUSE_"))]:
+            monkeypatch.delenv(name)
+        for name, value in env_for(settings).items():
+            if name.startswith(("PULSE_", "KAFKA_", "CLICKHOUSE_")):
+                monkeypatch.setenv(name, value)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        for key, value in state.items():
+            at.session_state[key] = value
+        for key, value in (query_params or {}).items():
+            at.query_params[key] = value
+        at.run()
+        if page:
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return run
+
+
+def texts(at: AppTest) -> str:
+    """Everything a reader sees in words: markdown, captions, info/warning/error boxes, metric labels."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(parts)

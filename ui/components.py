@@ -1,0 +1,87 @@
+"""What every page shares: loading a query with a friendly state instead of an error, the freshness
+line, and the charts (Altair, with plain titles)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ui import queries
+from ui.db import NotAvailable, QueryError, Unreachable, query
+from ui.format import age_seconds, ago, utc_now
+
+REFRESH_SECONDS = 5
+
+
+def load(sql: str, params: dict | None = None, *, what: str = "This part") -> pd.DataFrame | None:
+    """Rows of a query, or None after telling the reader in plain words why there are none."""
+    try:
+        return query(sql, params)
+    except Unreachable:
+        st.warning("The database is not answering yet. Is `pulse up` (or the worker) running? "
+                   f"This page tries again every {REFRESH_SECONDS} seconds.", icon="🔌")
+    except NotAvailable:
+        st.info(f"{what} is not available yet: this version of the database does not have the figures "
+                "it needs. It will appear once the pipeline has been upgraded (`pulse migrate`).", icon="🕓")
+    except QueryError:
+        st.warning(f"{what} could not be loaded just now; it will try again in {REFRESH_SECONDS} seconds.",
+                   icon="⏳")
+    return None
+
+
+def quiet(sql: str, params: dict | None = None) -> pd.DataFrame | None:
+    """For optional extras (a delta, a flag): None on any problem, and the page simply leaves it out."""
+    try:
+        return query(sql, params)
+    except (Unreachable, NotAvailable, QueryError):
+        return None
+
+
+def header(title: str, intro: str) -> None:
+    st.title(title)
+    st.caption(intro)
+
+
+def freshness() -> None:
+    """'Data updated 2 s ago' from the newest stored touch."""
+    rows = quiet(queries.FRESHNESS)
+    age = age_seconds(rows.iloc[0]["latest"], utc_now()) if rows is not None and not rows.empty else None
+    if age is None:
+        st.caption(f"No touches stored yet · refreshes every {REFRESH_SECONDS} s")
+    else:
+        st.caption(f"🟢 Data updated {ago(age)} · refreshes every {REFRESH_SECONDS} s")
+
+
+def empty(message: str) -> None:
+    st.info(message, icon="💡")
+
+
+def minutes_by_channel_chart(rows: pd.DataFrame, title: str) -> alt.Chart:
+    return (
+        alt.Chart(rows, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
+            y=alt.Y("sum(minutes):Q", title="Engagement minutes"),
+            color=alt.Color("channel:N", title="Channel", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), alt.Tooltip("channel:N", title="Channel"),
+                     alt.Tooltip("sum(minutes):Q", title="Minutes", format=",.1f")],
+        )
+        .properties(height=300)
+    )
+
+
+def bar_chart(rows: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, title: str,
+              sort: str | None = "-x", color: str = "#4C78A8") -> alt.Chart:
+    """A horizontal bar per category (x is the value, y the label), largest first."""
+    return (
+        alt.Chart(rows, title=title)
+        .mark_bar(color=color)
+        .encode(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=y_title, sort=sort),
+                tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:Q", title=x_title, format=",.1f")])
+        .properties(height=max(120, 28 * len(rows)))
+    )
+
+
+def chart(c: alt.Chart) -> None:
+    st.altair_chart(c, width="stretch")

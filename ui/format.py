@@ -1,0 +1,88 @@
+"""Plain-words formatting for the dashboard: pure functions, no Streamlit, no database (unit-tested)."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+
+STAGES = ("unaware", "aware", "engaged", "mqa")
+STAGE_LABELS = {"unaware": "Unaware", "aware": "Aware", "engaged": "Engaged", "mqa": "MQA"}
+CHANNELS = ("web", "email", "event", "call", "meeting", "form")
+
+
+def ago(seconds: float) -> str:
+    """'2 s ago', '3 min ago', '5 h ago', '2 days ago': how old the newest data is."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def age_seconds(latest, now: datetime) -> float | None:
+    """Seconds between a stored UTC timestamp (naive or aware, or missing) and now."""
+    if latest is None or pd.isna(latest):
+        return None
+    ts = pd.Timestamp(latest)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    if ts.year <= 1970:  # max() of no rows is the epoch, not a time anything happened
+        return None
+    return (now - ts.to_pydatetime()).total_seconds()
+
+
+def share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}% of targets" if whole else "no targets yet"
+
+
+def minutes(value: float) -> str:
+    """Engagement minutes for a tile: '1,234 min' (exact cents are in the tables and CSV)."""
+    return f"{value:,.0f} min" if abs(value) >= 100 else f"{value:,.1f} min"
+
+
+def describe_reasons(raw: str) -> str:
+    """The rejected_events `reasons` JSON list as one plain line: 'occurred_at: not a time; url: missing'."""
+    try:
+        items = json.loads(raw)
+    except (TypeError, ValueError):
+        return str(raw)
+    if not isinstance(items, list):
+        return str(raw)
+    parts = []
+    for item in items:
+        if isinstance(item, dict):
+            field, reason = item.get("field", ""), item.get("reason", "")
+            parts.append(f"{field}: {reason}" if field else str(reason))
+        else:
+            parts.append(str(item))
+    return "; ".join(parts) or "no reason recorded"
+
+
+def daily_series(rows: pd.DataFrame, ids: list[str], today: date, days: int = 30) -> dict[str, list[float]]:
+    """Minutes per day for each account over `days` days ending today, zero days filled in (sparklines)."""
+    span = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    index = {d: i for i, d in enumerate(span)}
+    series = {account: [0.0] * days for account in ids}
+    for account, day, value in rows[["account_id", "day", "minutes"]].itertuples(index=False):
+        day = pd.Timestamp(day).date()
+        if account in series and day in index:
+            series[account][index[day]] = float(value)
+    return series
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def filter_params(tiers, owners, stages, channels, search: str, limit: int) -> dict:
+    """Leaderboard parameters: an empty choice means 'all' (a flag, so no query has an empty IN ())."""
+    def pick(name: str, chosen) -> dict:
+        chosen = tuple(chosen or ())
+        return {f"all_{name}": 0 if chosen else 1, name: chosen or ("",)}
+
+    return {**pick("tiers", tiers), **pick("owners", owners), **pick("stages", stages),
+            **pick("channels", channels), "search": (search or "").strip(), "limit": limit}

@@ -1,0 +1,132 @@
+"""Account: one account's story: minutes over time, channel mix, the people engaged, coverage of the
+buying committee, stage history and the latest touches."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from ui import queries as q
+from ui.components import (REFRESH_SECONDS, bar_chart, chart, empty, freshness, header, load,
+                           minutes_by_channel_chart, quiet)
+from ui.format import STAGE_LABELS, minutes
+
+header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
+
+# The account comes from the link on the Accounts page (?account=...) or from the search below.
+wanted = st.query_params.get("account", "")
+search = st.text_input("Find an account", key="account_search", placeholder="Name or id")
+found = load(q.ACCOUNT_SEARCH, {"search": search.strip()}, what="The account list")
+if found is None:
+    st.stop()
+if found.empty:
+    empty("No account matches this search." if search.strip() else
+          "No accounts yet. Import your list with `pulse accounts import accounts.csv`, or start with "
+          "`pulse up --demo`.")
+    st.stop()
+labels = dict(zip(found["account_id"], found["account_name"]))
+options = list(labels)
+if wanted and wanted not in labels:
+    summary = quiet(q.ACCOUNT_SUMMARY, {"account": wanted})
+    if summary is not None and not summary.empty:
+        labels[wanted] = summary.iloc[0]["account_name"]
+        options.insert(0, wanted)
+account = st.selectbox("Account", options, index=options.index(wanted) if wanted in options else 0,
+                       key="account_selected", format_func=lambda a: f"{labels[a]} ({a})")
+if account != wanted:
+    st.query_params["account"] = account
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def story(account: str) -> None:
+    summary = load(q.ACCOUNT_SUMMARY, {"account": account}, what="The account summary")
+    if summary is None:
+        return
+    if summary.empty:
+        empty("This account is not in the registry (any more).")
+        return
+    a = summary.iloc[0]
+    flags = [label for key, label in (("surging", "🔥 surging"), ("re_engaged", "↩️ re-engaged")) if int(a[key])]
+    st.markdown(f"### {a['account_name']}  \n"
+                f"{'Target account' if int(a['is_target']) else 'Not on the target list'} · tier {a['tier'] or '–'} · "
+                f"owner {a['owner'] or 'unassigned'}" + (" · " + " · ".join(flags) if flags else ""))
+    cols = st.columns(5)
+    cols[0].metric("Stage (90 days)", STAGE_LABELS.get(a["stage"], a["stage"]), border=True)
+    cols[1].metric("Minutes, 7 days", minutes(a["minutes_7d"]), border=True)
+    cols[2].metric("Minutes, 30 days", minutes(a["minutes_30d"]), border=True)
+    cols[3].metric("Minutes, 90 days", minutes(a["minutes_90d"]), border=True)
+    cols[4].metric("People engaged", int(a["people_engaged_90d"]), border=True, help="People with minutes in 90 days")
+    freshness()
+
+    daily = load(q.ACCOUNT_DAILY, {"account": account}, what="The minutes chart")
+    if daily is not None and not daily.empty:
+        left, right = st.columns([2, 1])
+        with left:
+            chart(minutes_by_channel_chart(daily, "Engagement minutes per day, last 90 days"))
+        with right:
+            mix = daily.groupby("channel", as_index=False)["minutes"].sum()
+            chart(alt.Chart(mix, title="Channel mix, 90 days").mark_arc(innerRadius=50)
+                  .encode(theta=alt.Theta("minutes:Q"), color=alt.Color("channel:N", title="Channel",
+                                                                        scale=alt.Scale(scheme="tableau10")),
+                          tooltip=[alt.Tooltip("channel:N", title="Channel"),
+                                   alt.Tooltip("minutes:Q", title="Minutes", format=",.1f")])
+                  .properties(height=300))
+    elif daily is not None:
+        empty("No engagement in the last 90 days.")
+
+    people_col, side_col = st.columns([2, 1])
+    with people_col:
+        st.subheader("People engaged")
+        people = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list")
+        if people is not None and people.empty:
+            empty("Nobody at this account has engaged in the last 90 days.")
+        elif people is not None:
+            st.dataframe(people, hide_index=True, width="stretch", column_config={
+                "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
+                "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
+                "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
+                "minutes_90d": st.column_config.NumberColumn("Minutes 90 d", format="%.1f"),
+                "touches_90d": st.column_config.NumberColumn("Touches 90 d"),
+                "last_activity_day": st.column_config.DateColumn("Last active"),
+            })
+    with side_col:
+        st.subheader("Buying committee")
+        coverage = load(q.ACCOUNT_COVERAGE, {"account": account}, what="Coverage")
+        if coverage is not None and coverage.empty:
+            empty("No coverage figures for this account yet.")
+        elif coverage is not None:
+            c = coverage.iloc[0]
+            size = c["committee_size"]
+            known = int(c["contacts_known"])
+            if size is None or str(size) in ("nan", "<NA>", "None"):
+                st.metric("Contacts known", known, border=True, help="Committee size unknown for this account")
+            else:
+                pct = float(c["coverage_pct"])
+                st.metric("Contacts known", f"{known} of {int(size)}", border=True,
+                          help="Known contacts against the expected buying committee")
+                st.progress(min(1.0, pct / 100), text=f"{pct:.0f}% of the buying committee")
+        st.subheader("Stage history")
+        history = load(q.ACCOUNT_STAGE_HISTORY, {"account": account}, what="Stage history")
+        if history is not None and history.empty:
+            empty("No stage change recorded yet.")
+        elif history is not None:
+            history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
+                                 + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
+            st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", column_config={
+                "changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+                "change": "Change"})
+
+    st.subheader("Latest touches")
+    timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline")
+    if timeline is not None and timeline.empty:
+        empty("No touches in the last 90 days.")
+    elif timeline is not None:
+        st.dataframe(timeline, hide_index=True, width="stretch", column_config={
+            "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM, HH:mm:ss"),
+            "type": "Touch", "channel": "Channel", "person": "Person",
+            "minutes": st.column_config.NumberColumn("Minutes", format="%.2f"),
+            "program_id": "Program", "url": st.column_config.LinkColumn("Page"),
+            "method": st.column_config.TextColumn("Found by", help="How the touch was tied to the account"),
+        })
+
+
+story(account)

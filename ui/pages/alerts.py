@@ -1,0 +1,70 @@
+"""Alerts: target accounts that just became MQA, are surging, or came back after a quiet spell."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import queries as q
+from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
+from ui.format import STAGE_LABELS
+
+header("Alerts", "What changed: new marketing-qualified accounts, surging accounts (7-day minutes at least 10 "
+                 "and twice their usual week) and re-engaged accounts (active again after 60+ quiet days).")
+
+st.segmented_control("Window", (24, 168), default=24, key="alerts_hours",
+                     format_func=lambda h: "Last 24 hours" if h == 24 else "Last 7 days")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def alerts() -> None:
+    hours = st.session_state.get("alerts_hours") or 24
+    counts = load(q.ALERT_COUNTS, what="The alerts")
+    if counts is None:
+        return
+    mqas = quiet(q.MQA_COUNTS)
+    c, m = counts.iloc[0], (mqas.iloc[0] if mqas is not None and not mqas.empty else None)
+    cols = st.columns(3)
+    cols[0].metric("New MQAs · 24 h / 7 days", "–" if m is None else f"{int(m['mqa_24h'])} / {int(m['mqa_7d'])}",
+                   border=True, help="Target accounts that became marketing-qualified")
+    cols[1].metric("Surging · 24 h / 7 days", f"{int(c['surging_24h'])} / {int(c['surging_7d'])}", border=True,
+                   help="Surging target accounts active in the window")
+    cols[2].metric("Re-engaged · 24 h / 7 days", f"{int(c['re_engaged_24h'])} / {int(c['re_engaged_7d'])}",
+                   border=True, help="Re-engaged target accounts active in the window")
+    freshness()
+
+    st.subheader("Became MQA")
+    new = load(q.NEW_MQAS, {"hours": hours}, what="The MQA list")
+    if new is not None and new.empty:
+        empty("No account became MQA in this window.")
+    elif new is not None:
+        new["stage_from"] = new["stage_from"].map(STAGE_LABELS).fillna(new["stage_from"])
+        new["open"] = "account?account=" + new["account_id"]
+        st.dataframe(new, hide_index=True, width="stretch",
+                     column_order=("open", "account_name", "changed_at", "stage_from", "owner", "tier"),
+                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                                    "account_name": "Account",
+                                    "changed_at": st.column_config.DatetimeColumn("When", format="distance"),
+                                    "stage_from": "Was", "owner": "Owner", "tier": "Tier"})
+
+    st.subheader("Surging and re-engaged")
+    flagged = load(q.FLAGGED_ACCOUNTS, {"hours": hours}, what="The surging and re-engaged list")
+    if flagged is not None and flagged.empty:
+        empty("No surging or re-engaged target account in this window.")
+    elif flagged is not None:
+        flagged["why"] = [" · ".join(w for w, on in (("🔥 surging", s), ("↩️ re-engaged", r)) if on)
+                          for s, r in zip(flagged["surging"], flagged["re_engaged"])]
+        flagged["stage"] = flagged["stage"].map(STAGE_LABELS).fillna(flagged["stage"])
+        flagged["open"] = "account?account=" + flagged["account_id"]
+        st.dataframe(flagged, hide_index=True, width="stretch",
+                     column_order=("open", "account_name", "why", "minutes_7d", "minutes_30d", "stage",
+                                   "last_activity_at", "owner", "tier"),
+                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                                    "account_name": "Account", "why": "Alert",
+                                    "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
+                                    "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
+                                    "stage": "Stage",
+                                    "last_activity_at": st.column_config.DatetimeColumn("Last activity",
+                                                                                        format="distance"),
+                                    "owner": "Owner", "tier": "Tier"})
+
+
+alerts()

@@ -1,0 +1,96 @@
+"""Pipeline: is data flowing? Events per second, lag, freshness, dead letters and unresolved touches."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from ui import queries as q
+from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
+from ui.format import age_seconds, ago, describe_reasons, utc_now
+
+header("Pipeline", "The health of the stream: how fast events come in and are stored, how far behind the "
+                   "workers are, what was rejected and why, and how much traffic matched no account.")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def health() -> None:
+    freshness()
+    st.subheader("Workers")
+    workers = load(q.PIPELINE_WORKERS, what="Worker health")
+    if workers is not None and workers.empty:
+        empty("No worker has reported in the last day. Is `pulse up` (or `pulse worker`) running?")
+    elif workers is not None:
+        now = utc_now()
+        cols = st.columns(4)
+        cols[0].metric("Events in / s", f"{workers['events_in_per_s'].sum():,.0f}", border=True,
+                       help="Read from Kafka, all workers")
+        cols[1].metric("Events stored / s", f"{workers['events_out_per_s'].sum():,.0f}", border=True,
+                       help="Written to ClickHouse, all workers")
+        cols[2].metric("Consumer lag", f"{int(workers['consumer_lag'].sum()):,}", border=True,
+                       help="Events waiting in Kafka, all workers")
+        cols[3].metric("Oldest unstored event", f"{workers['oldest_unflushed_s'].max():.1f} s", border=True,
+                       help="Age of the oldest event read but not yet in ClickHouse")
+        workers["reported"] = [ago(age_seconds(t, now) or 0) for t in workers["at"]]
+        workers["state"] = ["✅ ok" if s == "ok" else f"⚠️ {s}" for s in workers["sink_state"]]
+        st.dataframe(workers, hide_index=True, width="stretch",
+                     column_order=("worker", "state", "broker_state", "events_in_per_s", "events_out_per_s",
+                                   "consumer_lag", "oldest_unflushed_s", "dead_letters", "reported", "last_error"),
+                     column_config={"worker": "Worker", "state": "ClickHouse", "broker_state": "Kafka",
+                                    "events_in_per_s": st.column_config.NumberColumn("In / s", format="%.0f"),
+                                    "events_out_per_s": st.column_config.NumberColumn("Stored / s", format="%.0f"),
+                                    "consumer_lag": "Lag", "oldest_unflushed_s": st.column_config.NumberColumn(
+                                        "Oldest unstored (s)", format="%.1f"),
+                                    "dead_letters": "Dead letters", "reported": "Reported",
+                                    "last_error": "Last error"})
+        rates = load(q.PIPELINE_RATES, what="The rate chart")
+        if rates is not None and not rates.empty:
+            long = rates.melt("at", ["events_in_per_s", "events_out_per_s"], var_name="flow", value_name="rate")
+            long["flow"] = long["flow"].map({"events_in_per_s": "in", "events_out_per_s": "stored"})
+            chart(alt.Chart(long, title="Events per second, last 15 minutes").mark_line()
+                  .encode(x=alt.X("at:T", title=None), y=alt.Y("rate:Q", title="Events / s"),
+                          color=alt.Color("flow:N", title=None)).properties(height=220))
+
+    st.subheader("Rejected input (dead letters)")
+    counts = load(q.DEAD_LETTER_COUNTS, what="Dead-letter counts")
+    if counts is not None:
+        c = counts.iloc[0]
+        cols = st.columns(3)
+        cols[0].metric("Last hour", f"{int(c['last_hour']):,}", border=True)
+        cols[1].metric("Last 24 hours", f"{int(c['last_day']):,}", border=True)
+        cols[2].metric("Kept in all", f"{int(c['total']):,}", border=True,
+                       help="Rejected input is kept with its reasons and can be replayed")
+        if int(c["total"]) == 0:
+            empty("Nothing has been rejected: every event so far passed validation.")
+        else:
+            reasons = load(q.DEAD_LETTER_REASONS, what="The reasons")
+            if reasons is not None and not reasons.empty:
+                st.markdown("**Most common reasons, 7 days**")
+                st.dataframe(reasons, hide_index=True, width="stretch",
+                             column_config={"field": "Field", "reason": "Reason", "events": "Events"})
+            latest = load(q.DEAD_LETTER_LATEST, what="The latest rejections")
+            if latest is not None and not latest.empty:
+                latest["why"] = latest["reasons"].map(describe_reasons)
+                st.markdown("**Latest rejections**")
+                st.dataframe(latest, hide_index=True, width="stretch",
+                             column_order=("rejected_at", "source", "why", "payload"),
+                             column_config={"rejected_at": st.column_config.DatetimeColumn("When", format="distance"),
+                                            "source": "Came in through", "why": "Why", "payload": "Input"})
+
+    st.subheader("Unresolved touches")
+    unresolved = load(q.UNRESOLVED, what="Unresolved share")
+    if unresolved is not None and unresolved.empty:
+        empty("No touches in the last 14 days.")
+    elif unresolved is not None:
+        last = unresolved.iloc[-1]
+        st.metric("Unresolved today", f"{float(last['unresolved_pct']):.1f}%", border=True,
+                  help="Share of today's touches that matched no account (kept, and re-attributed when the "
+                       "registry or an identify later explains them)")
+        chart(alt.Chart(unresolved, title="Share of touches with no account, per day (%)").mark_bar(color="#E15759")
+              .encode(x=alt.X("yearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
+                      y=alt.Y("unresolved_pct:Q", title="Unresolved (%)"),
+                      tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), "touches:Q", "unresolved:Q",
+                               alt.Tooltip("unresolved_pct:Q", title="%")])
+              .properties(height=200))
+
+
+health()

@@ -1,0 +1,53 @@
+"""Reach and programs: per campaign and event, the target accounts reached and how focused the spend was."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import queries as q
+from ui.components import REFRESH_SECONDS, bar_chart, chart, empty, freshness, header, load
+
+header("Reach and programs", "Reach: target accounts with at least one success on a program (an open or click, "
+                             "an attended event, a connected call). Focus: the share of the program's successes "
+                             "that came from target accounts.")
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def programs() -> None:
+    st.subheader("Programs")
+    rows = load(q.PROGRAM_REACH, what="Program reach")
+    if rows is not None and rows.empty:
+        empty("No programs yet. Import them with `pulse programs import programs.csv`; touches that carry a "
+              "campaign or program id count towards them.")
+    elif rows is not None:
+        rows["label"] = rows["name"].where(rows["name"] != "", rows["program_id"])
+        chart(bar_chart(rows, "reach_pct", "label", "Target accounts reached (%)", "Program",
+                        "Reach: share of target accounts reached"))
+        st.dataframe(rows, hide_index=True, width="stretch",
+                     column_order=("name", "program_id", "channel", "target_accounts_reached", "target_accounts_total",
+                                   "reach_pct", "focus_pct", "cost_per_reached_account"),
+                     column_config={
+                         "name": "Program", "program_id": "Id", "channel": "Channel",
+                         "target_accounts_reached": st.column_config.NumberColumn("Targets reached"),
+                         "target_accounts_total": st.column_config.NumberColumn("Targets in all"),
+                         "reach_pct": st.column_config.ProgressColumn("Reach", format="%.1f%%", min_value=0, max_value=100),
+                         "focus_pct": st.column_config.ProgressColumn(
+                             "Focus", format="%.1f%%", min_value=0, max_value=100,
+                             help="Share of successes from target accounts; the rest is spend outside the list"),
+                         "cost_per_reached_account": st.column_config.NumberColumn("Cost per target reached",
+                                                                                   format="%.2f"),
+                     })
+    st.subheader("Awareness by channel")
+    aware = load(q.CHANNEL_AWARENESS, what="Awareness by channel")
+    if aware is not None and aware.empty:
+        empty("No target account has engaged on any channel in the last 90 days yet.")
+    elif aware is not None:
+        chart(bar_chart(aware, "aware_pct", "channel", "Target accounts aware (%)", "Channel",
+                        "Target accounts with engagement on each channel, 90 days", color="#59A14F"))
+        st.dataframe(aware, hide_index=True, width="stretch", column_config={
+            "channel": "Channel", "target_accounts_aware": "Target accounts aware",
+            "target_accounts_total": "Target accounts",
+            "aware_pct": st.column_config.ProgressColumn("Aware", format="%.1f%%", min_value=0, max_value=100)})
+    freshness()
+
+
+programs()
