@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from pulse.settings import Settings
 from schemas import topics
 from schemas.events import encode_batch
-from schemas.validate import Accepted, validate
+from schemas.validate import Accepted, validate, validate_body
 from streams.tracking import pixels, signatures, tokens
 from streams.tracking.clientip import ClientIp
 from streams.tracking.origins import Origins
@@ -54,7 +54,7 @@ class Hooks:
         self.click_hosts = frozenset(h.lower() for h in settings.click_allowed_hosts)
         self.token_max_age_s = settings.token_max_age_days * 86400
         self.stats = {"accepted": 0, "rejected": 0, "rate_limited": 0, "unauthorised": 0, "refused_origin": 0,
-                      "too_large": 0, "kafka_errors": 0}
+                      "too_large": 0, "kafka_errors": 0, "dead_letters": 0}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
@@ -62,8 +62,8 @@ class Hooks:
         app.router.add_post("/collect", self.collect)
         app.router.add_route("OPTIONS", "/collect", self.preflight)
         app.router.add_get("/p.gif", self.page_pixel)
-        app.router.add_get("/o/{token}", self.open_pixel)
-        app.router.add_get("/c/{token}", self.click)
+        app.router.add_get("/o/{token:.+}", self.open_pixel)
+        app.router.add_get("/c/{token:.+}", self.click)
         for path in WEBHOOKS:
             app.router.add_post(path, self.webhook)
         app.router.add_get("/health", self.health)
@@ -125,6 +125,11 @@ class Hooks:
         raw = await self._body(request)
         if isinstance(raw, web.Response):
             return raw
+        events = validate_body(raw, now=self._now(), max_age=self.max_age, ip=client or None, max_events=MAX_EVENTS)
+        if events is not None:  # the common case: every event well-formed, one msgspec pass
+            await self._store(events, [], [], "collect")
+            return web.Response(body=_json_encode({"accepted": len(events), "rejected": []}), status=202,
+                                content_type="application/json", headers=cors)
         items = await self._items(raw, "collect")
         if isinstance(items, web.Response):
             return items
@@ -226,6 +231,15 @@ class Hooks:
                     continue
                 reasons = result.reasons()
             problems.append({"index": index, "errors": reasons})
+        await self._store(events, problems, items, source)
+        if not answer:
+            return None
+        status = 202 if events or not problems else 400
+        return web.Response(body=_json_encode({"accepted": len(events), "rejected": problems}), status=status,
+                            content_type="application/json")
+
+    async def _store(self, events: list, problems: list[dict], items: list, source: str) -> None:
+        """Valid events to the touches topic, each rejected item to the dead letters; return once Kafka has all."""
         waits = []
         if events:
             # One Kafka message per request: Faust's cost is per message, not per event.
@@ -236,15 +250,11 @@ class Hooks:
             await asyncio.gather(*waits)
         self.stats["accepted"] += len(events)
         self.stats["rejected"] += len(problems)
-        if not answer:
-            return None
-        status = 202 if events or not problems else 400
-        return web.Response(body=_json_encode({"accepted": len(events), "rejected": problems}), status=status,
-                            content_type="application/json")
 
     async def _send_dead_letter(self, source: str, item, reasons: list[dict]):
         payload = item if type(item) is bytes else _json_encode(item)
         message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
+        self.stats["dead_letters"] += 1
         return await self.producer.send(self.deadletter_topic, _json_encode(message))
 
     async def _dead_letter(self, source: str, payload: bytes, reasons: list[dict]) -> None:

@@ -67,6 +67,8 @@ def daily_series(rows: pd.DataFrame, ids: list[str], today: date, days: int = 30
     span = [today - timedelta(days=days - 1 - i) for i in range(days)]
     index = {d: i for i, d in enumerate(span)}
     series = {account: [0.0] * days for account in ids}
+    if rows.empty:  # an empty result carries no columns
+        return series
     for account, day, value in rows[["account_id", "day", "minutes"]].itertuples(index=False):
         day = pd.Timestamp(day).date()
         if account in series and day in index:

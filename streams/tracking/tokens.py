@@ -85,7 +85,7 @@ def destination(claims: Claims | BadToken | None, url: str | None, allowed_hosts
     """
     signed = claims.url if isinstance(claims, Claims) else (
         claims.claims.url if isinstance(claims, BadToken) and claims.claims else None)
-    if signed is not None:
+    if signed is not None and is_web_url(signed):
         return signed
     if url and is_web_url(url) and host_of(url) in allowed_hosts:
         return url

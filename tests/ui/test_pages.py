@@ -31,7 +31,7 @@ def table(at, column: str):
     for frame in at.dataframe:
         if column in frame.value.columns:
             return frame.value
-    raise AssertionError(f"no table with column {column!r}")
+    raise AssertionError(f"no table with column {column!r}; the page says:\n{texts(at)}")
 
 
 def test_overview_shows_stage_tiles_with_the_change_against_a_week_ago(story, dashboard):

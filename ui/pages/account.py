@@ -25,7 +25,7 @@ if found.empty:
     st.stop()
 labels = dict(zip(found["account_id"], found["account_name"]))
 options = list(labels)
-if wanted and wanted not in labels:
+if wanted and wanted not in labels and not search.strip():
     summary = quiet(q.ACCOUNT_SUMMARY, {"account": wanted})
     if summary is not None and not summary.empty:
         labels[wanted] = summary.iloc[0]["account_name"]

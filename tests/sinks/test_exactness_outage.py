@@ -1,0 +1,163 @@
+"""ClickHouse unavailable, and rows it refuses: nothing lost, nothing counted twice, memory bounded."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
+
+from conftest import sql_rows, wait_until
+from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
+                    sink_outage, stored_totals, wait_for_registry)
+from schemas.rows import TouchRow
+from sinks.faults import InjectedOutage, OutageSwitch, insert_isolating_bad_rows, is_retryable
+from sinks.writer import ClickHouseWriter
+
+
+@pytest.mark.parametrize("exc, retry", [
+    (OperationalError("connection refused"), True),
+    (InjectedOutage("injected outage"), True),
+    (DatabaseError("Code: 252. DB::Exception: Too many parts (TOO_MANY_PARTS)"), True),
+    (DatabaseError("Code: 241. DB::Exception: Memory limit exceeded (MEMORY_LIMIT_EXCEEDED)"), True),
+    (DataError("Unable to create native array for column `minutes`: error"), False),
+    (DatabaseError("Code: 27. DB::Exception: Cannot parse input (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"), False),
+    (DatabaseError("Code: 407. DB::Exception: Decimal math overflow (DECIMAL_OVERFLOW)"), False),
+])
+def test_which_errors_are_retried(exc, retry):
+    assert is_retryable(exc) is retry
+
+
+def test_bisecting_finds_the_refused_rows_and_keeps_the_rest():
+    stored_parts = []
+
+    def insert(part):  # the store refuses 13 and 40, and stores nothing of a part that holds one
+        if 13 in part or 40 in part:
+            raise DataError("Unable to create native array for column `minutes`: error")
+        stored_parts.append(list(part))
+
+    stored, refused = insert_isolating_bad_rows(insert, list(range(64)))
+    assert sorted(stored) == [i for i in range(64) if i not in (13, 40)]
+    assert sorted(sum(stored_parts, [])) == sorted(stored)          # each stored row inserted once
+    assert [row for row, _ in refused] == [13, 40]
+    assert len(stored_parts) <= 2 * 6 * 2                           # about 2 log2(n) inserts per bad row
+
+
+def test_a_retryable_error_is_not_bisected():
+    def insert(part):
+        raise OperationalError("server went away")
+
+    with pytest.raises(OperationalError):
+        insert_isolating_bad_rows(insert, [1, 2, 3])
+
+
+def test_outage_switch_timeline():
+    clock = [100.0]
+    switch = OutageSwitch(clock=lambda: clock[0])
+    switch.check("db.touches")                       # t=100: not armed
+    switch.fail_for(30)
+    clock[0] = 129.5                                 # t=129.5: still failing
+    with pytest.raises(InjectedOutage, match="touches"):
+        switch.check("db.touches")
+    clock[0] = 130.0                                 # t=130: over
+    switch.check("db.touches")
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(settings, start):
+    # small sink batches: Faust then buffers at most 2 x 40 messages while the sink is blocked
+    settings = settings.replace(batch_max_rows=2_000)
+    publish_registry(settings, accounts(10))
+    worker = start("worker", settings)
+    wait_for_registry(settings, 10)
+    # 2 KB of extra properties per event: ~70 MB arrive while ClickHouse is away
+    events, expected = generate(35_000, 10, seed=21, now=now_utc(), duplicate_share=0.02, pad=2_000)
+    before, during = events[:3_000], events[3_000:]
+    first = send_in_messages(settings, before, seed=21, sizes=(20, 30))
+    wait_until(lambda: health(settings)["written"] > 0 and health(settings)["consumer_lag"] == 0, 60,
+               what="the first events written")
+    baseline = rss_bytes(worker.proc.pid)
+
+    assert sink_outage(settings, 30) == {"sink_outage_s": 30.0}
+    payload = sum(len(e.properties["pad"]) for e in during)
+    messages = first + send_in_messages(settings, during, seed=22, sizes=(20, 30))
+    retrying = wait_until(lambda: (h := health(settings))["sink_state"] == "retrying" and h, 30,
+                          what="health to show the sink retrying")
+    assert "injected outage" in retrying["last_error"]
+
+    peak, paused = [baseline], [0]
+
+    def recovered():
+        peak.append(rss_bytes(worker.proc.pid))
+        h = health(settings)
+        paused[0] = max(paused[0], h["consumer_lag"])
+        return h["sink_state"] == "ok" and h["outage_remaining_s"] == 0
+
+    wait_until(recovered, 90, 0.5, what="the sink to be ok again after the outage")
+    # consumption paused: most of what arrived waited in Kafka, not in the worker's memory
+    assert paused[0] > (messages - first) // 2
+    assert max(peak) - baseline < payload / 2, f"RSS grew {(max(peak) - baseline) / 1e6:.0f} MB during the outage"
+
+    def all_committed():
+        parts = health(settings)["partitions"]
+        return sum(p["end"] for p in parts) >= messages and all(p["committed"] == p["end"] for p in parts)
+
+    wait_until(all_committed, 180, 0.5, what="the worker to catch up")
+    assert worker.proc.poll() is None  # the same process: recovered without a restart
+    assert stored_totals(settings) == expected_totals(expected)
+    states = sql_rows(settings, "SELECT sink_state, min(at), max(at) FROM pipeline_health GROUP BY sink_state")
+    spans = {state: (first_at, last_at) for state, first_at, last_at in states}
+    assert set(spans) == {"ok", "retrying"}
+    assert spans["ok"][1] > spans["retrying"][1]   # ok again after the outage
+    log = worker.log.read_text()
+    assert "failed, pausing and retrying" in log and "succeeded again" in log
+
+
+def touch_row(minutes: str, n: int) -> TouchRow:
+    at, event_id, person = datetime(2026, 11, 20, 10, tzinfo=timezone.utc), uuid.UUID(int=n, version=4), f"p{n}@acme.example"
+    return TouchRow(event_id=event_id, type="meeting", occurred_at=at, received_at=at, day=date(2026, 11, 20),
+                    account_id="acme", person=person, method="domain", channel="meeting", program_id="",
+                    minutes=Decimal(minutes), base_minutes=Decimal(minutes), success=0, email=person,
+                    anonymous_id="", ip="", url="",
+                    payload=f'{{"event_id": "{event_id}", "duration_minutes": "{minutes}"}}')
+
+
+def test_a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_of_its_batch_is_written(engine):
+    # The event contract caps every number, so no valid event produces such a row any more; the
+    # writer is the last line, so it is fed one directly: 10^17 minutes do not fit Decimal(18, 2).
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w-refused")
+    writer.start()
+    good = [touch_row("1.25", n) for n in range(1, 301)]
+    bad = touch_row("100000000000000000", 999)
+    result = writer.write(good[:150] + [bad] + good[150:])
+    assert (result.written, result.duplicates, result.dead_lettered) == (300, 0, 1)
+    assert writer.state == "ok"
+
+    def totals():
+        return client.query(f"SELECT sum(minutes), sum(touches) FROM {settings.database}.engagement_daily "
+                            "WHERE kind = 'touch'").result_rows[0]
+
+    def dead_letters():
+        return client.query(f"SELECT source, reasons, payload, dlq_key FROM {settings.database}.rejected_events "
+                            "FINAL").result_rows
+
+    assert totals() == (Decimal("375.00"), 300)
+    (source, reasons, payload, key), = dead_letters()
+    assert source == "sink" and key == f"sink/{bad.event_id}"
+    assert '"field":"minutes"' in reasons and "ClickHouse refused the row" in reasons
+    assert payload == bad.payload  # the event as received, to replay once the cause is fixed
+
+    # the same batch again (a replay): the good rows are duplicates, the bad one stays one dead letter
+    again = writer.write([bad, good[0]])
+    assert (again.written, again.duplicates, again.dead_lettered) == (0, 1, 1)
+    assert totals() == (Decimal("375.00"), 300)
+    assert len(dead_letters()) == 1
