@@ -45,6 +45,7 @@ def cmd_ui(args) -> int:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", settings.ui_host, "--server.port", str(settings.ui_port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",  # readers see the dashboard, not Streamlit's deploy menu
     ])
     return 0
 

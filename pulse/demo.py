@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from pulse.settings import Settings
-from schemas.registry import AccountRecord, ContactRecord
+from decimal import Decimal
+
+from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 
 log = logging.getLogger("pulse.demo")
 
@@ -35,6 +37,13 @@ _PAGES = ("/", "/pricing", "/product", "/product/attribution", "/customers", "/b
           "/docs/getting-started", "/webinars/q4-roadmap", "/compare", "/security")
 CAMPAIGN = "cmp-november-newsletter"
 WEBINAR = "evt-q4-roadmap-webinar"
+PROGRAMS = [
+    ProgramRecord(program_id=CAMPAIGN, name="November newsletter", channel="email", cost=Decimal("1200"),
+                  audience_size=8000),
+    ProgramRecord(program_id=WEBINAR, name="Q4 roadmap webinar", channel="webinar", cost=Decimal("4500"),
+                  audience_size=600),
+    ProgramRecord(program_id="web-abm-playbook", name="ABM playbook (content)", channel="web"),
+]
 
 
 @dataclass
@@ -90,7 +99,11 @@ def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
     if kind == "page_view":
         identity = {"email": person.email} if rnd.random() < 0.4 else {
             "anonymous_id": f"anon-{zlib.crc32(person.email.encode()):08x}", "ip": ip}
-        return {**base, **identity, "type": kind, "url": f"https://pulse-demo.example{rnd.choice(_PAGES)}",
+        page = rnd.choice(_PAGES)
+        if "anonymous_id" in identity and rnd.random() < 0.05:  # a visitor fills in a form: stitch the cookie
+            return {**base, "type": "identify", "anonymous_id": identity["anonymous_id"], "email": person.email}
+        program = {"program_id": "web-abm-playbook"} if page == "/blog/abm-playbook" else {}
+        return {**base, **identity, **program, "type": kind, "url": f"https://pulse-demo.example{page}",
                 "engaged_seconds": rnd.randint(5, 240)}
     if kind in ("email_open", "email_click"):
         extra = {"url": "https://pulse-demo.example/webinars/q4-roadmap"} if kind == "email_click" else {}
@@ -121,12 +134,13 @@ def post(url: str, events: list[dict]) -> dict:
 def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: int = 7,
         stop_after: float | None = None) -> None:
     """Publish the registry, backfill some history, then post live touches at about `rate` per second."""
-    from streams.producer import producer, publish_accounts, publish_contacts
+    from streams.producer import producer, publish_accounts, publish_contacts, publish_programs
 
     world = make_world(seed)
     p = producer(settings)
     publish_accounts(p, settings, world.accounts)
     publish_contacts(p, settings, world.contacts)
+    publish_programs(p, settings, PROGRAMS)
     p.close()
     log.info("demo registry published: %d accounts, %d contacts", len(world.accounts), len(world.contacts))
     rnd = random.Random(seed + 1)

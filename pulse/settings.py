@@ -99,6 +99,7 @@ class Settings:
     click_allowed_hosts: tuple[str, ...] = ()    # hosts a click may redirect to without a signed URL
     token_max_age_days: int = 365                # email links older than this no longer count
     store_full_ips: bool = False                 # ClickHouse keeps truncated IPs unless this is set
+    collect_types: tuple[str, ...] = ()          # event types POST /collect takes; none = every type
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -140,6 +141,7 @@ class Settings:
             click_allowed_hosts=_list(env, "PULSE_CLICK_ALLOWED_HOSTS"),
             token_max_age_days=_int(env, "PULSE_TOKEN_MAX_AGE_DAYS", 365),
             store_full_ips=_bool(env, "PULSE_STORE_FULL_IPS", False),
+            collect_types=_list(env, "PULSE_COLLECT_TYPES"),
         )
         settings.check()
         return settings
@@ -157,6 +159,12 @@ class Settings:
             raise SettingsError("PULSE_RATE_LIMIT must be 0 (off) or more and PULSE_RATE_BURST at least 1")
         if self.token_max_age_days < 1:
             raise SettingsError("PULSE_TOKEN_MAX_AGE_DAYS must be at least 1")
+        from schemas.events import EVENT_TYPES
+
+        unknown = [t for t in self.collect_types if t not in EVENT_TYPES]
+        if unknown:
+            raise SettingsError(f"PULSE_COLLECT_TYPES: unknown event type(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(EVENT_TYPES)}")
         import ipaddress
 
         for cidr in self.trusted_proxies:

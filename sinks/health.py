@@ -13,7 +13,7 @@ from clickhouse_connect.driver.client import Client
 
 class PartitionLag(msgspec.Struct, frozen=True):
     partition: int
-    committed: int   # next offset the consumer group will read (-1: nothing committed yet)
+    committed: int   # next offset the consumer group will read (0 when it has committed nothing yet)
     end: int         # log end offset
     lag: int         # messages written to the partition and not yet committed
 

@@ -90,9 +90,9 @@ async def consumer_lag(settings: Settings, consumer: AIOKafkaConsumer, admin: AI
     out = []
     for tp in tps:
         meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else -1
-        # Nothing committed yet: the group starts at the earliest offset, so everything is lag.
-        out.append(PartitionLag(tp.partition, done, ends[tp], ends[tp] - max(done, 0)))
+        # Nothing committed yet: the group starts at the earliest offset (0), so everything is lag.
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        out.append(PartitionLag(tp.partition, done, ends[tp], max(ends[tp] - done, 0)))
     return out
 
 

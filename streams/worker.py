@@ -122,6 +122,13 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
     writer, registry = pipeline.writer, pipeline.registry
     client = writer.client
     again = (writer, registry, pipeline.weights, pipeline.identities, pipeline.tz)
+    if isinstance(change, (AccountsChanged, ContactsChanged)):
+        # the registry topic is read from the start by every worker at every start: skip what is known
+        known = registry.accounts if isinstance(change, AccountsChanged) else registry.contacts
+        key = "account_id" if isinstance(change, AccountsChanged) else "email"
+        change.items = [r for r in change.items if known.get(getattr(r, key)) != r]
+        if not change.items:
+            return 0
     if isinstance(change, AccountsChanged):
         old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
         client.insert(

@@ -115,6 +115,7 @@ def env_for(settings: Settings) -> dict[str, str]:
         "PULSE_CLICK_ALLOWED_HOSTS": ",".join(settings.click_allowed_hosts),
         "PULSE_TOKEN_MAX_AGE_DAYS": str(settings.token_max_age_days),
         "PULSE_STORE_FULL_IPS": "1" if settings.store_full_ips else "0",
+        "PULSE_COLLECT_TYPES": ",".join(getattr(settings, "collect_types", ())),
         "PULSE_RETENTION_MONTHS": str(settings.retention_months),
     })
     return env

@@ -24,13 +24,13 @@ if not signed_in(settings().ui_password):
 
 PAGES = Path(__file__).with_name("pages")
 page = st.navigation([
-    st.Page(PAGES / "overview.py", title="Overview", icon="📈", default=True),
-    st.Page(PAGES / "accounts.py", title="Accounts", icon="🏢"),
-    st.Page(PAGES / "account.py", title="Account", icon="🔎"),
-    st.Page(PAGES / "reach.py", title="Reach and programs", icon="🎯"),
-    st.Page(PAGES / "alerts.py", title="Alerts", icon="🔔"),
-    st.Page(PAGES / "pipeline.py", title="Pipeline", icon="⚙️"),
-    st.Page(PAGES / "sql.py", title="SQL", icon="🧮"),
+    st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page(PAGES / "accounts.py", title="Accounts", icon=":material/leaderboard:"),
+    st.Page(PAGES / "account.py", title="Account", icon=":material/apartment:"),
+    st.Page(PAGES / "reach.py", title="Reach and programs", icon=":material/ads_click:"),
+    st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications_active:"),
+    st.Page(PAGES / "pipeline.py", title="Pipeline", icon=":material/conveyor_belt:"),
+    st.Page(PAGES / "sql.py", title="SQL", icon=":material/terminal:"),
 ])
 st.sidebar.caption("pulse · account-based engagement, live")
 page.run()

@@ -19,13 +19,13 @@ def load(sql: str, params: dict | None = None, *, what: str = "This part") -> pd
         return query(sql, params)
     except Unreachable:
         st.warning("The database is not answering yet. Is `pulse up` (or the worker) running? "
-                   f"This page tries again every {REFRESH_SECONDS} seconds.", icon="🔌")
+                   f"This page tries again every {REFRESH_SECONDS} seconds.", icon=":material/power_off:")
     except NotAvailable:
         st.info(f"{what} is not available yet: this version of the database does not have the figures "
-                "it needs. It will appear once the pipeline has been upgraded (`pulse migrate`).", icon="🕓")
+                "it needs. It will appear once the pipeline has been upgraded (`pulse migrate`).", icon=":material/schedule:")
     except QueryError:
         st.warning(f"{what} could not be loaded just now; it will try again in {REFRESH_SECONDS} seconds.",
-                   icon="⏳")
+                   icon=":material/hourglass_top:")
     return None
 
 
@@ -43,17 +43,19 @@ def header(title: str, intro: str) -> None:
 
 
 def freshness() -> None:
-    """'Data updated 2 s ago' from the newest stored touch."""
+    """'Data updated 2 s ago · as of 14:03:07 UTC' from the newest stored touch; the clock shows the refresh."""
     rows = quiet(queries.FRESHNESS)
-    age = age_seconds(rows.iloc[0]["latest"], utc_now()) if rows is not None and not rows.empty else None
+    now = utc_now()
+    age = age_seconds(rows.iloc[0]["latest"], now) if rows is not None and not rows.empty else None
+    clock = f"as of {now:%H:%M:%S} UTC · refreshes every {REFRESH_SECONDS} s"
     if age is None:
-        st.caption(f"No touches stored yet · refreshes every {REFRESH_SECONDS} s")
+        st.caption(f"No touches stored yet · {clock}")
     else:
-        st.caption(f"🟢 Data updated {ago(age)} · refreshes every {REFRESH_SECONDS} s")
+        st.caption(f":green[●] Data updated {ago(age)} · {clock}")
 
 
 def empty(message: str) -> None:
-    st.info(message, icon="💡")
+    st.info(message, icon=":material/lightbulb:")
 
 
 def minutes_by_channel_chart(rows: pd.DataFrame, title: str) -> alt.Chart:
@@ -77,9 +79,9 @@ def bar_chart(rows: pd.DataFrame, x: str, y: str, x_title: str, y_title: str, ti
     return (
         alt.Chart(rows, title=title)
         .mark_bar(color=color)
-        .encode(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=y_title, sort=sort),
+        .encode(x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=y_title, sort=sort, axis=alt.Axis(labelLimit=260)),
                 tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:Q", title=x_title, format=",.1f")])
-        .properties(height=max(120, 28 * len(rows)))
+        .properties(height=alt.Step(30))
     )
 
 

@@ -77,3 +77,22 @@ def query(sql: str, params: dict | None = None) -> pd.DataFrame:
         err = classify(exc)
         log.info("query failed (%s): %s", type(err).__name__, err)
         raise err from None
+
+
+def run_sql(text: str) -> pd.DataFrame | str:
+    """An analyst's statement from the SQL page: a table when it returns rows, else the engine's answer.
+
+    The client adds `FORMAT Native` to read rows; a statement that takes no FORMAT (DDL, INSERT, SET)
+    gets a syntax error for that clause from the engine, and is then sent once as it was typed, so
+    the reader sees the engine's real answer (for a write: refused, read-only). Nothing here decides
+    what may run: the engine does.
+    """
+    try:
+        return query(text)
+    except QueryError as exc:
+        if "Code: 62" not in str(exc) or "FORMAT" not in str(exc):
+            raise
+    try:
+        return str(client().command(text))
+    except Exception as exc:
+        raise classify(exc) from None

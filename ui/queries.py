@@ -208,7 +208,7 @@ WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
 # ---------------------------------------------------------------- Pipeline
 
 PIPELINE_WORKERS = """
-SELECT worker, max(at) AS at,
+SELECT worker, max(at) AS reported_at,
        argMax(events_in_per_s, at) AS events_in_per_s, argMax(events_out_per_s, at) AS events_out_per_s,
        argMax(consumer_lag, at) AS consumer_lag, argMax(oldest_unflushed_s, at) AS oldest_unflushed_s,
        argMax(dead_letters, at) AS dead_letters, argMax(sink_state, at) AS sink_state,
@@ -242,10 +242,10 @@ FROM rejected_events FINAL
 """
 
 DEAD_LETTER_REASONS = """
-SELECT JSONExtractString(reason, 'field') AS field, JSONExtractString(reason, 'reason') AS reason,
+SELECT JSONExtractString(item, 'field') AS field, JSONExtractString(item, 'reason') AS reason,
        count() AS events
 FROM rejected_events FINAL
-ARRAY JOIN JSONExtractArrayRaw(reasons) AS reason
+ARRAY JOIN JSONExtractArrayRaw(reasons) AS item
 WHERE rejected_at >= now() - INTERVAL 7 DAY
 GROUP BY field, reason
 ORDER BY events DESC

@@ -11,7 +11,7 @@ from typing import Mapping
 from schemas.validate import derive_id_from
 from streams.tracking.tokens import Claims
 
-# The smallest transparent 1x1 GIF (43 bytes).
+# A transparent 1x1 GIF (42 bytes).
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 GIF_HEADERS = {"Content-Type": "image/gif", "Cache-Control": "no-store, max-age=0"}
 

@@ -88,3 +88,37 @@ def test_every_problem_is_reported_not_just_the_first():
 def test_wire_batch_round_trips():
     events = [check(page_view()).event, check(page_view(url="https://x.example/2")).event]
     assert decode_batch(encode_batch(events)) == events
+
+
+def test_heartbeat_is_its_own_type_pointing_at_a_page_view():
+    view_id = str(uuid.uuid4())
+    result = check({"type": "page_engagement", "occurred_at": "2026-11-20T11:59:30+00:00", "anonymous_id": "c1",
+                    "page_view_id": view_id, "engaged_seconds": 30})
+    assert isinstance(result, Accepted)
+    assert str(result.event.page_view_id) == view_id and result.event.engaged_seconds == 30
+    missing = check({"type": "page_engagement", "occurred_at": "2026-11-20T11:59:30+00:00", "anonymous_id": "c1"})
+    assert {e.field for e in missing.errors} == {"page_view_id", "engaged_seconds"}
+
+
+@pytest.mark.parametrize(
+    "obj, field, reason_part",
+    [
+        (page_view(engaged_seconds=86_401), "engaged_seconds", "larger than 86400"),
+        ({"type": "meeting", "occurred_at": "2026-11-20T11:00:00+00:00", "account_id": "a", "duration_minutes": 5000},
+         "duration_minutes", "larger than 1440"),
+        (page_view(properties=[1]), "properties", "expected a JSON object, got array"),
+        (page_view(blob="x" * 5000), "properties", "larger than 4096 bytes"),
+        ({"occurred_at": "2026-11-20T11:00:00+00:00"}, "type", "missing"),
+        ({"type": ["page_view"]}, "type", "unknown event type 'array'"),
+        (page_view(title="t" * 513), "title", "longer than 512 characters (513)"),
+    ],
+)
+def test_limits_are_named(obj, field, reason_part):
+    result = check(obj)
+    assert isinstance(result, Rejected)
+    assert any(e.field == field and reason_part in e.reason for e in result.errors), result.errors
+
+
+def test_reasons_are_dicts_for_the_answer_and_the_dead_letter():
+    result = check(page_view(url=None))
+    assert result.reasons() == [{"field": "url", "reason": "required field is missing"}]

@@ -309,10 +309,16 @@ def test_webhooks_accept_per_item_with_detail_and_an_id_less_retry_is_the_same_e
 # -- rate limit (its own hooks process: a tiny budget) -------------------------------------------
 
 def test_per_client_ip_rate_limit(broker, tmp_path):
-    settings = hook_settings(broker, tmp_path, rate_limit=0.01, rate_burst=3)
+    settings = hook_settings(broker, tmp_path, rate_limit=0.01, rate_burst=3,
+                             collect_types=("page_view", "page_engagement", "identify", "form_submit"))
     service = start_service("hooks", ["hooks"], settings, f"{settings.hooks_url}/health", tmp_path)
     try:
         aid = marker()
+        # the public endpoint takes web events only: a call must come signed
+        mixed = post_json(settings, "/collect", [page_view(aid), {**call_item("r"), "type": "call", "anonymous_id": aid}],
+                          headers={"X-Forwarded-For": "203.0.113.99"})
+        assert mixed.status == 202 and mixed.json()["accepted"] == 1
+        assert "PULSE_COLLECT_TYPES" in mixed.json()["rejected"][0]["errors"][0]["reason"]
         client_a = {"X-Forwarded-For": "203.0.113.7"}
         statuses = [post_json(settings, "/collect", page_view(aid), headers=client_a).status for _ in range(5)]
         assert statuses == [202, 202, 202, 429, 429]

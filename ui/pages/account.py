@@ -45,7 +45,8 @@ def story(account: str) -> None:
         empty("This account is not in the registry (any more).")
         return
     a = summary.iloc[0]
-    flags = [label for key, label in (("surging", "🔥 surging"), ("re_engaged", "↩️ re-engaged")) if int(a[key])]
+    flags = [label for key, label in (("surging", ":material/local_fire_department: surging"),
+                                                 ("re_engaged", ":material/replay: re-engaged")) if int(a[key])]
     st.markdown(f"### {a['account_name']}  \n"
                 f"{'Target account' if int(a['is_target']) else 'Not on the target list'} · tier {a['tier'] or '–'} · "
                 f"owner {a['owner'] or 'unassigned'}" + (" · " + " · ".join(flags) if flags else ""))

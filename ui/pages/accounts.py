@@ -89,5 +89,5 @@ def leaderboard() -> None:
 
 
 leaderboard()
-st.download_button("Download CSV", export_csv, file_name="target_accounts.csv", mime="text/csv", icon="⬇️",
+st.download_button("Download CSV", export_csv, file_name="target_accounts.csv", mime="text/csv", icon=":material/download:",
                    on_click="ignore", help="Every target account that matches the filters, with exact minutes")

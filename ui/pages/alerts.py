@@ -50,7 +50,7 @@ def alerts() -> None:
     if flagged is not None and flagged.empty:
         empty("No surging or re-engaged target account in this window.")
     elif flagged is not None:
-        flagged["why"] = [" · ".join(w for w, on in (("🔥 surging", s), ("↩️ re-engaged", r)) if on)
+        flagged["why"] = [" · ".join(w for w, on in (("surging", s), ("re-engaged", r)) if on)
                           for s, r in zip(flagged["surging"], flagged["re_engaged"])]
         flagged["stage"] = flagged["stage"].map(STAGE_LABELS).fillna(flagged["stage"])
         flagged["open"] = "account?account=" + flagged["account_id"]

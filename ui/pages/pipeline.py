@@ -30,8 +30,8 @@ def health() -> None:
                        help="Events waiting in Kafka, all workers")
         cols[3].metric("Oldest unstored event", f"{workers['oldest_unflushed_s'].max():.1f} s", border=True,
                        help="Age of the oldest event read but not yet in ClickHouse")
-        workers["reported"] = [ago(age_seconds(t, now) or 0) for t in workers["at"]]
-        workers["state"] = ["✅ ok" if s == "ok" else f"⚠️ {s}" for s in workers["sink_state"]]
+        workers["reported"] = [ago(age_seconds(t, now) or 0) for t in workers["reported_at"]]
+        workers["state"] = ["ok" if s == "ok" else f"{s} (writes paused)" for s in workers["sink_state"]]
         st.dataframe(workers, hide_index=True, width="stretch",
                      column_order=("worker", "state", "broker_state", "events_in_per_s", "events_out_per_s",
                                    "consumer_lag", "oldest_unflushed_s", "dead_letters", "reported", "last_error"),
@@ -47,7 +47,7 @@ def health() -> None:
             long = rates.melt("at", ["events_in_per_s", "events_out_per_s"], var_name="flow", value_name="rate")
             long["flow"] = long["flow"].map({"events_in_per_s": "in", "events_out_per_s": "stored"})
             chart(alt.Chart(long, title="Events per second, last 15 minutes").mark_line()
-                  .encode(x=alt.X("at:T", title=None), y=alt.Y("rate:Q", title="Events / s"),
+                  .encode(x=alt.X("at:T", title=None, axis=alt.Axis(format="%H:%M:%S")), y=alt.Y("rate:Q", title="Events / s"),
                           color=alt.Color("flow:N", title=None)).properties(height=220))
 
     st.subheader("Rejected input (dead letters)")
@@ -85,9 +85,12 @@ def health() -> None:
         st.metric("Unresolved today", f"{float(last['unresolved_pct']):.1f}%", border=True,
                   help="Share of today's touches that matched no account (kept, and re-attributed when the "
                        "registry or an identify later explains them)")
+        if int(unresolved["unresolved"].sum()) == 0:
+            empty("Every touch of the last 14 days was tied to an account.")
+            return
         chart(alt.Chart(unresolved, title="Share of touches with no account, per day (%)").mark_bar(color="#E15759")
               .encode(x=alt.X("yearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
-                      y=alt.Y("unresolved_pct:Q", title="Unresolved (%)"),
+                      y=alt.Y("unresolved_pct:Q", title="Unresolved (%)", axis=alt.Axis(format=".0f")),
                       tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), "touches:Q", "unresolved:Q",
                                alt.Tooltip("unresolved_pct:Q", title="%")])
               .properties(height=200))

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import queries as q
 from ui.components import header
-from ui.db import NotAvailable, QueryError, Unreachable, query, settings
+from ui.db import NotAvailable, QueryError, Unreachable, run_sql, settings
 
 SHOWN = 10_000
 
@@ -26,7 +26,7 @@ st.selectbox("Start from an example", list(q.EXAMPLES), index=None, key="sql_exa
              placeholder="Pick an example query")
 st.session_state.setdefault("sql_text", next(iter(q.EXAMPLES.values())))
 st.text_area("Query", key="sql_text", height=180)
-run = st.button("Run query", type="primary", icon="▶️")
+run = st.button("Run query", type="primary", icon=":material/play_arrow:")
 
 if run:
     text = st.session_state["sql_text"].strip().rstrip(";").strip()
@@ -36,7 +36,7 @@ if run:
         st.session_state["sql_error"] = "Type a query first."
     else:
         try:
-            st.session_state["sql_result"] = query(text)
+            st.session_state["sql_result"] = run_sql(text)
         except Unreachable:
             st.session_state["sql_error"] = "The database is not answering. Is `pulse up` (or the worker) running?"
         except (NotAvailable, QueryError) as exc:
@@ -46,11 +46,13 @@ if "sql_error" in st.session_state:
     st.error(st.session_state["sql_error"])
 elif "sql_result" in st.session_state:
     result = st.session_state["sql_result"]
-    if result.empty:
+    if isinstance(result, str):
+        st.success(f"Done. The database answered: {result or 'OK'}")
+    elif result.empty:
         st.info("The query ran and returned no rows.")
     else:
         st.caption(f"{len(result):,} row{'s' if len(result) != 1 else ''}"
                    + (f"; showing the first {SHOWN:,} (the download has them all)" if len(result) > SHOWN else ""))
         st.dataframe(result.head(SHOWN), hide_index=True, width="stretch")
         st.download_button("Download CSV", result.to_csv(index=False), file_name="pulse_query.csv",
-                           mime="text/csv", icon="⬇️", on_click="ignore")
+                           mime="text/csv", icon=":material/download:", on_click="ignore")

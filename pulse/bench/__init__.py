@@ -1,0 +1,1 @@
+"""`pulse bench`: reproducible measurements of the pipeline against its own limits."""

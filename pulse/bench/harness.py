@@ -1,0 +1,122 @@
+"""Processes and probes for the benchmark: a private broker, worker processes, CPU and memory readings."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulse.broker import broker_binary
+from pulse.settings import Settings
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(condition, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"benchmark: timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process so far (from /proc)."""
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def start_broker(workdir: Path) -> tuple[Proc, str]:
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = workdir / "broker.log"
+    popen = subprocess.Popen([broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    wait(lambda: _listening(port), 15, "the benchmark broker")
+    return Proc("broker", popen, log), f"127.0.0.1:{port}"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "KAFKA_", "CLICKHOUSE_"))}
+    env.update({
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap,
+        "PULSE_TOPIC_PREFIX": settings.topic_prefix,
+        "PULSE_PARTITIONS": str(settings.partitions),
+        "PULSE_APP_ID": settings.app_id,
+        "PULSE_DATA_DIR": str(settings.data_dir),
+        "PULSE_DATABASE": settings.database,
+        "PULSE_SQL_PORT": str(settings.sql_port),
+        "PULSE_HEALTH_PORT": str(settings.health_port),
+        "PULSE_HOOKS_PORT": str(settings.hooks_port),
+        "PULSE_BATCH_SECONDS": str(settings.batch_seconds),
+        "PULSE_BATCH_MAX_ROWS": str(settings.batch_max_rows),
+        "PULSE_WORKER_ID": settings.worker_id,
+        # the benchmark offers 10,000 events/s from one client address
+        "PULSE_RATE_LIMIT": "0",
+    })
+    return env
+
+
+def start_pulse(kind: str, settings: Settings, workdir: Path, ready_url: str | None, extra_args=(),
+                timeout: float = 600) -> Proc:
+    log = workdir / f"{kind}-{settings.worker_id}-{time.monotonic_ns()}.log"
+    popen = subprocess.Popen([sys.executable, "-m", "pulse.cli", kind, *extra_args], env=env_for(settings),
+                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = Proc(kind, popen, log)
+    if ready_url:
+        def ready():
+            if popen.poll() is not None:
+                raise RuntimeError(f"benchmark: {kind} exited ({popen.returncode}); see {log}")
+            try:
+                with urllib.request.urlopen(ready_url, timeout=1):
+                    return True
+            except OSError:
+                return False
+        wait(ready, timeout, f"{kind} at {ready_url}", 0.1)
+    return proc
+
+
+def sql(settings: Settings, query: str) -> str:
+    url = f"http://127.0.0.1:{settings.sql_port}/?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.read().decode().strip()

@@ -1,0 +1,293 @@
+"""`pulse bench`: the product measured against its own limits, in one run, on one machine.
+
+Every figure is reported as an absolute number and as a ratio to a ceiling measured in the same run
+(these machines are shared and noisy). Sections: ceiling, naive baseline, pipeline, freshness,
+queries, memory, scale-out. Results go to a JSON file and a printed table.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+
+from pulse.bench import harness
+from pulse.bench.workload import Workload, generate
+from pulse.settings import Settings
+from schemas import topics
+from schemas.events import encode_batch
+
+log_print = print
+
+
+@dataclass
+class Plan:
+    accounts: int = 100_000
+    contacts: int = 1_000_000
+    events: int = 1_000_000
+    naive_events: int = 30_000
+    freshness_seconds: float = 30.0
+    freshness_rate: int = 10_000
+    memory_seconds: float = 600.0
+    query_sizes: tuple[int, ...] = (10_000_000, 100_000_000)
+    query_repeats: int = 20
+    partitions: int = 4
+    seed: int = 42
+
+    @classmethod
+    def tiny(cls) -> "Plan":
+        return cls(accounts=500, contacts=2_000, events=5_000, naive_events=1_000, freshness_seconds=3.0,
+                   freshness_rate=500, memory_seconds=3.0, query_sizes=(20_000,), query_repeats=3)
+
+
+@dataclass
+class Report:
+    plan: Plan
+    results: dict = field(default_factory=dict)
+
+    def add(self, section: str, **values) -> None:
+        self.results.setdefault(section, {}).update(values)
+        log_print(f"  {section}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in values.items()), flush=True)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def settings_for(workdir: Path, bootstrap: str, name: str, partitions: int, app_id: str | None = None) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    return Settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{tag}", partitions=partitions,
+                    app_id=app_id or f"bench-{tag}", data_dir=workdir / name, database="pulse",
+                    sql_port=harness.free_port(), hooks_port=harness.free_port(), health_port=harness.free_port(),
+                    batch_seconds=0.5, worker_id=name)
+
+
+# ---------------------------------------------------------------------------------------- producing
+def produce(settings: Settings, workload: Workload, registry: bool = True, per_message: int = 50,
+            topic: str | None = None) -> float:
+    """Put the registry and the touches on the topics; returns seconds spent producing touches."""
+    from streams.kafka_admin import ensure_topics
+    from streams.producer import producer, publish_accounts, publish_contacts
+
+    ensure_topics(settings)
+    p = producer(settings)
+    if registry:
+        publish_accounts(p, settings, workload.accounts)
+        publish_contacts(p, settings, workload.contacts)
+    started = time.perf_counter()
+    name = topic or settings.topic(topics.TOUCHES)
+    for chunk in workload.messages(per_message):
+        p.send(name, encode_batch(chunk))
+    p.flush()
+    p.close()
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------------------- 1. ceiling
+async def _read_all(settings: Settings, expected_events: int, decode) -> float:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    name = settings.topic(topics.TOUCHES)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(name, p) for p in range(settings.partitions)])
+        seen, started = 0, time.perf_counter()
+        while seen < expected_events:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                for record in records:
+                    seen += len(decode(record.value))
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+def ceiling(report: Report, settings: Settings, workload: Workload) -> float:
+    import orjson
+
+    seconds = asyncio.run(_read_all(settings, len(workload.events), orjson.loads))
+    rate = len(workload.events) / seconds
+    report.add("ceiling", events_per_s=rate, seconds=seconds, how="raw aiokafka consumer + orjson, no processing")
+    return rate
+
+
+# ---------------------------------------------------------------------------------------- 3. pipeline
+def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, plan: Plan, ceiling_rate: float,
+             naive_rate: float | None) -> tuple[Settings, harness.Proc]:
+    """The real worker, from an empty database to every row stored and every total exact."""
+    s = settings_for(workdir, bootstrap, "pipeline", plan.partitions)
+    # The registry first (a worker loads it from ClickHouse at start), then the stream, then the clock.
+    from streams.kafka_admin import ensure_topics
+    from streams.producer import producer, publish_accounts, publish_contacts
+
+    ensure_topics(s)
+    p = producer(s)
+    publish_accounts(p, s, workload.accounts)
+    publish_contacts(p, s, workload.contacts)
+    p.close()
+    ready = f"http://127.0.0.1:{s.sql_port}/ping"
+    w = harness.start_pulse("worker", s, workdir, ready)
+    harness.wait(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
+                 1800, "the registry in ClickHouse", 0.5)
+    w.stop()
+    produce(s, workload, registry=False)
+    w = harness.start_pulse("worker", s, workdir, ready)
+    rss_registry = w.rss_mb()
+    cpu0, t0 = w.cpu_seconds(), time.perf_counter()
+    target = str(workload.unique_events)
+    harness.wait(lambda: harness.sql(s, "SELECT count() FROM touches") == target, 3600,
+                 f"{workload.unique_events} touches in ClickHouse", 0.05)
+    seconds = time.perf_counter() - t0
+    cpu = w.cpu_seconds() - cpu0
+    # exactness: every event once, the minutes as computed by the core, aggregates consistent
+    harness.wait(lambda: _totals(s) == (workload.unique_events, workload.expected_minutes), 120,
+                 "re-attribution to settle (identities)", 0.2)
+    stored, minutes = _totals(s)
+    aggregate = Decimal(harness.sql(s, "SELECT sum(minutes) FROM engagement_daily WHERE kind = 'touch'"))
+    rate = workload.unique_events / seconds
+    report.add("pipeline", events_per_s=rate, seconds=seconds, cpu_us_per_event=1e6 * cpu / workload.unique_events,
+               events_sent=len(workload.events), unique_events=workload.unique_events, stored=stored,
+               exact=(stored == workload.unique_events and minutes == workload.expected_minutes
+                      and aggregate == workload.expected_minutes),
+               ratio_to_ceiling=rate / ceiling_rate,
+               ratio_to_naive=(rate / naive_rate) if naive_rate else None,
+               worker_rss_mb_registry_loaded=rss_registry)
+    return s, w
+
+
+def _totals(s: Settings) -> tuple[int, Decimal]:
+    count, minutes = harness.sql(s, "SELECT count(), sum(minutes) FROM events").split("\t")
+    return int(count), Decimal(minutes)
+
+
+# ---------------------------------------------------------------------------------------- 2. naive
+def naive(report: Report, workdir: Path, bootstrap: str, workload: Workload, plan: Plan, ceiling_rate: float) -> float:
+    """A plain Faust agent, one event per message and per iteration, same core and same sink."""
+    from pulse.bench import naive as naive_app
+
+    s = settings_for(workdir, bootstrap, "naive", plan.partitions)
+    n = min(plan.naive_events, len(workload.events))
+    sample = Workload(workload.accounts, workload.contacts, workload.events[:n], n, Decimal(0), {})
+    produce(s, sample, registry=False, per_message=1)
+    seconds = naive_app.run_and_time(s, workdir, workload, n)
+    rate = n / seconds
+    report.add("naive", events_per_s=rate, seconds=seconds, events=n, ratio_to_ceiling=rate / ceiling_rate,
+               how="faust agent `async for event in stream`, 1 event per message, per-event score + sink add")
+    return rate
+
+
+# ---------------------------------------------------------------------------------------- 4. freshness
+def freshness(report: Report, workdir: Path, s: Settings, worker: harness.Proc, plan: Plan) -> None:
+    """Steady load through the hooks; markers to one account; time from the hook's 202 to the view."""
+    from pulse.bench import freshness as fresh
+
+    hooks = harness.start_pulse("hooks", s, workdir, f"http://127.0.0.1:{s.hooks_port}/health")
+    try:
+        result = fresh.measure(s, plan.freshness_rate, plan.freshness_seconds, worker)
+    finally:
+        hooks.stop()
+    report.add("freshness", **result)
+
+
+# ---------------------------------------------------------------------------------------- 5. queries
+def queries(report: Report, workdir: Path, plan: Plan) -> None:
+    from pulse.bench import queries as q
+
+    for size in plan.query_sizes:
+        # one engine per process: every size grows the same generated store
+        report.add(f"queries_{size}", **q.measure(workdir / "queries", size, plan.query_repeats))
+
+
+# ---------------------------------------------------------------------------------------- 6. memory
+def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> None:
+    """Worker RSS while the demo-like load of the freshness run continues for `memory_seconds`."""
+    from pulse.bench import freshness as fresh
+
+    hooks = harness.start_pulse("hooks", s, Path(s.data_dir).parent, f"http://127.0.0.1:{s.hooks_port}/health")
+    try:
+        samples = fresh.rss_under_load(s, worker, plan.freshness_rate // 10, plan.memory_seconds)
+    finally:
+        hooks.stop()
+    report.add("memory", rss_start_mb=samples[0], rss_end_mb=samples[-1], rss_max_mb=max(samples),
+               growth_mb=samples[-1] - samples[0], seconds=plan.memory_seconds,
+               offered_events_per_s=plan.freshness_rate // 10)
+
+
+# ---------------------------------------------------------------------------------------- 7. scale-out
+def scale_out(report: Report, workdir: Path, bootstrap: str, workload: Workload, plan: Plan) -> None:
+    from pulse.bench import scaleout
+
+    report.add("scale_out", **scaleout.measure(workdir, bootstrap, workload, plan))
+
+
+def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:
+    report = Report(plan)
+    report.results["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
+                                 "platform": platform.platform(), "at": datetime.now(timezone.utc).isoformat()}
+    report.results["plan"] = vars(plan) | {"query_sizes": list(plan.query_sizes)}
+    workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    broker, bootstrap = harness.start_broker(workdir)
+    want = set(sections or ("ceiling", "naive", "pipeline", "freshness", "memory", "queries", "scale_out"))
+    try:
+        log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
+                  f"{plan.events:,} touches (seed {plan.seed})...", flush=True)
+        workload = generate(plan.accounts, plan.contacts, plan.events, plan.seed)
+        s0 = settings_for(workdir, bootstrap, "ceiling", plan.partitions)
+        produce(s0, workload, registry=False)
+        ceiling_rate = ceiling(report, s0, workload)
+        naive_rate = naive(report, workdir, bootstrap, workload, plan, ceiling_rate) if "naive" in want else None
+        if want & {"pipeline", "freshness", "memory"}:
+            s, worker = pipeline(report, workdir, bootstrap, workload, plan, ceiling_rate, naive_rate)
+            try:
+                if "freshness" in want:
+                    freshness(report, workdir, s, worker, plan)
+                if "memory" in want:
+                    memory(report, s, worker, plan)
+            finally:
+                worker.stop()
+        if "queries" in want:
+            queries(report, workdir, plan)
+        if "scale_out" in want:
+            scale_out(report, workdir, bootstrap, workload, plan)
+        report.results["targets"] = targets(report.results)
+    finally:
+        broker.stop()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report.results, indent=2, default=str))
+    return report
+
+
+def targets(r: dict) -> dict:
+    """The issue's targets, met or not, from this run's own numbers."""
+    out = {}
+    if "pipeline" in r:
+        p = r["pipeline"]
+        out["pipeline >= 100,000 events/s"] = p["events_per_s"] >= 100_000
+        out["pipeline >= 0.2 x ceiling"] = p["ratio_to_ceiling"] >= 0.2
+        if p.get("ratio_to_naive"):
+            out["pipeline >= 10 x naive"] = p["ratio_to_naive"] >= 10
+        out["pipeline exact"] = p["exact"]
+        out["worker RSS < 1 GB with the registry"] = p["worker_rss_mb_registry_loaded"] < 1024
+    if "freshness" in r:
+        out["freshness p99 <= 2 s"] = r["freshness"]["p99_s"] <= 2.0
+    for key, value in r.items():
+        if key.startswith("queries_") and key.endswith("10000000"):
+            out["each dashboard query p95 < 100 ms at 10M"] = value["worst_p95_ms"] < 100
+    if "memory" in r:
+        out["worker RSS flat (< 10% growth)"] = r["memory"]["growth_mb"] < 0.1 * r["memory"]["rss_start_mb"]
+    return out

@@ -1,0 +1,70 @@
+"""Scale-out: two stream workers on the same topics, one joining and one leaving mid-run.
+
+The embedded engine has one writer per data directory, so here each worker writes its own chDB store
+and the check is on the union: every event stored at least once, and the totals over distinct event
+ids exact. Events stored by both workers are the re-deliveries of a rebalance (offsets not yet
+committed when a partition moved); against a shared ClickHouse server the writer's event-id dedup
+removes them (see README, Operations). Throughput is reported for the whole run.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from pulse.bench import harness
+from pulse.bench.workload import Workload
+
+_DUMP = """
+import sys, clickhouse_connect
+c = clickhouse_connect.get_client(dsn=f"chdb://{sys.argv[1]}/clickhouse")
+for event_id, minutes in c.query("SELECT event_id, minutes FROM pulse.events").result_rows:
+    print(event_id, minutes)
+"""
+
+
+def stored(data_dir: Path) -> dict[str, Decimal]:
+    out = subprocess.run([sys.executable, "-c", _DUMP, str(data_dir)], capture_output=True, text=True, check=True,
+                         timeout=600).stdout
+    return {line.split()[0]: Decimal(line.split()[1]) for line in out.splitlines() if line}
+
+
+def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
+    from pulse.bench.run import produce, settings_for
+
+    app_id = "bench-scaleout"
+    a = settings_for(workdir, bootstrap, "scale-a", plan.partitions, app_id)
+    b = settings_for(workdir, bootstrap, "scale-b", plan.partitions, app_id)
+    b = b.replace(topic_prefix=a.topic_prefix)
+    produce(a, workload)
+    total = workload.unique_events
+
+    def count(s) -> int:
+        try:
+            return int(harness.sql(s, "SELECT count() FROM touches"))
+        except OSError:
+            return 0
+
+    started = time.perf_counter()
+    wa = harness.start_pulse("worker", a, workdir, f"http://127.0.0.1:{a.sql_port}/ping")
+    harness.wait(lambda: count(a) >= total // 3, 3600, "worker A to store a third", 0.2)
+    wb = harness.start_pulse("worker", b, workdir, f"http://127.0.0.1:{b.sql_port}/ping")  # joins: rebalance
+    harness.wait(lambda: count(a) + count(b) >= 2 * total // 3, 3600, "A and B to store two thirds", 0.2)
+    wa.stop()                                                                               # leaves: rebalance
+    in_a = stored(a.data_dir)  # A's store, read by a separate process now that A has let it go
+
+    def union_complete() -> bool:
+        ids_b = set(harness.sql(b, "SELECT event_id FROM touches FORMAT TSV").split())
+        return len(ids_b | set(in_a)) >= total
+
+    harness.wait(union_complete, 3600, "the union of both stores to hold every event", 1.0)
+    seconds = time.perf_counter() - started
+    wb.stop()
+    in_b = stored(b.data_dir)
+    union = {**in_a, **in_b}
+    both = set(in_a) & set(in_b)
+    return {"events_per_s": total / seconds, "seconds": seconds, "stored_by_a": len(in_a), "stored_by_b": len(in_b),
+            "stored_by_both": len(both), "union": len(union),
+            "exact_over_distinct_ids": len(union) == total and sum(union.values()) == workload.expected_minutes}

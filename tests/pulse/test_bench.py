@@ -1,0 +1,28 @@
+"""The benchmark cannot rot: its tiny version runs every section end to end in CI.
+
+No timing is asserted here (speed is judged in BENCHMARKS.md from full runs); what is asserted is
+that every section produced its figures and that the pipeline's totals were exact.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_tiny_bench_runs_every_section(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "pulse.cli", "bench", "--tiny", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "queries_20000", "scale_out"):
+        assert section in data, f"{section} missing from {sorted(data)}"
+    assert data["pipeline"]["exact"] is True
+    assert data["pipeline"]["stored"] == data["pipeline"]["unique_events"] < data["pipeline"]["events_sent"]
+    assert data["scale_out"]["exact_over_distinct_ids"] is True
+    assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
+    assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
+    assert "targets:" in result.stdout

@@ -1,0 +1,108 @@
+"""End to end in a real browser: `pulse up --demo`, every dashboard page in headless Chromium (Debian's
+`chromium`, which .ci/run installs), live data on each, and a screenshot of each for the README
+(docs/screenshots/). Playwright drives the browser; it downloads nothing, it starts the system one.
+"""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, env_for, free_port, wait_until
+
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# (file name, url path, what must be on the page once live data has arrived)
+PAGES = [
+    ("overview", "", ["Data updated", "Engagement minutes per day by channel"]),
+    ("accounts", "accounts", ["target accounts", "Data updated"]),
+    ("account", "account", ["People engaged", "Latest touches", "Data updated"]),
+    ("reach", "reach", ["Awareness by channel", "Programs"]),
+    ("alerts", "alerts", ["New MQAs", "Surging and re-engaged"]),
+    ("pipeline", "pipeline", ["Workers", "Unresolved today", "Data updated"]),
+    ("sql", "sql", ["Run query"]),
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
+    return path
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return response.status == 200
+
+
+@pytest.mark.e2e
+def test_every_page_live_in_headless_chromium(settings):
+    from playwright.sync_api import sync_playwright
+
+    env = {**env_for(settings), "PULSE_BROKER_PORT": str(free_port())}
+    del env["KAFKA_BOOTSTRAP_SERVERS"]  # the embedded broker, as on a fresh machine
+    proc = subprocess.Popen([sys.executable, "-m", "pulse.cli", "up", "--demo"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{settings.ui_port}"
+    sql = f"http://127.0.0.1:{settings.sql_port}/?query="
+    try:
+        def demo_data():
+            assert proc.poll() is None, f"pulse up exited with {proc.returncode}"
+            with urllib.request.urlopen(sql + "SELECT+countIf(stage+=+'mqa')+FROM+account_engagement", timeout=2) as r:
+                return int(r.read().decode().strip() or 0) > 0
+
+        wait_until(demo_data, 120, 0.5, what="MQA accounts from the demo")
+        wait_until(lambda: http_ok(base + "/_stcore/health"), 60, 0.5, what="the dashboard")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 3000})
+                for name, path, words in PAGES:
+                    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+                    for word in words:
+                        page.get_by_text(word, exact=False).first.wait_for(timeout=60_000)
+                    if name == "sql":
+                        page.get_by_role("button", name="Run query").click()
+                        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+                    if name in ("overview", "account", "reach", "pipeline"):
+                        page.locator(".vega-embed").first.wait_for(timeout=60_000)
+                    if name in ("accounts", "account", "alerts", "pipeline"):
+                        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+                    # a page is done when Streamlit is no longer running its script
+                    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                           timeout=60_000)
+                    assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: a traceback"
+                    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"{name}: an error"
+                    # Streamlit scrolls inside its own container: clip the tall viewport to the content
+                    bottom = page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
+                                           ".getBoundingClientRect().bottom")
+                    page.screenshot(path=str(SHOTS / f"{name}.png"),
+                                    clip={"x": 0, "y": 0, "width": 1440, "height": min(int(bottom) + 24, 3000)})
+
+                # live: the Overview's freshness line changes by itself, without a reload, and the
+                # chart filter the reader set is still set afterwards
+                page.goto(base, wait_until="domcontentloaded")
+                page.get_by_text("90 days", exact=True).first.click()
+                captions = "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+                page.wait_for_function(f"{captions}.some(e => e.innerText.includes('Data updated'))", timeout=60_000)
+                first = page.evaluate(f"{captions}.map(e => e.innerText).find(t => t.includes('Data updated'))")
+                page.wait_for_function(f"t => {captions}.some(e => e.innerText.includes('Data updated') "
+                                       "&& e.innerText !== t)", arg=first, timeout=30_000)
+                page.get_by_text("Engagement minutes per day by channel, last 90 days").first.wait_for(timeout=30_000)
+            finally:
+                browser.close()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    for name, _, _ in PAGES:
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000, name

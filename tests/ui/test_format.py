@@ -1,0 +1,69 @@
+"""The dashboard's plain-words formatting (pure functions)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+
+from ui.auth import password_ok
+from ui.format import age_seconds, ago, daily_series, describe_reasons, filter_params, minutes, share
+
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (-3, "0 s ago"), (2, "2 s ago"), (89, "89 s ago"), (90, "2 min ago"), (45 * 60, "45 min ago"),
+    (90 * 60, "2 h ago"), (35 * 3600, "35 h ago"), (36 * 3600, "2 days ago"),
+])
+def test_ago(seconds, text):
+    assert ago(seconds) == text
+
+
+@pytest.mark.parametrize("latest, age", [
+    (pd.Timestamp("2026-11-25 11:59:58"), 2.0),                     # naive from the engine = UTC
+    (pd.Timestamp("2026-11-25 11:59:00", tz="UTC"), 60.0),
+    (pd.Timestamp("1970-01-01 00:00:00"), None),                    # max() over no rows
+    (None, None), (pd.NaT, None),
+])
+def test_age_seconds(latest, age):
+    assert age_seconds(latest, NOW) == age
+
+
+def test_share_and_minutes():
+    assert share(2, 3) == "67% of targets" and share(0, 0) == "no targets yet"
+    assert minutes(163) == "163 min" and minutes(11) == "11.0 min" and minutes(12345.5) == "12,346 min"
+
+
+@pytest.mark.parametrize("raw, text", [
+    ('[{"field": "occurred_at", "reason": "not a time"}, {"field": "url", "reason": "missing"}]',
+     "occurred_at: not a time; url: missing"),
+    ('[{"field": "", "reason": "not JSON"}]', "not JSON"),
+    ("[]", "no reason recorded"),
+    ("not json at all", "not json at all"),
+])
+def test_describe_reasons(raw, text):
+    assert describe_reasons(raw) == text
+
+
+def test_daily_series_fills_the_days_without_minutes():
+    rows = pd.DataFrame({"account_id": ["a", "a", "b", "a"],
+                         "day": [date(2026, 11, 25), date(2026, 11, 23), date(2026, 11, 25), date(2026, 10, 1)],
+                         "minutes": [5.0, 2.5, 1.0, 99.0]})
+    series = daily_series(rows, ["a", "b", "c"], date(2026, 11, 25), days=4)
+    #                 11-22 11-23 11-24 11-25      (10-01 is outside the window)
+    assert series == {"a": [0.0, 2.5, 0.0, 5.0], "b": [0.0, 0.0, 0.0, 1.0], "c": [0.0] * 4}
+    assert daily_series(pd.DataFrame(), ["a"], date(2026, 11, 25), days=2) == {"a": [0.0, 0.0]}
+
+
+def test_filter_params_empty_choice_means_all():
+    p = filter_params([], ["Avery"], None, ["web", "email"], "  acme ", 50)
+    assert p["all_tiers"] == 1 and p["tiers"] == ("",)
+    assert p["all_owners"] == 0 and p["owners"] == ("Avery",)
+    assert p["all_stages"] == 1 and p["all_channels"] == 0 and p["channels"] == ("web", "email")
+    assert p["search"] == "acme" and p["limit"] == 50
+
+
+def test_password_ok():
+    assert password_ok("s3cret", "s3cret")
+    assert not password_ok("s3cre", "s3cret") and not password_ok("", "s3cret")
