@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-SECTIONS = ("naive", "pipeline", "freshness", "memory", "queries", "scale_out")
+SECTIONS = ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out")
 
 
 def cmd_bench(args) -> int:
@@ -16,6 +16,8 @@ def cmd_bench(args) -> int:
             setattr(plan, name, getattr(args, name))
     if args.query_sizes:
         plan.query_sizes = tuple(int(x) for x in args.query_sizes.split(","))
+    if args.query_repeats:
+        plan.query_repeats = args.query_repeats
     if args.memory_seconds is not None:
         plan.memory_seconds = args.memory_seconds
     sections = tuple(args.only.split(",")) if args.only else None
@@ -39,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--contacts", type=int)
     p.add_argument("--events", type=int)
     p.add_argument("--query-sizes", help="comma-separated stored-event counts, e.g. 10000000,100000000")
+    p.add_argument("--query-repeats", type=int, help="timed runs of every dashboard query per size")
     p.add_argument("--memory-seconds", type=float, help="length of the memory run")
     p.add_argument("--only", help=f"comma-separated sections ({', '.join(SECTIONS)}); the ceiling always runs")
     p.add_argument("--out", default="bench-results/latest.json", help="where to write the JSON results")

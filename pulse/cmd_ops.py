@@ -62,6 +62,23 @@ def format_lag(partitions: list[PartitionLag], total: int) -> str:
     return "\n".join(rows)
 
 
+def stored_dead_letters(settings: Settings) -> str:
+    """Dead letters kept in ClickHouse, by where they were refused (read through the SQL endpoint)."""
+    from sinks.client import reader_client
+
+    try:
+        client = reader_client(settings)
+        try:
+            rows = client.query("SELECT source, count() FROM rejected_events FINAL GROUP BY source "
+                                "ORDER BY source").result_rows
+        finally:
+            client.close()
+    except Exception as exc:  # status must still print when ClickHouse is the thing that is down
+        return f"rejected_events  not readable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+    by_source = ", ".join(f"{source} {n:,}" for source, n in rows) or "none"
+    return f"rejected_events  {by_source}  (stored, by source)"
+
+
 def cmd_status(args) -> int:
     settings = Settings.from_env()
     reading = fetch_reading(settings)
@@ -72,6 +89,7 @@ def cmd_status(args) -> int:
             print(encode(reading).decode())
         else:
             print(format_reading(reading))
+            print(stored_dead_letters(settings))
         return 0
     print(f"pulse is not running: no worker answered on {health_url(settings)}.\n"
           "Start it with `pulse up` (or `pulse worker`); if it runs elsewhere, set PULSE_SQL_HOST and "

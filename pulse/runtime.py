@@ -61,7 +61,8 @@ def _wait_http(url: str, timeout: float, part: Part) -> None:
 def preflight(settings: Settings, demo: bool) -> None:
     """Every reason not to start, found before anything starts, each in one line that says what to do."""
     wanted = [("tracking hooks", settings.hooks_host, settings.hooks_port, "PULSE_HOOKS_PORT"),
-              ("dashboard", settings.ui_host, settings.ui_port, "PULSE_UI_PORT")]
+              ("dashboard", settings.ui_host, settings.ui_port, "PULSE_UI_PORT"),
+              ("worker health", settings.sql_host, settings.health_port, "PULSE_HEALTH_PORT")]
     if settings.embedded_clickhouse:
         wanted.append(("SQL endpoint", settings.sql_host, settings.sql_port, "PULSE_SQL_PORT"))
         holder = OwnerLock.holder(settings.data_dir)
@@ -102,6 +103,7 @@ def up(settings: Settings, demo: bool = False) -> int:
                   "read-only over HTTP)", flush=True)
         else:
             print(f"  clickhouse {settings.clickhouse_url}", flush=True)
+        print(f"  health     http://{settings.sql_host}:{settings.health_port}/health  (`pulse status`)", flush=True)
         hooks = _spawn("hooks", _pulse_cmd("hooks"), logs, env)
         parts.append(hooks)
         _wait_http(f"{settings.hooks_url}/health", 60, hooks)

@@ -79,12 +79,16 @@ def reader_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Re-attribution binds thousands of ids or emails into one query: allow queries that large.
+WRITER_SETTINGS = {"max_query_size": 64 * 1024 * 1024}
+
+
 def writer_client(settings: Settings) -> Client:
     """The client that writes. In embedded mode only the data owner may call this (it holds OwnerLock)."""
     if settings.embedded_clickhouse:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return clickhouse_connect.get_client(dsn=f"chdb://{settings.data_dir / 'clickhouse'}")
-    return clickhouse_connect.get_client(dsn=settings.clickhouse_url)
+        return clickhouse_connect.get_client(dsn=f"chdb://{settings.data_dir / 'clickhouse'}", settings=WRITER_SETTINGS)
+    return clickhouse_connect.get_client(dsn=settings.clickhouse_url, settings=WRITER_SETTINGS)
 
 
 def engine_reader_client(settings: Settings) -> Client:

@@ -9,6 +9,8 @@ from typing import Iterable
 from schemas.rows import TouchRow
 
 CHECKPOINT_DAY = date(1970, 1, 1)
+# Stored, but not touches of their own: a heartbeat only extends its page view's engaged time.
+NOT_TOUCHES = frozenset({"page_engagement"})
 
 
 def fold(rows: Iterable[TouchRow]) -> dict[tuple, list]:
@@ -29,6 +31,8 @@ def fold(rows: Iterable[TouchRow]) -> dict[tuple, list]:
             acc[4] += minutes * sign
 
     for r in rows:
+        if r.type in NOT_TOUCHES:
+            continue
         if r.retracts:
             add(r.prev_account_id, r.prev_person, r.prev_minutes, r.prev_base_minutes, r, -1)
         add(r.account_id, r.person, r.minutes, r.base_minutes, r, 1)
@@ -37,7 +41,7 @@ def fold(rows: Iterable[TouchRow]) -> dict[tuple, list]:
 
 
 def engagement_rows(deltas: dict[tuple, list], writer: str, batch_seq: int) -> list[list]:
-    """Rows for `engagement_daily`: the deltas plus this writer's checkpoint, for one atomic insert."""
-    rows = [["touch", *key, *values, 0] for key, values in deltas.items()]
-    rows.append(["checkpoint", "", CHECKPOINT_DAY, "", "", writer, Decimal(0), 0, 0, Decimal(0), Decimal(0), batch_seq])
-    return rows
+    """Columns of `engagement_daily`: the deltas plus this writer's checkpoint, for one atomic insert."""
+    rows = [("touch", *key, *values, 0) for key, values in deltas.items()]
+    rows.append(("checkpoint", "", CHECKPOINT_DAY, "", "", writer, Decimal(0), 0, 0, Decimal(0), Decimal(0), batch_seq))
+    return [list(column) for column in zip(*rows)]

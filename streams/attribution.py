@@ -17,8 +17,7 @@ from schemas.events import Identify, Touch
 from schemas.registry import AccountRecord, ContactRecord
 from schemas.rows import TouchRow
 from sinks.writer import ClickHouseWriter
-from streams.core.registry import Registry
-from streams.core.score import Identities, rescore
+from streams.core.score import Identities, Scoring, rescore
 from streams.core.weights import Weights
 
 log = logging.getLogger("pulse.attribution")
@@ -42,20 +41,18 @@ def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:
                              column_names=("anonymous_id", "email", "identified_at"))
 
 
-def apply(writer: ClickHouseWriter, rows: Sequence[TouchRow], registry: Registry, weights: Weights,
-          identities: Identities, tz) -> int:
+def apply(writer: ClickHouseWriter, rows: Sequence[TouchRow], scoring: Scoring) -> int:
     """Re-score stored rows; write the ones whose attribution or minutes changed. Returns how many."""
-    versions = [v for v in (rescore(r, registry, weights, identities, tz) for r in rows) if v is not None]
+    versions = [v for v in (rescore(r, scoring) for r in rows) if v is not None]
     return writer.replace(versions)
 
 
-def restitch(writer: ClickHouseWriter, cookies: set[str], registry: Registry, weights: Weights,
-             identities: Identities, tz) -> int:
+def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> int:
     """Touches of newly identified cookies now count for the identified person (earlier ones too)."""
     if not cookies:
         return 0
     rows = writer.stored("anonymous_id IN %(c)s AND email = ''", {"c": sorted(cookies)})
-    return apply(writer, rows, registry, weights, identities, tz)
+    return apply(writer, rows, scoring)
 
 
 def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -> tuple[str, dict]:
@@ -83,8 +80,7 @@ def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
     return "email IN %(e)s OR person IN %(e)s", {"e": emails}
 
 
-def reattribute(writer: ClickHouseWriter, where: str, params: dict, registry: Registry, weights: Weights,
-                identities: Identities, tz) -> int:
+def reattribute(writer: ClickHouseWriter, where: str, params: dict, scoring: Scoring) -> int:
     """Re-score every stored touch matching `where`, in chunks so memory stays bounded."""
     chunks = max(1, writer.client.query(
         f"SELECT count() FROM {writer.database}.touches WHERE {where}", parameters=params
@@ -92,7 +88,7 @@ def reattribute(writer: ClickHouseWriter, where: str, params: dict, registry: Re
     changed = 0
     for i in range(chunks):
         rows = writer.stored(f"({where}) AND modulo(cityHash64(event_id), {chunks}) = {i}", params)
-        changed += apply(writer, rows, registry, weights, identities, tz)
+        changed += apply(writer, rows, scoring)
     if changed:
         log.info("re-attributed %d stored touches", changed)
     return changed

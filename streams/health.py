@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -239,6 +240,31 @@ class HealthService:
             await self._runner.cleanup()
         await self._lag.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def exit_at_stop_signal_when_sink_stuck(worker, writer) -> None:
+    """SIGTERM or Ctrl-C while ClickHouse refuses writes: exit at once, committing nothing.
+
+    Faust's graceful stop first waits for the agent, that is for ClickHouse, however long it is away;
+    and a batch abandoned any other way would be acked, so committed, unwritten. Exiting like a crash
+    is safe: nothing of the batch in flight was committed, and the next worker reads it again.
+    (Wraps the handlers of faust.Worker before it installs them at start.)
+    """
+    for name in ("_on_sigterm", "_on_sigint"):
+        graceful = getattr(worker, name)
+
+        def handler(graceful=graceful) -> None:
+            if writer.state != "ok":
+                log.error("stop requested while ClickHouse is unavailable (%s): exiting now without committing "
+                          "the batch in flight; the next worker reads it again", writer.last_error)
+                logging.shutdown()
+                os._exit(EXIT_SINK_UNAVAILABLE)
+            graceful()
+
+        setattr(worker, name, handler)
+
+
+EXIT_SINK_UNAVAILABLE = 75  # EX_TEMPFAIL: try again later
 
 
 def wire_health(app, pipeline, make_client) -> HealthService:

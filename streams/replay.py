@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -37,7 +38,7 @@ class Start:
 @dataclass(frozen=True)
 class ReplayResult:
     messages: int
-    ranges: dict[int, tuple[int, int]]  # partition -> [start, end) re-published
+    ranges: dict[int, tuple[int, int]]  # partition -> [start, end) read (from a time: only newer records re-published)
 
 
 _OFFSET = re.compile(r"^\d+$")
@@ -84,33 +85,51 @@ async def _copy(consumer, producer, name: str, start: Start, wanted: list[int] |
         raise ReplayError(f"--partition {sorted(set(wanted) - known)}: {name} has partitions {sorted(known)}")
     tps = [TopicPartition(name, p) for p in sorted(wanted or known)]
     consumer.assign(tps)
+    began_ms = int(time.time() * 1000)
     firsts = await consumer.beginning_offsets(tps)
-    # The end is fixed now: what this replay publishes lands after it and is not read again.
     ends = await consumer.end_offsets(tps)
-    if start.at is not None:
-        found = await consumer.offsets_for_times({tp: int(start.at.timestamp() * 1000) for tp in tps})
-        starts = {tp: (found[tp].offset if found.get(tp) is not None else ends[tp]) for tp in tps}
+    since_ms = int(start.at.timestamp() * 1000) if start.at is not None else None
+    if since_ms is not None:
+        # Read from the beginning and keep records stamped at or after the time: a broker's time index
+        # is not to be trusted here (the embedded one answers with the log end), and records that an
+        # earlier replay re-published carry their original, older timestamps further down the log.
+        starts = dict(firsts)
     else:
-        starts = {tp: min(max(start.offset or 0, firsts[tp]), ends[tp]) for tp in tps}
+        starts = {tp: max(start.offset or 0, firsts[tp]) for tp in tps}
     for tp in tps:
         consumer.seek(tp, starts[tp])
-    pending = {tp for tp in tps if starts[tp] < ends[tp]}
+    # Where to stop: the embedded broker's log-end offset can trail the log by a batch, so a partition
+    # is done when reading it comes back empty past that offset, or reaches a record produced after this
+    # replay began (live traffic). The records this replay publishes are marked and never copied again.
+    pending, last = set(tps), dict(starts)
     copied = 0
     while pending:
         batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=500)
         sends = []
-        for tp, records in batches.items():
-            for record in records:
-                if record.offset >= ends[tp]:
-                    break
-                sends.append(await producer.send(name, record.value, key=record.key, partition=tp.partition,
-                                                 timestamp_ms=record.timestamp))
-            if records and records[-1].offset >= ends[tp] - 1:
+        for tp in list(pending):
+            records = batches.get(tp, [])
+            if not records and await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
+                continue
+            for record in records:
+                last[tp] = record.offset + 1
+                if _is_copy(record):
+                    continue
+                if record.timestamp > began_ms and record.offset >= ends[tp]:
+                    pending.discard(tp)
+                    break
+                if since_ms is not None and record.timestamp < since_ms:
+                    continue
+                sends.append(await producer.send(name, record.value, key=record.key, partition=tp.partition,
+                                                 timestamp_ms=record.timestamp, headers=[_MARK]))
         if sends:
             await asyncio.gather(*sends)  # acknowledged by the broker before the next read
             copied += len(sends)
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-    return ReplayResult(copied, {tp.partition: (starts[tp], ends[tp]) for tp in tps})
+    return ReplayResult(copied, {tp.partition: (starts[tp], last[tp]) for tp in tps})
+
+
+_MARK = ("pulse-replay", b"1")
+
+
+def _is_copy(record) -> bool:
+    return any(key == _MARK[0] for key, _ in (record.headers or ()))

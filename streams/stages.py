@@ -7,6 +7,7 @@ record re-publishes the same id, which consumers dedupe on.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from decimal import Decimal
 
@@ -41,10 +42,40 @@ def diff(current: dict[str, tuple[str, Decimal]], recorded: dict[str, tuple[str,
     return changes
 
 
+# Rows of engagement_daily per slice of an evaluation: bounds the memory of one evaluation step.
+ROWS_PER_SLICE = 2_000_000
+# An evaluation may use at most this share of the time: the next waits `duration / share` at least.
+TIME_SHARE = 0.2
+MAX_INTERVAL_S = 60.0
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def refresh(writer: ClickHouseWriter, now: datetime) -> float:
+    """Evaluate account_engagement slice by slice into the snapshot; returns seconds until the next."""
+    db = writer.database
+    started = time.monotonic()
+    rows = writer.client.query(f"SELECT count() FROM {db}.engagement_daily").result_rows[0][0]
+    slices = max(1, rows // ROWS_PER_SLICE + 1)
+    for i in range(slices):
+        writer.client.command(
+            f"INSERT INTO {db}.account_engagement_snapshot "
+            f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
+            f"FROM {db}.account_engagement_part(slices = {slices}, slice = {i})",
+            parameters={"ms": _ms(now)},
+        )
+    took = time.monotonic() - started
+    return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / TIME_SHARE))
+
+
 def detect(writer: ClickHouseWriter, now: datetime) -> list[StageChange]:
+    """Refresh the snapshot, then compare each account's stage with the last one recorded."""
     db = writer.database
     current = {a: (s, m) for a, s, m in writer.client.query(
-        f"SELECT account_id, stage, minutes_90d FROM {db}.account_engagement").result_rows}
+        f"SELECT account_id, stage, minutes_90d FROM {db}.account_engagement_snapshot "
+        f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(now)}).result_rows}
     recorded = {a: (s, n) for a, s, n in writer.client.query(
         f"SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])), uniqExact(change_id) "
         f"FROM {db}.stage_changes GROUP BY account_id").result_rows}

@@ -42,9 +42,9 @@ from sinks.writer import ClickHouseWriter
 from streams import attribution, stages, topics
 from streams.app import create_app
 from streams.core.registry import Registry
-from streams.core.score import Identities, score
+from streams.core.score import Scoring, score
 from streams.core.weights import Weights
-from streams.health import HealthMonitor, wire_health
+from streams.health import HealthMonitor, exit_at_stop_signal_when_sink_stuck, wire_health
 from streams.kafka_admin import ensure_topics
 
 log = logging.getLogger("pulse.worker")
@@ -57,10 +57,7 @@ class Pipeline:
 
     settings: Settings
     writer: ClickHouseWriter
-    registry: Registry
-    weights: Weights
-    tz: ZoneInfo
-    identities: Identities = field(default_factory=Identities)
+    scoring: Scoring
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pulse-sink"))
     health: HealthMonitor = field(default_factory=HealthMonitor)
     written: int = 0
@@ -102,9 +99,9 @@ def _rejected(now: datetime, raw: bytes, reasons: list[dict]) -> RejectedRow:
 def load_registry(pipeline: Pipeline) -> None:
     client, db = pipeline.writer.client, pipeline.settings.database
     for row in client.query(f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {db}.accounts FINAL").result_rows:
-        pipeline.registry.upsert_account(_account(row))
+        pipeline.scoring.registry.upsert_account(_account(row))
     for row in client.query(f"SELECT {', '.join(CONTACT_COLUMNS)} FROM {db}.contacts FINAL").result_rows:
-        pipeline.registry.upsert_contact(ContactRecord(**dict(zip(CONTACT_COLUMNS, row))))
+        pipeline.scoring.registry.upsert_contact(ContactRecord(**dict(zip(CONTACT_COLUMNS, row))))
 
 
 def _account(row) -> AccountRecord:
@@ -119,9 +116,8 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
     change = decode_change(raw)
     now = datetime.now(timezone.utc)
     db = pipeline.settings.database
-    writer, registry = pipeline.writer, pipeline.registry
+    writer, registry = pipeline.writer, pipeline.scoring.registry
     client = writer.client
-    again = (writer, registry, pipeline.weights, pipeline.identities, pipeline.tz)
     if isinstance(change, (AccountsChanged, ContactsChanged)):
         # the registry topic is read from the start by every worker at every start: skip what is known
         known = registry.accounts if isinstance(change, AccountsChanged) else registry.contacts
@@ -138,7 +134,7 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
         )
         for account in change.items:
             registry.upsert_account(account)
-        attribution.reattribute(writer, *attribution.accounts_scope(old, change.items), *again[1:])
+        attribution.reattribute(writer, *attribution.accounts_scope(old, change.items), pipeline.scoring)
     elif isinstance(change, ContactsChanged):
         client.insert(
             f"{db}.contacts",
@@ -147,7 +143,7 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
         )
         for contact in change.items:
             registry.upsert_contact(contact)
-        attribution.reattribute(writer, *attribution.contacts_scope(change.items), *again[1:])
+        attribution.reattribute(writer, *attribution.contacts_scope(change.items), pipeline.scoring)
     elif isinstance(change, ProgramsChanged):
         client.insert(
             f"{db}.programs",
@@ -162,11 +158,10 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
 
 def rescore_history(pipeline: Pipeline, since_days: int) -> int:
     """Re-read the weights and re-score (and re-resolve) every stored touch of the last `since_days` days."""
-    pipeline.weights = Weights.load(pipeline.settings.weights_file)
-    attribution.record_weights(pipeline.writer, pipeline.weights)
+    pipeline.scoring.weights = Weights.load(pipeline.settings.weights_file)
+    attribution.record_weights(pipeline.writer, pipeline.scoring.weights)
     where = f"occurred_at >= now64(3) - INTERVAL {int(since_days)} DAY"
-    return attribution.reattribute(pipeline.writer, where, {}, pipeline.registry, pipeline.weights,
-                                   pipeline.identities, pipeline.tz)
+    return attribution.reattribute(pipeline.writer, where, {}, pipeline.scoring)
 
 
 def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
@@ -179,14 +174,15 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
         log.info("migrations applied: %s", ", ".join(applied))
     writer = ClickHouseWriter(client, settings.database, settings.worker_id, max_rows=settings.batch_max_rows)
     loaded = writer.start()
-    pipeline = Pipeline(settings, writer, Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz))
+    scoring = Scoring(Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz),
+                      attribution.load_identities(writer), settings.store_full_ips)
+    pipeline = Pipeline(settings, writer, scoring)
     load_registry(pipeline)
-    pipeline.identities = attribution.load_identities(writer)
-    if attribution.record_weights(writer, pipeline.weights):
+    if attribution.record_weights(writer, scoring.weights):
         log.warning("weights changed since the last run: re-scoring stored touches")
         rescore_history(pipeline, 400)
     log.info("worker ready: %d stored event ids, %d accounts, %d contacts",
-             loaded, len(pipeline.registry.accounts), len(pipeline.registry.contacts))
+             loaded, len(pipeline.scoring.registry.accounts), len(pipeline.scoring.registry.contacts))
     app = create_app(settings)
     wire(app, pipeline)
     return app, pipeline, lock
@@ -211,14 +207,13 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
                 rejected.extend(bad)
             pipeline.health.taken(len(events) + len(rejected), min(e.message.timestamp for e in batch), time.time())
             # identifies first: every touch of an identified cookie counts for its person, in this batch too
-            identified = pipeline.identities.learn(events)
-            rows = score(events, pipeline.registry, pipeline.weights, now, pipeline.tz, pipeline.identities)
+            identified = pipeline.scoring.identities.learn(events)
+            rows = score(events, pipeline.scoring, now)
             # (touch rows) -> ClickHouse; offsets are committed only after this returns
             result = await pipeline.in_sink(pipeline.writer.write, rows)
             if identified:
                 await pipeline.in_sink(attribution.store_identities, pipeline.writer, events)
-                await pipeline.in_sink(attribution.restitch, pipeline.writer, identified, pipeline.registry,
-                                       pipeline.weights, pipeline.identities, pipeline.tz)
+                await pipeline.in_sink(attribution.restitch, pipeline.writer, identified, pipeline.scoring)
             if rejected:
                 await pipeline.in_sink(pipeline.writer.write_rejected, rejected)
             pipeline.written += result.written
@@ -245,10 +240,17 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     stage_topic = app.topic(settings.topic(topic_names.STAGE_CHANGES), value_serializer="raw", key_serializer="raw")
 
+    next_evaluation = [0.0]
+
     @app.timer(interval=stages.EVERY_SECONDS, on_leader=True)
     async def evaluate_stages():
         # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
-        changes = await pipeline.in_sink(stages.detect, pipeline.writer, datetime.now(timezone.utc))
+        if time.monotonic() < next_evaluation[0]:
+            return
+        now = datetime.now(timezone.utc)
+        wait = await pipeline.in_sink(stages.refresh, pipeline.writer, now)
+        next_evaluation[0] = time.monotonic() + wait - stages.EVERY_SECONDS
+        changes = await pipeline.in_sink(stages.detect, pipeline.writer, now)
         for change in changes:
             await stage_topic.send(key=change.account_id.encode(), value=stages.encode(change))
         if changes:
@@ -324,6 +326,14 @@ async def _apply_registry_message(pipeline: Pipeline, name: str, record) -> None
 def run(settings: Settings) -> None:
     app, pipeline, lock = build(settings)
     worker = faust.Worker(app, loglevel="WARN", quiet=True)
+    exit_at_stop_signal_when_sink_stuck(worker, pipeline.writer)
+
+    @app.task
+    async def pulse_logs_at_info():
+        # Faust sets the root level to WARN once it runs; pulse's own lines (sink state, recovery,
+        # re-attribution, the periodic report) are what an operator reads, so keep them at INFO.
+        logging.getLogger("pulse").setLevel(logging.INFO)
+
     try:
         worker.execute_from_commandline()
     finally:

@@ -14,12 +14,18 @@ import streamlit as st
 # `streamlit run ui/app.py` puts ui/ on the path, not the project root the `ui` package lives in.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pulse.settings import SettingsError  # noqa: E402
 from ui.auth import signed_in  # noqa: E402
 from ui.db import settings  # noqa: E402
 
 st.set_page_config(page_title="pulse · ABM engagement", page_icon="📈", layout="wide")
 
-if not signed_in(settings().ui_password):
+try:
+    password = settings().ui_password
+except SettingsError as exc:  # one line naming the variable, as the command line says it
+    st.error(f"pulse cannot start the dashboard: {exc}")
+    st.stop()
+if not signed_in(password):
     st.stop()
 
 PAGES = Path(__file__).with_name("pages")

@@ -35,6 +35,17 @@ def age_seconds(latest, now: datetime) -> float | None:
     return (now - ts.to_pydatetime()).total_seconds()
 
 
+def week_delta(now_value: int, then: dict | None, key: str) -> int | None:
+    """Change against 7 days ago, or None when the stage history does not reach back that far
+    (a new install records stages from its first day: no change is better than a made-up one)."""
+    if then is None:
+        return None
+    starts = then.get("history_starts")
+    if starts is None or pd.isna(starts) or pd.Timestamp(starts) > pd.Timestamp(then["as_of"]):
+        return None
+    return now_value - int(then[key])
+
+
 def share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}% of targets" if whole else "no targets yet"
 

@@ -20,51 +20,71 @@ WHERE occurred_at >= toStartOfMonth(now() - INTERVAL 1 MONTH)
 
 # ---------------------------------------------------------------- Overview
 
+# Target accounts per stage, as the worker recorded it: each account's latest stage change (its
+# n-th change, n from change_id `account:n`, as streams/stages.py orders them; the worker
+# re-evaluates stages every few seconds; no change = unaware). The
+# same history the Alerts page reads, and a few thousand rows instead of re-scoring every touch
+# on each refresh, which account_engagement does.
 TARGET_STAGES = """
 SELECT count() AS targets,
-       countIf(stage != 'unaware') AS aware,
-       countIf(stage IN ('engaged', 'mqa')) AS engaged,
-       countIf(stage = 'mqa') AS mqa,
-       toFloat64(sum(minutes_mtd)) AS minutes_mtd,
-       toFloat64(sum(minutes_ytd)) AS minutes_ytd
-FROM account_engagement
-WHERE is_target = 1
+       countIf(s.stage IN ('aware', 'engaged', 'mqa')) AS aware,
+       countIf(s.stage IN ('engaged', 'mqa')) AS engaged,
+       countIf(s.stage = 'mqa') AS mqa
+FROM (SELECT account_id FROM accounts FINAL WHERE is_target = 1) AS a
+LEFT JOIN
+(
+    SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])) AS stage
+    FROM stage_changes
+    GROUP BY account_id
+) AS s ON s.account_id = a.account_id
 """
 
-TARGET_STAGES_WEEK_AGO = "SELECT as_of, targets, aware, engaged, mqa FROM target_stages_week_ago"
+# Month to date and year to date of target accounts (daily cap applied, as in account_engagement).
+TARGET_MINUTES = """
+SELECT toFloat64(sumIf(minutes, day >= toStartOfMonth(today()))) AS minutes_mtd,
+       toFloat64(sum(minutes)) AS minutes_ytd
+FROM engagement_person_daily
+WHERE account_id IN (SELECT account_id FROM accounts FINAL WHERE is_target = 1)
+  AND day >= toStartOfYear(today()) AND day <= today()
+"""
 
+TARGET_STAGES_WEEK_AGO = "SELECT as_of, targets, aware, engaged, mqa, history_starts FROM target_stages_week_ago"
+
+# Target accounts only (the default): filtering on the account key before the per-person daily
+# cap is applied keeps the grouping to target accounts' rows.
 MINUTES_BY_CHANNEL = """
 SELECT day, channel, toFloat64(sum(minutes)) AS minutes
-FROM channel_trend
-WHERE audience IN %(audiences)s AND day > today() - %(days)s
+FROM engagement_person_daily
+WHERE account_id IN (SELECT account_id FROM accounts FINAL WHERE is_target = 1) AND day > today() - %(days)s
 GROUP BY day, channel
 ORDER BY day, channel
 """
 
-MINUTES_BY_MONTH = """
-SELECT toStartOfMonth(day) AS month, toFloat64(sum(minutes)) AS minutes
+# Every touch: target accounts, other registered accounts and unresolved visitors.
+MINUTES_BY_CHANNEL_ALL = """
+SELECT day, channel, toFloat64(sum(minutes)) AS minutes
 FROM channel_trend
-WHERE audience IN %(audiences)s AND day >= toStartOfYear(today())
-GROUP BY month
-ORDER BY month
+WHERE day > today() - %(days)s
+GROUP BY day, channel
+ORDER BY day, channel
 """
-
-OWNERS = "SELECT owner, target_accounts, aware, engaged, mqa, toFloat64(minutes_30d) AS minutes_30d FROM owner_summary ORDER BY owner"
 
 # ---------------------------------------------------------------- Accounts
 
 FILTER_CHOICES = """
 SELECT groupUniqArray(tier) AS tiers, groupUniqArray(owner) AS owners
-FROM account_engagement
+FROM accounts FINAL
 WHERE is_target = 1
 """
 
+# Account lists read the worker's latest evaluation of account_engagement (a few seconds old,
+# `evaluated_at`), not the view itself: the view re-scores every stored touch, seconds at 10M.
 # Empty filters mean "all"; the flags avoid `IN ()` for an empty choice.
 LEADERBOARD = """
 SELECT account_id, account_name, tier, owner, stage,
        toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
        toFloat64(minutes_90d) AS minutes_90d, people_engaged_90d, surging, re_engaged, last_activity_at
-FROM account_engagement
+FROM account_engagement_snapshot FINAL
 WHERE is_target = 1
   AND (%(all_tiers)s OR tier IN %(tiers)s)
   AND (%(all_owners)s OR owner IN %(owners)s)
@@ -89,12 +109,25 @@ GROUP BY account_id, day
 
 # ---------------------------------------------------------------- Account
 
+# The account picker: registry names, target accounts with the most recent minutes first (a cheap
+# 7-day sum of the daily aggregate, only to order the list).
 ACCOUNT_SEARCH = """
-SELECT account_id, account_name, is_target
-FROM account_engagement
-WHERE %(search)s = '' OR positionCaseInsensitiveUTF8(account_name, %(search)s) > 0
-   OR positionCaseInsensitiveUTF8(account_id, %(search)s) > 0
-ORDER BY is_target DESC, minutes_90d DESC, account_name
+SELECT a.account_id AS account_id, a.account_name AS account_name, a.is_target AS is_target
+FROM
+(
+    SELECT account_id, name AS account_name, is_target
+    FROM accounts FINAL
+    WHERE %(search)s = '' OR positionCaseInsensitiveUTF8(name, %(search)s) > 0
+       OR positionCaseInsensitiveUTF8(account_id, %(search)s) > 0
+) AS a
+LEFT JOIN
+(
+    SELECT account_id, sum(minutes) AS recent
+    FROM engagement_daily
+    WHERE kind = 'touch' AND account_id != '' AND day > today() - 7
+    GROUP BY account_id
+) AS r ON r.account_id = a.account_id
+ORDER BY is_target DESC, r.recent DESC, account_name
 LIMIT 50
 """
 
@@ -103,7 +136,7 @@ SELECT account_id, account_name, tier, owner, is_target, stage, surging, re_enga
        toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
        toFloat64(minutes_90d) AS minutes_90d, toFloat64(minutes_mtd) AS minutes_mtd,
        toFloat64(minutes_ytd) AS minutes_ytd, people_engaged_90d, last_activity_at
-FROM account_engagement
+FROM account_engagement_snapshot FINAL
 WHERE account_id = %(account)s
 """
 
@@ -178,24 +211,15 @@ ORDER BY s.changed_at DESC
 LIMIT 200
 """
 
-# Surging and re-engaged are current flags; the window is on the account's latest activity.
+# Surging and re-engaged are current flags; the window is on the account's latest activity. One
+# read of account_engagement serves both windows (the page counts and filters the 24 hours itself).
 FLAGGED_ACCOUNTS = """
 SELECT account_id, account_name, owner, tier, stage, surging, re_engaged,
        toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d, last_activity_at
-FROM account_engagement
+FROM account_engagement_snapshot FINAL
 WHERE is_target = 1 AND (surging = 1 OR re_engaged = 1)
-  AND last_activity_at >= now() - INTERVAL %(hours)s HOUR
+  AND last_activity_at >= now() - INTERVAL 7 DAY
 ORDER BY minutes_7d DESC
-LIMIT 200
-"""
-
-ALERT_COUNTS = """
-SELECT countIf(surging = 1 AND last_activity_at >= now() - INTERVAL 24 HOUR) AS surging_24h,
-       countIf(surging = 1 AND last_activity_at >= now() - INTERVAL 7 DAY) AS surging_7d,
-       countIf(re_engaged = 1 AND last_activity_at >= now() - INTERVAL 24 HOUR) AS re_engaged_24h,
-       countIf(re_engaged = 1 AND last_activity_at >= now() - INTERVAL 7 DAY) AS re_engaged_7d
-FROM account_engagement
-WHERE is_target = 1
 """
 
 MQA_COUNTS = """
@@ -283,19 +307,18 @@ EXAMPLES = {
 
 _ALL = {"all_tiers": 1, "tiers": [""], "all_owners": 1, "owners": [""], "all_stages": 1, "stages": [""],
         "all_channels": 1, "channels": [""], "search": "", "limit": 200}
-_TARGET = {"audiences": ["target"], "days": 30}
+_DAYS = {"days": 30}
 
 # Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
 PAGES: dict[str, list[tuple[str, dict]]] = {
-    "Overview": [("TARGET_STAGES", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _TARGET),
-                 ("MINUTES_BY_MONTH", _TARGET), ("FRESHNESS", {})],
+    "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
+                 ("FRESHNESS", {})],
     "Accounts": [("LEADERBOARD", _ALL), ("ACCOUNT_TRENDS", {"accounts": ["{account}"]}), ("FRESHNESS", {})],
     "Account": [("ACCOUNT_SUMMARY", {"account": "{account}"}), ("ACCOUNT_DAILY", {"account": "{account}"}),
                 ("ACCOUNT_PEOPLE", {"account": "{account}"}), ("ACCOUNT_TIMELINE", {"account": "{account}"}),
                 ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"})],
     "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
-    "Alerts": [("MQA_COUNTS", {}), ("ALERT_COUNTS", {}), ("NEW_MQAS", {"hours": 24}),
-               ("FLAGGED_ACCOUNTS", {"hours": 24})],
+    "Alerts": [("MQA_COUNTS", {}), ("NEW_MQAS", {"hours": 24}), ("FLAGGED_ACCOUNTS", {})],
     "Pipeline": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
 }

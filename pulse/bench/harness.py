@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,3 +121,49 @@ def sql(settings: Settings, query: str) -> str:
     url = f"http://127.0.0.1:{settings.sql_port}/?" + urllib.parse.urlencode({"query": query})
     with urllib.request.urlopen(url, timeout=60) as response:
         return response.read().decode().strip()
+
+
+class Profiler:
+    """py-spy on a running process (when py-spy is installed): where the CPU goes, as text.
+
+    `stop()` returns the top frames by own time and the file with every sampled stack (collapsed
+    format: feed it to flamegraph.pl or speedscope).
+    """
+
+    def __init__(self, proc: Proc, path: Path, rate: int = 200):
+        self.path = path
+        self.spy = None
+        if shutil.which("py-spy"):
+            self.spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.popen.pid), "--format", "raw",
+                                         "--output", str(path), "--rate", str(rate), "--nonblocking"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, top: int = 12) -> dict:
+        if self.spy is None:
+            return {"note": "py-spy not installed: pip install py-spy for a profile"}
+        self.spy.send_signal(signal.SIGINT)
+        try:
+            self.spy.wait(60)
+        except subprocess.TimeoutExpired:
+            self.spy.kill()
+        if not self.path.exists():
+            return {"note": "py-spy could not attach (ptrace not permitted?)"}
+        own: dict[str, int] = {}
+        inclusive: dict[str, int] = {}
+        total = 0
+        for line in self.path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = stack.split(";")
+            own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+            total += int(count)
+        if not total:
+            return {"file": str(self.path), "samples": 0}
+        # frames under nearly every sample (the thread's entry points) say nothing: leave them out
+        ranked_incl = sorted(((f, n) for f, n in inclusive.items() if n < 0.9 * total), key=lambda kv: -kv[1])
+        return {"file": str(self.path), "samples": total,
+                "top_own_time": [f"{100 * n / total:.1f}% {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]],
+                "top_inclusive": [f"{100 * n / total:.1f}% {f}" for f, n in ranked_incl[:top]]}

@@ -46,7 +46,7 @@ def main(registry_path: str, n: int, result_path: str) -> None:
     from sinks.writer import ClickHouseWriter
     from streams.app import create_app
     from streams.core.registry import Registry
-    from streams.core.score import score
+    from streams.core.score import Scoring, score
     from streams.core.weights import Weights
     from streams import topics as stream_topics
     from schemas.events import decode_batch
@@ -62,7 +62,7 @@ def main(registry_path: str, n: int, result_path: str) -> None:
     migrate(client, settings)
     writer = ClickHouseWriter(client, settings.database, "naive", max_rows=settings.batch_max_rows)
     writer.start()
-    weights, tz = Weights(), ZoneInfo("UTC")
+    scoring = Scoring(registry, Weights(), ZoneInfo("UTC"))
     app = create_app(settings)
     topic = stream_topics.touches(app, settings)
     state = {"done": 0, "t0": None}
@@ -72,7 +72,7 @@ def main(registry_path: str, n: int, result_path: str) -> None:
         async for raw in stream:  # one event per message, one at a time
             if state["t0"] is None:
                 state["t0"] = time.perf_counter()
-            rows = score(decode_batch(raw), registry, weights, datetime.now(timezone.utc), tz)
+            rows = score(decode_batch(raw), scoring, datetime.now(timezone.utc))
             writer.add(rows)
             state["done"] += 1
             if state["done"] >= n:

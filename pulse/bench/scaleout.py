@@ -43,7 +43,7 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
 
     def count(s) -> int:
         try:
-            return int(harness.sql(s, "SELECT count() FROM touches"))
+            return int(harness.sql(s, "SELECT uniqExact(event_id) FROM touches"))
         except OSError:
             return 0
 
@@ -56,7 +56,7 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
     in_a = stored(a.data_dir)  # A's store, read by a separate process now that A has let it go
 
     def union_complete() -> bool:
-        ids_b = set(harness.sql(b, "SELECT event_id FROM touches FORMAT TSV").split())
+        ids_b = set(harness.sql(b, "SELECT DISTINCT event_id FROM touches FORMAT TSV").split())
         return len(ids_b | set(in_a)) >= total
 
     harness.wait(union_complete, 3600, "the union of both stores to hold every event", 1.0)

@@ -20,7 +20,7 @@ from schemas.events import Touch
 from schemas.registry import AccountRecord, ContactRecord
 from schemas.validate import Accepted, validate
 from streams.core.registry import Registry
-from streams.core.score import Identities, score
+from streams.core.score import Identities, Scoring, score
 from streams.core.weights import Weights
 
 ROLES = (("c_level", 0.05), ("vp", 0.1), ("director", 0.2), ("manager", 0.3), ("other", 0.35))
@@ -98,7 +98,7 @@ def expected_totals(events: list[Touch], accounts, contacts) -> tuple[Decimal, d
         registry.upsert_contact(c)
     identities = Identities()
     identities.learn(events)  # the final state: every touch of an identified cookie counts for its person
-    rows = score(events, registry, Weights(), datetime.now(timezone.utc), ZoneInfo("UTC"), identities)
+    rows = score(events, Scoring(registry, Weights(), ZoneInfo("UTC"), identities), datetime.now(timezone.utc))
     by_account: dict[str, Decimal] = {}
     for r in rows:
         by_account[r.account_id] = by_account.get(r.account_id, Decimal(0)) + r.minutes

@@ -32,7 +32,7 @@ COMMENT 'Known people at accounts (dimension).';
 CREATE TABLE IF NOT EXISTS {database}.touches
 (
     event_id     UUID COMMENT 'Producer id, or derived from content: one row per event (dedup key)',
-    type         LowCardinality(String) COMMENT 'page_view, email_open, email_click, event_attendance, call, meeting, form_submit, identify',
+    type         LowCardinality(String) COMMENT 'page_view, page_engagement (heartbeat: engaged time only), email_open, email_click, event_attendance, call, meeting, form_submit, identify',
     occurred_at  DateTime64(3, 'UTC') COMMENT 'When the touch happened (not when it arrived); windows key on it',
     received_at  DateTime64(3, 'UTC') COMMENT 'When the hook accepted it',
     day          Date COMMENT 'occurred_at as a day in the reporting time zone',
@@ -56,7 +56,11 @@ CREATE TABLE IF NOT EXISTS {database}.touches
     prev_base_minutes Decimal(18, 2),
     writer       LowCardinality(String) COMMENT 'Worker that wrote the row (recovery bookkeeping)',
     batch_seq    UInt64 COMMENT 'Write batch of that worker (recovery bookkeeping)',
-    version      UInt64 COMMENT 'Row version: re-attribution writes a higher one'
+    version      UInt64 COMMENT 'Row version: re-attribution writes a higher one',
+    -- re-attribution finds the touches of a cookie, a person or an account without a full scan
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_person person TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_account account_id TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(occurred_at)

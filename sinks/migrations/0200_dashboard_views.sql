@@ -87,28 +87,20 @@ FROM
 COMMENT 'Touches per day and the share that resolved to no account (the Pipeline page)';
 
 CREATE OR REPLACE VIEW {database}.target_stages_week_ago AS
-WITH toDate(now(), '{reporting_tz}') AS today,
-per_person AS
+WITH now() - INTERVAL 7 DAY AS week_ago
+SELECT week_ago                                       AS as_of,    -- the moment the counts describe (7 days ago)
+       count()                                        AS targets,  -- target accounts registered now
+       countIf(s.stage IN ('aware', 'engaged', 'mqa')) AS aware,   -- stage aware or higher at that moment
+       countIf(s.stage IN ('engaged', 'mqa'))          AS engaged,  -- stage engaged or MQA at that moment
+       countIf(s.stage = 'mqa')                        AS mqa,      -- stage MQA at that moment
+       (SELECT minOrNull(changed_at) FROM {database}.stage_changes) AS history_starts -- first recorded change (NULL: none); counts before it are not known
+FROM (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1) AS a
+LEFT JOIN
 (
-    SELECT account_id, person, sum(minutes) AS m90
-    FROM {database}.engagement_person_daily
-    WHERE account_id != '' AND day > today - 97 AND day <= today - 7
-    GROUP BY account_id, person
-),
-per_account AS
-(
-    SELECT account_id, sum(m90) AS minutes_90d, countIf(person != '' AND m90 >= 20) AS people_20min
-    FROM per_person
+    SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])) AS stage -- latest: the n-th of change_id account:n
+    FROM {database}.stage_changes
+    WHERE changed_at <= week_ago
     GROUP BY account_id
-)
-SELECT today - 7                                             AS as_of,    -- the day the counts describe
-       count()                                               AS targets,  -- target accounts registered now
-       countIf(p.minutes_90d > 0)                            AS aware,    -- stage aware or higher on that day
-       countIf(p.minutes_90d >= 10)                          AS engaged,  -- stage engaged or MQA on that day
-       countIf(p.minutes_90d >= 100 AND p.people_20min >= 2) AS mqa       -- stage MQA on that day
-FROM (SELECT account_id, argMax(is_target, updated_at) AS is_target FROM {database}.accounts GROUP BY account_id) AS a
-LEFT JOIN per_account AS p ON p.account_id = a.account_id
-WHERE a.is_target = 1
+) AS s ON s.account_id = a.account_id
 SETTINGS join_use_nulls = 0
-COMMENT 'Target accounts per stage as they stood 7 days ago (same rule as account_engagement.stage): the change on the Overview tiles';
-
+COMMENT 'Target accounts per stage as recorded 7 days ago (the latest stage change at or before then, from stage_changes; none = unaware): the change on the Overview tiles. Reads only the small history table.';

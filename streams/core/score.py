@@ -28,6 +28,9 @@ def truncate_ip(ip: str | None) -> str:
     """Storage form of an IP: last octet of IPv4 / last 80 bits of IPv6 zeroed (privacy)."""
     if not ip:
         return ""
+    head, dot, _ = ip.rpartition(".")
+    if dot and ":" not in ip:  # IPv4 (validated upstream): the common case, without ipaddress
+        return f"{head}.0"
     addr = ipaddress.ip_address(ip)
     prefix = 24 if addr.version == 4 else 48
     return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False).network_address)
@@ -70,8 +73,19 @@ class Identities:
         return changed
 
 
-def score_event(event: Touch, registry: Registry, weights: Weights, identities: Identities,
-                received_at: datetime, tz: ZoneInfo) -> TouchRow:
+@dataclass
+class Scoring:
+    """Everything a touch's score depends on besides the touch itself."""
+
+    registry: Registry
+    weights: Weights
+    tz: ZoneInfo
+    identities: Identities = field(default_factory=Identities)
+    full_ips: bool = False  # keep full IPs in storage (default: truncated, for privacy)
+
+
+def score_event(event: Touch, scoring: Scoring, received_at: datetime) -> TouchRow:
+    registry, weights, identities, tz = scoring.registry, scoring.weights, scoring.identities, scoring.tz
     kind = event.__struct_config__.tag
     # an identify is the link itself; its own touch counts for the email it names
     stitched = None if event.email else identities.email_for(event.anonymous_id)
@@ -82,7 +96,7 @@ def score_event(event: Touch, registry: Registry, weights: Weights, identities: 
         account_id, method, role = "", "unresolved", "unknown"
     base = base_minutes(event, weights)
     program = event.program_id or event.campaign_id or ""
-    stored_event = msgspec.structs.replace(event, ip=truncate_ip(event.ip) or None) if event.ip else event
+    stored_event = event if scoring.full_ips or not event.ip else msgspec.structs.replace(event, ip=truncate_ip(event.ip))
     return TouchRow(
         event_id=event.event_id,
         type=kind,
@@ -105,24 +119,22 @@ def score_event(event: Touch, registry: Registry, weights: Weights, identities: 
     )
 
 
-def score(events: Iterable[Touch], registry: Registry, weights: Weights, received_at: datetime, tz: ZoneInfo,
-          identities: Identities | None = None) -> list[TouchRow]:
-    identities = identities if identities is not None else Identities()
-    return [score_event(e, registry, weights, identities, received_at, tz) for e in events]
+def score(events: Iterable[Touch], scoring: Scoring, received_at: datetime) -> list[TouchRow]:
+    return [score_event(e, scoring, received_at) for e in events]
 
 
 def stored_event(row: TouchRow) -> Touch:
     return decode_batch(b"[" + row.payload.encode() + b"]")[0]
 
 
-def rescore(row: TouchRow, registry: Registry, weights: Weights, identities: Identities, tz: ZoneInfo) -> TouchRow | None:
+def rescore(row: TouchRow, scoring: Scoring) -> TouchRow | None:
     """A stored touch scored again with today's registry, identities and weights.
 
     Returns the new version (carrying the attribution it takes back), or None when nothing changed.
     Stored IPs are truncated, so IP ranges narrower than /24 (IPv4) or /48 (IPv6) re-resolve on the
     network address; the live path resolves on the full address.
     """
-    fresh = score_event(stored_event(row), registry, weights, identities, row.received_at, tz)
+    fresh = score_event(stored_event(row), scoring, row.received_at)
     if (fresh.account_id, fresh.person, fresh.minutes, fresh.base_minutes, fresh.method) == \
             (row.account_id, row.person, row.minutes, row.base_minutes, row.method):
         return None

@@ -18,11 +18,13 @@ def test_tiny_bench_runs_every_section(tmp_path):
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
-    for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "queries_20000", "scale_out"):
+    for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",
+                    "hooks_open", "queries_20000", "scale_out"):
         assert section in data, f"{section} missing from {sorted(data)}"
     assert data["pipeline"]["exact"] is True
     assert data["pipeline"]["stored"] == data["pipeline"]["unique_events"] < data["pipeline"]["events_sent"]
     assert data["scale_out"]["exact_over_distinct_ids"] is True
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
+    assert data["hooks_collect"]["accepted_events"] > 0
     assert "targets:" in result.stdout

@@ -5,7 +5,9 @@ import pytest
 
 from conftest import sql_rows, wait_until
 from opskit import accounts, generate, health, now_utc, publish_registry, pulse, send_in_messages, wait_for_registry
+from schemas import topics
 from streams.health import HealthMonitor, RateMeter
+from streams.producer import producer
 
 
 @pytest.mark.parametrize("points, at, rate", [
@@ -41,16 +43,21 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
     wait_for_registry(settings, 5)
     events, expected = generate(600, 5, seed=1, now=now_utc())
     messages = send_in_messages(settings, events, seed=1)
+    p = producer(settings)  # and one message that is not JSON: a dead letter, counted and kept
+    p.send(settings.topic(topics.TOUCHES), b'[{"type": "page_view", "occurred_at": ')
+    p.close()
+    messages += 1
 
     def caught_up():
         h = health(settings)
         parts = h["partitions"]
-        return h if (h["written"] == len(expected.ids) and len(parts) == 2 and h["consumer_lag"] == 0
+        return h if (h["written"] + h["duplicates"] == len(events) and h["dead_letters"] == 1
+                     and len(parts) == 2 and h["consumer_lag"] == 0
                      and sum(p["end"] for p in parts) == messages) else None
 
     reading = wait_until(caught_up, 60, what="the health endpoint to show every event written and no lag")
     assert reading["sink_state"] == "ok" and reading["broker_state"] == "ok" and reading["last_error"] == ""
-    assert reading["duplicates"] == len(events) - len(expected.ids)
+    assert reading["written"] == len(expected.ids)
     assert [p["committed"] for p in reading["partitions"]] == [p["end"] for p in reading["partitions"]]
 
     # the dashboard's table: exactly these columns, and the worker writes rows every few seconds
@@ -69,6 +76,8 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
     assert status.returncode == 0, status.stderr
     assert "clickhouse  ok" in status.stdout and "kafka       ok" in status.stdout
     assert "consumer lag 0 messages" in status.stdout
+    assert "dead letters 1 since the worker started" in status.stdout
+    assert "rejected_events  worker 1  (stored, by source)" in status.stdout
     assert len([line for line in status.stdout.splitlines() if line.strip().startswith(("0 ", "1 "))]) == 2
 
     worker.stop()

@@ -40,8 +40,10 @@ def hooks(broker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hooks")
     settings = hook_settings(broker, tmp)
     service = start_service("hooks", ["hooks"], settings, f"{settings.hooks_url}/health", tmp)
-    yield settings
-    service.stop()
+    try:
+        yield settings
+    finally:
+        service.stop()
 
 
 def now_iso(delta: timedelta = timedelta()) -> str:

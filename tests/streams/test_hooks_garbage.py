@@ -24,8 +24,10 @@ def hooks(broker, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("garbage")
     settings = hook_settings(broker, tmp, allowed_origins=())
     service = start_service("hooks", ["hooks"], settings, f"{settings.hooks_url}/health", tmp)
-    yield settings
-    service.stop()
+    try:
+        yield settings
+    finally:
+        service.stop()
 
 
 # -- strategies -------------------------------------------------------------------------------------

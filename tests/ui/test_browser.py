@@ -53,7 +53,9 @@ def test_every_page_live_in_headless_chromium(settings):
     try:
         def demo_data():
             assert proc.poll() is None, f"pulse up exited with {proc.returncode}"
-            with urllib.request.urlopen(sql + "SELECT+countIf(stage+=+'mqa')+FROM+account_engagement", timeout=2) as r:
+            # the Overview counts the stages the worker recorded (stage_changes), the leaderboard the view
+            query = "SELECT+countIf(stage_to+=+'mqa')+FROM+stage_changes"
+            with urllib.request.urlopen(sql + query, timeout=2) as r:
                 return int(r.read().decode().strip() or 0) > 0
 
         wait_until(demo_data, 120, 0.5, what="MQA accounts from the demo")
@@ -94,7 +96,7 @@ def test_every_page_live_in_headless_chromium(settings):
                 first = page.evaluate(f"{captions}.map(e => e.innerText).find(t => t.includes('Data updated'))")
                 page.wait_for_function(f"t => {captions}.some(e => e.innerText.includes('Data updated') "
                                        "&& e.innerText !== t)", arg=first, timeout=30_000)
-                page.get_by_text("Engagement minutes per day by channel, last 90 days").first.wait_for(timeout=30_000)
+                page.get_by_text("Engagement minutes per day by channel, target accounts, last 90 days").first.wait_for(timeout=30_000)
             finally:
                 browser.close()
         proc.send_signal(signal.SIGINT)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ui.auth import password_ok
-from ui.format import age_seconds, ago, daily_series, describe_reasons, filter_params, minutes, share
+from ui.format import age_seconds, ago, daily_series, describe_reasons, filter_params, minutes, share, week_delta
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -67,3 +67,15 @@ def test_filter_params_empty_choice_means_all():
 def test_password_ok():
     assert password_ok("s3cret", "s3cret")
     assert not password_ok("s3cre", "s3cret") and not password_ok("", "s3cret")
+
+
+@pytest.mark.parametrize("starts, delta", [
+    (pd.Timestamp("2026-10-01"), 4),        # history older than a week: 14 now - 10 then
+    (pd.Timestamp("2026-11-18 12:00"), 4),  # exactly a week
+    (pd.Timestamp("2026-11-20"), None),     # history younger than a week: no change shown
+    (None, None), (pd.NaT, None),           # no stage change recorded at all
+])
+def test_week_delta_only_when_the_history_reaches_back(starts, delta):
+    then = {"as_of": pd.Timestamp("2026-11-18 12:00"), "mqa": 10, "history_starts": starts}
+    assert week_delta(14, then, "mqa") == delta
+    assert week_delta(14, None, "mqa") is None

@@ -112,6 +112,10 @@ def send_story(settings: Settings) -> None:
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM events")[0][0] == 6, 60, what="6 stored touches")
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM rejected_events")[0][0] == 1, 60,
                what="the rejected event")
+    # the worker records stages on new touches (and at least every minute): the Overview reads them
+    wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
+                                               "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
+               what="the stages of acme (MQA) and globex (engaged) in stage_changes")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import altair as alt
 import streamlit as st
 
 from ui import queries as q
-from ui.components import (REFRESH_SECONDS, bar_chart, chart, empty, freshness, header, load,
-                           minutes_by_channel_chart, quiet)
+from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
 from ui.format import STAGE_LABELS, minutes
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")

@@ -58,30 +58,32 @@ def leaderboard() -> None:
     trends = quiet(q.ACCOUNT_TRENDS, {"accounts": tuple(ids)})
     series = daily_series(trends, ids, utc_now().date()) if trends is not None else {}
     rows.insert(2, "trend", [series.get(i, [0.0] * 30) for i in ids])
-    rows[["surging", "re_engaged"]] = rows[["surging", "re_engaged"]].astype(bool)
+    rows["flags"] = [" · ".join(w for w, on in (("surging", s), ("re-engaged", r)) if on)
+                     for s, r in zip(rows["surging"], rows["re_engaged"])]
     rows["stage"] = rows["stage"].map(STAGE_LABELS).fillna(rows["stage"])
     rows["open"] = "account?account=" + rows["account_id"]
     st.caption(f"{len(rows):,} target account{'s' if len(rows) != 1 else ''}"
                + (f" (the first {SHOWN}; the CSV has them all)" if len(rows) == SHOWN else ""))
     st.dataframe(
         rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
-        column_order=("open", "account_name", "trend", "stage", "minutes_7d", "minutes_30d", "minutes_90d",
-                      "people_engaged_90d", "surging", "re_engaged", "last_activity_at", "tier", "owner"),
+        column_order=("open", "account_name", "stage", "trend", "minutes_7d", "minutes_30d", "minutes_90d",
+                      "people_engaged_90d", "flags", "last_activity_at", "owner", "tier"),
         column_config={
             "open": st.column_config.LinkColumn("", display_text="Open", width="small",
                                                 help="Open the account's story"),
             "account_name": st.column_config.TextColumn("Account"),
-            "trend": st.column_config.LineChartColumn("Minutes per day, 30 days", y_min=0, width="medium"),
-            "stage": st.column_config.TextColumn("Stage", help="Over 90 days: Unaware, Aware, Engaged, MQA"),
-            "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
-            "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
-            "minutes_90d": st.column_config.NumberColumn("Minutes 90 d", format="%.1f"),
-            "people_engaged_90d": st.column_config.NumberColumn("People engaged", help="People with minutes in 90 days"),
-            "surging": st.column_config.CheckboxColumn("Surging", help="7-day minutes at least 10 and twice the "
-                                                                      "weekly average of the 28 days before"),
-            "re_engaged": st.column_config.CheckboxColumn("Re-engaged", help="Active again after 60+ quiet days"),
+            "trend": st.column_config.LineChartColumn("Trend", y_min=0, width="small", help="Minutes per day, last 30 days"),
+            "stage": st.column_config.TextColumn("Stage", width="small", help="Over 90 days: Unaware, Aware, Engaged, MQA"),
+            "minutes_7d": st.column_config.NumberColumn("Min 7 d", format="%.1f", width="small"),
+            "minutes_30d": st.column_config.NumberColumn("Min 30 d", format="%.1f", width="small"),
+            "minutes_90d": st.column_config.NumberColumn("Min 90 d", format="%.1f", width="small"),
+            "people_engaged_90d": st.column_config.NumberColumn("People", width="small",
+                                                                 help="People engaged (minutes above 0) in 90 days"),
+            "flags": st.column_config.TextColumn(
+                "Alerts", help="surging: 7-day minutes at least 10 and twice the weekly average of the 28 days "
+                               "before; re-engaged: active again after 60+ quiet days"),
             "last_activity_at": st.column_config.DatetimeColumn("Last activity", format="distance"),
-            "tier": st.column_config.TextColumn("Tier"),
+            "tier": st.column_config.TextColumn("Tier", width="small"),
             "owner": st.column_config.TextColumn("Owner"),
         },
     )

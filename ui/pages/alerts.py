@@ -5,7 +5,7 @@ import streamlit as st
 
 from ui import queries as q
 from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
-from ui.format import STAGE_LABELS
+from ui.format import STAGE_LABELS, age_seconds, utc_now
 
 header("Alerts", "What changed: new marketing-qualified accounts, surging accounts (7-day minutes at least 10 "
                  "and twice their usual week) and re-engaged accounts (active again after 60+ quiet days).")
@@ -17,17 +17,27 @@ st.segmented_control("Window", (24, 168), default=24, key="alerts_hours",
 @st.fragment(run_every=REFRESH_SECONDS)
 def alerts() -> None:
     hours = st.session_state.get("alerts_hours") or 24
-    counts = load(q.ALERT_COUNTS, what="The alerts")
-    if counts is None:
+    flagged = load(q.FLAGGED_ACCOUNTS, what="The alerts")
+    if flagged is None:
         return
     mqas = quiet(q.MQA_COUNTS)
-    c, m = counts.iloc[0], (mqas.iloc[0] if mqas is not None and not mqas.empty else None)
+    m = mqas.iloc[0] if mqas is not None and not mqas.empty else None
+    if not flagged.empty:
+        age = [age_seconds(t, utc_now()) for t in flagged["last_activity_at"]]
+        flagged["in_24h"] = [a is not None and a <= 86400 for a in age]
+
+    def count(flag: str, day_only: bool) -> int:
+        if flagged.empty:
+            return 0
+        rows = flagged[flagged[flag].astype(bool)]
+        return int(rows["in_24h"].sum()) if day_only else len(rows)
+
     cols = st.columns(3)
     cols[0].metric("New MQAs · 24 h / 7 days", "–" if m is None else f"{int(m['mqa_24h'])} / {int(m['mqa_7d'])}",
                    border=True, help="Target accounts that became marketing-qualified")
-    cols[1].metric("Surging · 24 h / 7 days", f"{int(c['surging_24h'])} / {int(c['surging_7d'])}", border=True,
+    cols[1].metric("Surging · 24 h / 7 days", f"{count('surging', True)} / {count('surging', False)}", border=True,
                    help="Surging target accounts active in the window")
-    cols[2].metric("Re-engaged · 24 h / 7 days", f"{int(c['re_engaged_24h'])} / {int(c['re_engaged_7d'])}",
+    cols[2].metric("Re-engaged · 24 h / 7 days", f"{count('re_engaged', True)} / {count('re_engaged', False)}",
                    border=True, help="Re-engaged target accounts active in the window")
     freshness()
 
@@ -46,10 +56,11 @@ def alerts() -> None:
                                     "stage_from": "Was", "owner": "Owner", "tier": "Tier"})
 
     st.subheader("Surging and re-engaged")
-    flagged = load(q.FLAGGED_ACCOUNTS, {"hours": hours}, what="The surging and re-engaged list")
-    if flagged is not None and flagged.empty:
+    if hours == 24 and not flagged.empty:
+        flagged = flagged[flagged["in_24h"]].copy()
+    if flagged.empty:
         empty("No surging or re-engaged target account in this window.")
-    elif flagged is not None:
+    else:
         flagged["why"] = [" · ".join(w for w, on in (("surging", s), ("re-engaged", r)) if on)
                           for s, r in zip(flagged["surging"], flagged["re_engaged"])]
         flagged["stage"] = flagged["stage"].map(STAGE_LABELS).fillna(flagged["stage"])

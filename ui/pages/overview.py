@@ -1,12 +1,11 @@
 """Overview: how many target accounts are aware, engaged and MQA, and where their minutes come from."""
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from ui import queries as q
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
-from ui.format import minutes, share
+from ui.format import minutes, share, week_delta
 
 header("Overview", "Target accounts by stage over the last 90 days, compared with a week ago, and the "
                    "engagement minutes behind them.")
@@ -25,25 +24,29 @@ def tiles() -> None:
         freshness()
         return
     before = quiet(q.TARGET_STAGES_WEEK_AGO)
-    then = before.iloc[0] if before is not None and not before.empty else None
+    then = before.iloc[0].to_dict() if before is not None and not before.empty else None
     cols = st.columns(4)
     cols[0].metric("Target accounts", f"{targets:,}", border=True,
                    help="Accounts on the target list (`pulse accounts import`)")
     for tile, key, label, rule in (
-        (cols[1], "aware", "Aware", "Any engagement in the last 90 days"),
-        (cols[2], "engaged", "Engaged", "At least 10 engagement minutes in 90 days"),
+        (cols[1], "aware", "Aware", "Any engagement in the last 90 days (stage as last evaluated)"),
+        (cols[2], "engaged", "Engaged", "At least 10 engagement minutes in 90 days (stage as last evaluated)"),
         (cols[3], "mqa", "MQA", "Marketing-qualified: at least 100 minutes and 2 people with 20+ minutes "
-                                "each, in 90 days"),
+                                "each, in 90 days (stage as last evaluated)"),
     ):
         value = int(now[key])
-        delta = None if then is None else value - int(then[key])
+        delta = week_delta(value, then, key)
         tile.metric(f"{label} · {share(value, targets)}", f"{value:,}", delta=delta, border=True, help=rule,
                     delta_description="vs 7 days ago" if delta is not None else None)
-    mtd, ytd = st.columns(2)
-    mtd.metric("Minutes this month (target accounts)", minutes(float(now["minutes_mtd"])), border=True,
-               help="Engagement minutes of target accounts since the first of the month")
-    ytd.metric("Minutes this year (target accounts)", minutes(float(now["minutes_ytd"])), border=True,
-               help="Engagement minutes of target accounts since January 1")
+    sums = load(q.TARGET_MINUTES, what="This month's minutes")
+    if sums is not None:
+        mtd, ytd = st.columns(2)
+        mtd.metric("Minutes this month (target accounts)", minutes(float(sums.iloc[0]["minutes_mtd"] or 0)),
+                   border=True, help="Engagement minutes of target accounts since the first of the month")
+        ytd.metric("Minutes this year (target accounts)", minutes(float(sums.iloc[0]["minutes_ytd"] or 0)),
+                   border=True, help="Engagement minutes of target accounts since January 1")
+    if then is not None and week_delta(0, then, "mqa") is None:
+        st.caption("The change against 7 days ago appears once the stage history is a week old.")
     freshness()
 
 
@@ -61,22 +64,17 @@ with period_col:
 @st.fragment(run_every=REFRESH_SECONDS)
 def charts() -> None:
     # Read the filters from session state: they live outside this fragment, so a refresh keeps them.
-    audiences = ("target",) if st.session_state.get("overview_targets_only", True) else ("target", "other", "unresolved")
+    targets_only = st.session_state.get("overview_targets_only", True)
     period = st.session_state.get("overview_days") or 30
-    trend = load(q.MINUTES_BY_CHANNEL, {"audiences": audiences, "days": period}, what="The channel chart")
+    trend = load(q.MINUTES_BY_CHANNEL if targets_only else q.MINUTES_BY_CHANNEL_ALL, {"days": period},
+                 what="The channel chart")
     if trend is None:
         return
     if trend.empty:
         empty("No engagement minutes in this period yet: touches appear here within seconds of arriving.")
         return
-    chart(minutes_by_channel_chart(trend, f"Engagement minutes per day by channel, last {period} days"))
-    monthly = load(q.MINUTES_BY_MONTH, {"audiences": audiences}, what="The monthly chart")
-    if monthly is not None and not monthly.empty:
-        chart(alt.Chart(monthly, title="Engagement minutes per month, this year").mark_bar(color="#4C78A8")
-              .encode(x=alt.X("yearmonth(month):O", title=None), y=alt.Y("minutes:Q", title="Engagement minutes"),
-                      tooltip=[alt.Tooltip("yearmonth(month):O", title="Month"),
-                               alt.Tooltip("minutes:Q", title="Minutes", format=",.1f")])
-              .properties(height=220))
+    who = "target accounts" if targets_only else "all traffic"
+    chart(minutes_by_channel_chart(trend, f"Engagement minutes per day by channel, {who}, last {period} days"))
 
 
 charts()
