@@ -53,10 +53,9 @@ def bench_hooks(settings: Settings | None = None, *, target: str = "collect", ev
             procs.append(start_broker(settings, workdir / "broker.log"))
         tag = uuid.uuid4().hex[:8]
         settings = settings.replace(topic_prefix=f"bench{tag}", hooks_port=_free_port(), hooks_host="127.0.0.1")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "KAFKA_"))}
-        env.update({"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap, "PULSE_TOPIC_PREFIX": settings.topic_prefix,
-                    "PULSE_HOOKS_PORT": str(settings.hooks_port), "PULSE_RATE_LIMIT": "0",
-                    "PULSE_LINK_SECRET": LINK_SECRET, "PULSE_PARTITIONS": str(settings.partitions)})
+        from pulse.bench.harness import env_for
+
+        env = env_for(settings.replace(link_secrets=(LINK_SECRET,), data_dir=workdir / "data"))
         hooks = subprocess.Popen([sys.executable, "-m", "pulse.cli", "hooks"], env=env,
                                  stdout=(workdir / "hooks.log").open("wb"), stderr=subprocess.STDOUT)
         procs.append(hooks)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
@@ -65,7 +66,7 @@ class Settings:
     clickhouse_url: str | None = None
     # Readers (dashboard, `pulse sql`) on a server should use a read-only user; defaults to clickhouse_url.
     clickhouse_reader_url: str | None = None
-    data_dir: Path = Path(".pulse").resolve()
+    data_dir: Path = dataclasses.field(default_factory=lambda: Path(".pulse").resolve())
     database: str = "pulse"
     retention_months: int = 13
     # The read-only ClickHouse HTTP endpoint the data owner serves in embedded mode.
@@ -87,7 +88,8 @@ class Settings:
     batch_seconds: float = 1.0
     reporting_tz: str = "UTC"
     # Engagement-minute weights; changing the file re-scores history (pulse rescore, or at worker start).
-    weights_file: Path | None = None
+    weights_file: Path | None = dataclasses.field(
+        default_factory=lambda: Path("weights.toml").resolve() if Path("weights.toml").exists() else None)
     worker_id: str = dataclasses.field(default_factory=socket.gethostname)
     # Ingress (issue 3). Secrets are lists so a new one can be added before the old one is retired.
     hook_secrets: tuple[str, ...] = ()           # webhook HMAC secrets; none = webhooks answer 401
@@ -103,48 +105,26 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Every field named in ENV, from its variable; unset or empty keeps the default."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("PULSE_DATA_DIR") or ".pulse").expanduser().resolve()
-        settings = cls(
-            kafka_bootstrap=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-            broker_port=_int(env, "PULSE_BROKER_PORT", 9092),
-            topic_prefix=env.get("PULSE_TOPIC_PREFIX") or "pulse",
-            partitions=_int(env, "PULSE_PARTITIONS", 4),
-            app_id=env.get("PULSE_APP_ID") or "pulse",
-            clickhouse_url=env.get("CLICKHOUSE_URL") or None,
-            clickhouse_reader_url=env.get("CLICKHOUSE_READER_URL") or None,
-            data_dir=data_dir,
-            database=env.get("PULSE_DATABASE") or "pulse",
-            retention_months=_int(env, "PULSE_RETENTION_MONTHS", 13),
-            sql_host=env.get("PULSE_SQL_HOST") or "127.0.0.1",
-            sql_port=_int(env, "PULSE_SQL_PORT", 8123),
-            health_port=_int(env, "PULSE_HEALTH_PORT", 8124),
-            query_timeout_s=_int(env, "PULSE_QUERY_TIMEOUT_S", 10),
-            query_max_memory=_int(env, "PULSE_QUERY_MAX_MEMORY", 2_000_000_000),
-            hooks_host=env.get("PULSE_HOOKS_HOST") or "127.0.0.1",
-            hooks_port=_int(env, "PULSE_HOOKS_PORT", 8080),
-            ui_host=env.get("PULSE_UI_HOST") or "127.0.0.1",
-            ui_port=_int(env, "PULSE_UI_PORT", 8501),
-            ui_password=env.get("PULSE_UI_PASSWORD") or None,
-            batch_max_rows=_int(env, "PULSE_BATCH_MAX_ROWS", 10_000),
-            batch_seconds=_float(env, "PULSE_BATCH_SECONDS", 1.0),
-            reporting_tz=env.get("PULSE_REPORTING_TZ") or "UTC",
-            weights_file=Path(env["PULSE_WEIGHTS_FILE"]).expanduser().resolve() if env.get("PULSE_WEIGHTS_FILE")
-            else (Path("weights.toml").resolve() if Path("weights.toml").exists() else None),
-            worker_id=env.get("PULSE_WORKER_ID") or socket.gethostname(),
-            hook_secrets=_list(env, "PULSE_HOOK_SECRET"),
-            link_secrets=_list(env, "PULSE_LINK_SECRET"),
-            allowed_origins=_list(env, "PULSE_ALLOWED_ORIGINS"),
-            rate_limit=_float(env, "PULSE_RATE_LIMIT", 20.0),
-            rate_burst=_int(env, "PULSE_RATE_BURST", 200),
-            trusted_proxies=_list(env, "PULSE_TRUSTED_PROXIES"),
-            click_allowed_hosts=_list(env, "PULSE_CLICK_ALLOWED_HOSTS"),
-            token_max_age_days=_int(env, "PULSE_TOKEN_MAX_AGE_DAYS", 365),
-            store_full_ips=_bool(env, "PULSE_STORE_FULL_IPS", False),
-            collect_types=_list(env, "PULSE_COLLECT_TYPES"),
-        )
+        hints = typing.get_type_hints(cls)
+        values = {name: _parse(env, var, hints[name]) for name, var in ENV.items() if env.get(var) not in (None, "")}
+        settings = cls(**values)
         settings.check()
         return settings
+
+    def environ(self) -> dict[str, str]:
+        """The variables that give a child process these settings (what docker-compose sets)."""
+        out = {}
+        for name, var in ENV.items():
+            value = getattr(self, name)
+            if isinstance(value, bool):
+                out[var] = "1" if value else "0"
+            elif isinstance(value, tuple):
+                out[var] = ",".join(value)
+            else:
+                out[var] = "" if value is None else str(value)
+        return out
 
     def check(self) -> None:
         if not self.database.isidentifier():
@@ -205,3 +185,59 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+
+# Field -> environment variable: the one place names are spelled (README's table lists them all).
+ENV = {
+    "kafka_bootstrap": "KAFKA_BOOTSTRAP_SERVERS",
+    "broker_port": "PULSE_BROKER_PORT",
+    "topic_prefix": "PULSE_TOPIC_PREFIX",
+    "partitions": "PULSE_PARTITIONS",
+    "app_id": "PULSE_APP_ID",
+    "clickhouse_url": "CLICKHOUSE_URL",
+    "clickhouse_reader_url": "CLICKHOUSE_READER_URL",
+    "data_dir": "PULSE_DATA_DIR",
+    "database": "PULSE_DATABASE",
+    "retention_months": "PULSE_RETENTION_MONTHS",
+    "sql_host": "PULSE_SQL_HOST",
+    "sql_port": "PULSE_SQL_PORT",
+    "health_port": "PULSE_HEALTH_PORT",
+    "query_timeout_s": "PULSE_QUERY_TIMEOUT_S",
+    "query_max_memory": "PULSE_QUERY_MAX_MEMORY",
+    "hooks_host": "PULSE_HOOKS_HOST",
+    "hooks_port": "PULSE_HOOKS_PORT",
+    "ui_host": "PULSE_UI_HOST",
+    "ui_port": "PULSE_UI_PORT",
+    "ui_password": "PULSE_UI_PASSWORD",
+    "batch_max_rows": "PULSE_BATCH_MAX_ROWS",
+    "batch_seconds": "PULSE_BATCH_SECONDS",
+    "reporting_tz": "PULSE_REPORTING_TZ",
+    "weights_file": "PULSE_WEIGHTS_FILE",
+    "worker_id": "PULSE_WORKER_ID",
+    "hook_secrets": "PULSE_HOOK_SECRET",
+    "link_secrets": "PULSE_LINK_SECRET",
+    "allowed_origins": "PULSE_ALLOWED_ORIGINS",
+    "rate_limit": "PULSE_RATE_LIMIT",
+    "rate_burst": "PULSE_RATE_BURST",
+    "trusted_proxies": "PULSE_TRUSTED_PROXIES",
+    "click_allowed_hosts": "PULSE_CLICK_ALLOWED_HOSTS",
+    "token_max_age_days": "PULSE_TOKEN_MAX_AGE_DAYS",
+    "store_full_ips": "PULSE_STORE_FULL_IPS",
+    "collect_types": "PULSE_COLLECT_TYPES",
+}
+
+
+def _parse(env: Mapping[str, str], var: str, kind) -> object:
+    """A variable's text as the field's type; a value that does not fit names the variable."""
+    kinds = set(typing.get_args(kind)) or {kind}
+    if int in kinds:
+        return _int(env, var, 0)
+    if float in kinds:
+        return _float(env, var, 0.0)
+    if bool in kinds:
+        return _bool(env, var, False)
+    if Path in kinds:
+        return Path(env[var]).expanduser().resolve()
+    if typing.get_origin(kind) is tuple:
+        return _list(env, var)
+    return env[var]

@@ -87,38 +87,7 @@ def settings(broker, tmp_path) -> Settings:
 def env_for(settings: Settings) -> dict[str, str]:
     """The environment variables that make a child process use these settings (as docker-compose does)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "KAFKA_", "CLICKHOUSE_"))}
-    env.update({
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap,
-        "PULSE_TOPIC_PREFIX": settings.topic_prefix,
-        "PULSE_PARTITIONS": str(settings.partitions),
-        "PULSE_APP_ID": settings.app_id,
-        "PULSE_DATA_DIR": str(settings.data_dir),
-        "PULSE_DATABASE": settings.database,
-        "PULSE_SQL_PORT": str(settings.sql_port),
-        "PULSE_HEALTH_PORT": str(settings.health_port),
-        "PULSE_HOOKS_PORT": str(settings.hooks_port),
-        "PULSE_UI_PORT": str(settings.ui_port),
-        "PULSE_BATCH_SECONDS": str(settings.batch_seconds),
-        "PULSE_BATCH_MAX_ROWS": str(settings.batch_max_rows),
-        "PULSE_WORKER_ID": settings.worker_id,
-    })
-    if settings.clickhouse_url:
-        env["CLICKHOUSE_URL"] = settings.clickhouse_url
-    # Ingress settings (issue 3), so a test can start hooks with its own secrets and limits.
-    env.update({
-        "PULSE_HOOK_SECRET": ",".join(settings.hook_secrets),
-        "PULSE_LINK_SECRET": ",".join(settings.link_secrets),
-        "PULSE_ALLOWED_ORIGINS": ",".join(settings.allowed_origins),
-        "PULSE_RATE_LIMIT": str(settings.rate_limit),
-        "PULSE_RATE_BURST": str(settings.rate_burst),
-        "PULSE_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
-        "PULSE_CLICK_ALLOWED_HOSTS": ",".join(settings.click_allowed_hosts),
-        "PULSE_TOKEN_MAX_AGE_DAYS": str(settings.token_max_age_days),
-        "PULSE_STORE_FULL_IPS": "1" if settings.store_full_ips else "0",
-        "PULSE_COLLECT_TYPES": ",".join(getattr(settings, "collect_types", ())),
-        "PULSE_RETENTION_MONTHS": str(settings.retention_months),
-    })
-    return env
+    return {**env, **settings.environ()}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """docker-compose.yml is the production path; Docker is not on these machines, so the file is checked."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -8,6 +9,11 @@ import yaml
 from pulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose_default(value: str) -> str:
+    """What docker compose substitutes for `${VAR:-default}` when VAR is unset."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
 def compose() -> dict:
@@ -30,7 +36,7 @@ def test_pulse_services_point_at_kafka_and_clickhouse_with_the_same_variable_nam
         env = services[name]["environment"]
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
         assert "@clickhouse:8123" in env["CLICKHOUSE_URL"], name
-        settings = Settings.from_env({k: str(v) for k, v in env.items()})
+        settings = Settings.from_env({k: compose_default(str(v)) for k, v in env.items()})
         assert not settings.embedded_broker and not settings.embedded_clickhouse
     assert services["worker"]["command"] == ["worker"]
     reader = services["ui"]["environment"]["CLICKHOUSE_READER_URL"]
