@@ -47,6 +47,8 @@ ROWS_PER_SLICE = 2_000_000
 # An evaluation may use at most this share of the time: the next waits `duration / share` at least.
 TIME_SHARE = 0.2
 MAX_INTERVAL_S = 60.0
+# Views the dashboard refreshes every few seconds, snapshotted with account_engagement.
+SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily")
 
 
 def _ms(at: datetime) -> int:
@@ -64,6 +66,11 @@ def refresh(writer: ClickHouseWriter, now: datetime) -> float:
             f"INSERT INTO {db}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
             f"FROM {db}.account_engagement_part(slices = {slices}, slice = {i})",
+            parameters={"ms": _ms(now)},
+        )
+    for view in SNAPSHOTS:
+        writer.client.command(
+            f"INSERT INTO {db}.{view}_snapshot SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {db}.{view}",
             parameters={"ms": _ms(now)},
         )
     took = time.monotonic() - started

@@ -41,22 +41,19 @@ LEFT JOIN
 
 # Month to date and year to date of target accounts (daily cap applied, as in account_engagement).
 TARGET_MINUTES = """
-SELECT toFloat64(sumIf(minutes, day >= toStartOfMonth(today()))) AS minutes_mtd,
-       toFloat64(sum(minutes)) AS minutes_ytd
-FROM engagement_person_daily
-WHERE account_id IN (SELECT account_id FROM accounts FINAL WHERE is_target = 1)
-  AND day >= toStartOfYear(today()) AND day <= today()
+SELECT toFloat64(sum(minutes_mtd)) AS minutes_mtd, toFloat64(sum(minutes_ytd)) AS minutes_ytd
+FROM account_engagement_snapshot FINAL
+WHERE is_target = 1
 """
 
 TARGET_STAGES_WEEK_AGO = "SELECT as_of, targets, aware, engaged, mqa, history_starts FROM target_stages_week_ago"
 
-# Target accounts only (the default): filtering on the account key before the per-person daily
-# cap is applied keeps the grouping to target accounts' rows.
+# Target accounts only (the default): the worker's latest evaluation of target_channel_daily.
 MINUTES_BY_CHANNEL = """
-SELECT day, channel, toFloat64(sum(minutes)) AS minutes
-FROM engagement_person_daily
-WHERE account_id IN (SELECT account_id FROM accounts FINAL WHERE is_target = 1) AND day > today() - %(days)s
-GROUP BY day, channel
+SELECT day, channel, toFloat64(minutes) AS minutes
+FROM target_channel_daily_snapshot
+WHERE evaluated_at = (SELECT max(evaluated_at) FROM target_channel_daily_snapshot)
+  AND day > today() - %(days)s
 ORDER BY day, channel
 """
 
@@ -159,10 +156,19 @@ LIMIT 200
 """
 
 # The newest touches of one account; bounded by day so the deduplicating view reads a few partitions.
+# The latest version of each of the account's touches, found through the account_id skip index
+# rather than FINAL over every stored touch.
 ACCOUNT_TIMELINE = """
 SELECT occurred_at, type, channel, person, toFloat64(minutes) AS minutes, program_id, url, method
-FROM events
-WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY
+FROM
+(
+    SELECT * FROM touches
+    WHERE event_id IN (SELECT event_id FROM touches
+                       WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY)
+    ORDER BY version DESC
+    LIMIT 1 BY event_id
+)
+WHERE account_id = %(account)s
 ORDER BY occurred_at DESC
 LIMIT 100
 """
@@ -187,13 +193,15 @@ PROGRAM_REACH = """
 SELECT program_id, name, channel, target_accounts_reached, target_accounts_total,
        toFloat64(reach_pct) AS reach_pct, toFloat64(focus_pct) AS focus_pct,
        toFloat64(cost_per_reached_account) AS cost_per_reached_account
-FROM program_reach
+FROM program_reach_snapshot
+WHERE evaluated_at = (SELECT max(evaluated_at) FROM program_reach_snapshot)
 ORDER BY reach_pct DESC, name
 """
 
 CHANNEL_AWARENESS = """
 SELECT channel, target_accounts_aware, target_accounts_total, toFloat64(aware_pct) AS aware_pct
-FROM channel_awareness
+FROM channel_awareness_snapshot
+WHERE evaluated_at = (SELECT max(evaluated_at) FROM channel_awareness_snapshot)
 ORDER BY target_accounts_aware DESC, channel
 """
 

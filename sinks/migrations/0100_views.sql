@@ -178,3 +178,29 @@ SELECT a.account_id                                  AS account_id,
           round(least(100, 100 * k.contacts_known / a.committee_size), 1)) AS coverage_pct
 FROM {database}.accounts AS a FINAL
 LEFT JOIN known AS k ON k.account_id = a.account_id;
+
+-- Snapshots of the other views the dashboard refreshes every few seconds, evaluated with the
+-- account snapshot. Readers take the latest evaluation (`evaluated_at = max(evaluated_at)`), so a
+-- row whose key disappeared from a newer evaluation is never shown.
+CREATE OR REPLACE TABLE {database}.channel_awareness_snapshot
+ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY channel
+COMMENT 'Latest evaluations of channel_awareness'
+EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.channel_awareness;
+
+CREATE OR REPLACE TABLE {database}.program_reach_snapshot
+ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY program_id
+COMMENT 'Latest evaluations of program_reach'
+EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.program_reach;
+
+-- Engagement minutes of target accounts per day and channel over the last 90 days (daily cap applied).
+CREATE OR REPLACE VIEW {database}.target_channel_daily AS
+SELECT day, channel, sum(minutes) AS minutes
+FROM {database}.engagement_person_daily
+WHERE account_id IN (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1)
+  AND day > toDate(now(), '{reporting_tz}') - 90 AND day <= toDate(now(), '{reporting_tz}')
+GROUP BY day, channel;
+
+CREATE OR REPLACE TABLE {database}.target_channel_daily_snapshot
+ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY (day, channel)
+COMMENT 'Latest evaluations of target_channel_daily'
+EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.target_channel_daily;
