@@ -86,6 +86,9 @@ class ClickHouseWriter:
     clock: Callable[[], float] = time.time
     seen: SeenIds = field(default_factory=SeenIds)
     max_backoff: float = 10.0
+    # True on a ClickHouse server that several workers write: every id is looked up there, since a
+    # batch re-delivered after a rebalance was stored by another worker this one's hash set never saw.
+    shared_store: bool = False
     # Health, read by the status endpoint and the dashboard.
     state: str = "ok"
     last_error: str = ""
@@ -180,8 +183,13 @@ class ClickHouseWriter:
 
     def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:
         """Current versions of stored touches matching a WHERE clause (for re-attribution)."""
+        # Not FINAL over every stored touch: the skip indexes find the matching ids, the primary key
+        # their versions, and the latest version of each is kept. A version matching `where` that is
+        # no longer the latest only costs a re-score that finds nothing to change.
         result = self.client.query(
-            f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {self.database}.touches FINAL WHERE {where}",
+            f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {self.database}.touches "
+            f"WHERE event_id IN (SELECT event_id FROM {self.database}.touches WHERE {where}) "
+            f"ORDER BY version DESC LIMIT 1 BY event_id",
             parameters=parameters or {},
         )
         return [TouchRow(*r) for r in result.result_rows]
@@ -232,11 +240,14 @@ class ClickHouseWriter:
         unique: dict[uuid.UUID, TouchRow] = {}
         for row in batch:
             unique.setdefault(row.event_id, row)
-        hashes = [id_hash(i) for i in unique]
-        candidates = self.seen.candidates(hashes)
-        if not candidates:
-            return list(unique.values())
-        suspects = [i for i in unique if id_hash(i) in candidates]
+        if self.shared_store:
+            # Other workers write the same tables: what they stored is not in this worker's hash set.
+            suspects = list(unique)
+        else:
+            candidates = self.seen.candidates([id_hash(i) for i in unique])
+            if not candidates:
+                return list(unique.values())
+            suspects = [i for i in unique if id_hash(i) in candidates]
         stored: set[uuid.UUID] = set()
         # A replayed batch is all suspects: ask in chunks, as one IN list of 10,000 ids (~400 KB of SQL)
         # exceeds ClickHouse's max_query_size (256 KB) and would fail on every retry.

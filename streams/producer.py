@@ -32,22 +32,23 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
         yield items[start:start + size]
 
 
-def publish_accounts(p: KafkaProducer, settings: Settings, accounts: Sequence[AccountRecord]) -> None:
-    for chunk in _chunks(accounts, REGISTRY_CHUNK):
-        p.send(settings.topic(topics.REGISTRY), encode_change(AccountsChanged(list(chunk))))
+def _publish(p: KafkaProducer, settings: Settings, change, items: Sequence) -> None:
+    """Registry records in batches of REGISTRY_CHUNK, one registry change per message."""
+    for chunk in _chunks(items, REGISTRY_CHUNK):
+        p.send(settings.topic(topics.REGISTRY), encode_change(change(list(chunk))))
     p.flush()
+
+
+def publish_accounts(p: KafkaProducer, settings: Settings, accounts: Sequence[AccountRecord]) -> None:
+    _publish(p, settings, AccountsChanged, accounts)
 
 
 def publish_contacts(p: KafkaProducer, settings: Settings, contacts: Sequence[ContactRecord]) -> None:
-    for chunk in _chunks(contacts, REGISTRY_CHUNK):
-        p.send(settings.topic(topics.REGISTRY), encode_change(ContactsChanged(list(chunk))))
-    p.flush()
+    _publish(p, settings, ContactsChanged, contacts)
 
 
 def publish_programs(p: KafkaProducer, settings: Settings, programs: Sequence[ProgramRecord]) -> None:
-    for chunk in _chunks(programs, REGISTRY_CHUNK):
-        p.send(settings.topic(topics.REGISTRY), encode_change(ProgramsChanged(list(chunk))))
-    p.flush()
+    _publish(p, settings, ProgramsChanged, programs)
 
 
 def send_events(p: KafkaProducer, settings: Settings, events: Sequence[Touch]) -> None:

@@ -125,31 +125,23 @@ def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
         change.items = [r for r in change.items if known.get(getattr(r, key)) != r]
         if not change.items:
             return 0
+    def store(table: str, columns: tuple[str, ...]) -> None:
+        client.insert(f"{db}.{table}", [[getattr(r, c) for c in columns] + [now] for r in change.items],
+                      column_names=columns + ("updated_at",))
+
     if isinstance(change, AccountsChanged):
         old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
-        client.insert(
-            f"{db}.accounts",
-            [[getattr(a, c) for c in ACCOUNT_COLUMNS] + [now] for a in change.items],
-            column_names=ACCOUNT_COLUMNS + ("updated_at",),
-        )
+        store("accounts", ACCOUNT_COLUMNS)
         for account in change.items:
             registry.upsert_account(account)
         attribution.reattribute(writer, *attribution.accounts_scope(old, change.items), pipeline.scoring)
     elif isinstance(change, ContactsChanged):
-        client.insert(
-            f"{db}.contacts",
-            [[getattr(c, k) for k in CONTACT_COLUMNS] + [now] for c in change.items],
-            column_names=CONTACT_COLUMNS + ("updated_at",),
-        )
+        store("contacts", CONTACT_COLUMNS)
         for contact in change.items:
             registry.upsert_contact(contact)
         attribution.reattribute(writer, *attribution.contacts_scope(change.items), pipeline.scoring)
     elif isinstance(change, ProgramsChanged):
-        client.insert(
-            f"{db}.programs",
-            [[getattr(p, k) for k in PROGRAM_COLUMNS] + [now] for p in change.items],
-            column_names=PROGRAM_COLUMNS + ("updated_at",),
-        )
+        store("programs", PROGRAM_COLUMNS)
     elif isinstance(change, RescoreRequested):
         rescore_history(pipeline, change.since_days)
         return 0
@@ -172,7 +164,8 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
     applied = migrate(client, settings)
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
-    writer = ClickHouseWriter(client, settings.database, settings.worker_id, max_rows=settings.batch_max_rows)
+    writer = ClickHouseWriter(client, settings.database, settings.worker_id, max_rows=settings.batch_max_rows,
+                              shared_store=not settings.embedded_clickhouse)
     loaded = writer.start()
     scoring = Scoring(Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz),
                       attribution.load_identities(writer), settings.store_full_ips)

@@ -74,3 +74,15 @@ def test_seen_ids_candidates():
     seen.add([3])  # merges into the base
     assert seen.candidates([2, 3, 4]) == {2, 3}
     assert len(seen) == 5
+
+
+def test_a_shared_store_looks_up_every_id_another_worker_may_have_written(engine):
+    client, settings = engine
+    first = ClickHouseWriter(client, settings.database, "w-a", shared_store=True)
+    second = ClickHouseWriter(client, settings.database, "w-b", shared_store=True)
+    first.start()
+    second.start()  # started before w-a wrote: its hash set knows nothing of w-a's rows
+    redelivered = [row(minutes="2.00"), row(minutes="3.00")]
+    assert first.write(redelivered).written == 2
+    assert second.write(redelivered + [row(minutes="1.00")]).written == 1
+    assert totals(client, settings.database) == (Decimal("6.00"), 3)
