@@ -31,7 +31,26 @@ def load_identities(writer: ClickHouseWriter) -> Identities:
         f"SELECT anonymous_id, argMax(email, identified_at), max(identified_at) "
         f"FROM {writer.database}.identities GROUP BY anonymous_id"
     ).result_rows
-    return Identities({anon: (at, email) for anon, email, at in rows})
+    identities = Identities()
+    identities.learn_links(rows)
+    return identities
+
+
+def sync_identities(writer: ClickHouseWriter, scoring: Scoring, since: datetime) -> set[str]:
+    """Take in identities other workers stored since `since`; restitch the cookies whose person changed.
+
+    Each worker learns identifies from its own partitions; on a shared store another worker may hold
+    the identify of a cookie whose touches reach this one. A periodic sync makes them agree within seconds.
+    """
+    rows = writer.client.query(
+        f"SELECT anonymous_id, email, identified_at FROM {writer.database}.identities "
+        f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
+        parameters={"ms": int(since.timestamp() * 1000)},
+    ).result_rows
+    changed = scoring.identities.learn_links(rows)
+    if changed:
+        restitch(writer, changed, scoring)
+    return changed
 
 
 def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:

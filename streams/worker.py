@@ -49,6 +49,7 @@ from streams.kafka_admin import ensure_topics
 
 log = logging.getLogger("pulse.worker")
 REGISTRY_ATTEMPTS = 5
+IDENTITY_SYNC_SECONDS = 5.0
 
 
 @dataclass
@@ -234,6 +235,13 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     stage_topic = app.topic(settings.topic(topic_names.STAGE_CHANGES), value_serializer="raw", key_serializer="raw")
 
     next_evaluation = [0.0]
+    synced = [datetime.now(timezone.utc)]
+
+    @app.timer(interval=IDENTITY_SYNC_SECONDS)
+    async def sync_identities():
+        # identifies another worker stored (shared ClickHouse): a margin covers clocks a little apart
+        since, synced[0] = synced[0] - timedelta(seconds=2), datetime.now(timezone.utc)
+        await pipeline.in_sink(attribution.sync_identities, pipeline.writer, pipeline.scoring, since)
 
     @app.timer(interval=stages.EVERY_SECONDS, on_leader=True)
     async def evaluate_stages():

@@ -1,10 +1,13 @@
 """Scale-out: two stream workers on the same topics, one joining and one leaving mid-run.
 
 The embedded engine has one writer per data directory, so here each worker writes its own chDB store
-and the check is on the union: every event stored at least once, and the totals over distinct event
-ids exact. Events stored by both workers are the re-deliveries of a rebalance (offsets not yet
-committed when a partition moved); against a shared ClickHouse server the writer's event-id dedup
-removes them (see README, Operations). Throughput is reported for the whole run.
+and the checks are on the union: no event lost (every input id stored at least once), and events
+stored by both workers (the re-deliveries of a rebalance: offsets not yet committed when a partition
+moved) stored the same way by both. Against a shared ClickHouse server the writer looks every id up
+and stores a re-delivery once (see README, Operations). Minutes over the union are reported against
+the expected total but cannot be exact here: identity links are per store, so a cookie identified in
+one worker's partitions is not stitched in the other's store (on a shared store the workers sync
+them). Throughput is reported for the whole run.
 """
 from __future__ import annotations
 
@@ -38,7 +41,15 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
     a = settings_for(workdir, bootstrap, "scale-a", plan.partitions, app_id)
     b = settings_for(workdir, bootstrap, "scale-b", plan.partitions, app_id)
     b = b.replace(topic_prefix=a.topic_prefix)
-    produce(a, workload)
+    # Each store gets the registry first, as a running deployment already has it.
+    produce(a, workload, registry=True, touches=False)  # one registry topic, read by both
+    for s in (a, b):
+        w = harness.start_pulse("worker", s.replace(app_id=f"{app_id}-registry"), workdir,
+                                f"http://127.0.0.1:{s.sql_port}/ping")
+        harness.wait(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
+                     1800, "the registry in the store", 0.5)
+        w.stop()
+    produce(a, workload, registry=False)
     total = workload.unique_events
 
     def count(s) -> int:
@@ -66,5 +77,7 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
     union = {**in_a, **in_b}
     both = set(in_a) & set(in_b)
     return {"events_per_s": total / seconds, "seconds": seconds, "stored_by_a": len(in_a), "stored_by_b": len(in_b),
-            "stored_by_both": len(both), "union": len(union),
-            "exact_over_distinct_ids": len(union) == total and sum(union.values()) == workload.expected_minutes}
+            "stored_by_both": len(both), "union": len(union), "lost": total - len(union),
+            "redeliveries_consistent": all(in_a[i] == in_b[i] for i in both),
+            "union_minutes": str(sum(union.values())), "expected_minutes": str(workload.expected_minutes),
+            "exact": len(union) == total and all(in_a[i] == in_b[i] for i in both)}

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS {database}.identities
 (
     anonymous_id  String COMMENT 'Website cookie',
     email         String COMMENT 'The person an identify tied the cookie to',
-    identified_at DateTime64(3, 'UTC') COMMENT 'occurred_at of the identify; the latest wins'
+    identified_at DateTime64(3, 'UTC') COMMENT 'occurred_at of the identify; the latest wins',
+    stored_at     DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'When a worker stored it (other workers sync from here)'
 )
 ENGINE = ReplacingMergeTree(identified_at)
 ORDER BY anonymous_id

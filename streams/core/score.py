@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -62,14 +62,19 @@ class Identities:
 
     def learn(self, events: Iterable[Touch]) -> set[str]:
         """Take in the identifies among `events`; return the cookies whose email changed."""
+        return self.learn_links((e.anonymous_id, e.email, e.occurred_at) for e in events if isinstance(e, Identify))
+
+    def learn_links(self, links: Iterable[tuple[str, str, datetime]]) -> set[str]:
+        """(cookie, email, identified_at) links; the latest per cookie wins. Returns the cookies that changed."""
         changed = set()
-        for event in events:
-            if isinstance(event, Identify):
-                current = self.links.get(event.anonymous_id)
-                if current is None or event.occurred_at >= current[0]:
-                    if current is None or current[1] != event.email:
-                        changed.add(event.anonymous_id)
-                    self.links[event.anonymous_id] = (event.occurred_at, event.email)
+        for cookie, email, at in links:
+            if at.tzinfo is None:  # ClickHouse returns DateTime64('UTC') values without a zone
+                at = at.replace(tzinfo=timezone.utc)
+            current = self.links.get(cookie)
+            if current is None or at >= current[0]:
+                if current is None or current[1] != email:
+                    changed.add(cookie)
+                self.links[cookie] = (at, email)
         return changed
 
 

@@ -1,6 +1,7 @@
 """Identity stitching and re-scoring, pure: the latest identify wins, earlier and later touches follow it."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,12 +26,12 @@ def registry() -> Registry:
 
 
 def visit(n: int, **ids) -> PageView:
-    return PageView(event_id=f"00000000-0000-0000-0000-{n:012d}", occurred_at=T0 + timedelta(minutes=n),
+    return PageView(event_id=uuid.UUID(f"00000000-0000-0000-0000-{n:012d}"), occurred_at=T0 + timedelta(minutes=n),
                     url="https://x", **ids)
 
 
 def identify(n: int, cookie: str, email: str, minutes: int) -> Identify:
-    return Identify(event_id=f"00000000-0000-0000-0001-{n:012d}", occurred_at=T0 + timedelta(minutes=minutes),
+    return Identify(event_id=uuid.UUID(f"00000000-0000-0000-0001-{n:012d}"), occurred_at=T0 + timedelta(minutes=minutes),
                     anonymous_id=cookie, email=email)
 
 
@@ -78,3 +79,32 @@ def test_stored_payload_keeps_no_full_ip():
     assert "10.9.8.7" not in row.payload and "10.9.8.0" in row.payload and row.ip == "10.9.8.0"
     (full,) = score([visit(1, anonymous_id="c", ip="10.9.8.7")], Scoring(registry(), Weights(), UTC, full_ips=True), T0)
     assert full.ip == "10.9.8.7" and "10.9.8.7" in full.payload
+
+
+def test_links_from_clickhouse_come_without_a_zone_and_still_compare():
+    ids = Identities()
+    ids.learn_links([("c1", "old@x.example", datetime(2026, 11, 20, 9))])  # naive, as ClickHouse returns it
+    assert ids.learn([identify(1, "c1", "new@x.example", 30)]) == {"c1"}
+    assert ids.learn_links([("c1", "older@x.example", datetime(2026, 11, 20, 8))]) == set()
+    assert ids.email_for("c1") == "new@x.example"
+
+
+def test_a_worker_syncs_identities_another_worker_stored(engine):
+    """Two workers on one store: B restitches the cookie whose identify A handled."""
+    from datetime import timedelta as td
+
+    from sinks.writer import ClickHouseWriter
+    from streams import attribution
+
+    client, settings = engine
+    reg = registry()
+    writer = ClickHouseWriter(client, settings.database, "b", shared_store=True)
+    writer.start()
+    scoring_b = Scoring(reg, Weights(), UTC)
+    since = datetime.now(timezone.utc) - td(seconds=1)
+    (visit_b,) = score([visit(7, anonymous_id="cookie", ip="10.1.1.1")], scoring_b, T0)
+    writer.write([visit_b])                                   # B stored it unstitched (IP: acme)
+    attribution.store_identities(writer, [identify(8, "cookie", "cfo@globex.example", 0)])  # as A would
+    assert attribution.sync_identities(writer, scoring_b, since) == {"cookie"}
+    (row,) = writer.stored("anonymous_id = 'cookie'")
+    assert (row.account_id, row.person, row.method) == ("globex", "cfo@globex.example", "stitched")
