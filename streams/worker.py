@@ -279,8 +279,8 @@ def _deadletter_row(event) -> RejectedRow:
             key,
         )
     except Exception as exc:  # keep even an unreadable dead letter, with the reason
-        return RejectedRow(datetime.now(timezone.utc), "unknown", f'[{{"field": "$", "reason": "{exc}"}}]',
-                           bytes(event.value).decode(errors="replace"), key)
+        reasons = msgspec.json.encode([{"field": "$", "reason": f"unreadable dead letter: {exc}"}]).decode()
+        return RejectedRow(datetime.now(timezone.utc), "unknown", reasons, bytes(event.value).decode(errors="replace"), key)
 
 
 async def _follow_registry(pipeline: Pipeline) -> None:

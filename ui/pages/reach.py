@@ -23,10 +23,11 @@ def programs() -> None:
         chart(bar_chart(rows, "reach_pct", "label", "Target accounts reached (%)", "Program",
                         "Reach: share of target accounts reached"))
         st.dataframe(rows, hide_index=True, width="stretch",
-                     column_order=("name", "program_id", "channel", "target_accounts_reached", "target_accounts_total",
+                     # the id only when a program has no name: the cost column must fit on the page
+                     column_order=("label", "channel", "target_accounts_reached", "target_accounts_total",
                                    "reach_pct", "focus_pct", "cost_per_reached_account"),
                      column_config={
-                         "name": "Program", "program_id": "Id", "channel": "Channel",
+                         "label": "Program", "channel": "Channel",
                          "target_accounts_reached": st.column_config.NumberColumn("Targets reached"),
                          "target_accounts_total": st.column_config.NumberColumn("Targets in all"),
                          "reach_pct": st.column_config.ProgressColumn("Reach", format="%.1f%%", min_value=0, max_value=100),
