@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +38,8 @@ def bench_hooks(settings: Settings | None = None, *, target: str = "collect", ev
     /collect events without ids, so the hooks derive them (the webhook and import case). `profile` writes a py-spy
     profile (speedscope JSON) of the hooks process during the load, when py-spy is installed.
     """
-    from pulse.broker import start_broker
+    from pulse.bench.harness import cpu_seconds, free_port
+    from pulse.broker import start_broker, wait_for_http
 
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}")
@@ -49,28 +49,28 @@ def bench_hooks(settings: Settings | None = None, *, target: str = "collect", ev
     procs: list[subprocess.Popen] = []
     try:
         if settings.kafka_bootstrap is None:
-            settings = settings.replace(broker_port=_free_port())
+            settings = settings.replace(broker_port=free_port())
             procs.append(start_broker(settings, workdir / "broker.log"))
         tag = uuid.uuid4().hex[:8]
-        settings = settings.replace(topic_prefix=f"bench{tag}", hooks_port=_free_port(), hooks_host="127.0.0.1")
+        settings = settings.replace(topic_prefix=f"bench{tag}", hooks_port=free_port(), hooks_host="127.0.0.1")
         from pulse.bench.harness import env_for
 
         env = env_for(settings.replace(link_secrets=(LINK_SECRET,), data_dir=workdir / "data"))
         hooks = subprocess.Popen([sys.executable, "-m", "pulse.cli", "hooks"], env=env,
                                  stdout=(workdir / "hooks.log").open("wb"), stderr=subprocess.STDOUT)
         procs.append(hooks)
-        _wait_healthy(f"{settings.hooks_url}/health", hooks, 60)
+        wait_for_http(f"{settings.hooks_url}/health", 60, hooks, "the hooks process")
 
         spy = None
         if profile is not None and shutil.which("py-spy"):
             spy = subprocess.Popen(["py-spy", "record", "-p", str(hooks.pid), "-o", str(profile), "-f", "speedscope",
                                     "-r", "200", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cpu_before = _cpu_seconds(hooks.pid)
+        cpu_before = cpu_seconds(hooks.pid)
         spec = {"host": "127.0.0.1", "port": settings.hooks_port, "target": target, "requests": requests,
                 "events_per_request": events_per_request, "max_seconds": max_seconds, "concurrency": concurrency, "event_ids": event_ids}
         load = subprocess.run([sys.executable, "-m", "pulse.bench_hooks", json.dumps(spec)], capture_output=True,
                               text=True, timeout=max_seconds + 120)
-        cpu_after = _cpu_seconds(hooks.pid)
+        cpu_after = cpu_seconds(hooks.pid)
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
@@ -216,32 +216,6 @@ async def _count_on_topic(settings: Settings) -> tuple[int, int]:
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the hooks process exited with {proc.returncode} while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the hooks process did not answer {url} within {timeout:.0f} s")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 if __name__ == "__main__":  # the load process: python -m pulse.bench_hooks '<spec json>'
     print(json.dumps(asyncio.run(_load(json.loads(sys.argv[1])))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 from pulse.settings import Settings
@@ -28,6 +29,20 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen |
             raise StartupError(f"{what or 'process'} exited with code {proc.returncode} before listening on {host}:{port}")
         time.sleep(0.1)
     raise StartupError(f"{what or 'service'} did not listen on {host}:{port} within {timeout:.0f} s")
+
+
+def wait_for_http(url: str, timeout: float, proc: subprocess.Popen, what: str) -> None:
+    """Poll `url` until it answers; fail at once if `proc` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartupError(f"{what} exited with code {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise StartupError(f"{what} did not answer on {url} within {timeout:.0f} s")
 
 
 def broker_binary() -> str:

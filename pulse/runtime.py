@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse.broker import StartupError, port_in_use, start_broker, wait_for_port
+from pulse.broker import StartupError, port_in_use, start_broker, wait_for_http, wait_for_port
 from pulse.settings import Settings
 from sinks.client import OwnerLock
 
@@ -45,17 +44,10 @@ def _tail(path: Path, lines: int = 12) -> str:
 
 
 def _wait_http(url: str, timeout: float, part: Part) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if part.proc.poll() is not None:
-            raise StartupError(f"the {part.name} exited with code {part.proc.returncode} while starting; "
-                               f"its log ({part.log}) ends with:\n{_tail(part.log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise StartupError(f"the {part.name} did not answer on {url} within {timeout:.0f} s; see {part.log}:\n{_tail(part.log)}")
+    try:
+        wait_for_http(url, timeout, part.proc, f"the {part.name}")
+    except StartupError as exc:
+        raise StartupError(f"{exc}; its log ({part.log}) ends with:\n{_tail(part.log)}") from None
 
 
 def preflight(settings: Settings, demo: bool) -> None:

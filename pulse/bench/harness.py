@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse.broker import broker_binary
+from pulse.broker import broker_binary, wait_for_http
 from pulse.settings import Settings
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -35,6 +35,12 @@ def wait(condition, timeout: float, what: str, interval: float = 0.05):
     raise TimeoutError(f"benchmark: timed out after {timeout:.0f} s waiting for {what}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 @dataclass
 class Proc:
     name: str
@@ -42,9 +48,7 @@ class Proc:
     log: Path
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the process so far (from /proc)."""
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return cpu_seconds(self.popen.pid)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
@@ -90,15 +94,7 @@ def start_pulse(kind: str, settings: Settings, workdir: Path, ready_url: str | N
                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
     proc = Proc(kind, popen, log)
     if ready_url:
-        def ready():
-            if popen.poll() is not None:
-                raise RuntimeError(f"benchmark: {kind} exited ({popen.returncode}); see {log}")
-            try:
-                with urllib.request.urlopen(ready_url, timeout=1):
-                    return True
-            except OSError:
-                return False
-        wait(ready, timeout, f"{kind} at {ready_url}", 0.1)
+        wait_for_http(ready_url, timeout, popen, f"benchmark: {kind} (log: {log})")
     return proc
 
 

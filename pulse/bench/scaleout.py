@@ -35,7 +35,7 @@ def stored(data_dir: Path) -> dict[str, Decimal]:
 
 
 def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
-    from pulse.bench.run import produce, settings_for
+    from pulse.bench.run import preload_registry, produce, settings_for
 
     app_id = "bench-scaleout"
     a = settings_for(workdir, bootstrap, "scale-a", plan.partitions, app_id)
@@ -44,11 +44,7 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
     # Each store gets the registry first, as a running deployment already has it.
     produce(a, workload, registry=True, touches=False)  # one registry topic, read by both
     for s in (a, b):
-        w = harness.start_pulse("worker", s.replace(app_id=f"{app_id}-registry"), workdir,
-                                f"http://127.0.0.1:{s.sql_port}/ping")
-        harness.wait(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
-                     1800, "the registry in the store", 0.5)
-        w.stop()
+        preload_registry(s, workdir, workload)
     produce(a, workload, registry=False)
     total = workload.unique_events
 
