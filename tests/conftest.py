@@ -5,6 +5,7 @@ Every test gets its own topic prefix and database name, so tests never see each 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -150,6 +151,30 @@ def start(tmp_path):
     yield _start
     for service in reversed(started):
         service.stop()
+
+
+@dataclass
+class Up:
+    proc: subprocess.Popen
+    out: str = ""
+
+
+@contextlib.contextmanager
+def pulse_up_demo(settings: Settings):
+    """`pulse up --demo` as on a fresh machine (embedded broker); Ctrl-C after the body must exit 0."""
+    env = {**env_for(settings), "PULSE_BROKER_PORT": str(free_port())}
+    del env["KAFKA_BOOTSTRAP_SERVERS"]
+    up = Up(subprocess.Popen([sys.executable, "-m", "pulse.cli", "up", "--demo"], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    try:
+        yield up
+        up.proc.send_signal(signal.SIGINT)
+        up.out, _ = up.proc.communicate(timeout=60)
+    finally:
+        if up.proc.poll() is None:
+            up.proc.kill()
+            up.proc.wait()
+    assert up.proc.returncode == 0, up.out
 
 
 def sql_rows(settings: Settings, query: str, parameters: dict | None = None) -> list[tuple]:

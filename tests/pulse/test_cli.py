@@ -1,13 +1,12 @@
 """`pulse` fails the way people can act on: one line, what to do, non-zero exit, never a traceback."""
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
 import urllib.request
 
-from conftest import ROOT, env_for, free_port, wait_until
+from conftest import ROOT, env_for, pulse_up_demo, wait_until
 
 
 def run_pulse(args, env, timeout=60):
@@ -47,11 +46,7 @@ def test_data_dir_owned_by_a_running_worker(settings, start):
 
 
 def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
-    env = {**env_for(settings), "PULSE_BROKER_PORT": str(free_port())}
-    del env["KAFKA_BOOTSTRAP_SERVERS"]  # the embedded broker, as on a fresh machine
-    proc = subprocess.Popen([sys.executable, "-m", "pulse.cli", "up", "--demo"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with pulse_up_demo(settings) as up:
         url = (f"http://127.0.0.1:{settings.sql_port}/?query="
                "SELECT+sum(minutes_7d)+FROM+account_engagement")
 
@@ -60,13 +55,6 @@ def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
                 return float(response.read().decode().strip() or 0) > 0
 
         wait_until(minutes, 60, 0.5, what="non-zero engagement minutes from the demo within 60 s")
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, out
     for part in ("kafka", "clickhouse", "hooks", "dashboard"):
-        assert part in out
-    assert "Traceback" not in out
+        assert part in up.out
+    assert "Traceback" not in up.out

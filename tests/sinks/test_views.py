@@ -6,7 +6,7 @@ Timelines are drawn as {days ago: minutes}; day 0 is today in the reporting time
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest

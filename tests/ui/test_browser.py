@@ -5,14 +5,11 @@
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, env_for, free_port, wait_until
+from conftest import ROOT, pulse_up_demo, wait_until
 
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -44,13 +41,11 @@ def http_ok(url: str) -> bool:
 def test_every_page_live_in_headless_chromium(settings):
     from playwright.sync_api import sync_playwright
 
-    env = {**env_for(settings), "PULSE_BROKER_PORT": str(free_port())}
-    del env["KAFKA_BOOTSTRAP_SERVERS"]  # the embedded broker, as on a fresh machine
-    proc = subprocess.Popen([sys.executable, "-m", "pulse.cli", "up", "--demo"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{settings.ui_port}"
     sql = f"http://127.0.0.1:{settings.sql_port}/?query="
-    try:
+    with pulse_up_demo(settings) as up:
+        proc = up.proc
+
         def demo_data():
             assert proc.poll() is None, f"pulse up exited with {proc.returncode}"
             # the Overview counts the stages the worker recorded (stage_changes), the leaderboard the view
@@ -99,12 +94,5 @@ def test_every_page_live_in_headless_chromium(settings):
                 page.get_by_text("Engagement minutes per day by channel, target accounts, last 90 days").first.wait_for(timeout=30_000)
             finally:
                 browser.close()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, out
     for name, _, _ in PAGES:
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000, name
