@@ -197,7 +197,7 @@ class ClickHouseWriter:
     def write_rejected(self, rows: Sequence[RejectedRow]) -> None:
         """Dead letters wait for ClickHouse like touches do: an agent that raised would ack them unwritten."""
         if rows:
-            data = [list(_values(r)) for r in rows]
+            data = [list(astuple(r)) for r in rows]
             self._retry("insert dead letters", lambda: self.client.insert(
                 f"{self.database}.rejected_events", data, column_names=REJECTED_COLUMNS))
 
@@ -258,6 +258,3 @@ class ClickHouseWriter:
             ).result_rows)
         return [row for event_id, row in unique.items() if event_id not in stored]
 
-
-def _values(row) -> tuple:
-    return tuple(getattr(row, f) for f in row.__struct_fields__)
