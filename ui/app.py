@@ -1,8 +1,9 @@
 """pulse dashboard: awareness and engagement of target accounts, live.
 
 The main script only sets the page up, asks for the password when one is set, and hands over to
-the page the reader picked (ui/pages/*.py). Each page keeps its filters outside its live fragment,
-so the 5-second refresh never resets them.
+the page the reader picked (ui/views/*.py: a folder named `pages/` would be listed by Streamlit
+itself, as bare file names, until the navigation below takes over). Each page keeps its filters
+outside its live fragment, so the 5-second refresh never resets them.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ except SettingsError as exc:  # one line naming the variable, as the command lin
 if not signed_in(password):
     st.stop()
 
-PAGES = Path(__file__).with_name("pages")
+PAGES = Path(__file__).with_name("views")
 page = st.navigation([
     st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page(PAGES / "accounts.py", title="Accounts", icon=":material/leaderboard:"),

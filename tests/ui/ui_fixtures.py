@@ -158,7 +158,7 @@ def dashboard(monkeypatch):
             at.query_params[key] = value
         at.run()
         if page:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 
