@@ -1,4 +1,7 @@
-"""Registry records: target accounts and contacts, as they travel on the registry topic."""
+"""Registry records: target accounts and contacts, as they travel on the registry topic.
+
+A worker holds a million of them for its whole life: gc=False keeps them out of every collection.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +11,7 @@ from typing import Literal, Union
 import msgspec
 
 
-class AccountRecord(msgspec.Struct, frozen=True, kw_only=True):
+class AccountRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     account_id: str
     name: str = ""
     domains: tuple[str, ...] = ()
@@ -19,7 +22,7 @@ class AccountRecord(msgspec.Struct, frozen=True, kw_only=True):
     owner: str = ""
 
 
-class ContactRecord(msgspec.Struct, frozen=True, kw_only=True):
+class ContactRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     email: str
     account_id: str = ""
     name: str = ""
@@ -27,7 +30,7 @@ class ContactRecord(msgspec.Struct, frozen=True, kw_only=True):
     role: Literal["c_level", "vp", "director", "manager", "other"] = "other"
 
 
-class ProgramRecord(msgspec.Struct, frozen=True, kw_only=True):
+class ProgramRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     program_id: str
     name: str = ""
     channel: str = ""

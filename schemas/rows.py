@@ -1,4 +1,7 @@
-"""Row types written to ClickHouse. The column order here is the insert order of the sink."""
+"""Row types written to ClickHouse. The column order here is the insert order of the sink.
+
+Rows hold only values, so they are not tracked by the cycle collector (gc=False), like events.
+"""
 from __future__ import annotations
 
 import uuid
@@ -8,7 +11,7 @@ from decimal import Decimal
 import msgspec
 
 
-class TouchRow(msgspec.Struct, array_like=True, frozen=True):
+class TouchRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One resolved, weighted touch: a row of `touches`, and the input of the engagement fold."""
 
     event_id: uuid.UUID
@@ -46,7 +49,7 @@ ENGAGEMENT_KEY = ("kind", "account_id", "day", "channel", "program_id", "person"
 ENGAGEMENT_COLUMNS = ENGAGEMENT_KEY + ("minutes", "touches", "successes", "pv_base", "pv_minutes", "batch_seq")
 
 
-class RejectedRow(msgspec.Struct, array_like=True, frozen=True):
+class RejectedRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
     rejected_at: datetime
     source: str
     reasons: str

@@ -34,7 +34,8 @@ T = TypeVar("T")
 #  441 CANNOT_PARSE_UUID)
 DATA_ERROR_CODES = frozenset({6, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 190, 321, 407, 441})
 _CODE = re.compile(r"Code: (\d+)")
-_COLUMN = re.compile(r"column `([^`]+)`")
+# the column, as ClickHouse names it in a Native insert error / a JSON insert error
+_COLUMN = re.compile(r"column `([^`]+)`|the value of key `?(\w+)`?")
 
 
 class InjectedOutage(OperationalError):
@@ -78,7 +79,8 @@ def refused_row(row: TouchRow, exc: BaseException, now: datetime) -> RejectedRow
     """The dead-letter record of a touch ClickHouse refused: the error, and the event to replay."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     column = _COLUMN.search(message)
-    reasons = [{"field": column.group(1) if column else "$", "reason": f"ClickHouse refused the row: {message}"}]
+    field = next((name for name in column.groups() if name), "$") if column else "$"
+    reasons = [{"field": field, "reason": f"ClickHouse refused the row: {message}"}]
     # Keyed by event id: the same refused event replayed again replaces its dead letter, not adds one.
     return RejectedRow(now, "sink", msgspec.json.encode(reasons).decode(), row.payload, f"sink/{row.event_id}")
 
@@ -107,7 +109,7 @@ class OutageSwitch:
 class OutageClient:
     """Wraps the sink's ClickHouse client: inserts into the sink's tables consult the switch first.
 
-    Only `insert` is intercepted, and only for the tables the sink writes (touches, aggregates,
+    Only inserts are intercepted, and only for the tables the sink writes (touches, aggregates,
     dead letters): the registry and the health readings keep working, as they would against a
     server whose parts are read-only or whose disk is full for those tables.
     """
@@ -119,9 +121,16 @@ class OutageClient:
         self.switch = switch
 
     def insert(self, table: str, *args, **kwargs):
+        self._check(table)
+        return self._client.insert(table, *args, **kwargs)
+
+    def raw_insert(self, table: str, *args, **kwargs):
+        self._check(table)
+        return self._client.raw_insert(table, *args, **kwargs)
+
+    def _check(self, table: str) -> None:
         if table.rsplit(".", 1)[-1] in self.SINK_TABLES:
             self.switch.check(table)
-        return self._client.insert(table, *args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._client, name)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
+import msgspec
 import numpy as np
 from msgspec.structs import astuple
 from clickhouse_connect.driver.client import Client
@@ -29,10 +29,18 @@ from sinks.fold import engagement_rows, fold
 log = logging.getLogger("pulse.sink")
 _LOW64 = (1 << 64) - 1
 _LOOKUP_CHUNK = 2_000  # event ids per dedup query (~80 KB of SQL)
+# Rows travel to ClickHouse as JSON lines: msgspec encodes them in C and ClickHouse parses them in
+# C++ with the GIL released, about 3x cheaper per row than building Native columns in Python.
+_encode = msgspec.json.Encoder(decimal_format="number").encode
+_encode_lines = msgspec.json.Encoder(decimal_format="number").encode_lines
+# msgspec writes RFC 3339 timestamps ("...T10:00:00.123456Z"); ClickHouse's default parser wants
+# "YYYY-MM-DD hh:mm:ss[.fff]".
+JSON_INSERT_SETTINGS = {"date_time_input_format": "best_effort"}
 
 
-def id_hash(event_id: uuid.UUID) -> int:
-    return event_id.int & _LOW64
+def insert_json_rows(client: Client, table: str, columns: Sequence[str], body: bytes) -> None:
+    """Insert rows encoded as JSON arrays, one per line, in `columns` order."""
+    client.raw_insert(table, columns, body, fmt="JSONCompactEachRow", settings=JSON_INSERT_SETTINGS)
 
 
 class SeenIds:
@@ -62,8 +70,9 @@ class SeenIds:
     def add(self, hashes: Sequence[int]) -> None:
         self._recent.update(hashes)
         if len(self._recent) >= self._merge_at:
-            merged = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
-            self._base = np.union1d(self._base, merged)
+            merged = np.sort(np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent)))
+            # a linear merge into the sorted base (np.union1d would sort all of it again every time)
+            self._base = np.insert(self._base, np.searchsorted(self._base, merged), merged)
             self._recent.clear()
 
 
@@ -166,19 +175,20 @@ class ClickHouseWriter:
         if not rows:
             return []
 
+        # each row's JSON array, closed by the writer's bookkeeping columns (writer, batch_seq, version)
+        tail = b"," + _encode([self.writer_id, seq, seq])[1:]
+
         def insert_touches(part: Sequence[TouchRow]) -> None:
-            # column-oriented: one transpose in C instead of building a list per row
-            columns = [*zip(*map(astuple, part)), [self.writer_id] * len(part), [seq] * len(part), [seq] * len(part)]
-            self._retry("insert touches", lambda: self.client.insert(
-                f"{self.database}.touches", columns, column_names=TOUCH_WRITE_COLUMNS, column_oriented=True),
-                retryable=is_retryable)
+            body = b"\n".join([_encode(row)[:-1] + tail for row in part])
+            self._retry("insert touches", lambda: insert_json_rows(
+                self.client, f"{self.database}.touches", TOUCH_WRITE_COLUMNS, body), retryable=is_retryable)
 
         rows, refused = insert_isolating_bad_rows(insert_touches, rows)
         if not rows:
             return refused
         self._retry("insert engagement", lambda: self._insert_engagement(rows, seq))
         if new_ids:
-            self.seen.add([id_hash(r.event_id) for r in rows])
+            self.seen.add([r.event_id.int & _LOW64 for r in rows])
         return refused
 
     def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:
@@ -228,33 +238,29 @@ class ClickHouseWriter:
         return self._last_seq
 
     def _insert_engagement(self, rows: Sequence[TouchRow], seq: int) -> None:
-        self.client.insert(
-            f"{self.database}.engagement_daily",
-            engagement_rows(fold(rows), self.writer_id, seq),
-            column_names=ENGAGEMENT_COLUMNS,
-            column_oriented=True,
-        )
+        insert_json_rows(self.client, f"{self.database}.engagement_daily", ENGAGEMENT_COLUMNS,
+                         _encode_lines(engagement_rows(fold(rows), self.writer_id, seq)))
 
     def _without_duplicates(self, batch: Sequence[TouchRow]) -> list[TouchRow]:
         """First accepted version of an id wins: within the batch, and against what is stored."""
-        unique: dict[uuid.UUID, TouchRow] = {}
-        for row in batch:
-            unique.setdefault(row.event_id, row)
+        unique: dict[int, TouchRow] = {}
+        for row in batch:  # keyed by the id's integer: hashing a UUID object runs Python code
+            unique.setdefault(row.event_id.int, row)
         if self.shared_store:
             # Other workers write the same tables: what they stored is not in this worker's hash set.
             suspects = list(unique)
         else:
-            candidates = self.seen.candidates([id_hash(i) for i in unique])
+            candidates = self.seen.candidates([i & _LOW64 for i in unique])
             if not candidates:
                 return list(unique.values())
-            suspects = [i for i in unique if id_hash(i) in candidates]
-        stored: set[uuid.UUID] = set()
+            suspects = [i for i in unique if i & _LOW64 in candidates]
+        stored: set[int] = set()
         # A replayed batch is all suspects: ask in chunks, as one IN list of 10,000 ids (~400 KB of SQL)
         # exceeds ClickHouse's max_query_size (256 KB) and would fail on every retry.
         for start in range(0, len(suspects), _LOOKUP_CHUNK):
-            stored.update(r[0] for r in self.client.query(
+            ids = [unique[i].event_id for i in suspects[start:start + _LOOKUP_CHUNK]]
+            stored.update(r[0].int for r in self.client.query(
                 f"SELECT DISTINCT event_id FROM {self.database}.touches WHERE event_id IN %(ids)s",
-                parameters={"ids": suspects[start:start + _LOOKUP_CHUNK]},
+                parameters={"ids": ids},
             ).result_rows)
-        return [row for event_id, row in unique.items() if event_id not in stored]
-
+        return [row for i, row in unique.items() if i not in stored]

@@ -36,21 +36,17 @@ def load_identities(writer: ClickHouseWriter) -> Identities:
     return identities
 
 
-def sync_identities(writer: ClickHouseWriter, scoring: Scoring, since: datetime) -> set[str]:
-    """Take in identities other workers stored since `since`; restitch the cookies whose person changed.
+def identities_since(writer: ClickHouseWriter, since: datetime) -> list[tuple[str, str, datetime]]:
+    """Identity links stored since `since`, by any worker.
 
     Each worker learns identifies from its own partitions; on a shared store another worker may hold
     the identify of a cookie whose touches reach this one. A periodic sync makes them agree within seconds.
     """
-    rows = writer.client.query(
+    return writer.client.query(
         f"SELECT anonymous_id, email, identified_at FROM {writer.database}.identities "
         f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
         parameters={"ms": int(since.timestamp() * 1000)},
     ).result_rows
-    changed = scoring.identities.learn_links(rows)
-    if changed:
-        restitch(writer, changed, scoring)
-    return changed
 
 
 def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:
@@ -70,7 +66,10 @@ def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> i
     """Touches of newly identified cookies now count for the identified person (earlier ones too)."""
     if not cookies:
         return 0
-    rows = writer.stored("anonymous_id IN %(c)s AND email = ''", {"c": sorted(cookies)})
+    # the cookie index finds the ids by primary key; touches then by theirs (event_id)
+    rows = writer.stored(f"event_id IN (SELECT event_id FROM {writer.database}.cookie_touches "
+                         "WHERE anonymous_id IN %(c)s) AND anonymous_id IN %(c)s AND email = ''",
+                         {"c": sorted(cookies)})
     return apply(writer, rows, scoring)
 
 

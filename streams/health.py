@@ -61,16 +61,16 @@ class HealthMonitor:
         self.events_in = RateMeter(window)
         self.events_out = RateMeter(window)
         self.dead_letters = 0
-        self._in_flight: dict[str, float] = {}   # agent -> Kafka timestamp of its oldest unwritten message
+        self._in_flight: dict[str, float] = {}   # batch -> Kafka timestamp of its oldest unwritten message
 
-    def taken(self, n: int, oldest_timestamp: float, now: float, agent: str = "score_touches") -> None:
+    def taken(self, n: int, oldest_timestamp: float, now: float, batch: str = "score_touches") -> None:
         self.events_in.add(n, now)
-        self._in_flight[agent] = oldest_timestamp
+        self._in_flight[batch] = oldest_timestamp
 
-    def flushed(self, n: int, dead_letters: int, now: float, agent: str = "score_touches") -> None:
+    def flushed(self, n: int, dead_letters: int, now: float, batch: str = "score_touches") -> None:
         self.events_out.add(n, now)
         self.dead_letters += dead_letters
-        self._in_flight.pop(agent, None)
+        self._in_flight.pop(batch, None)
 
     def oldest_unflushed_s(self, now: float) -> float:
         return max((now - t for t in self._in_flight.values()), default=0.0)

@@ -6,11 +6,14 @@ serves the read-only ClickHouse HTTP endpoint for everybody else.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -38,7 +41,7 @@ from schemas.validate import Accepted, validate
 from sinks.client import OwnerLock, engine_reader_client, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
-from sinks.writer import ClickHouseWriter
+from sinks.writer import ClickHouseWriter, WriteResult
 from streams import attribution, stages, topics
 from streams.app import create_app
 from streams.core.registry import Registry
@@ -49,6 +52,7 @@ from streams.kafka_admin import ensure_topics
 
 log = logging.getLogger("pulse.worker")
 REGISTRY_ATTEMPTS = 5
+SINK_QUEUE = 2  # chunks scored and waiting for (or in) the sink
 IDENTITY_SYNC_SECONDS = 5.0
 
 
@@ -65,9 +69,13 @@ class Pipeline:
     duplicates: int = 0
     rejected: int = 0
 
+    def to_sink(self, fn, *args) -> asyncio.Future:
+        """Queue a step for the sink thread now; the steps run one at a time, in the order queued."""
+        return asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
     async def in_sink(self, fn, *args):
-        """The ClickHouse client is synchronous: run it on the sink thread, one call at a time, in order."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        """The ClickHouse client is synchronous: run it on the sink thread and wait for it."""
+        return await self.to_sink(fn, *args)
 
 
 def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[Touch], list[RejectedRow]]:
@@ -112,49 +120,72 @@ def _account(row) -> AccountRecord:
     return AccountRecord(**values)
 
 
-def store_registry_change(pipeline: Pipeline, raw: bytes) -> int:
-    """Store a registry change, apply it to the live lookup, and re-attribute the touches it affects."""
+def take_registry_change(pipeline: Pipeline, raw: bytes) -> Callable[[], int]:
+    """Apply a registry change to the live lookup now; return the sink-thread step that stores it and
+    re-attributes the touches it affects.
+
+    Called on the event loop, between two scorings, never while one runs: a touch scored before the
+    change is handed to the sink before the re-attribution step is, so that step sees it stored and
+    re-scores it; a touch scored after is already scored with the change.
+    """
     change = decode_change(raw)
-    now = datetime.now(timezone.utc)
-    db = pipeline.settings.database
-    writer, registry = pipeline.writer, pipeline.scoring.registry
-    client = writer.client
+    registry, scoring = pipeline.scoring.registry, pipeline.scoring
+    writer, db = pipeline.writer, pipeline.settings.database
     if isinstance(change, (AccountsChanged, ContactsChanged)):
         # the registry topic is read from the start by every worker at every start: skip what is known
         known = registry.accounts if isinstance(change, AccountsChanged) else registry.contacts
         key = "account_id" if isinstance(change, AccountsChanged) else "email"
         change.items = [r for r in change.items if known.get(getattr(r, key)) != r]
         if not change.items:
-            return 0
+            return lambda: 0
+    now = datetime.now(timezone.utc)
+
     def store(table: str, columns: tuple[str, ...]) -> None:
-        client.insert(f"{db}.{table}", [[getattr(r, c) for c in columns] + [now] for r in change.items],
-                      column_names=columns + ("updated_at",))
+        writer.client.insert(f"{db}.{table}", [[getattr(r, c) for c in columns] + [now] for r in change.items],
+                             column_names=columns + ("updated_at",))
 
     if isinstance(change, AccountsChanged):
         old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
-        store("accounts", ACCOUNT_COLUMNS)
         for account in change.items:
             registry.upsert_account(account)
-        attribution.reattribute(writer, *attribution.accounts_scope(old, change.items), pipeline.scoring)
-    elif isinstance(change, ContactsChanged):
-        store("contacts", CONTACT_COLUMNS)
+        scope = attribution.accounts_scope(old, change.items)
+        return lambda: (store("accounts", ACCOUNT_COLUMNS), attribution.reattribute(writer, *scope, scoring),
+                        len(change.items))[-1]
+    if isinstance(change, ContactsChanged):
         for contact in change.items:
             registry.upsert_contact(contact)
-        attribution.reattribute(writer, *attribution.contacts_scope(change.items), pipeline.scoring)
-    elif isinstance(change, ProgramsChanged):
-        store("programs", PROGRAM_COLUMNS)
-    elif isinstance(change, RescoreRequested):
-        rescore_history(pipeline, change.since_days)
-        return 0
-    return len(change.items)
+        scope = attribution.contacts_scope(change.items)
+        return lambda: (store("contacts", CONTACT_COLUMNS), attribution.reattribute(writer, *scope, scoring),
+                        len(change.items))[-1]
+    if isinstance(change, ProgramsChanged):
+        return lambda: (store("programs", PROGRAM_COLUMNS), len(change.items))[-1]
+    assert isinstance(change, RescoreRequested)
+    scoring.weights = Weights.load(pipeline.settings.weights_file)
+    return lambda: (rescore_stored(pipeline, change.since_days), 0)[-1]
 
 
 def rescore_history(pipeline: Pipeline, since_days: int) -> int:
     """Re-read the weights and re-score (and re-resolve) every stored touch of the last `since_days` days."""
     pipeline.scoring.weights = Weights.load(pipeline.settings.weights_file)
+    return rescore_stored(pipeline, since_days)
+
+
+def rescore_stored(pipeline: Pipeline, since_days: int) -> int:
     attribution.record_weights(pipeline.writer, pipeline.scoring.weights)
     where = f"occurred_at >= now64(3) - INTERVAL {int(since_days)} DAY"
     return attribution.reattribute(pipeline.writer, where, {}, pipeline.scoring)
+
+
+def store_scored(pipeline: Pipeline, rows: list, events: list[Touch], identified: set[str],
+                 rejected: list[RejectedRow]) -> WriteResult:
+    """The sink-thread half of a chunk: its touches, its identities and re-stitching, its dead letters."""
+    result = pipeline.writer.write(rows)
+    if identified:
+        attribution.store_identities(pipeline.writer, events)
+        attribution.restitch(pipeline.writer, identified, pipeline.scoring)
+    if rejected:
+        pipeline.writer.write_rejected(rejected)
+    return result
 
 
 def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
@@ -186,34 +217,54 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     settings = pipeline.settings
     touches_topic = topics.touches(app, settings)
     deadletter_topic = topics.deadletter(app, settings)
-    # ~50 events per message from the hooks: this many messages make about one full sink batch.
-    messages_per_batch = max(1, settings.batch_max_rows // 50)
+    # ~50 events per message from the hooks: this many messages make about one sink batch (a chunk).
+    messages_per_chunk = max(1, settings.batch_max_rows // 50)
 
     @app.agent(touches_topic, name="score_touches")
     async def score_touches(stream):
-        # take_events acks (and so lets Faust commit) a batch only after this loop body returns
-        async for batch in stream.take_events(messages_per_batch, within=settings.batch_seconds):
+        # A chunk's messages are acked (and so may be committed) only once its rows are written. Writing
+        # runs on the sink thread, where chDB releases the GIL, while this thread already decodes and
+        # scores the next chunk; at most SINK_QUEUE chunks wait for the sink, which bounds memory.
+        loop = asyncio.get_running_loop()
+        writing: set[asyncio.Future] = set()
+        failed: list[BaseException] = []
+        chunk_ids = itertools.count()
+
+        async def settle(written: asyncio.Future, batch: list, n: int, n_rejected: int, chunk: str) -> None:
+            if written.exception() is not None:  # never ack what was not written: the agent stops below
+                failed.append(written.exception())
+                return
+            result = written.result()
+            for event in batch:
+                await stream.ack(event)
+            pipeline.written += result.written
+            pipeline.duplicates += result.duplicates
+            pipeline.rejected += n_rejected
+            pipeline.health.flushed(n, n_rejected + result.dead_lettered, time.time(), chunk)
+
+        async for batch in stream.noack_take(messages_per_chunk, within=settings.batch_seconds):
+            if failed:
+                raise failed[0]
             now = datetime.now(timezone.utc)
             events, rejected = [], []
             for raw in (e.value for e in batch):
                 ok, bad = decode_message(raw, now, settings.max_event_age)
                 events.extend(ok)
                 rejected.extend(bad)
-            pipeline.health.taken(len(events) + len(rejected), min(e.message.timestamp for e in batch), time.time())
-            # identifies first: every touch of an identified cookie counts for its person, in this batch too
+            chunk = f"score_touches/{next(chunk_ids)}"
+            pipeline.health.taken(len(events) + len(rejected), min(e.message.timestamp for e in batch), time.time(),
+                                  chunk)
+            # identifies first: every touch of an identified cookie counts for its person, in this chunk too
             identified = pipeline.scoring.identities.learn(events)
             rows = score(events, pipeline.scoring, now)
-            # (touch rows) -> ClickHouse; offsets are committed only after this returns
-            result = await pipeline.in_sink(pipeline.writer.write, rows)
-            if identified:
-                await pipeline.in_sink(attribution.store_identities, pipeline.writer, events)
-                await pipeline.in_sink(attribution.restitch, pipeline.writer, identified, pipeline.scoring)
-            if rejected:
-                await pipeline.in_sink(pipeline.writer.write_rejected, rejected)
-            pipeline.written += result.written
-            pipeline.duplicates += result.duplicates
-            pipeline.rejected += len(rejected)
-            pipeline.health.flushed(len(events) + len(rejected), len(rejected) + result.dead_lettered, time.time())
+            # queued for the sink thread at once (no await in between): in order with every other sink step
+            written = pipeline.to_sink(store_scored, pipeline, rows, events, identified, rejected)
+            writing.add(written)
+            written.add_done_callback(writing.discard)
+            written.add_done_callback(lambda w, b=batch, n=len(events) + len(rejected), r=len(rejected), c=chunk:
+                                      loop.create_task(settle(w, b, n, r, c)))
+            while len(writing) >= SINK_QUEUE:
+                await asyncio.wait(writing, return_when=asyncio.FIRST_COMPLETED)
 
     @app.agent(deadletter_topic, name="store_rejected")
     async def store_rejected(stream):
@@ -241,7 +292,11 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     async def sync_identities():
         # identifies another worker stored (shared ClickHouse): a margin covers clocks a little apart
         since, synced[0] = synced[0] - timedelta(seconds=2), datetime.now(timezone.utc)
-        await pipeline.in_sink(attribution.sync_identities, pipeline.writer, pipeline.scoring, since)
+        links = await pipeline.in_sink(attribution.identities_since, pipeline.writer, since)
+        # learnt here, between two scorings (see take_registry_change), then re-stitched on the sink thread
+        changed = pipeline.scoring.identities.learn_links(links)
+        if changed:
+            await pipeline.in_sink(attribution.restitch, pipeline.writer, changed, pipeline.scoring)
 
     @app.timer(interval=stages.EVERY_SECONDS, on_leader=True)
     async def evaluate_stages():
@@ -309,13 +364,15 @@ async def _follow_registry(pipeline: Pipeline) -> None:
 
 async def _apply_registry_message(pipeline: Pipeline, name: str, record) -> None:
     """A bad registry message is logged and skipped; a failing store is retried, never crashing the worker."""
+    try:
+        step = take_registry_change(pipeline, record.value)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        log.error("registry message %s/%d is not a registry change, skipped: %s", name, record.offset, exc)
+        return
     for attempt in range(1, REGISTRY_ATTEMPTS + 1):
         try:
-            n = await pipeline.in_sink(store_registry_change, pipeline, record.value)
+            n = await pipeline.in_sink(step)
             log.info("registry: %d records applied", n)
-            return
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.error("registry message %s/%d is not a registry change, skipped: %s", name, record.offset, exc)
             return
         except Exception:
             log.exception("registry message %s/%d failed (attempt %d of %d)", name, record.offset, attempt,
@@ -326,6 +383,10 @@ async def _apply_registry_message(pipeline: Pipeline, name: str, record) -> None
 
 def run(settings: Settings) -> None:
     app, pipeline, lock = build(settings)
+    # What start-up loaded (registry, Faust, chDB bindings) lives as long as the process: freeze it
+    # out of the cycle collector, whose full passes would otherwise walk all of it again and again.
+    gc.collect()
+    gc.freeze()
     worker = faust.Worker(app, loglevel="WARN", quiet=True)
     exit_at_stop_signal_when_sink_stuck(worker, pipeline.writer)
 

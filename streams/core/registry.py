@@ -42,9 +42,9 @@ class Registry:
             key = (net.version, net.prefixlen)
             if key not in self._ranges:
                 self._ranges[key] = {}
-                lengths = self._lengths.setdefault(net.version, [])
-                lengths.append(net.prefixlen)
-                lengths.sort(reverse=True)
+                # a new list, not sorted in place: the sink thread may be reading the old one (re-scoring)
+                lengths = self._lengths.get(net.version, [])
+                self._lengths[net.version] = sorted([*lengths, net.prefixlen], reverse=True)
             self._ranges[key][int(net.network_address)] = account.account_id
 
     def upsert_contact(self, contact: Contact) -> None:

@@ -102,25 +102,12 @@ def score_event(event: Touch, scoring: Scoring, received_at: datetime) -> TouchR
     base = base_minutes(event, weights)
     program = event.program_id or event.campaign_id or ""
     stored_event = event if scoring.full_ips or not event.ip else msgspec.structs.replace(event, ip=truncate_ip(event.ip))
+    # positional, in TouchRow's field order (keywords cost more on the hot path)
     return TouchRow(
-        event_id=event.event_id,
-        type=kind,
-        occurred_at=event.occurred_at,
-        received_at=received_at,
-        day=event.occurred_at.astimezone(tz).date(),
-        account_id=account_id,
-        person=resolution.person,
-        method=method,
-        channel=CHANNEL[kind],
-        program_id=program,
-        minutes=apply_role(base, role, weights),
-        base_minutes=base,
-        success=int(bool(program) and is_success(event)),
-        email=event.email or "",
-        anonymous_id=event.anonymous_id or "",
-        ip=stored_event.ip or "",
-        url=getattr(event, "url", None) or "",
-        payload=_payload(stored_event).decode(),
+        event.event_id, kind, event.occurred_at, received_at, event.occurred_at.astimezone(tz).date(), account_id,
+        resolution.person, method, CHANNEL[kind], program, apply_role(base, role, weights), base,
+        int(bool(program) and is_success(event)), event.email or "", event.anonymous_id or "", stored_event.ip or "",
+        getattr(event, "url", None) or "", _payload(stored_event).decode(),
     )
 
 

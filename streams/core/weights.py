@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from schemas.events import Call, EventAttendance, Meeting, Touch
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,13 @@ def base_minutes(event: Touch, w: Weights) -> Decimal:
 
 
 def apply_role(base: Decimal, role: str, w: Weights) -> Decimal:
-    return (base * w.roles.get(role, Decimal(1))).quantize(CENT, rounding=ROUND_HALF_UP)
+    return _scaled(base, w.roles.get(role, ONE))
+
+
+@lru_cache(maxsize=4096)
+def _scaled(base: Decimal, multiplier: Decimal) -> Decimal:
+    # a handful of (base, multiplier) pairs make up nearly every touch: remember their rounding
+    return (base * multiplier).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def minutes_for(event: Touch, w: Weights, role: str = "unknown") -> Decimal:

@@ -105,6 +105,8 @@ def test_a_worker_syncs_identities_another_worker_stored(engine):
     (visit_b,) = score([visit(7, anonymous_id="cookie", ip="10.1.1.1")], scoring_b, T0)
     writer.write([visit_b])                                   # B stored it unstitched (IP: acme)
     attribution.store_identities(writer, [identify(8, "cookie", "cfo@globex.example", 0)])  # as A would
-    assert attribution.sync_identities(writer, scoring_b, since) == {"cookie"}
+    # what the worker's sync does: read the links on the sink thread, learn them, restitch what changed
+    assert scoring_b.identities.learn_links(attribution.identities_since(writer, since)) == {"cookie"}
+    attribution.restitch(writer, {"cookie"}, scoring_b)
     (row,) = writer.stored("anonymous_id = 'cookie'")
     assert (row.account_id, row.person, row.method) == ("globex", "cfo@globex.example", "stitched")
