@@ -155,16 +155,20 @@ ORDER BY minutes_90d DESC, person
 LIMIT 200
 """
 
-# The newest touches of one account; bounded by day so the deduplicating view reads a few partitions.
-# The latest version of each of the account's touches, found through the account_id skip index
-# rather than FINAL over every stored touch.
+# The newest touches of one account: the latest version of each of its newest 1,000 stored versions,
+# found through the account_id skip index rather than FINAL over every stored touch, and kept when
+# that latest version is still this account's (a touch re-attributed away drops out, so in the rare
+# case that more than 900 of the newest were, fewer than 100 rows show). Bounding the candidates
+# keeps the most active account's timeline from reading all of its touches (660 -> 210 ms at 10M).
 ACCOUNT_TIMELINE = """
 SELECT occurred_at, type, channel, person, toFloat64(minutes) AS minutes, program_id, url, method
 FROM
 (
-    SELECT * FROM touches
+    SELECT occurred_at, type, channel, person, minutes, program_id, url, method, account_id, version, event_id
+    FROM touches
     WHERE event_id IN (SELECT event_id FROM touches
-                       WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY)
+                       WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY
+                       ORDER BY occurred_at DESC LIMIT 1000)
     ORDER BY version DESC
     LIMIT 1 BY event_id
 )
