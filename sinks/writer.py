@@ -151,26 +151,28 @@ class ClickHouseWriter:
         batch, self._buffer = self._buffer, []
         return self.write(batch)
 
-    def write(self, batch: Sequence[TouchRow]) -> WriteResult:
-        """Write one batch durably; blocks (retrying with backoff) while ClickHouse is unavailable."""
+    def write(self, batch: Sequence[TouchRow], versions: Sequence[TouchRow] = ()) -> WriteResult:
+        """Write one batch durably, and new versions of stored touches (re-attribution) in the same two
+        inserts; blocks (retrying with backoff) while ClickHouse is unavailable."""
         seq = self._next_seq()
         fresh = self._retry("dedup lookup", lambda: self._without_duplicates(batch))
-        refused = self._commit(fresh, seq)
+        refused = self._commit([*fresh, *versions], seq)
         if refused:  # rows ClickHouse will never take: kept with the error; the rest of the batch is in
             now = datetime.now(timezone.utc)
             dead = [refused_row(row, exc, now) for row, exc in refused]
             self.write_rejected(dead)
             log.error("%d row(s) refused by ClickHouse went to rejected_events: %s", len(dead), dead[0].reasons)
-        return WriteResult(written=len(fresh) - len(refused), duplicates=len(batch) - len(fresh), batch_seq=seq,
+        refused_new = sum(1 for row, _ in refused if not row.retracts)
+        return WriteResult(written=len(fresh) - refused_new, duplicates=len(batch) - len(fresh), batch_seq=seq,
                            dead_lettered=len(refused))
 
     def replace(self, versions: Sequence[TouchRow]) -> int:
         """Write new versions of stored touches (each carrying the attribution it takes back)."""
-        if versions:
-            self._commit(versions, self._next_seq(), new_ids=False)
-        return len(versions)
+        if not versions:
+            return 0
+        return len(versions) - self.write((), versions).dead_lettered
 
-    def _commit(self, rows: Sequence[TouchRow], seq: int, new_ids: bool = True) -> list[tuple[TouchRow, Exception]]:
+    def _commit(self, rows: Sequence[TouchRow], seq: int) -> list[tuple[TouchRow, Exception]]:
         """Touches, then their aggregates + checkpoint. Returns the rows ClickHouse refused (not written)."""
         if not rows:
             return []
@@ -187,8 +189,8 @@ class ClickHouseWriter:
         if not rows:
             return refused
         self._retry("insert engagement", lambda: self._insert_engagement(rows, seq))
-        if new_ids:
-            self.seen.add([r.event_id.int & _LOW64 for r in rows])
+        # new ids only: a version (retracts = 1) re-writes an id the set already holds
+        self.seen.add([r.event_id.int & _LOW64 for r in rows if not r.retracts])
         return refused
 
     def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:

@@ -21,7 +21,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_linger_ms=5,
         broker_commit_interval=1.0,
         # Backpressure: while the sink blocks (ClickHouse away), Faust stops fetching a partition once
-        # this many messages wait, so memory stays bounded: about two sink batches (take() size in worker.py).
+        # this many messages wait, so memory stays bounded: about two chunks (see score_touches in worker.py).
         stream_buffer_maxsize=2 * max(1, settings.batch_max_rows // 50),
         # A worker that died (SIGKILL, OOM, lost host) holds its partitions until the broker gives up on
         # it: 10 s instead of 60 s, so a restarted or surviving worker takes over quickly. Heartbeats come

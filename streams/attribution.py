@@ -56,21 +56,30 @@ def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:
                              column_names=("anonymous_id", "email", "identified_at"))
 
 
+def rescored(rows: Sequence[TouchRow], scoring: Scoring) -> list[TouchRow]:
+    """New versions of the stored rows whose attribution or minutes changed."""
+    return [v for v in (rescore(r, scoring) for r in rows) if v is not None]
+
+
 def apply(writer: ClickHouseWriter, rows: Sequence[TouchRow], scoring: Scoring) -> int:
     """Re-score stored rows; write the ones whose attribution or minutes changed. Returns how many."""
-    versions = [v for v in (rescore(r, scoring) for r in rows) if v is not None]
-    return writer.replace(versions)
+    return writer.replace(rescored(rows, scoring))
 
 
-def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> int:
-    """Touches of newly identified cookies now count for the identified person (earlier ones too)."""
+def restitched(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> list[TouchRow]:
+    """New versions of the stored touches of newly identified cookies: they count for the identified
+    person now (earlier ones too)."""
     if not cookies:
-        return 0
+        return []
     # the cookie index finds the ids by primary key; touches then by theirs (event_id)
     rows = writer.stored(f"event_id IN (SELECT event_id FROM {writer.database}.cookie_touches "
                          "WHERE anonymous_id IN %(c)s) AND anonymous_id IN %(c)s AND email = ''",
                          {"c": sorted(cookies)})
-    return apply(writer, rows, scoring)
+    return rescored(rows, scoring)
+
+
+def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> int:
+    return writer.replace(restitched(writer, cookies, scoring))
 
 
 def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -> tuple[str, dict]:

@@ -178,11 +178,12 @@ def rescore_stored(pipeline: Pipeline, since_days: int) -> int:
 
 def store_scored(pipeline: Pipeline, rows: list, events: list[Touch], identified: set[str],
                  rejected: list[RejectedRow]) -> WriteResult:
-    """The sink-thread half of a chunk: its touches, its identities and re-stitching, its dead letters."""
-    result = pipeline.writer.write(rows)
+    """The sink-thread half of a chunk: its touches, with the re-stitched versions of stored touches
+    whose cookie it identified (one commit), its identities, its dead letters."""
+    versions = attribution.restitched(pipeline.writer, identified, pipeline.scoring)
+    result = pipeline.writer.write(rows, versions)
     if identified:
         attribution.store_identities(pipeline.writer, events)
-        attribution.restitch(pipeline.writer, identified, pipeline.scoring)
     if rejected:
         pipeline.writer.write_rejected(rejected)
     return result
@@ -392,8 +393,11 @@ def run(settings: Settings) -> None:
 
     @app.task
     async def pulse_logs_at_info():
-        # Faust sets the root level to WARN once it runs; pulse's own lines (sink state, recovery,
-        # re-attribution, the periodic report) are what an operator reads, so keep them at INFO.
+        # Faust's log setup leaves the root logger at DEBUG (its handler prints WARN and up): every
+        # debug call of aiokafka and Faust then built a record, a few per message sent or fetched.
+        # pulse's own lines (sink state, recovery, re-attribution, the periodic report) are what an
+        # operator reads, so keep them at INFO.
+        logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("pulse").setLevel(logging.INFO)
 
     try:
