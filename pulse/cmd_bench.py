@@ -11,7 +11,7 @@ def cmd_bench(args) -> int:
     from pulse.bench.run import Plan, run
 
     plan = Plan.tiny() if args.tiny else Plan()
-    for name in ("accounts", "contacts", "events"):
+    for name in ("accounts", "contacts", "events", "freshness_rate"):
         if getattr(args, name):
             setattr(plan, name, getattr(args, name))
     if args.query_sizes:
@@ -40,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--accounts", type=int)
     p.add_argument("--contacts", type=int)
     p.add_argument("--events", type=int)
+    p.add_argument("--freshness-rate", type=int, help="events/s offered through the hooks in the freshness run")
     p.add_argument("--query-sizes", help="comma-separated stored-event counts, e.g. 10000000,100000000")
     p.add_argument("--query-repeats", type=int, help="timed runs of every dashboard query per size")
     p.add_argument("--memory-seconds", type=float, help="length of the memory run")

@@ -29,8 +29,9 @@ from sinks.fold import engagement_rows, fold
 log = logging.getLogger("pulse.sink")
 _LOW64 = (1 << 64) - 1
 _LOOKUP_CHUNK = 2_000  # event ids per dedup query (~80 KB of SQL)
-# Rows travel to ClickHouse as JSON lines: msgspec encodes them in C and ClickHouse parses them in
-# C++ with the GIL released, about 3x cheaper per row than building Native columns in Python.
+# Rows travel to ClickHouse as JSON lines: msgspec encodes them in C (~2 us a touch row, against ~10 us
+# for clickhouse-connect building Native columns in Python) and ClickHouse parses them in C++ with the
+# GIL released, while the event loop scores the next chunk.
 _encode = msgspec.json.Encoder(decimal_format="number").encode
 _encode_lines = msgspec.json.Encoder(decimal_format="number").encode_lines
 # msgspec writes RFC 3339 timestamps ("...T10:00:00.123456Z"); ClickHouse's default parser wants

@@ -13,8 +13,8 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import faust
@@ -140,28 +140,29 @@ def take_registry_change(pipeline: Pipeline, raw: bytes) -> Callable[[], int]:
             return lambda: 0
     now = datetime.now(timezone.utc)
 
-    def store(table: str, columns: tuple[str, ...]) -> None:
-        writer.client.insert(f"{db}.{table}", [[getattr(r, c) for c in columns] + [now] for r in change.items],
-                             column_names=columns + ("updated_at",))
+    def storing(table: str, columns: tuple[str, ...], scope: tuple[str, dict] | None = None) -> Callable[[], int]:
+        def step() -> int:
+            writer.client.insert(f"{db}.{table}", [[getattr(r, c) for c in columns] + [now] for r in change.items],
+                                 column_names=columns + ("updated_at",))
+            if scope is not None:
+                attribution.reattribute(writer, *scope, scoring)
+            return len(change.items)
+        return step
 
     if isinstance(change, AccountsChanged):
         old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
         for account in change.items:
             registry.upsert_account(account)
-        scope = attribution.accounts_scope(old, change.items)
-        return lambda: (store("accounts", ACCOUNT_COLUMNS), attribution.reattribute(writer, *scope, scoring),
-                        len(change.items))[-1]
+        return storing("accounts", ACCOUNT_COLUMNS, attribution.accounts_scope(old, change.items))
     if isinstance(change, ContactsChanged):
         for contact in change.items:
             registry.upsert_contact(contact)
-        scope = attribution.contacts_scope(change.items)
-        return lambda: (store("contacts", CONTACT_COLUMNS), attribution.reattribute(writer, *scope, scoring),
-                        len(change.items))[-1]
+        return storing("contacts", CONTACT_COLUMNS, attribution.contacts_scope(change.items))
     if isinstance(change, ProgramsChanged):
-        return lambda: (store("programs", PROGRAM_COLUMNS), len(change.items))[-1]
+        return storing("programs", PROGRAM_COLUMNS)
     assert isinstance(change, RescoreRequested)
     scoring.weights = Weights.load(pipeline.settings.weights_file)
-    return lambda: (rescore_stored(pipeline, change.since_days), 0)[-1]
+    return lambda: rescore_stored(pipeline, change.since_days)
 
 
 def rescore_history(pipeline: Pipeline, since_days: int) -> int:
@@ -234,6 +235,7 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
         async def settle(written: asyncio.Future, batch: list, n: int, n_rejected: int, chunk: str) -> None:
             if written.exception() is not None:  # never ack what was not written: the agent stops below
                 failed.append(written.exception())
+            if failed:  # nor anything after it, though Faust would not commit past the gap anyway
                 return
             result = written.result()
             for event in batch:
@@ -369,6 +371,9 @@ async def _apply_registry_message(pipeline: Pipeline, name: str, record) -> None
         step = take_registry_change(pipeline, record.value)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         log.error("registry message %s/%d is not a registry change, skipped: %s", name, record.offset, exc)
+        return
+    except Exception as exc:  # e.g. a weights file that no longer parses: say so, keep the worker running
+        log.error("registry message %s/%d could not be applied, skipped: %s", name, record.offset, exc)
         return
     for attempt in range(1, REGISTRY_ATTEMPTS + 1):
         try:
