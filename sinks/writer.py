@@ -32,8 +32,8 @@ _LOOKUP_CHUNK = 2_000  # event ids per dedup query (~80 KB of SQL)
 # Rows travel to ClickHouse as JSON lines: msgspec encodes them in C (~2 us a touch row, against ~10 us
 # for clickhouse-connect building Native columns in Python) and ClickHouse parses them in C++ with the
 # GIL released, while the event loop scores the next chunk.
-_encode = msgspec.json.Encoder(decimal_format="number").encode
-_encode_lines = msgspec.json.Encoder(decimal_format="number").encode_lines
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_encode, _encode_lines = _encoder.encode, _encoder.encode_lines
 # msgspec writes RFC 3339 timestamps ("...T10:00:00.123456Z"); ClickHouse's default parser wants
 # "YYYY-MM-DD hh:mm:ss[.fff]".
 JSON_INSERT_SETTINGS = {"date_time_input_format": "best_effort"}

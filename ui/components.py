@@ -13,10 +13,15 @@ from ui.format import age_seconds, ago, utc_now
 REFRESH_SECONDS = 5
 
 
-def load(sql: str, params: dict | None = None, *, what: str = "This part") -> pd.DataFrame | None:
-    """Rows of a query, or None after telling the reader in plain words why there are none."""
+def load(sql: str, params: dict | None = None, *, what: str = "This part",
+         none: str | None = None) -> pd.DataFrame | None:
+    """Rows of a query, or None after telling the reader in plain words why there are none.
+
+    With `none`, a query that ran and found no rows is shown as that friendly empty state (and
+    returns None too), so a page only draws what has rows.
+    """
     try:
-        return query(sql, params)
+        rows = query(sql, params)
     except Unreachable:
         st.warning("The database is not answering yet. Is `pulse up` (or the worker) running? "
                    f"This page tries again every {REFRESH_SECONDS} seconds.", icon=":material/power_off:")
@@ -26,6 +31,10 @@ def load(sql: str, params: dict | None = None, *, what: str = "This part") -> pd
     except QueryError:
         st.warning(f"{what} could not be loaded just now; it will try again in {REFRESH_SECONDS} seconds.",
                    icon=":material/hourglass_top:")
+    else:
+        if none is None or not rows.empty:
+            return rows
+        empty(none)
     return None
 
 

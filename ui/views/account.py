@@ -76,10 +76,9 @@ def story(account: str) -> None:
     people_col, side_col = st.columns([2, 1])
     with people_col:
         st.subheader("People engaged")
-        people = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list")
-        if people is not None and people.empty:
-            empty("Nobody at this account has engaged in the last 90 days.")
-        elif people is not None:
+        people = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list",
+                      none="Nobody at this account has engaged in the last 90 days.")
+        if people is not None:
             st.dataframe(people, hide_index=True, width="stretch", column_config={
                 "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
                 "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
@@ -90,10 +89,9 @@ def story(account: str) -> None:
             })
     with side_col:
         st.subheader("Buying committee")
-        coverage = load(q.ACCOUNT_COVERAGE, {"account": account}, what="Coverage")
-        if coverage is not None and coverage.empty:
-            empty("No coverage figures for this account yet.")
-        elif coverage is not None:
+        coverage = load(q.ACCOUNT_COVERAGE, {"account": account}, what="Coverage",
+                        none="No coverage figures for this account yet.")
+        if coverage is not None:
             c = coverage.iloc[0]
             size = c["committee_size"]
             known = int(c["contacts_known"])
@@ -105,10 +103,9 @@ def story(account: str) -> None:
                           help="Known contacts against the expected buying committee")
                 st.progress(min(1.0, pct / 100), text=f"{pct:.0f}% of the buying committee")
         st.subheader("Stage history")
-        history = load(q.ACCOUNT_STAGE_HISTORY, {"account": account}, what="Stage history")
-        if history is not None and history.empty:
-            empty("No stage change recorded yet.")
-        elif history is not None:
+        history = load(q.ACCOUNT_STAGE_HISTORY, {"account": account}, what="Stage history",
+                       none="No stage change recorded yet.")
+        if history is not None:
             history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
                                  + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
             st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", column_config={
@@ -116,10 +113,9 @@ def story(account: str) -> None:
                 "change": "Change"})
 
     st.subheader("Latest touches")
-    timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline")
-    if timeline is not None and timeline.empty:
-        empty("No touches in the last 90 days.")
-    elif timeline is not None:
+    timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline",
+                    none="No touches in the last 90 days.")
+    if timeline is not None:
         st.dataframe(timeline, hide_index=True, width="stretch", column_config={
             "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM, HH:mm:ss"),
             "type": "Touch", "channel": "Channel", "person": "Person",

@@ -42,10 +42,9 @@ def alerts() -> None:
     freshness()
 
     st.subheader("Became MQA")
-    new = load(q.NEW_MQAS, {"hours": hours}, what="The MQA list")
-    if new is not None and new.empty:
-        empty("No account became MQA in this window.")
-    elif new is not None:
+    new = load(q.NEW_MQAS, {"hours": hours}, what="The MQA list",
+               none="No account became MQA in this window.")
+    if new is not None:
         new["stage_from"] = new["stage_from"].map(STAGE_LABELS).fillna(new["stage_from"])
         new["open"] = "account?account=" + new["account_id"]
         st.dataframe(new, hide_index=True, width="stretch",

@@ -16,10 +16,9 @@ header("Pipeline", "The health of the stream: how fast events come in and are st
 def health() -> None:
     freshness()
     st.subheader("Workers")
-    workers = load(q.PIPELINE_WORKERS, what="Worker health")
-    if workers is not None and workers.empty:
-        empty("No worker has reported in the last day. Is `pulse up` (or `pulse worker`) running?")
-    elif workers is not None:
+    workers = load(q.PIPELINE_WORKERS, what="Worker health",
+                   none="No worker has reported in the last day. Is `pulse up` (or `pulse worker`) running?")
+    if workers is not None:
         now = utc_now()
         cols = st.columns(4)
         cols[0].metric("Events in / s", f"{workers['events_in_per_s'].sum():,.0f}", border=True,
@@ -77,10 +76,9 @@ def health() -> None:
                                             "source": "Came in through", "why": "Why", "payload": "Input"})
 
     st.subheader("Unresolved touches")
-    unresolved = load(q.UNRESOLVED, what="Unresolved share")
-    if unresolved is not None and unresolved.empty:
-        empty("No touches in the last 14 days.")
-    elif unresolved is not None:
+    unresolved = load(q.UNRESOLVED, what="Unresolved share",
+                      none="No touches in the last 14 days.")
+    if unresolved is not None:
         last = unresolved.iloc[-1]
         st.metric("Unresolved today", f"{float(last['unresolved_pct']):.1f}%", border=True,
                   help="Share of today's touches that matched no account (kept, and re-attributed when the "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import queries as q
-from ui.components import REFRESH_SECONDS, bar_chart, chart, empty, freshness, header, load
+from ui.components import REFRESH_SECONDS, bar_chart, chart, freshness, header, load
 
 header("Reach and programs", "Reach: target accounts with at least one success on a program (an open or click, "
                              "an attended event, a connected call). Focus: the share of the program's successes "
@@ -14,11 +14,10 @@ header("Reach and programs", "Reach: target accounts with at least one success o
 @st.fragment(run_every=REFRESH_SECONDS)
 def programs() -> None:
     st.subheader("Programs")
-    rows = load(q.PROGRAM_REACH, what="Program reach")
-    if rows is not None and rows.empty:
-        empty("No programs yet. Import them with `pulse programs import programs.csv`; touches that carry a "
-              "campaign or program id count towards them.")
-    elif rows is not None:
+    rows = load(q.PROGRAM_REACH, what="Program reach",
+                none="No programs yet. Import them with `pulse programs import programs.csv`; touches that carry a "
+                     "campaign or program id count towards them.")
+    if rows is not None:
         rows["label"] = rows["name"].where(rows["name"] != "", rows["program_id"])
         chart(bar_chart(rows, "reach_pct", "label", "Target accounts reached (%)", "Program",
                         "Reach: share of target accounts reached"))
@@ -38,10 +37,9 @@ def programs() -> None:
                                                                                    format="%.2f"),
                      })
     st.subheader("Awareness by channel")
-    aware = load(q.CHANNEL_AWARENESS, what="Awareness by channel")
-    if aware is not None and aware.empty:
-        empty("No target account has engaged on any channel in the last 90 days yet.")
-    elif aware is not None:
+    aware = load(q.CHANNEL_AWARENESS, what="Awareness by channel",
+                 none="No target account has engaged on any channel in the last 90 days yet.")
+    if aware is not None:
         chart(bar_chart(aware, "aware_pct", "channel", "Target accounts aware (%)", "Channel",
                         "Target accounts with engagement on each channel, 90 days", color="#59A14F"))
         st.dataframe(aware, hide_index=True, width="stretch", column_config={
