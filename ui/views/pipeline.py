@@ -88,7 +88,7 @@ def health() -> None:
             return
         chart(alt.Chart(unresolved, title="Share of touches with no account, per day (%)").mark_bar(color="#E15759")
               .encode(x=alt.X("yearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
-                      y=alt.Y("unresolved_pct:Q", title="Unresolved (%)", axis=alt.Axis(format=".0f")),
+                      y=alt.Y("unresolved_pct:Q", title="Unresolved (%)", axis=alt.Axis(format="~g")),
                       tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), "touches:Q", "unresolved:Q",
                                alt.Tooltip("unresolved_pct:Q", title="%")])
               .properties(height=200))
