@@ -2,8 +2,28 @@
 from __future__ import annotations
 
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from pulse.settings import Settings
+
+# How long a fetch may wait on the broker for new records. Faust fixes it at 1,500 ms. Kafka answers a
+# waiting fetch as soon as records arrive, so there it only bounds idle round trips; the embedded broker
+# (Tansu) answers only when the wait is over, so every touch waited up to that long before the worker
+# saw it (measured: p50 430 ms, up to 750 ms, against 15 ms at 100 ms).
+FETCH_MAX_WAIT_MS = 100
+
+
+def _fetch_wait_bounded(create):
+    def create_worker_consumer(thread, transport):
+        consumer = create(thread, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher
+        return consumer
+    create_worker_consumer.pulse_bounded = True
+    return create_worker_consumer
+
+
+if not getattr(AIOKafkaConsumerThread._create_worker_consumer, "pulse_bounded", False):
+    AIOKafkaConsumerThread._create_worker_consumer = _fetch_wait_bounded(AIOKafkaConsumerThread._create_worker_consumer)
 
 
 def create_app(settings: Settings) -> faust.App:

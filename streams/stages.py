@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
-from sinks.writer import ClickHouseWriter
+from clickhouse_connect.driver.client import Client
 
 EVERY_SECONDS = 5.0
 
@@ -48,28 +48,27 @@ ROWS_PER_SLICE = 2_000_000
 TIME_SHARE = 0.2
 MAX_INTERVAL_S = 60.0
 # Views the dashboard refreshes every few seconds, snapshotted with account_engagement.
-SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily")
+SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
 
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-def refresh(writer: ClickHouseWriter, now: datetime) -> float:
+def refresh(client: Client, db: str, now: datetime) -> float:
     """Evaluate account_engagement slice by slice into the snapshot; returns seconds until the next."""
-    db = writer.database
     started = time.monotonic()
-    rows = writer.client.query(f"SELECT count() FROM {db}.engagement_daily").result_rows[0][0]
+    rows = client.query(f"SELECT count() FROM {db}.engagement_daily").result_rows[0][0]
     slices = max(1, rows // ROWS_PER_SLICE + 1)
     for i in range(slices):
-        writer.client.command(
+        client.command(
             f"INSERT INTO {db}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
             f"FROM {db}.account_engagement_part(slices = {slices}, slice = {i})",
             parameters={"ms": _ms(now)},
         )
     for view in SNAPSHOTS:
-        writer.client.command(
+        client.command(
             f"INSERT INTO {db}.{view}_snapshot SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {db}.{view}",
             parameters={"ms": _ms(now)},
         )
@@ -77,18 +76,17 @@ def refresh(writer: ClickHouseWriter, now: datetime) -> float:
     return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / TIME_SHARE))
 
 
-def detect(writer: ClickHouseWriter, now: datetime) -> list[StageChange]:
-    """Refresh the snapshot, then compare each account's stage with the last one recorded."""
-    db = writer.database
-    current = {a: (s, m) for a, s, m in writer.client.query(
+def detect(client: Client, db: str, now: datetime) -> list[StageChange]:
+    """Compare each account's stage in the snapshot taken at `now` with the last one recorded."""
+    current = {a: (s, m) for a, s, m in client.query(
         f"SELECT account_id, stage, minutes_90d FROM {db}.account_engagement_snapshot "
         f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(now)}).result_rows}
-    recorded = {a: (s, n) for a, s, n in writer.client.query(
+    recorded = {a: (s, n) for a, s, n in client.query(
         f"SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])), uniqExact(change_id) "
         f"FROM {db}.stage_changes GROUP BY account_id").result_rows}
     return diff(current, recorded, now)
 
 
-def record(writer: ClickHouseWriter, changes: list[StageChange]) -> None:
-    writer.client.insert(f"{writer.database}.stage_changes",
+def record(client: Client, db: str, changes: list[StageChange]) -> None:
+    client.insert(f"{db}.stage_changes",
                          [[getattr(c, k) for k in COLUMNS] for c in changes], column_names=COLUMNS)

@@ -6,6 +6,7 @@ serves the read-only ClickHouse HTTP endpoint for everybody else.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hashlib
 import itertools
@@ -292,28 +293,51 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     synced = [datetime.now(timezone.utc)]
 
     @app.timer(interval=IDENTITY_SYNC_SECONDS)
+    @on_clock("identity sync")
     async def sync_identities():
         # identifies another worker stored (shared ClickHouse): a margin covers clocks a little apart
-        since, synced[0] = synced[0] - timedelta(seconds=2), datetime.now(timezone.utc)
+        since, now = synced[0] - timedelta(seconds=2), datetime.now(timezone.utc)
         links = await pipeline.in_sink(attribution.identities_since, pipeline.writer, since)
+        synced[0] = now  # only once read: after a failed read the next tick asks from the same point
         # learnt here, between two scorings (see take_registry_change), then re-stitched on the sink thread
         changed = pipeline.scoring.identities.learn_links(links)
         if changed:
             await pipeline.in_sink(attribution.restitch, pipeline.writer, changed, pipeline.scoring)
 
+    # Stage evaluation reads every account's engagement (seconds on a large store). It runs on a thread
+    # and a session of its own, so the sink keeps writing meanwhile: on the sink thread it held back
+    # every chunk behind it, which was most of the freshness tail under load. It writes only snapshots
+    # and stage_changes, which nothing on the sink thread reads or writes.
+    evaluator = ThreadPoolExecutor(1, thread_name_prefix="pulse-stages")
+    evaluator_client: list = []
+
+    def evaluating(fn, *args):
+        if not evaluator_client:  # opened on first use: a worker that never leads never opens it
+            client = writer_client(settings)
+            if settings.embedded_clickhouse:
+                # the embedded engine runs on the worker's own cores: its evaluation threads yield to
+                # scoring and storing (nice 19), so a busy worker's touches are not held up by it
+                client.set_client_setting("os_thread_priority", 19)
+            evaluator_client.append(client)
+        return fn(evaluator_client[0], settings.database, *args)
+
+    async def on_evaluator(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(evaluator, evaluating, fn, *args)
+
     @app.timer(interval=stages.EVERY_SECONDS, on_leader=True)
+    @on_clock("stage evaluation")
     async def evaluate_stages():
         # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
         if time.monotonic() < next_evaluation[0]:
             return
         now = datetime.now(timezone.utc)
-        wait = await pipeline.in_sink(stages.refresh, pipeline.writer, now)
+        wait = await on_evaluator(stages.refresh, now)
         next_evaluation[0] = time.monotonic() + wait - stages.EVERY_SECONDS
-        changes = await pipeline.in_sink(stages.detect, pipeline.writer, now)
+        changes = await on_evaluator(stages.detect, now)
         for change in changes:
             await stage_topic.send(key=change.account_id.encode(), value=stages.encode(change))
         if changes:
-            await pipeline.in_sink(stages.record, pipeline.writer, changes)
+            await on_evaluator(stages.record, changes)
 
     wire_health(app, pipeline, lambda: writer_client(settings))
 
@@ -321,6 +345,20 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     async def report():
         log.info("written=%d duplicates=%d rejected=%d sink=%s", pipeline.written, pipeline.duplicates,
                  pipeline.rejected, pipeline.writer.state)
+
+
+def on_clock(what: str):
+    """For a timer's body: a failure (ClickHouse away, say) is logged and the next tick tries again.
+    Faust stops the whole worker when a timer raises; the sink meanwhile waits and retries on its own."""
+    def wrap(body):
+        @functools.wraps(body)
+        async def tick():
+            try:
+                await body()
+            except Exception as exc:
+                log.error("%s failed, trying again at the next tick: %s", what, exc)
+        return tick
+    return wrap
 
 
 def _deadletter_row(event) -> RejectedRow:

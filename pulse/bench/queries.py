@@ -140,13 +140,12 @@ def measure(data_dir: Path, size: int, repeats: int) -> dict:
     stored = client.query("SELECT count() FROM pulse.touches").result_rows[0][0]
     engagement_rows = client.query("SELECT count() FROM pulse.engagement_daily").result_rows[0][0]
     # the worker's stage evaluation fills the snapshot the account lists read: time it too
-    from types import SimpleNamespace
     from datetime import datetime, timezone
 
     from streams import stages
 
     started = time.perf_counter()
-    stages.refresh(SimpleNamespace(client=client, database="pulse"), datetime.now(timezone.utc))
+    stages.refresh(client, "pulse", datetime.now(timezone.utc))
     evaluation_s = time.perf_counter() - started
     # the most active account: the Account page's worst case
     account = client.query("SELECT account_id FROM pulse.engagement_daily WHERE account_id != '' "

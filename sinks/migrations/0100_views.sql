@@ -192,6 +192,13 @@ ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY program_id
 COMMENT 'Latest evaluations of program_reach'
 EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.program_reach;
 
+-- The Account page reads one account's coverage; the view evaluates every contact for it (~100 ms at
+-- 1M contacts, whatever the account). It changes only with the registry, so a snapshot will do.
+CREATE OR REPLACE TABLE {database}.account_coverage_snapshot
+ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY account_id
+COMMENT 'Latest evaluations of account_coverage; query with FINAL'
+EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.account_coverage;
+
 -- Engagement minutes of target accounts per day and channel over the last 90 days (daily cap applied).
 CREATE OR REPLACE VIEW {database}.target_channel_daily AS
 SELECT day, channel, sum(minutes) AS minutes
