@@ -44,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--query-sizes", help="comma-separated stored-event counts, e.g. 10000000,100000000")
     p.add_argument("--query-repeats", type=int, help="timed runs of every dashboard query per size")
     p.add_argument("--memory-seconds", type=float, help="length of the memory run")
-    p.add_argument("--only", help=f"comma-separated sections ({', '.join(SECTIONS)}); the ceiling always runs")
+    p.add_argument("--only", help=f"comma-separated sections ({', '.join(SECTIONS)}); the ceiling runs "
+                   "with every section that reads Kafka")
     p.add_argument("--out", default="bench-results/latest.json", help="where to write the JSON results")
     p.add_argument("--keep", action="store_true", help="keep the working directory (logs, data)")
     p.set_defaults(func=cmd_bench)

@@ -330,6 +330,10 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
         # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
         if time.monotonic() < next_evaluation[0]:
             return
+        if pipeline.writer.state != "ok":
+            # the sink is waiting for ClickHouse: nothing new is stored, and the cores and memory are
+            # better left to the catch-up; the next tick after it evaluates again
+            return
         now = datetime.now(timezone.utc)
         wait = await on_evaluator(stages.refresh, now)
         next_evaluation[0] = time.monotonic() + wait - stages.EVERY_SECONDS

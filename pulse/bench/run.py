@@ -229,9 +229,11 @@ def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> Non
         samples = fresh.rss_under_load(s, worker, plan.freshness_rate // 10, plan.memory_seconds)
     finally:
         hooks.stop()
+    # ten points along the run: a leak climbs steadily, a cache fills and levels off
+    series = [round(samples[round(i * (len(samples) - 1) / 10)]) for i in range(11)]
     report.add("memory", rss_start_mb=samples[0], rss_end_mb=samples[-1], rss_max_mb=max(samples),
                growth_mb=samples[-1] - samples[0], seconds=plan.memory_seconds,
-               offered_events_per_s=plan.freshness_rate // 10)
+               offered_events_per_s=plan.freshness_rate // 10, rss_series_mb=series)
 
 
 # ---------------------------------------------------------------------------------------- hooks
@@ -253,6 +255,10 @@ def scale_out(report: Report, workdir: Path, bootstrap: str, workload: Workload,
     report.add("scale_out", **scaleout.measure(workdir, bootstrap, workload, plan))
 
 
+# Sections that read the generated workload from Kafka; the ceiling runs with any of them.
+KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "memory", "scale_out"}
+
+
 def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:
     report = Report(plan)
     report.results["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
@@ -262,12 +268,13 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
     broker, bootstrap = harness.start_broker(workdir)
     want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out"))
     try:
-        log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
-                  f"{plan.events:,} touches (seed {plan.seed})...", flush=True)
-        workload = generate(plan.accounts, plan.contacts, plan.events, plan.seed)
-        s0 = settings_for(workdir, bootstrap, "ceiling", plan.partitions)
-        produce(s0, workload, registry=False)
-        ceiling_rate = ceiling(report, s0, workload)
+        if want & KAFKA_SECTIONS:  # the hooks and the queries need neither the workload nor the ceiling
+            log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
+                      f"{plan.events:,} touches (seed {plan.seed})...", flush=True)
+            workload = generate(plan.accounts, plan.contacts, plan.events, plan.seed)
+            s0 = settings_for(workdir, bootstrap, "ceiling", plan.partitions)
+            produce(s0, workload, registry=False)
+            ceiling_rate = ceiling(report, s0, workload)
         naive_rate = naive(report, workdir, bootstrap, workload, plan, ceiling_rate) if "naive" in want else None
         if want & {"pipeline", "freshness", "memory"}:
             s, worker = pipeline(report, workdir, bootstrap, workload, plan, ceiling_rate, naive_rate)
