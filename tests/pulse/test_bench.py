@@ -21,7 +21,8 @@ def test_tiny_bench_runs_every_section(tmp_path):
     for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",
                     "hooks_open", "queries_20000", "scale_out"):
         assert section in data, f"{section} missing from {sorted(data)}"
-    assert data["pipeline"]["exact"] is True
+    totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
+    assert data["pipeline"]["exact"] is True, totals
     assert data["pipeline"]["stored"] == data["pipeline"]["unique_events"] < data["pipeline"]["events_sent"]
     assert data["scale_out"]["exact"] is True and data["scale_out"]["lost"] == 0
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
