@@ -13,17 +13,16 @@ from pulse.settings import Settings
 FETCH_MAX_WAIT_MS = 100
 
 
-def _fetch_wait_bounded(create):
-    def create_worker_consumer(thread, transport):
-        consumer = create(thread, transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher
-        return consumer
-    create_worker_consumer.pulse_bounded = True
-    return create_worker_consumer
+_create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 
 
-if not getattr(AIOKafkaConsumerThread._create_worker_consumer, "pulse_bounded", False):
-    AIOKafkaConsumerThread._create_worker_consumer = _fetch_wait_bounded(AIOKafkaConsumerThread._create_worker_consumer)
+def _create_worker_consumer_bounded(thread, transport):
+    consumer = _create_worker_consumer(thread, transport)
+    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher
+    return consumer
+
+
+AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer_bounded  # once: a module runs once
 
 
 def create_app(settings: Settings) -> faust.App:

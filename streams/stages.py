@@ -88,5 +88,4 @@ def detect(client: Client, db: str, now: datetime) -> list[StageChange]:
 
 
 def record(client: Client, db: str, changes: list[StageChange]) -> None:
-    client.insert(f"{db}.stage_changes",
-                         [[getattr(c, k) for k in COLUMNS] for c in changes], column_names=COLUMNS)
+    client.insert(f"{db}.stage_changes", [[getattr(c, k) for k in COLUMNS] for c in changes], column_names=COLUMNS)

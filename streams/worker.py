@@ -309,17 +309,18 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     # every chunk behind it, which was most of the freshness tail under load. It writes only snapshots
     # and stage_changes, which nothing on the sink thread reads or writes.
     evaluator = ThreadPoolExecutor(1, thread_name_prefix="pulse-stages")
-    evaluator_client: list = []
+
+    @functools.cache  # opened on first use: a worker that never leads never opens it
+    def evaluator_client():
+        client = writer_client(settings)
+        if settings.embedded_clickhouse:
+            # the embedded engine runs on the worker's own cores: its evaluation threads yield to
+            # scoring and storing (nice 19), so a busy worker's touches are not held up by it
+            client.set_client_setting("os_thread_priority", 19)
+        return client
 
     def evaluating(fn, *args):
-        if not evaluator_client:  # opened on first use: a worker that never leads never opens it
-            client = writer_client(settings)
-            if settings.embedded_clickhouse:
-                # the embedded engine runs on the worker's own cores: its evaluation threads yield to
-                # scoring and storing (nice 19), so a busy worker's touches are not held up by it
-                client.set_client_setting("os_thread_priority", 19)
-            evaluator_client.append(client)
-        return fn(evaluator_client[0], settings.database, *args)
+        return fn(evaluator_client(), settings.database, *args)
 
     async def on_evaluator(fn, *args):
         return await asyncio.get_running_loop().run_in_executor(evaluator, evaluating, fn, *args)
