@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from aiohttp import web
 from clickhouse_connect.driver.client import Client
+
+from pulse import threads
 
 log = logging.getLogger("pulse.sql")
 
@@ -29,7 +30,7 @@ class SqlEndpoint:
         self._pool: asyncio.Queue[Client] = asyncio.Queue()
         self._make_reader = make_reader
         self._sessions = sessions
-        self._executor = ThreadPoolExecutor(sessions, thread_name_prefix="pulse-sql")
+        self._executor = threads.executor("pulse-sql", sessions)
         self._runner: web.AppRunner | None = None
         self.default_database = default_database
 

@@ -15,7 +15,7 @@ import msgspec
 
 from schemas.events import Identify, Touch
 from schemas.registry import AccountRecord, ContactRecord
-from schemas.rows import TouchRow
+from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.writer import ClickHouseWriter
 from streams.core.score import Identities, Scoring, rescore
 from streams.core.weights import Weights
@@ -71,11 +71,11 @@ def restitched(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) ->
     person now (earlier ones too)."""
     if not cookies:
         return []
-    # the cookie index finds the ids by primary key; touches then by theirs (event_id)
-    rows = writer.stored(f"event_id IN (SELECT event_id FROM {writer.database}.cookie_touches "
-                         "WHERE anonymous_id IN %(c)s) AND anonymous_id IN %(c)s AND email = ''",
-                         {"c": sorted(cookies)})
-    return rescored(rows, scoring)
+    # every version of a cookie's anonymous touches, by cookie: the latest of each is the stored touch
+    result = writer.client.query(
+        f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {writer.database}.anonymous_touches "
+        "WHERE anonymous_id IN %(c)s ORDER BY version DESC LIMIT 1 BY event_id", parameters={"c": sorted(cookies)})
+    return rescored([TouchRow(*r) for r in result.result_rows], scoring)
 
 
 def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> int:

@@ -13,13 +13,13 @@ import logging
 import os
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from pulse import threads
 from pulse.settings import Settings
 from schemas import topics
 from sinks.faults import OutageClient, OutageSwitch
@@ -154,7 +154,7 @@ class HealthService:
         self._broker_state = "starting"
         self._runner: web.AppRunner | None = None
         # Health rows get their own connection and thread: the sink thread may be blocked retrying.
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-health")
+        self._executor = threads.executor("pulse-health")
         self._writing: asyncio.Future | None = None
         self._write_failed = False
 

@@ -37,7 +37,11 @@ def wait(condition, timeout: float, what: str, interval: float = 0.05):
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
@@ -49,6 +53,18 @@ class Proc:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.popen.pid)
+
+    def cpu_by_thread(self) -> dict[int, tuple[str, float]]:
+        """{thread id: (name, CPU seconds so far)}: the worker names its own threads, the engine its
+        pools, so a profile of Python frames can be set against where the cores really went. By id, as
+        a name can change (the engine renames a thread while it runs a query on it)."""
+        out: dict[int, tuple[str, float]] = {}
+        for task in Path(f"/proc/{self.popen.pid}/task").iterdir():
+            try:
+                out[int(task.name)] = ((task / "comm").read_text().strip(), cpu_seconds_of(task / "stat"))
+            except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+                continue
+        return out
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():

@@ -136,13 +136,14 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     w = harness.start_pulse("worker", s, workdir, f"http://127.0.0.1:{s.sql_port}/ping")
     rss_registry = w.rss_mb()
     spy = harness.Profiler(w, workdir / "pipeline.profile")
-    cpu0, t0 = w.cpu_seconds(), time.perf_counter()
+    cpu0, threads0, t0 = w.cpu_seconds(), w.cpu_by_thread(), time.perf_counter()
     # Polling costs the worker CPU (it serves the SQL): a count() is read from part metadata, and the
     # distinct ids (a re-attributed touch has two versions until a merge) are counted only once it is due.
     harness.wait(lambda: stored_all(s, workload.unique_events), 3600, f"{workload.unique_events} touches in ClickHouse",
                  0.05)
     seconds = time.perf_counter() - t0
     cpu = w.cpu_seconds() - cpu0
+    by_thread = cpu_share(threads0, w.cpu_by_thread(), workload.unique_events)
     profile = spy.stop()
     # exactness: every event once, the minutes as computed by the core, aggregates consistent. A chunk
     # is two inserts (touches, then its aggregates), so right after the last one a reader can see the
@@ -164,8 +165,20 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
                expected_minutes=workload.expected_minutes,
                ratio_to_ceiling=rate / ceiling_rate,
                ratio_to_naive=(rate / naive_rate) if naive_rate else None,
-               worker_rss_mb_registry_loaded=rss_registry, profile=profile)
+               worker_rss_mb_registry_loaded=rss_registry, cpu_us_per_event_by_thread=by_thread, profile=profile)
     return s, w
+
+
+def cpu_share(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], events: int) -> dict:
+    """µs of CPU per event by thread name over the run (threads of one name summed), largest first.
+
+    `python` is the event loop (Faust, decoding, scoring); `pulse-*` the worker's own threads; the rest
+    are the engine's (ThreadPool: query pipelines, MergeMutate: background merges). chDB renames a
+    thread that runs a query to `Unknown`: that is the sink thread and the stage evaluator."""
+    used: dict[str, float] = {}
+    for tid, (name, seconds) in after.items():
+        used[name] = used.get(name, 0.0) + seconds - before.get(tid, ("", 0.0))[1]
+    return {name: round(1e6 * s / events, 1) for name, s in sorted(used.items(), key=lambda kv: -kv[1]) if s > 0.01}
 
 
 def stored_all(s: Settings, unique_events: int) -> bool:

@@ -24,6 +24,10 @@ def test_tiny_bench_runs_every_section(tmp_path):
     totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
     assert data["pipeline"]["exact"] is True, totals
     assert data["pipeline"]["stored"] == data["pipeline"]["unique_events"] < data["pipeline"]["events_sent"]
+    # where the worker's CPU went, by thread: the engine's pools and the worker's own threads
+    by_thread = data["pipeline"]["cpu_us_per_event_by_thread"]
+    assert by_thread and all(v > 0 for v in by_thread.values()), by_thread
+    assert sum(by_thread.values()) <= data["pipeline"]["cpu_us_per_event"] * 1.05, by_thread
     assert data["scale_out"]["exact"] is True and data["scale_out"]["lost"] == 0
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
