@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    except BrokenPipeError:
+        # `pulse status | head` closed its end: not an error. Point stdout at nothing, so the
+        # interpreter's final flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # one line, never a traceback, for the errors people hit
         from pulse.broker import StartupError
         from sinks.client import DataDirBusy

@@ -1,6 +1,7 @@
 """`pulse` fails the way people can act on: one line, what to do, non-zero exit, never a traceback."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -43,6 +44,13 @@ def test_data_dir_owned_by_a_running_worker(settings, start):
     # migrate goes through the owner instead of opening its data
     migrated = run_pulse(["migrate"], env_for(settings))
     assert migrated.returncode == 0 and "up to date" in migrated.stdout
+    # `pulse status | head -1`: a reader that left early is not an error (here, one that left before)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    status = subprocess.run([sys.executable, "-m", "pulse.cli", "status"], env=env_for(settings), cwd=ROOT,
+                            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write_end)
+    assert status.returncode == 0 and status.stderr == "", status.stderr
 
 
 def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
