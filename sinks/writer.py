@@ -125,16 +125,21 @@ class ClickHouseWriter:
             parameters={"w": self.writer_id},
         ).result_rows[0][0] or 0
         self._last_seq = max(self._last_seq, checkpoint)
+        # Every version row this writer wrote, not FINAL: on a shared store another worker may have
+        # written a later version of one of these touches meanwhile (re-stitched by an identify it
+        # read). FINAL would hide this writer's row, yet the later version takes back what this row
+        # gives, so both deltas must be folded.
         result = self.client.query(
-            f"SELECT {', '.join(TOUCH_COLUMNS)}, batch_seq FROM {db}.touches FINAL "
-            f"WHERE writer = %(w)s AND batch_seq > %(c)s",
+            f"SELECT {', '.join(TOUCH_COLUMNS)}, batch_seq FROM {db}.touches "
+            f"WHERE writer = %(w)s AND batch_seq > %(c)s LIMIT 1 BY event_id, version",
             parameters={"w": self.writer_id, "c": checkpoint},
         )
         if not result.result_rows:
             return 0
         rows = [TouchRow(*r[:-1]) for r in result.result_rows]
         high = max(r[-1] for r in result.result_rows)
-        log.warning("recovering %d touches written after checkpoint %d (crash before the aggregate insert)", len(rows), checkpoint)
+        log.warning("recovering %d touches written after checkpoint %d (crash before the aggregate insert)",
+                    len(rows), checkpoint)
         self._insert_engagement(rows, high)
         self._last_seq = max(self._last_seq, high)
         return len(rows)

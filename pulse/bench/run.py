@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import platform
 import shutil
 import tempfile
@@ -282,6 +283,9 @@ KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "memory", "scale_out"}
 
 def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:
     report = Report(plan)
+    # kafka-python's IO thread warns whenever it waited for the GIL over 100 ms: while the benchmark
+    # generates and publishes a million events in this process, that is all the time, and says nothing
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     report.results["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform(), "at": datetime.now(timezone.utc).isoformat()}
     report.results["plan"] = vars(plan) | {"query_sizes": list(plan.query_sizes)}

@@ -5,6 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import msgspec
 import numpy as np
 
 from schemas.rows import TouchRow
@@ -64,6 +65,44 @@ def test_crash_between_the_two_inserts_is_repaired_at_start(engine):
     # and a second restart does not fold it twice
     ClickHouseWriter(client, settings.database, "w2").start()
     assert totals(client, settings.database) == (Decimal("6.00"), 3)
+
+
+def by_account(client, db):
+    return dict(client.query(f"SELECT account_id, sum(minutes) FROM {db}.engagement_daily WHERE kind = 'touch' "
+                             "GROUP BY account_id").result_rows)
+
+
+def test_a_crashed_batch_is_repaired_when_another_worker_re_versioned_one_of_its_touches(engine):
+    # A shared store: worker w3 stores a touch (+2.00 to acme) and dies before its aggregates; worker
+    # w4 then re-stitches that touch to globex (-2.00 from acme, +3.00 to globex), fully written.
+    # The latest version of the touch is w4's, yet w3's own row still has its +2.00 to fold.
+    client, settings = engine
+    db = settings.database
+    writer = ClickHouseWriter(client, db, "w3")
+    writer.start()
+    writer.write([row(minutes="1.00")])
+
+    def crash(*_a, **_k):
+        raise SystemExit("killed before the aggregates insert")
+
+    writer._insert_engagement = crash
+    first = row(minutes="2.00")
+    try:
+        writer.write([first])
+    except SystemExit:
+        pass
+    other = ClickHouseWriter(client, db, "w4", shared_store=True)
+    other.start()
+    moved = msgspec.structs.replace(first, account_id="globex", minutes=Decimal("3.00"), base_minutes=Decimal("3.00"),
+                                    method="stitched", retracts=1, prev_account_id="acme", prev_person=first.person,
+                                    prev_minutes=first.minutes, prev_base_minutes=first.base_minutes)
+    other.replace([moved])
+    assert by_account(client, db) == {"acme": Decimal("-1.00"), "globex": Decimal("3.00")}  # w3's +2.00 missing
+    ClickHouseWriter(client, db, "w3").start()
+    assert by_account(client, db) == {"acme": Decimal("1.00"), "globex": Decimal("3.00")}
+    assert totals(client, db) == (Decimal("4.00"), 2)
+    ClickHouseWriter(client, db, "w3").start()  # nothing left to fold
+    assert totals(client, db) == (Decimal("4.00"), 2)
 
 
 def test_seen_ids_candidates():
