@@ -28,6 +28,9 @@ def test_tiny_bench_runs_every_section(tmp_path):
     by_thread = data["pipeline"]["cpu_us_per_event_by_thread"]
     assert by_thread and all(v > 0 for v in by_thread.values()), by_thread
     assert sum(by_thread.values()) <= data["pipeline"]["cpu_us_per_event"] * 1.05, by_thread
+    memory = data["memory"]
+    # a leak shows as a rising floor: the lowest RSS of the run's last third against its first
+    assert len(memory["rss_series_mb"]) == 11 and isinstance(memory["floor_growth_mb"], float), memory
     assert data["scale_out"]["exact"] is True and data["scale_out"]["lost"] == 0
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
