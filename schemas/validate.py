@@ -146,6 +146,12 @@ def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | No
         return None
     if len(events) > max_events:
         return None
+    return events if follow_rules(events, now=now, max_age=max_age, ip=ip) else None
+
+
+def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: str | None = None) -> bool:
+    """Normalise typed events in place as `validate` would; False when one breaks a rule the types
+    cannot express (then validate item by item to name it). `ip` fills events without one."""
     for event in events:
         if event.email is not None:
             normal = event.email.strip().lower()
@@ -154,10 +160,10 @@ def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | No
         if ip and event.ip is None:
             event.ip = ip
         if _check_semantics(event, now=now, max_age=max_age):
-            return None
+            return False
         if event.event_id is None:
             event.event_id = derive_event_id(event)
-    return events
+    return True
 
 
 def _full(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected:

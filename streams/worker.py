@@ -38,7 +38,7 @@ from schemas.registry import (
     decode_change,
 )
 from schemas.rows import RejectedRow
-from schemas.validate import Accepted, validate
+from schemas.validate import Accepted, follow_rules, validate
 from sinks.client import OwnerLock, engine_reader_client, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
@@ -80,9 +80,16 @@ class Pipeline:
 
 
 def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[Touch], list[RejectedRow]]:
-    """Messages from the hooks decode in one typed pass; anything else is validated item by item."""
+    """A message of well-formed events is checked in one pass; anything else is validated item by item.
+
+    Checked and normalised as the hooks do it, not only decoded: the topic is open to other producers.
+    A value the types allow but the rules do not (an IP that is no address, say) is refused here with
+    its reason; before, it crashed scoring and stopped the worker on that message at every restart.
+    """
     try:
-        return decode_batch(raw), []
+        events = decode_batch(raw)
+        if follow_rules(events, now=now, max_age=max_age):
+            return events, []
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
     try:

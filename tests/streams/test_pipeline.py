@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from conftest import sql_rows, wait_until
 from schemas.registry import AccountRecord, ContactRecord
+from schemas import topics
 from streams.producer import producer, publish_accounts, publish_contacts
 
 
@@ -68,3 +69,30 @@ def test_page_view_reaches_account_engagement(settings, start):
     assert post(settings, "/collect", marker)[0] == 202
     wait_until(lambda: minutes_of(settings, "globex") == (Decimal("1.00"), "aware", 1), 30, what="the marker event")
     assert minutes_of(settings, "acme") == (Decimal("3.00"), "aware", 2)
+
+
+def test_a_producer_writing_the_topic_directly_gets_the_hooks_rules(settings, start):
+    # Well-formed JSON of the wire format, but an IP that is no address (scoring used to raise on it,
+    # so the worker stopped on that message at every restart) and an email that is not normalised.
+    worker = start("worker", settings)
+    p = producer(settings)
+    publish_accounts(p, settings, [AccountRecord(account_id="acme", name="Acme", domains=("acme.example",))])
+    wait_until(lambda: sql_rows(settings, "SELECT account_id FROM accounts FINAL"), 60,
+               what="the registry to reach ClickHouse")
+    now = datetime.now(timezone.utc).isoformat()
+    p.send(settings.topic(topics.TOUCHES), json.dumps([
+        {"type": "page_view", "event_id": "6f1c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2b", "occurred_at": now,
+         "url": "https://us.example/", "ip": "not-an-ip"},
+        {"type": "page_view", "event_id": "6f1c1b2a-3d4e-4f50-8a6b-7c8d9e0f1a2c", "occurred_at": now,
+         "url": "https://us.example/", "email": " Ana@ACME.example"},
+    ]).encode())
+    p.flush()
+    p.close()
+    stored = wait_until(lambda: sql_rows(settings, "SELECT email, account_id, method FROM events"), 60,
+                        what="the valid event in ClickHouse")
+    assert stored == [("ana@acme.example", "acme", "domain")]
+    rejected = wait_until(lambda: sql_rows(settings, "SELECT source, reasons, payload FROM rejected_events"), 30,
+                          what="the bad event in rejected_events")
+    assert rejected[0][0] == "worker" and "not a valid IPv4 or IPv6 address" in rejected[0][1]
+    assert "not-an-ip" in rejected[0][2]
+    assert worker.proc.poll() is None  # still running
