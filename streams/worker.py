@@ -22,6 +22,7 @@ import faust
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from pulse import threads
 from pulse.settings import Settings
 from schemas import topics as topic_names
 from schemas.events import Touch, decode_batch
@@ -64,7 +65,7 @@ class Pipeline:
     settings: Settings
     writer: ClickHouseWriter
     scoring: Scoring
-    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pulse-sink"))
+    executor: ThreadPoolExecutor = field(default_factory=lambda: threads.executor("pulse-sink"))
     health: HealthMonitor = field(default_factory=HealthMonitor)
     written: int = 0
     duplicates: int = 0
@@ -315,7 +316,7 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     # and a session of its own, so the sink keeps writing meanwhile: on the sink thread it held back
     # every chunk behind it, which was most of the freshness tail under load. It writes only snapshots
     # and stage_changes, which nothing on the sink thread reads or writes.
-    evaluator = ThreadPoolExecutor(1, thread_name_prefix="pulse-stages")
+    evaluator = threads.executor("pulse-stages")
 
     @functools.cache  # opened on first use: a worker that never leads never opens it
     def evaluator_client():
