@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from tempfile import mkdtemp
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 TARGETS = ("collect", "pixel", "open")
 LINK_SECRET = "bench-link-secret"

@@ -7,7 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 
 class StartupError(RuntimeError):

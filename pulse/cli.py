@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from pulse.settings import Settings, SettingsError
+from schemas.settings import Settings, SettingsError
 
 
 def _settings() -> Settings:

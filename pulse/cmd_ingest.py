@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from pulse.settings import Settings, SettingsError
+from schemas.settings import Settings, SettingsError
 from schemas import topics
 from schemas.event_files import guess_format, read_csv, read_jsonl
 from schemas.validate import Accepted, validate

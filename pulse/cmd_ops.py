@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from sinks.health import HealthReading, PartitionLag, decode
 

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import registry_csv
 from schemas.registry import RescoreRequested, encode_change
 from schemas import topics

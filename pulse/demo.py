@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from decimal import Decimal
 
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord

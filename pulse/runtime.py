@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulse.broker import StartupError, port_in_use, start_broker, wait_for_http, wait_for_port
-from pulse.settings import Settings
+from schemas.settings import Settings
 from sinks.client import OwnerLock
 
 

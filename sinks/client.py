@@ -13,7 +13,7 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 LOCK_NAME = "pulse.owner.lock"
 

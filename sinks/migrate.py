@@ -13,7 +13,7 @@ from importlib import resources
 
 from clickhouse_connect.driver.client import Client
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _PLACEHOLDER = re.compile(r"\{(database|retention_months|reporting_tz)\}")

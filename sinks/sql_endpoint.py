@@ -15,7 +15,7 @@ from typing import Callable
 from aiohttp import web
 from clickhouse_connect.driver.client import Client
 
-from pulse import threads
+from sinks import threads
 
 log = logging.getLogger("pulse.sql")
 

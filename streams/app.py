@@ -4,7 +4,7 @@ from __future__ import annotations
 import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 # How long a fetch may wait on the broker for new records. Faust fixes it at 1,500 ms. Kafka answers a
 # waiting fetch as soon as records arrive, so there it only bounds idle round trips; the embedded broker

@@ -19,8 +19,8 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pulse import threads
-from pulse.settings import Settings
+from sinks import threads
+from schemas.settings import Settings
 from schemas import topics
 from sinks.faults import OutageClient, OutageSwitch
 from sinks.health import HealthReading, PartitionLag, encode, write_reading

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from schemas.events import EVENT_TYPES, encode_batch
 from schemas.validate import Accepted, validate, validate_body

@@ -6,7 +6,7 @@ import logging
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 
 log = logging.getLogger("pulse.kafka")

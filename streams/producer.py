@@ -5,7 +5,7 @@ from typing import Iterable, Sequence
 
 from kafka import KafkaProducer
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from schemas.events import Touch, encode_batch
 from schemas.registry import (

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import faust
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 
 

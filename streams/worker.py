@@ -22,8 +22,8 @@ import faust
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from pulse import threads
-from pulse.settings import Settings
+from sinks import threads
+from schemas.settings import Settings
 from schemas import topics as topic_names
 from schemas.events import Touch, decode_batch
 from schemas.registry import (

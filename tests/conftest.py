@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pulse.broker import broker_binary
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from conftest import ROOT, env_for, sql_rows, wait_until
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from schemas.events import EmailClick, FormSubmit, Meeting, Touch, encode_batch
 from schemas.registry import AccountRecord

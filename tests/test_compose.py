@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_pulse_services_point_at_kafka_and_clickhouse_with_the_same_variable_nam
 def test_every_variable_the_settings_read_is_documented_in_the_readme():
     import re
 
-    source = (ROOT / "pulse/settings.py").read_text()
+    source = (ROOT / "schemas/settings.py").read_text()
     names = set(re.findall(r'"((?:PULSE|KAFKA|CLICKHOUSE)_[A-Z_]+)"', source))
     readme = (ROOT / "README.md").read_text()
     assert names, "no variables found"

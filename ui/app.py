@@ -15,7 +15,7 @@ import streamlit as st
 # `streamlit run ui/app.py` puts ui/ on the path, not the project root the `ui` package lives in.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pulse.settings import SettingsError  # noqa: E402
+from schemas.settings import SettingsError  # noqa: E402
 from ui.auth import signed_in  # noqa: E402
 from ui.db import settings  # noqa: E402
 

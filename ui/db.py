@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from sinks.client import reader_client
 
 log = logging.getLogger("pulse.ui")

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from pulse.bench import harness
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas.registry import AccountRecord
 
 SLICES = 64

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulse.broker import broker_binary, wait_for_http
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas.registry import AccountRecord, ContactRecord
 
 

@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 CHUNK = 10_000_000
 ACCOUNTS = 100_000

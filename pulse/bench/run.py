@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pulse.bench import harness
 from pulse.bench.workload import Workload, generate
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from schemas.events import encode_batch
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from pulse.settings import Settings
+from schemas.settings import Settings
 from schemas import topics
 from streams.tracking import signatures
 

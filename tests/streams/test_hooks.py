@@ -11,7 +11,7 @@ import pytest
 
 from conftest import free_port, start_service, wait_until
 from hooks_helpers import call, dead_letters, events_with, marker, post_json, post_signed, touches
-from pulse.settings import Settings
+from schemas.settings import Settings
 from streams.tracking import signatures, tokens
 from streams.tracking.pixels import GIF
 

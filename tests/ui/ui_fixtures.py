@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, env_for, free_port, sql_rows, start_service, wait_until
-from pulse.settings import Settings
+from schemas.settings import Settings
 
 APP = ROOT / "ui" / "app.py"
 

@@ -76,6 +76,16 @@ class Settings:
     health_port: int = 8124
     query_timeout_s: int = 10
     query_max_memory: int = 2_000_000_000
+    # A reader's answer is cut at this many rows / bytes (the engine's max_result_rows/bytes): no 2 GB answers.
+    query_max_result_rows: int = 1_000_000
+    query_max_result_bytes: int = 200_000_000
+    # Engine sessions serving readers, and how many more requests may wait for one before a 503.
+    sql_sessions: int = 3
+    sql_queue: int = 16
+    # The SQL endpoint's token (PULSE_SQL_TOKEN); unset = generated once into <data_dir>/sql-token (mode 0600).
+    sql_token: str | None = dataclasses.field(default=None, repr=False)
+    # Host names the SQL endpoint answers besides loopback ones (DNS-rebinding guard).
+    sql_allowed_hosts: tuple[str, ...] = ()
     # Tracking hooks and dashboard.
     hooks_host: str = "127.0.0.1"
     hooks_port: int = 8080
@@ -102,7 +112,12 @@ class Settings:
     click_allowed_hosts: tuple[str, ...] = ()    # hosts a click may redirect to without a signed URL
     token_max_age_days: int = 365                # email links older than this no longer count
     store_full_ips: bool = False                 # ClickHouse keeps truncated IPs unless this is set
-    collect_types: tuple[str, ...] = ()          # event types POST /collect takes; none = every type
+    # Event types POST /collect takes: page events only; everything else comes signed.
+    collect_types: tuple[str, ...] = ("page_view", "page_engagement", "identify", "form_submit")
+    # Fault injection (tests and rehearsals only): off unless set, armed only with its token, capped.
+    fault_injection: bool = False
+    fault_token: str | None = dataclasses.field(default=None, repr=False)
+    fault_max_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -205,6 +220,12 @@ ENV = {
     "health_port": "PULSE_HEALTH_PORT",
     "query_timeout_s": "PULSE_QUERY_TIMEOUT_S",
     "query_max_memory": "PULSE_QUERY_MAX_MEMORY",
+    "query_max_result_rows": "PULSE_QUERY_MAX_RESULT_ROWS",
+    "query_max_result_bytes": "PULSE_QUERY_MAX_RESULT_BYTES",
+    "sql_sessions": "PULSE_SQL_SESSIONS",
+    "sql_queue": "PULSE_SQL_QUEUE",
+    "sql_token": "PULSE_SQL_TOKEN",
+    "sql_allowed_hosts": "PULSE_SQL_ALLOWED_HOSTS",
     "hooks_host": "PULSE_HOOKS_HOST",
     "hooks_port": "PULSE_HOOKS_PORT",
     "ui_host": "PULSE_UI_HOST",
@@ -225,6 +246,9 @@ ENV = {
     "token_max_age_days": "PULSE_TOKEN_MAX_AGE_DAYS",
     "store_full_ips": "PULSE_STORE_FULL_IPS",
     "collect_types": "PULSE_COLLECT_TYPES",
+    "fault_injection": "PULSE_FAULT_INJECTION",
+    "fault_token": "PULSE_FAULT_TOKEN",
+    "fault_max_seconds": "PULSE_FAULT_MAX_SECONDS",
 }
 
 
