@@ -38,39 +38,35 @@ def bench_hooks(settings: Settings | None = None, *, target: str = "collect", ev
     /collect events without ids, so the hooks derive them (the webhook and import case). `profile` writes a py-spy
     profile (speedscope JSON) of the hooks process during the load, when py-spy is installed.
     """
-    from pulse.bench.harness import cpu_seconds, free_port
-    from pulse.broker import start_broker, wait_for_http
+    from pulse.bench import harness
 
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}")
     settings = settings or Settings()
     workdir = Path(workdir or mkdtemp(prefix="pulse-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    procs: list[subprocess.Popen] = []
+    procs: list[harness.Proc] = []
     try:
         if settings.kafka_bootstrap is None:
-            settings = settings.replace(broker_port=free_port())
-            procs.append(start_broker(settings, workdir / "broker.log"))
+            broker, bootstrap = harness.start_broker(workdir)
+            procs.append(broker)
+            settings = settings.replace(kafka_bootstrap=bootstrap)
         tag = uuid.uuid4().hex[:8]
-        settings = settings.replace(topic_prefix=f"bench{tag}", hooks_port=free_port(), hooks_host="127.0.0.1")
-        from pulse.bench.harness import env_for
-
-        env = env_for(settings.replace(link_secrets=(LINK_SECRET,), data_dir=workdir / "data"))
-        hooks = subprocess.Popen([sys.executable, "-m", "pulse.cli", "hooks"], env=env,
-                                 stdout=(workdir / "hooks.log").open("wb"), stderr=subprocess.STDOUT)
+        settings = settings.replace(topic_prefix=f"bench{tag}", hooks_port=harness.free_port(), hooks_host="127.0.0.1",
+                                    link_secrets=(LINK_SECRET,), data_dir=workdir / "data")
+        hooks = harness.start_pulse("hooks", settings, workdir, f"{settings.hooks_url}/health", timeout=60)
         procs.append(hooks)
-        wait_for_http(f"{settings.hooks_url}/health", 60, hooks, "the hooks process")
 
         spy = None
         if profile is not None and shutil.which("py-spy"):
             spy = subprocess.Popen(["py-spy", "record", "-p", str(hooks.pid), "-o", str(profile), "-f", "speedscope",
                                     "-r", "200", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cpu_before = cpu_seconds(hooks.pid)
+        cpu_before = hooks.cpu_seconds()
         spec = {"host": "127.0.0.1", "port": settings.hooks_port, "target": target, "requests": requests,
                 "events_per_request": events_per_request, "max_seconds": max_seconds, "concurrency": concurrency, "event_ids": event_ids}
         load = subprocess.run([sys.executable, "-m", "pulse.bench_hooks", json.dumps(spec)], capture_output=True,
                               text=True, timeout=max_seconds + 120)
-        cpu_after = cpu_seconds(hooks.pid)
+        cpu_after = hooks.cpu_seconds()
         if spy is not None:
             spy.send_signal(2)
             spy.wait(30)
@@ -91,13 +87,7 @@ def bench_hooks(settings: Settings | None = None, *, target: str = "collect", ev
         return result
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            proc.stop(timeout=20)
 
 
 # -- the load process ---------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # one line, never a traceback, for the errors people hit
-        from pulse.broker import StartupError
+        from pulse.support.waits import StartupError
         from sinks.client import DataDirBusy
 
         if isinstance(exc, (StartupError, DataDirBusy)):

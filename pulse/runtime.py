@@ -7,47 +7,20 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from pulse.broker import StartupError, port_in_use, start_broker, wait_for_http, wait_for_port
+from pulse.support.broker import start_broker
+from pulse.support.ports import port_in_use
+from pulse.support.processes import Proc, StopTimeout, spawn, wait_ready
+from pulse.support.waits import StartupError, wait_for_port
 from schemas.settings import Settings
 from sinks.client import OwnerLock
 
 
-@dataclass
-class Part:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-
-
-def _pulse_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pulse.cli", *args]
-
-
-def _spawn(name: str, cmd: list[str], logs: Path, env: dict[str, str]) -> Part:
-    log = logs / f"{name}.log"
-    proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=env, start_new_session=True)
-    return Part(name, proc, log)
-
-
-def _tail(path: Path, lines: int = 12) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _wait_http(url: str, timeout: float, part: Part) -> None:
-    try:
-        wait_for_http(url, timeout, part.proc, f"the {part.name}")
-    except StartupError as exc:
-        raise StartupError(f"{exc}; its log ({part.log}) ends with:\n{_tail(part.log)}") from None
+def _spawn(name: str, part: str, logs: Path, env: dict[str, str]) -> Proc:
+    return spawn(name, [part], logs / f"{name}.log", env)
 
 
 def preflight(settings: Settings, demo: bool) -> None:
@@ -70,7 +43,7 @@ def up(settings: Settings, demo: bool = False) -> int:
     preflight(settings, demo)
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    parts: list[Part] = []
+    parts: list[Proc] = []
     env = {**os.environ, "PULSE_DATA_DIR": str(settings.data_dir)}
     stopping = False
 
@@ -82,37 +55,36 @@ def up(settings: Settings, demo: bool = False) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         if settings.embedded_broker:
-            broker = start_broker(settings, logs / "broker.log")
-            parts.append(Part("Kafka broker", broker, logs / "broker.log"))
+            parts.append(start_broker(settings.broker_host, settings.broker_port, logs / "broker.log"))
             print(f"  kafka      {settings.bootstrap}  (embedded Tansu broker: one machine, memory only)", flush=True)
         else:
             print(f"  kafka      {settings.bootstrap}", flush=True)
-        worker = _spawn("worker", _pulse_cmd("worker"), logs, env)
+        worker = _spawn("worker", "worker", logs, env)
         parts.append(worker)
         if settings.embedded_clickhouse:
-            _wait_http(f"http://{settings.sql_host}:{settings.sql_port}/ping", 120, worker)
+            wait_ready(worker, f"http://{settings.sql_host}:{settings.sql_port}/ping", 120)
             print(f"  clickhouse {settings.sql_url}  (chDB in the worker, data in {settings.data_dir}; "
                   "read-only over HTTP)", flush=True)
         else:
             print(f"  clickhouse {settings.clickhouse_url}", flush=True)
         print(f"  health     http://{settings.sql_host}:{settings.health_port}/health  (`pulse status`)", flush=True)
-        hooks = _spawn("hooks", _pulse_cmd("hooks"), logs, env)
+        hooks = _spawn("hooks", "hooks", logs, env)
         parts.append(hooks)
-        _wait_http(f"{settings.hooks_url}/health", 60, hooks)
+        wait_ready(hooks, f"{settings.hooks_url}/health", 60)
         print(f"  hooks      {settings.hooks_url}  (POST /collect)", flush=True)
-        ui = _spawn("dashboard", _pulse_cmd("ui"), logs, env)
+        ui = _spawn("dashboard", "ui", logs, env)
         parts.append(ui)
-        wait_for_port(settings.ui_host, settings.ui_port, 60, ui.proc, "the dashboard")
+        wait_for_port(settings.ui_host, settings.ui_port, 60, ui.popen, "the dashboard")
         print(f"  dashboard  http://{settings.ui_host}:{settings.ui_port}", flush=True)
         if demo:
-            parts.append(_spawn("demo", _pulse_cmd("demo"), logs, env))
+            parts.append(_spawn("demo", "demo", logs, env))
             print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
         print(f"pulse is up. Logs in {logs}. Ctrl-C stops everything.", flush=True)
         while not stopping:
             for part in parts:
-                if part.proc.poll() is not None:
-                    print(f"pulse: the {part.name} stopped unexpectedly (exit {part.proc.returncode}); "
-                          f"its log ({part.log}) ends with:\n{_tail(part.log)}", file=sys.stderr, flush=True)
+                if not part.running():
+                    print(f"pulse: the {part.name} stopped unexpectedly (exit {part.popen.returncode}); "
+                          f"its log ({part.log}) ends with:\n{part.tail(12)}", file=sys.stderr, flush=True)
                     return 1
             time.sleep(0.2)
         print("pulse: stopping (flushing buffered events, committing offsets)...", flush=True)
@@ -124,14 +96,10 @@ def up(settings: Settings, demo: bool = False) -> int:
         shutdown(parts)
 
 
-def shutdown(parts: list[Part], timeout: float = 30.0) -> None:
+def shutdown(parts: list[Proc], timeout: float = 30.0) -> None:
     """Stop in reverse order of start: the demo and hooks first, the worker flushes, the broker last."""
     for part in reversed(parts):
-        if part.proc.poll() is None:
-            part.proc.send_signal(signal.SIGTERM)
-            try:
-                part.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                print(f"pulse: the {part.name} did not stop within {timeout:.0f} s; killing it", file=sys.stderr)
-                part.proc.kill()
-                part.proc.wait()
+        try:
+            part.stop(signal.SIGTERM, timeout)
+        except StopTimeout as exc:
+            print(f"pulse: {str(exc).splitlines()[0]}", file=sys.stderr)

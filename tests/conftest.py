@@ -6,63 +6,31 @@ Every test gets its own topic prefix and database name, so tests never see each 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pulse.broker import broker_binary
+from pulse.support.broker import start_broker
+from pulse.support.ports import free_port
+from pulse.support.processes import ROOT, Proc, env_for, start_part
+from pulse.support.waits import StartupError, wait_until
 from schemas.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
-    """Poll a condition (the thing a test waits for), never a blind sleep. Returns its truthy value."""
-    deadline = time.monotonic() + timeout
-    last_exc = None
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception as exc:  # the thing may not be up yet
-            last_exc = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+__all__ = ["ROOT", "env_for", "free_port", "pulse_up_demo", "sql_rows", "start_service", "wait_until"]
 
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> str:
     """The embedded Kafka-compatible broker on a free port, for the whole session."""
     port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("broker") / "broker.log"
-    proc = subprocess.Popen([broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: socket.create_connection(("127.0.0.1", port), 0.5).close() or True, 15,
-                   what=f"the embedded broker on port {port} (log: {log})")
-    except AssertionError:
-        proc.kill()
-        raise AssertionError(f"the embedded broker did not start; its log says:\n{log.read_text()}") from None
+    proc = start_broker("127.0.0.1", port, tmp_path_factory.mktemp("broker") / "broker.log", "the test broker")
     yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    proc.stop(timeout=10)
 
 
 @pytest.fixture
@@ -85,63 +53,21 @@ def settings(broker, tmp_path) -> Settings:
     )
 
 
-def env_for(settings: Settings) -> dict[str, str]:
-    """The environment variables that make a child process use these settings (as docker-compose does)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "KAFKA_", "CLICKHOUSE_"))}
-    return {**env, **settings.environ()}
-
-
-@dataclass
-class Service:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-
-    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"{self.name} did not stop within {timeout} s after {sig!r}; log:\n{self.tail()}")
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-    def tail(self, n: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:]) if self.log.exists() else ""
-
-
 def start_service(name: str, args: list[str], settings: Settings, ready_url: str | None, log_dir: Path,
-                  timeout: float = 90) -> Service:
-    log = log_dir / f"{name}-{time.monotonic_ns()}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "pulse.cli", *args], env=env_for(settings), cwd=ROOT,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    service = Service(name, proc, log)
-    if ready_url:
-        def ready():
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode} while starting:\n{service.tail()}")
-            with urllib.request.urlopen(ready_url, timeout=1):
-                return True
-        try:
-            wait_until(ready, timeout, 0.2, what=f"{name} at {ready_url}")
-        except AssertionError as exc:
-            service.stop(signal.SIGKILL)
-            raise AssertionError(f"{exc}\n{name} log:\n{service.tail()}") from None
-    return service
+                  timeout: float = 90) -> Proc:
+    """A part of pulse as a child process with these settings; fails the test with its log if not ready."""
+    try:
+        return start_part(args[0], settings, log_dir, ready_url, timeout, tuple(args[1:]))
+    except StartupError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @pytest.fixture
 def start(tmp_path):
-    """start('worker'|'hooks', settings) -> Service; everything started is stopped after the test."""
-    started: list[Service] = []
+    """start('worker'|'hooks', settings) -> Proc; everything started is stopped after the test."""
+    started: list[Proc] = []
 
-    def _start(kind: str, settings: Settings, timeout: float = 90) -> Service:
+    def _start(kind: str, settings: Settings, timeout: float = 90) -> Proc:
         urls = {"worker": f"http://127.0.0.1:{settings.sql_port}/ping",
                 "hooks": f"http://127.0.0.1:{settings.hooks_port}/health"}
         service = start_service(kind, [kind], settings, urls.get(kind), tmp_path, timeout)

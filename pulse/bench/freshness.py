@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from pulse.bench import harness
+from pulse.support.waits import wait_until
 from schemas.settings import Settings
 from schemas.registry import AccountRecord
 
@@ -47,8 +48,8 @@ def measure(s: Settings, rate: int, seconds: float, worker: harness.Proc) -> dic
     p = producer(s)
     publish_accounts(p, s, [MARKER])
     p.close()
-    harness.wait(lambda: harness.sql(s, "SELECT count() FROM accounts FINAL WHERE account_id = 'bench-marker'") == "1",
-                 120, "the marker account")
+    wait_until(lambda: harness.sql(s, "SELECT count() FROM accounts FINAL WHERE account_id = 'bench-marker'") == "1",
+               120, 0.05, what="the marker account")
     # account_engagement is account_engagement_part over one slice holding every account; the marker's
     # row is the same from the slice that holds it, which evaluates a 64th of the accounts (the whole
     # view costs ~150 ms at 1M events, on the worker's own two cores: polling it measured the poller)
@@ -78,7 +79,7 @@ def measure(s: Settings, rate: int, seconds: float, worker: harness.Proc) -> dic
         _post(f"{s.hooks_url}/collect", [event])
         accepted.append(time.perf_counter())
         time.sleep(0.2)
-    harness.wait(lambda: len(seen_at) >= len(accepted), 120, "every marker in account_engagement", 0.1)
+    wait_until(lambda: len(seen_at) >= len(accepted), 120, 0.1, what="every marker in account_engagement")
     stop.set()
     poller.join()
     out, _ = load.communicate(timeout=120)

@@ -13,7 +13,6 @@ import platform
 import shutil
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -21,10 +20,11 @@ from pathlib import Path
 
 
 from pulse.bench import harness
+from pulse.support.waits import wait_until
+from pulse.bench.prepare import preload_registry, produce, settings_for, stored_all
 from pulse.bench.workload import Workload, generate
 from schemas.settings import Settings
 from schemas import topics
-from schemas.events import encode_batch
 
 log_print = print
 
@@ -65,35 +65,6 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
     return str(value)
-
-
-def settings_for(workdir: Path, bootstrap: str, name: str, partitions: int, app_id: str | None = None) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    return Settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{tag}", partitions=partitions,
-                    app_id=app_id or f"bench-{tag}", data_dir=workdir / name, database="pulse",
-                    sql_port=harness.free_port(), hooks_port=harness.free_port(), health_port=harness.free_port(),
-                    batch_seconds=0.5, worker_id=name)
-
-
-# ---------------------------------------------------------------------------------------- producing
-def produce(settings: Settings, workload: Workload, registry: bool = True, per_message: int = 50,
-            topic: str | None = None, touches: bool = True) -> float:
-    """Put the registry and the touches on the topics; returns seconds spent producing touches."""
-    from streams.kafka_admin import ensure_topics
-    from streams.producer import producer, publish_accounts, publish_contacts
-
-    ensure_topics(settings)
-    p = producer(settings)
-    if registry:
-        publish_accounts(p, settings, workload.accounts)
-        publish_contacts(p, settings, workload.contacts)
-    started = time.perf_counter()
-    name = topic or settings.topic(topics.TOUCHES)
-    for chunk in workload.messages(per_message) if touches else ():
-        p.send(name, encode_batch(chunk))
-    p.flush()
-    p.close()
-    return time.perf_counter() - started
 
 
 # ---------------------------------------------------------------------------------------- 1. ceiling
@@ -140,8 +111,7 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     cpu0, threads0, t0 = w.cpu_seconds(), w.cpu_by_thread(), time.perf_counter()
     # Polling costs the worker CPU (it serves the SQL): a count() is read from part metadata, and the
     # distinct ids (a re-attributed touch has two versions until a merge) are counted only once it is due.
-    harness.wait(lambda: stored_all(s, workload.unique_events), 3600, f"{workload.unique_events} touches in ClickHouse",
-                 0.05)
+    wait_until(lambda: stored_all(s, workload.unique_events), 3600, 0.05, what=f"{workload.unique_events} touches in ClickHouse")
     seconds = time.perf_counter() - t0
     cpu = w.cpu_seconds() - cpu0
     by_thread = cpu_share(threads0, w.cpu_by_thread(), workload.unique_events)
@@ -155,8 +125,8 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
 
     expected = (workload.unique_events, workload.expected_minutes, workload.expected_minutes)
     try:
-        harness.wait(lambda: totals() == expected, 120, "the stored touches and aggregates to settle", 0.2)
-    except TimeoutError:
+        wait_until(lambda: totals() == expected, 120, 0.2, what="the stored touches and aggregates to settle")
+    except AssertionError:
         pass  # reported as not exact, with the figures
     stored, minutes, aggregate = totals()
     rate = workload.unique_events / seconds
@@ -180,22 +150,6 @@ def cpu_share(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
     for tid, (name, seconds) in after.items():
         used[name] = used.get(name, 0.0) + seconds - before.get(tid, ("", 0.0))[1]
     return {name: round(1e6 * s / events, 1) for name, s in sorted(used.items(), key=lambda kv: -kv[1]) if s > 0.01}
-
-
-def stored_all(s: Settings, unique_events: int) -> bool:
-    if int(harness.sql(s, "SELECT count() FROM touches")) < unique_events:
-        return False
-    return int(harness.sql(s, "SELECT uniqExact(event_id) FROM touches")) == unique_events
-
-
-def preload_registry(s: Settings, workdir: Path, workload: Workload) -> None:
-    """Run a worker until its store holds the registry, as a running deployment already has it."""
-    # its own consumer group, so the timed worker's offsets on the touches topic start untouched
-    w = harness.start_pulse("worker", s.replace(app_id=f"{s.app_id}-registry"), workdir,
-                            f"http://127.0.0.1:{s.sql_port}/ping")
-    harness.wait(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
-                 1800, "the registry in the store", 0.5)
-    w.stop()
 
 
 def _totals(s: Settings) -> tuple[int, Decimal]:

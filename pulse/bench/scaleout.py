@@ -19,6 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from pulse.bench import harness
+from pulse.support.waits import wait_until
+from pulse.bench.prepare import preload_registry, produce, settings_for
 from pulse.bench.workload import Workload
 
 _DUMP = """
@@ -37,7 +39,6 @@ def stored(data_dir: Path) -> dict[str, tuple[Decimal, str]]:
 
 
 def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
-    from pulse.bench.run import preload_registry, produce, settings_for
 
     app_id = "bench-scaleout"
     a = settings_for(workdir, bootstrap, "scale-a", plan.partitions, app_id)
@@ -58,9 +59,9 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
 
     started = time.perf_counter()
     wa = harness.start_pulse("worker", a, workdir, f"http://127.0.0.1:{a.sql_port}/ping")
-    harness.wait(lambda: count(a) >= total // 3, 3600, "worker A to store a third", 0.2)
+    wait_until(lambda: count(a) >= total // 3, 3600, 0.2, what="worker A to store a third")
     wb = harness.start_pulse("worker", b, workdir, f"http://127.0.0.1:{b.sql_port}/ping")  # joins: rebalance
-    harness.wait(lambda: count(a) + count(b) >= 2 * total // 3, 3600, "A and B to store two thirds", 0.2)
+    wait_until(lambda: count(a) + count(b) >= 2 * total // 3, 3600, 0.2, what="A and B to store two thirds")
     wa.stop()                                                                               # leaves: rebalance
     in_a = stored(a.data_dir)  # A's store, read by a separate process now that A has let it go
 
@@ -68,7 +69,7 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan) -> dict:
         ids_b = set(harness.sql(b, "SELECT DISTINCT event_id FROM touches FORMAT TSV").split())
         return len(ids_b | set(in_a)) >= total
 
-    harness.wait(union_complete, 3600, "the union of both stores to hold every event", 1.0)
+    wait_until(union_complete, 3600, 1.0, what="the union of both stores to hold every event")
     seconds = time.perf_counter() - started
     wb.stop()
     in_b = stored(b.data_dir)

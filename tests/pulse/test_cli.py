@@ -36,7 +36,7 @@ def test_data_dir_owned_by_a_running_worker(settings, start):
     worker = start("worker", settings)
     result = run_pulse(["up"], env_for(settings))
     assert result.returncode == 1
-    assert str(worker.proc.pid) in result.stderr and "PULSE_DATA_DIR" in result.stderr
+    assert str(worker.pid) in result.stderr and "PULSE_DATA_DIR" in result.stderr
     assert "Traceback" not in result.stderr
     # a second worker on the same data is refused the same way
     second = run_pulse(["worker"], env_for(settings))

@@ -1,0 +1,58 @@
+"""Getting a benchmark store ready: settings for one run, the workload on the topics, the registry
+preloaded by a worker of its own, and whether every touch has been stored."""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from pulse.bench import harness
+from pulse.bench.workload import Workload
+from pulse.support.waits import wait_until
+from schemas import topics
+from schemas.events import encode_batch
+from schemas.settings import Settings
+
+
+def settings_for(workdir: Path, bootstrap: str, name: str, partitions: int, app_id: str | None = None) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    return Settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{tag}", partitions=partitions,
+                    app_id=app_id or f"bench-{tag}", data_dir=workdir / name, database="pulse",
+                    sql_port=harness.free_port(), hooks_port=harness.free_port(), health_port=harness.free_port(),
+                    batch_seconds=0.5, worker_id=name)
+
+
+def produce(settings: Settings, workload: Workload, registry: bool = True, per_message: int = 50,
+            topic: str | None = None, touches: bool = True) -> float:
+    """Put the registry and the touches on the topics; returns seconds spent producing touches."""
+    from streams.kafka_admin import ensure_topics
+    from streams.producer import producer, publish_accounts, publish_contacts
+
+    ensure_topics(settings)
+    p = producer(settings)
+    if registry:
+        publish_accounts(p, settings, workload.accounts)
+        publish_contacts(p, settings, workload.contacts)
+    started = time.perf_counter()
+    name = topic or settings.topic(topics.TOUCHES)
+    for chunk in workload.messages(per_message) if touches else ():
+        p.send(name, encode_batch(chunk))
+    p.flush()
+    p.close()
+    return time.perf_counter() - started
+
+
+def stored_all(s: Settings, unique_events: int) -> bool:
+    if int(harness.sql(s, "SELECT count() FROM touches")) < unique_events:
+        return False
+    return int(harness.sql(s, "SELECT uniqExact(event_id) FROM touches")) == unique_events
+
+
+def preload_registry(s: Settings, workdir: Path, workload: Workload) -> None:
+    """Run a worker until its store holds the registry, as a running deployment already has it."""
+    # its own consumer group, so the timed worker's offsets on the touches topic start untouched
+    w = harness.start_pulse("worker", s.replace(app_id=f"{s.app_id}-registry"), workdir,
+                            f"http://127.0.0.1:{s.sql_port}/ping")
+    wait_until(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
+               1800, 0.5, what="the registry in the store")
+    w.stop()
