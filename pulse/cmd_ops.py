@@ -50,8 +50,9 @@ def format_reading(r: HealthReading) -> str:
         f"dead letters {r.dead_letters:,} since the worker started (rejected_events keeps them all)",
         f"stored      {r.written:,} events written, {r.duplicates:,} duplicates skipped since start",
     ]
-    if r.outage_remaining_s > 0:
-        lines.append(f"test hook   injected sink outage, {r.outage_remaining_s:,.0f} s left")
+    if r.outage_remaining_s is not None:  # only a worker with PULSE_FAULT_INJECTION reports it
+        armed = f"injected sink outage, {r.outage_remaining_s:,.0f} s left" if r.outage_remaining_s > 0 else "not armed"
+        lines.append(f"fault inj.  on (test/ops only): {armed}")
     lines.append(format_lag(r.partitions, r.consumer_lag))
     return "\n".join(lines)
 

@@ -155,6 +155,14 @@ class Settings:
             raise SettingsError("PULSE_RATE_LIMIT must be 0 (off) or more and PULSE_RATE_BURST at least 1")
         if self.token_max_age_days < 1:
             raise SettingsError("PULSE_TOKEN_MAX_AGE_DAYS must be at least 1")
+        if self.fault_injection and len(self.fault_token or "") < 16:
+            raise SettingsError("PULSE_FAULT_INJECTION is on but PULSE_FAULT_TOKEN is "
+                                + ("not set" if not self.fault_token else "shorter than 16 characters")
+                                + ": set a long random token (the outage switch answers only to it), "
+                                  "or turn fault injection off")
+        if not 0 < self.fault_max_seconds < float("inf"):
+            raise SettingsError(f"PULSE_FAULT_MAX_SECONDS={self.fault_max_seconds!r} must be a positive, finite "
+                                "number of seconds")
         from schemas.events import EVENT_TYPES
 
         unknown = [t for t in self.collect_types if t not in EVENT_TYPES]

@@ -8,10 +8,13 @@ batch is written, and the row goes to the dead-letter table with the error.
 
 `InjectedOutage` and `OutageSwitch` are the test/ops hook that makes the sink's inserts fail for a
 while in embedded mode, where ClickHouse cannot be stopped apart from the worker (chDB runs
-inside it). The worker's health endpoint arms it: `POST /admin/sink-outage?seconds=30`.
+inside it). It exists only when PULSE_FAULT_INJECTION is set; the worker's health endpoint then arms
+it with its token: `POST /admin/sink-outage?seconds=30` and `Authorization: Bearer $PULSE_FAULT_TOKEN`.
 """
 from __future__ import annotations
 
+import hmac
+import math
 import re
 import struct
 import threading
@@ -85,6 +88,50 @@ def refused_row(row: TouchRow, exc: BaseException, now: datetime) -> RejectedRow
     return RejectedRow(now, "sink", msgspec.json.encode(reasons).decode(), row.payload, f"sink/{row.event_id}")
 
 
+class FaultRequestError(ValueError):
+    """A fault-injection request pulse refuses; `status` is the HTTP answer, the message names the field."""
+
+    def __init__(self, status: int, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.status, self.field, self.reason = status, field, reason
+
+
+def outage_seconds(raw: str | None, cap: float) -> float:
+    """The outage a request asks for: a finite number of seconds from 0 (disarm) to `cap`.
+
+    `float()` takes 'inf', 'nan' and '1e309': an endless outage, or one no comparison can end.
+    """
+    if raw is None or raw.strip() == "":
+        raise FaultRequestError(400, "seconds", f"required: a number of seconds from 0 (disarm) to {cap:g}")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise FaultRequestError(400, "seconds", f"{raw[:40]!r} is not a number") from None
+    if not math.isfinite(seconds):
+        raise FaultRequestError(400, "seconds", f"{raw[:40]!r} is not a finite number of seconds")
+    if not 0 <= seconds <= cap:
+        raise FaultRequestError(400, "seconds", f"{seconds:g} is outside 0..{cap:g} (PULSE_FAULT_MAX_SECONDS)")
+    return seconds
+
+
+def check_fault_token(authorization: str | None, header_token: str | None, expected: str) -> None:
+    """Accept `Authorization: Bearer <token>` or `X-Pulse-Fault-Token: <token>`; 401 without one, 403 wrong.
+
+    A custom header or an Authorization header makes a browser's cross-origin request a preflighted
+    one, which this endpoint never answers: a web page cannot arm the switch even with a guess.
+    """
+    given = header_token
+    if given is None and authorization is not None:
+        scheme, _, value = authorization.strip().partition(" ")
+        given = value.strip() if scheme.lower() == "bearer" else None
+    if not given:
+        raise FaultRequestError(401, "token", "missing: send Authorization: Bearer <PULSE_FAULT_TOKEN> "
+                                              "or X-Pulse-Fault-Token")
+    # bytes, so a non-ASCII header is a wrong token rather than a TypeError; constant time
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        raise FaultRequestError(403, "token", "not the fault-injection token")
+
+
 class OutageSwitch:
     """A timer the test/ops hook arms: while it runs, the sink's inserts raise InjectedOutage."""
 
@@ -94,8 +141,10 @@ class OutageSwitch:
         self._lock = threading.Lock()
 
     def fail_for(self, seconds: float) -> None:
+        if not math.isfinite(seconds) or seconds < 0:  # callers validate (outage_seconds); this is the floor
+            raise ValueError(f"an outage lasts a finite, non-negative number of seconds, not {seconds!r}")
         with self._lock:
-            self._until = self._clock() + max(0.0, seconds)
+            self._until = self._clock() + seconds
 
     def remaining(self) -> float:
         return max(0.0, self._until - self._clock())

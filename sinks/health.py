@@ -33,7 +33,9 @@ class HealthReading(msgspec.Struct, frozen=True):
     partitions: list[PartitionLag] = []
     written: int = 0
     duplicates: int = 0
-    outage_remaining_s: float = 0.0   # the test/ops hook (sinks/faults.py), 0 when not armed
+    # The fault-injection switch (sinks/faults.py): seconds left, 0 when not armed; None (and absent
+    # from the JSON) when the worker runs without PULSE_FAULT_INJECTION, as in production.
+    outage_remaining_s: float | None = None
 
 
 HEALTH_COLUMNS = ("at", "worker", "events_in_per_s", "events_out_per_s", "consumer_lag", "oldest_unflushed_s",
@@ -45,5 +47,15 @@ def write_reading(client: Client, database: str, reading: HealthReading) -> None
                   column_names=HEALTH_COLUMNS)
 
 
-encode = msgspec.json.Encoder().encode
+_encode = msgspec.json.Encoder().encode
+
+
+def encode(reading: HealthReading) -> bytes:
+    """The endpoint's JSON; without fault injection it says nothing about it."""
+    if reading.outage_remaining_s is not None:
+        return _encode(reading)
+    fields = msgspec.structs.asdict(reading)
+    del fields["outage_remaining_s"]
+    return _encode(fields)
+
 decode = msgspec.json.Decoder(HealthReading).decode

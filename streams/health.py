@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sinks import threads
 from schemas.settings import Settings
 from schemas import topics
-from sinks.faults import OutageClient, OutageSwitch
+from sinks.faults import FaultRequestError, OutageClient, OutageSwitch, check_fault_token, outage_seconds
 from sinks.health import HealthReading, PartitionLag, encode, write_reading
 
 log = logging.getLogger("pulse.health")
@@ -138,14 +138,15 @@ async def read_lag_once(settings: Settings, timeout: float = 5.0) -> list[Partit
 
 
 class HealthService:
-    """GET /health (JSON reading), POST /admin/sink-outage?seconds=N (test/ops hook), and the row timer."""
+    """GET /health (JSON reading), the row timer, and with fault injection on (and only then)
+    POST /admin/sink-outage?seconds=N with the fault token (the test/ops hook)."""
 
-    def __init__(self, settings: Settings, monitor: HealthMonitor, writer, switch: OutageSwitch,
+    def __init__(self, settings: Settings, monitor: HealthMonitor, writer, switch: OutageSwitch | None,
                  make_client, counters=lambda: (0, 0)):
         self.settings = settings
         self.monitor = monitor
         self.writer = writer            # ClickHouseWriter: its .state and .last_error
-        self.switch = switch
+        self.switch = switch            # None unless settings.fault_injection
         self.counters = counters        # () -> (written, duplicates)
         self._make_client = make_client
         self._client = None
@@ -175,14 +176,15 @@ class HealthService:
             partitions=list(self._partitions),
             written=written,
             duplicates=duplicates,
-            outage_remaining_s=round(self.switch.remaining(), 3),
+            outage_remaining_s=None if self.switch is None else round(self.switch.remaining(), 3),
         )
 
     # -- HTTP ------------------------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/health", self._health)
-        app.router.add_post("/admin/sink-outage", self._outage)
+        if self.switch is not None:  # no fault injection: no route (404), not a refusing one
+            app.router.add_post("/admin/sink-outage", self._outage)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         try:
@@ -198,11 +200,16 @@ class HealthService:
 
     async def _outage(self, request: web.Request) -> web.Response:
         try:
-            seconds = float(request.query.get("seconds", "30"))
-        except ValueError:
-            return web.json_response({"error": "seconds: not a number"}, status=400)
+            check_fault_token(request.headers.get("Authorization"), request.headers.get("X-Pulse-Fault-Token"),
+                              self.settings.fault_token)
+            seconds = outage_seconds(request.query.get("seconds"), self.settings.fault_max_seconds)
+        except FaultRequestError as exc:
+            headers = {"WWW-Authenticate": 'Bearer realm="pulse fault injection"'} if exc.status == 401 else None
+            return web.json_response({"error": str(exc), "problems": [{"field": exc.field, "reason": exc.reason}]},
+                                     status=exc.status, headers=headers)
         self.switch.fail_for(seconds)
-        log.warning("test/ops hook: sink inserts will fail for %.0f s (POST /admin/sink-outage)", seconds)
+        log.warning("fault injection: sink inserts will fail for %.0f s (POST /admin/sink-outage from %s)",
+                    seconds, request.remote)
         return web.json_response({"sink_outage_s": seconds})
 
     # -- the timer ---------------------------------------------------------------------------------
@@ -268,9 +275,15 @@ EXIT_SINK_UNAVAILABLE = 75  # EX_TEMPFAIL: try again later
 
 
 def wire_health(app, pipeline, make_client) -> HealthService:
-    """Arm the outage hook on the sink's client and start the endpoint and the timer as Faust tasks."""
-    switch = OutageSwitch()
-    pipeline.writer.client = OutageClient(pipeline.writer.client, switch)
+    """Start the endpoint and the timer as Faust tasks; with fault injection on, put the outage
+    switch in front of the sink's client (otherwise the sink talks to ClickHouse directly)."""
+    switch = None
+    if pipeline.settings.fault_injection:
+        switch = OutageSwitch()
+        pipeline.writer.client = OutageClient(pipeline.writer.client, switch)
+        log.warning("fault injection is on (PULSE_FAULT_INJECTION): POST /admin/sink-outage with the fault "
+                    "token stops the sink's inserts for up to %g s; never in production",
+                    pipeline.settings.fault_max_seconds)
     service = HealthService(pipeline.settings, pipeline.health, pipeline.writer, switch, make_client,
                             counters=lambda: (pipeline.written, pipeline.duplicates))
 

@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -119,10 +120,31 @@ def health(settings: Settings) -> dict:
         return json.loads(response.read())
 
 
+FAULT_TOKEN = "test-fault-token-0123456789abcdef"
+
+
+def with_faults(settings: Settings, max_seconds: float = 600.0) -> Settings:
+    """Settings of a worker whose sink can be stopped on purpose (off by default, as in production)."""
+    return settings.replace(fault_injection=True, fault_token=FAULT_TOKEN, fault_max_seconds=max_seconds)
+
+
 def sink_outage(settings: Settings, seconds: float) -> dict:
+    """Arm the worker's outage switch (fault injection on, see with_faults) with its token."""
     url = f"http://{settings.sql_host}:{settings.health_port}/admin/sink-outage?seconds={seconds}"
-    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5) as response:
+    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Bearer {settings.fault_token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
+
+
+def admin_post(settings: Settings, query: str, headers: dict | None = None) -> tuple[int, bytes]:
+    """(status, body) of a POST to the worker's fault-injection route, errors included."""
+    url = f"http://{settings.sql_host}:{settings.health_port}/admin/sink-outage{query}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", headers=headers or {}),
+                                    timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 def pulse(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

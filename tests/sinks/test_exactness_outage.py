@@ -10,7 +10,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, DataError, Opera
 
 from conftest import sql_rows, wait_until
 from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
-                    sink_outage, stored_totals, wait_for_registry)
+                    sink_outage, stored_totals, wait_for_registry, with_faults)
 from schemas.rows import TouchRow
 from sinks.faults import InjectedOutage, OutageSwitch, insert_isolating_bad_rows, is_retryable
 from sinks.writer import ClickHouseWriter
@@ -74,7 +74,7 @@ def rss_bytes(pid: int) -> int:
 
 def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(settings, start):
     # small sink batches: Faust then buffers at most 2 x 40 messages while the sink is blocked
-    settings = settings.replace(batch_max_rows=2_000)
+    settings = with_faults(settings.replace(batch_max_rows=2_000))
     publish_registry(settings, accounts(10))
     worker = start("worker", settings)
     wait_for_registry(settings, 10)
@@ -167,6 +167,7 @@ def test_a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_of_its_batch_is_
 
 
 def test_stopping_the_worker_while_clickhouse_is_away_commits_nothing_unwritten(settings, start):
+    settings = with_faults(settings)
     publish_registry(settings, accounts(5))
     worker = start("worker", settings)
     wait_for_registry(settings, 5)

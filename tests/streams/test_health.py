@@ -1,11 +1,16 @@
 """Health: the pure bookkeeping on timelines, then a real worker's endpoint, table and `pulse status`."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import sql_rows, wait_until
-from opskit import accounts, generate, health, now_utc, publish_registry, pulse, send_in_messages, wait_for_registry
+from opskit import (FAULT_TOKEN, accounts, admin_post, generate, health, now_utc, publish_registry, pulse,
+                    send_in_messages, wait_for_registry, with_faults)
 from schemas import topics
+from schemas.settings import Settings, SettingsError
+from sinks.faults import FaultRequestError, check_fault_token, outage_seconds
 from streams.health import HealthMonitor, RateMeter
 from streams.producer import producer
 
@@ -57,6 +62,11 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
 
     reading = wait_until(caught_up, 60, what="the health endpoint to show every event written and no lag")
     assert reading["sink_state"] == "ok" and reading["broker_state"] == "ok" and reading["last_error"] == ""
+    # fault injection is off by default: no outage switch, no route, nothing about it in the reading
+    assert "outage_remaining_s" not in reading
+    for headers in ({}, {"Authorization": f"Bearer {FAULT_TOKEN}"}, {"Origin": "https://evil.example"}):
+        assert admin_post(settings, "?seconds=inf", headers)[0] == 404
+    assert health(settings)["sink_state"] == "ok"
     assert reading["written"] == len(expected.ids)
     assert [p["committed"] for p in reading["partitions"]] == [p["end"] for p in reading["partitions"]]
 
@@ -79,6 +89,9 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
     assert "dead letters 1 since the worker started" in status.stdout
     assert "rejected_events  worker 1  (stored, by source)" in status.stdout
     assert len([line for line in status.stdout.splitlines() if line.strip().startswith(("0 ", "1 "))]) == 2
+    assert "fault" not in status.stdout and "outage" not in status.stdout
+    as_json = pulse(settings, "status", "--json")
+    assert as_json.returncode == 0 and "outage_remaining_s" not in as_json.stdout
 
     worker.stop()
     stopped = pulse(settings, "status")
@@ -86,3 +99,95 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
     assert "pulse is not running" in stopped.stderr and str(settings.health_port) in stopped.stderr
     # the broker runs on its own here, so status still reports how far the consumer group got
     assert "consumer lag 0 messages" in stopped.stdout
+
+
+# -- fault injection: off unless set, armed only with its token, for a finite and capped time --------
+@pytest.mark.parametrize("raw, answer", [
+    ("30", 30.0),
+    ("0", 0.0),                      # disarms
+    ("60", 60.0),                    # the cap itself
+    ("inf", "not a finite number"),  # float() takes these: an endless outage
+    ("Infinity", "not a finite number"),
+    ("1e309", "not a finite number"),
+    ("nan", "not a finite number"),  # no comparison ends it
+    ("-5", "outside 0..60"),
+    ("60.5", "outside 0..60"),
+    ("abc", "not a number"),
+    (None, "required"),
+    ("", "required"),
+])
+def test_outage_seconds(raw, answer):
+    if isinstance(answer, float):
+        assert outage_seconds(raw, cap=60) == answer
+    else:
+        with pytest.raises(FaultRequestError, match=answer) as refused:
+            outage_seconds(raw, cap=60)
+        assert (refused.value.status, refused.value.field) == (400, "seconds")
+
+
+@pytest.mark.parametrize("authorization, header, status", [
+    (None, None, 401),
+    ("Bearer ", None, 401),
+    ("Basic dXNlcjpwYXNz", None, 401),           # another scheme is no token
+    ("Bearer wrong-token-wrong-token", None, 403),
+    (None, "wrong", 403),
+    ("Bearer t\u00e9st-non-ascii", None, 403),   # a non-ASCII header is a wrong token, not a 500
+    (f"Bearer {FAULT_TOKEN}", None, None),
+    (f"bearer   {FAULT_TOKEN}  ", None, None),
+    (None, FAULT_TOKEN, None),
+])
+def test_fault_token(authorization, header, status):
+    if status is None:
+        check_fault_token(authorization, header, FAULT_TOKEN)
+        return
+    with pytest.raises(FaultRequestError) as refused:
+        check_fault_token(authorization, header, FAULT_TOKEN)
+    assert (refused.value.status, refused.value.field) == (status, "token")
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({"PULSE_FAULT_INJECTION": "1"}, "PULSE_FAULT_TOKEN is not set"),
+    ({"PULSE_FAULT_INJECTION": "true", "PULSE_FAULT_TOKEN": "short"}, "shorter than 16"),
+    ({"PULSE_FAULT_MAX_SECONDS": "inf"}, "PULSE_FAULT_MAX_SECONDS"),
+    ({"PULSE_FAULT_MAX_SECONDS": "0"}, "PULSE_FAULT_MAX_SECONDS"),
+])
+def test_fault_injection_settings_refused(env, problem):
+    with pytest.raises(SettingsError, match=problem):
+        Settings.from_env(env)
+
+
+def test_a_worker_with_fault_injection_and_no_token_does_not_start(settings):
+    refused = pulse(settings.replace(fault_injection=True), "worker", timeout=60)
+    assert refused.returncode == 2
+    assert "PULSE_FAULT_INJECTION is on but PULSE_FAULT_TOKEN is not set" in refused.stderr
+
+
+def test_the_outage_switch_answers_only_its_token_and_a_finite_capped_duration(settings, start):
+    settings = with_faults(settings, max_seconds=60)
+    start("worker", settings)
+    assert health(settings)["outage_remaining_s"] == 0
+    token = {"Authorization": f"Bearer {FAULT_TOKEN}"}
+    refusals = [
+        ("?seconds=inf", {"Origin": "https://evil.example"}, 401, "token"),   # a web page: no token
+        ("?seconds=30", {"Authorization": "Bearer not-the-token-at-all"}, 403, "token"),
+        ("?seconds=30", {"X-Pulse-Fault-Token": "not-the-token-at-all"}, 403, "token"),
+        ("?seconds=inf", token, 400, "seconds"),
+        ("?seconds=nan", token, 400, "seconds"),
+        ("?seconds=-1", token, 400, "seconds"),
+        ("?seconds=61", token, 400, "seconds"),                             # over PULSE_FAULT_MAX_SECONDS
+        ("", token, 400, "seconds"),
+    ]
+    for query, headers, status, field in refusals:
+        answer = admin_post(settings, query, headers)
+        assert answer[0] == status, (query, headers, answer)
+        body = json.loads(answer[1])                                        # JSON, never `Infinity`
+        assert [p["field"] for p in body["problems"]] == [field], body
+    assert health(settings)["outage_remaining_s"] == 0                     # none of them armed it
+
+    status, body = admin_post(settings, "?seconds=60", {"X-Pulse-Fault-Token": FAULT_TOKEN})
+    assert (status, json.loads(body)) == (200, {"sink_outage_s": 60.0})
+    assert 0 < health(settings)["outage_remaining_s"] <= 60
+    assert "fault inj.  on (test/ops only): injected sink outage" in pulse(settings, "status").stdout
+    status, body = admin_post(settings, "?seconds=0", token)              # disarm
+    assert (status, json.loads(body)) == (200, {"sink_outage_s": 0.0})
+    assert health(settings)["outage_remaining_s"] == 0
