@@ -6,11 +6,13 @@ the worker can own the chDB data directory alone. Logs go to <data dir>/logs/<pa
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
 from pathlib import Path
 
+from pulse.partenv import part_environ
 from pulse.support.broker import start_broker
 from pulse.support.ports import port_in_use
 from pulse.support.processes import Proc, StopTimeout, spawn, wait_ready
@@ -20,7 +22,23 @@ from sinks.client import OwnerLock
 
 
 def _spawn(name: str, part: str, logs: Path, env: dict[str, str]) -> Proc:
-    return spawn(name, [part], logs / f"{name}.log", env)
+    # each part gets only the secrets it uses (pulse/partenv.py)
+    return spawn(name, [part], logs / f"{name}.log", part_environ(part, env))
+
+
+def _not_dumpable() -> None:
+    """Make this supervisor's /proc/<pid>/environ unreadable to its own children.
+
+    The supervisor started with every secret in its environment, and the kernel keeps that first
+    environment readable to any process of the same user, the worker's SQL engine included. A
+    non-dumpable process's /proc files belong to root (Linux prctl PR_SET_DUMPABLE); children get
+    the flag back at exec, so the parts are unaffected. Elsewhere: nothing to do, nothing done.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_DUMPABLE = 4
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def preflight(settings: Settings, demo: bool) -> None:
@@ -44,7 +62,12 @@ def up(settings: Settings, demo: bool = False) -> int:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     parts: list[Proc] = []
+    _not_dumpable()
     env = {**os.environ, "PULSE_DATA_DIR": str(settings.data_dir)}
+    if demo and not settings.hook_secrets:
+        # The demo sends signed webhooks; with no secret configured, this run's hooks and demo share a
+        # fresh one that nobody else knows (and that dies with the run).
+        env["PULSE_HOOK_SECRET"] = secrets.token_urlsafe(32)
     stopping = False
 
     def stop(*_):

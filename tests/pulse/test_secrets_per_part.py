@@ -1,0 +1,111 @@
+"""Each part of `pulse up` holds only the secrets it uses: the worker, whose SQL engine could read
+/proc/self/environ, holds none of the hooks' or the dashboard's."""
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, pulse_up_demo, wait_until
+from pulse.partenv import part_environ
+
+SHELL = {
+    "PATH": "/usr/bin", "HOME": "/home/op", "LANG": "C.UTF-8",
+    "PULSE_DATA_DIR": "/data", "PULSE_TOKEN_MAX_AGE_DAYS": "30", "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+    "PULSE_UI_PASSWORD": "ui-pass", "PULSE_SQL_TOKEN": "sql-token", "PULSE_FAULT_TOKEN": "fault-token",
+    "PULSE_HOOK_SECRET": "hook-secret", "PULSE_LINK_SECRET": "link-secret",
+    "CLICKHOUSE_URL": "http://pulse:writer-pass@ch:8123", "CLICKHOUSE_READER_URL": "http://pulse_reader:r@ch:8123",
+    # the operator's own credentials: no part of pulse uses them
+    "AWS_SECRET_ACCESS_KEY": "aws", "GITHUB_TOKEN": "gh", "PGPASSWORD": "pg",
+}
+NOT_OURS = {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "PGPASSWORD"}
+EVERYONE = {"PATH", "HOME", "LANG", "PULSE_DATA_DIR", "PULSE_TOKEN_MAX_AGE_DAYS", "KAFKA_BOOTSTRAP_SERVERS"}
+
+
+@pytest.mark.parametrize("part, secrets", [
+    ("worker", {"PULSE_SQL_TOKEN", "PULSE_FAULT_TOKEN", "CLICKHOUSE_URL"}),
+    ("hooks", {"PULSE_HOOK_SECRET", "PULSE_LINK_SECRET"}),
+    ("ui", {"PULSE_UI_PASSWORD", "PULSE_SQL_TOKEN", "CLICKHOUSE_URL", "CLICKHOUSE_READER_URL"}),
+    ("demo", {"PULSE_HOOK_SECRET", "PULSE_LINK_SECRET"}),
+])
+def test_part_environ(part, secrets):
+    env = part_environ(part, SHELL)
+    assert set(env) == EVERYONE | secrets
+    assert not NOT_OURS & set(env)
+    if part == "ui":  # the dashboard reads as the reader, never with the writer's password
+        assert env["CLICKHOUSE_URL"] == SHELL["CLICKHOUSE_READER_URL"]
+        assert "writer-pass" not in "".join(env.values())
+
+
+def test_part_environ_refuses_an_unknown_part():
+    with pytest.raises(ValueError, match="unknown part 'broker'"):
+        part_environ("broker", SHELL)
+
+
+def test_the_supervisor_is_not_dumpable():
+    # its first environment (every secret) is then not readable through /proc by a same-user child
+    code = ("import ctypes; from pulse.runtime import _not_dumpable; _not_dumpable(); "
+            "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")  # PR_GET_DUMPABLE
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "0", out.stderr
+    assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 1  # this test process itself is untouched
+
+
+def children(pid: int) -> dict[str, int]:
+    """The parts `pulse up` started, by the sub-command in their command line."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().decode(errors="replace").split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid != pid:
+            continue
+        if "streamlit" in argv:
+            found["ui"] = int(entry)
+        elif "pulse.cli" in argv:
+            found[argv[argv.index("pulse.cli") + 1]] = int(entry)
+    return found
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
+    return {k.decode(): v.decode(errors="replace") for k, v in pairs}
+
+
+def test_pulse_up_gives_each_part_only_its_secrets(settings, monkeypatch):
+    settings = settings.replace(ui_password="ui-password-9f2c", hook_secrets=("hook-secret-77a1",),
+                                link_secrets=("link-secret-31bd",), sql_token="sql-token-c0ffee-0123456789")
+    monkeypatch.setenv("MY_SERVICE_API_TOKEN", "operator-credential-5e5e")  # the operator's shell
+    with pulse_up_demo(settings) as up:
+        parts = wait_until(lambda: (found := children(up.proc.pid)).keys() >= {"worker", "hooks", "ui", "demo"}
+                           and found, 90, 0.5, what="pulse up to start worker, hooks, dashboard and demo")
+        # the UI's process is `pulse ui` until it execs Streamlit: read its environment after that
+        env = {part: environ_of(pid) for part, pid in parts.items()}
+    values = {part: "\0".join(e.values()) for part, e in env.items()}
+
+    worker = values["worker"]
+    for foreign in ("ui-password-9f2c", "hook-secret-77a1", "link-secret-31bd", "operator-credential-5e5e"):
+        assert foreign not in worker, foreign
+    assert env["worker"]["PULSE_SQL_TOKEN"] == "sql-token-c0ffee-0123456789"  # it serves the endpoint
+
+    assert env["hooks"]["PULSE_HOOK_SECRET"] == "hook-secret-77a1"
+    assert env["hooks"]["PULSE_LINK_SECRET"] == "link-secret-31bd"
+    assert "ui-password-9f2c" not in values["hooks"] and "sql-token-c0ffee" not in values["hooks"]
+
+    assert env["ui"]["PULSE_UI_PASSWORD"] == "ui-password-9f2c"
+    assert env["ui"]["PULSE_SQL_TOKEN"] == "sql-token-c0ffee-0123456789"
+    assert "hook-secret-77a1" not in values["ui"] and "link-secret-31bd" not in values["ui"]
+
+    assert env["demo"]["PULSE_HOOK_SECRET"] == "hook-secret-77a1"
+    assert "ui-password-9f2c" not in values["demo"] and "sql-token-c0ffee" not in values["demo"]
+    assert not any("operator-credential-5e5e" in v for v in values.values())
