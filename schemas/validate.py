@@ -31,6 +31,7 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1c3c0e-6a53-4c55-9b3e-2f0a4e1d7a11")
 MAX_FUTURE = timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FIELDS = {name: fields_of(cls) for name, cls in EVENT_TYPES.items()}
+_COMMON = frozenset(fields_of(Touch))  # the fields every type has
 # Keys a payload of each type may carry at top level; anything else goes to `properties`.
 _NAMES = {name: frozenset(fields) | {"type"} for name, fields in _FIELDS.items()}
 _CANONICAL = msgspec.json.Encoder(order="sorted")
@@ -62,6 +63,32 @@ class Rejected:
 
     def reasons(self) -> list[dict[str, str]]:
         return [e.as_dict() for e in self.errors]
+
+
+# The public (unsigned, browser) path: what a page may assert about itself. `account_id` and `ip`
+# are never taken from the body (the account comes from resolution, the address from the
+# connection), and an email only on the two types a visitor types it into. See README, Security.
+PUBLIC_EMAIL_TYPES = frozenset({"identify", "form_submit"})
+
+
+def public_item(obj: Any, ip: str | None) -> Any:
+    """A browser's item with what it may not assert taken out (a copy; non-objects pass unchanged)."""
+    if type(obj) is not dict:
+        return obj
+    item = {k: v for k, v in obj.items() if k not in ("account_id", "ip")}
+    if ip:
+        item["ip"] = ip
+    if item.get("type") not in PUBLIC_EMAIL_TYPES:
+        item.pop("email", None)
+    return item
+
+
+def _public_event(event: Touch, ip: str | None) -> None:
+    """`public_item` for a typed event, in place."""
+    event.account_id = None
+    event.ip = ip or None
+    if event.email is not None and event.__struct_config__.tag not in PUBLIC_EMAIL_TYPES:
+        event.email = None
 
 
 def validate(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected:
@@ -133,12 +160,13 @@ _decode_one = msgspec.json.Decoder(typing.Union[_INBOUND]).decode  # type: ignor
 
 
 def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | None = None,
-                  max_events: int = 500) -> list[Touch] | None:
+                  max_events: int = 500, public: bool = False) -> list[Touch] | None:
     """Fast path for a whole request body of well-formed events (the snippet's and most producers').
 
     All or nothing: returns every event, validated and normalised exactly as `validate` would, or
     None when anything is unusual (an unknown field, a bad value, too many events), and the caller
-    then validates item by item with `validate` to name each problem. `ip` fills events without one.
+    then validates item by item with `validate` to name each problem. `ip` fills events without one;
+    `public` applies the public path's rules first (`public_item`), so both paths judge the same item.
     """
     try:
         events = _decode_many(raw) if raw.lstrip()[:1] == b"[" else [_decode_one(raw)]
@@ -146,13 +174,16 @@ def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | No
         return None
     if len(events) > max_events:
         return None
-    return events if follow_rules(events, now=now, max_age=max_age, ip=ip) else None
+    return events if follow_rules(events, now=now, max_age=max_age, ip=ip, public=public) else None
 
 
-def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: str | None = None) -> bool:
+def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: str | None = None,
+                 public: bool = False) -> bool:
     """Normalise typed events in place as `validate` would; False when one breaks a rule the types
     cannot express (then validate item by item to name it). `ip` fills events without one."""
     for event in events:
+        if public:
+            _public_event(event, ip)
         if event.email is not None:
             normal = event.email.strip().lower()
             if normal != event.email:
@@ -173,10 +204,22 @@ def _full(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected
     kind = obj.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
+        # No type, so no model: still judge the fields every type shares, so that one answer names
+        # every problem (a sender should not fix one error per round trip).
         known_types = ", ".join(sorted(EVENT_TYPES))
         shown = kind if isinstance(kind, str) and len(kind) <= 40 else _json_type(kind) if kind is not None else None
         what = "missing" if kind is None else f"unknown event type {shown!r}"
-        return Rejected((FieldError("type", f"{what}; expected one of: {known_types}"),))
+        errors = [FieldError("type", f"{what}; expected one of: {known_types}")]
+        common = {k: v for k, v in obj.items() if k in _COMMON and k != "properties"}
+        if isinstance(common.get("email"), str):
+            common["email"] = common["email"].strip().lower()
+        if common.get("event_id") is None:
+            common.pop("event_id", None)
+        length_errors = _check_lengths(common)
+        errors.extend(length_errors)
+        errors.extend(_field_errors(Touch, common, skip={e.field for e in length_errors}, whole=False))
+        errors.extend(_value_errors(common, now=now, max_age=max_age))
+        return Rejected(tuple(_dedupe(errors)))
 
     fields = _FIELDS[kind]
     known: dict[str, Any] = {}
@@ -208,6 +251,8 @@ def _full(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected
         event = _convert({**known, "type": kind, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls)
     except _ValidationError:
         errors.extend(_field_errors(cls, known, skip={e.field for e in length_errors}))
+        # a structural problem must not hide a bad time, email or address: judge those on their own
+        errors.extend(_value_errors(known, now=now, max_age=max_age))
         return Rejected(tuple(_dedupe(errors)))
     errors.extend(_check_semantics(event, now=now, max_age=max_age))
     if errors:
@@ -265,7 +310,7 @@ def _check_lengths(known: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _field_errors(cls: type[Touch], known: dict[str, Any], skip: set[str]) -> list[FieldError]:
+def _field_errors(cls: type[Touch], known: dict[str, Any], skip: set[str], whole: bool = True) -> list[FieldError]:
     """Slow path, only for bad input: check each field alone so every problem is named."""
     errors = []
     for name, info in fields_of(cls).items():
@@ -279,7 +324,7 @@ def _field_errors(cls: type[Touch], known: dict[str, Any], skip: set[str]) -> li
             _convert(known[name], info.type)
         except _ValidationError as exc:
             errors.append(FieldError(name, _reason(name, known[name], info.type, exc)))
-    if not errors and not skip:  # a cross-field problem msgspec reports as a whole
+    if whole and not errors and not skip:  # a cross-field problem msgspec reports as a whole
         try:
             _convert({**known, "event_id": known.get("event_id", _PLACEHOLDER_ID)}, cls)
         except _ValidationError as exc:
@@ -300,13 +345,9 @@ def _reason(name: str, value: Any, annotation: Any, exc: Exception) -> str:
 def _check_semantics(event: Touch, *, now: datetime, max_age: timedelta) -> list[FieldError]:
     """What msgspec cannot express: time bounds, email and IP syntax, at least one identity."""
     errors = []
-    occurred_at = event.occurred_at
-    if occurred_at.tzinfo is None:
-        errors.append(FieldError("occurred_at", "needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00"))
-    elif occurred_at > now + MAX_FUTURE:
-        errors.append(FieldError("occurred_at", "more than 5 minutes in the future"))
-    elif occurred_at < now - max_age:
-        errors.append(FieldError("occurred_at", f"older than the retention window ({max_age.days} days)"))
+    when = _occurred_at_error(event.occurred_at, now, max_age)
+    if when is not None:
+        errors.append(when)
     email = event.email
     if email is not None and not _EMAIL.match(email):
         errors.append(FieldError("email", "not a valid email address"))
@@ -316,6 +357,38 @@ def _check_semantics(event: Touch, *, now: datetime, max_age: timedelta) -> list
         errors.append(FieldError("$", "needs at least one identity field: email, anonymous_id, ip or account_id"))
     if event.properties and len(_encode(event.properties)) > MAX_PROPERTIES_BYTES:
         errors.append(FieldError("properties", _PROPERTIES_TOO_BIG))
+    return errors
+
+
+def _occurred_at_error(occurred_at: datetime, now: datetime, max_age: timedelta) -> FieldError | None:
+    if occurred_at.tzinfo is None:
+        return FieldError("occurred_at", "needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00")
+    if occurred_at > now + MAX_FUTURE:
+        return FieldError("occurred_at", "more than 5 minutes in the future")
+    if occurred_at < now - max_age:
+        return FieldError("occurred_at", f"older than this path takes ({_days(max_age)})")
+    return None
+
+
+def _days(age: timedelta) -> str:
+    return "1 day" if age == timedelta(days=1) else f"{age.days} days"
+
+
+def _value_errors(known: dict[str, Any], *, now: datetime, max_age: timedelta) -> list[FieldError]:
+    """The semantic checks of `_check_semantics`, field by field, for an item that has no valid
+    event to check as a whole (no type, or a structural error elsewhere)."""
+    errors = []
+    try:
+        when = _occurred_at_error(_convert(known["occurred_at"], datetime), now, max_age)
+    except (KeyError, _ValidationError):
+        when = None  # missing or not a time: `_field_errors` named it
+    if when is not None:
+        errors.append(when)
+    email, ip = known.get("email"), known.get("ip")
+    if type(email) is str and len(email) <= MAX_LEN["email"] and not _EMAIL.match(email):
+        errors.append(FieldError("email", "not a valid email address"))
+    if type(ip) is str and len(ip) <= MAX_LEN["ip"] and not valid_ip(ip):
+        errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))
     return errors
 
 

@@ -8,9 +8,10 @@ functions in streams/tracking/; this module only moves bytes between HTTP and Ka
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 from aiohttp import web
@@ -20,7 +21,7 @@ from aiokafka.errors import KafkaError
 from schemas.settings import Settings
 from schemas import topics
 from schemas.events import EVENT_TYPES, encode_batch
-from schemas.validate import Accepted, validate, validate_body
+from schemas.validate import Accepted, public_item, validate, validate_body
 from streams.tracking import pixels, signatures, tokens
 from streams.tracking.clientip import ClientIp
 from streams.tracking.origins import Origins
@@ -30,6 +31,15 @@ from streams.tracking.snippet import snippet
 log = logging.getLogger("pulse.hooks")
 MAX_BODY = 1024 * 1024
 MAX_EVENTS = 500
+# A webhook body must arrive within this many seconds of its headers (408 after): a slow sender
+# must not hold a connection open. Its signature headers are judged before any of it is read.
+BODY_DEADLINE_S = 10.0
+# The public path takes events of the last day only: a page sends what happens now, and an older
+# `occurred_at` would let a script spread its events over many days, past every per-day cap.
+PUBLIC_MAX_AGE = timedelta(days=1)
+# A rejected body is kept as its first bytes, its length and its SHA-256, not whole: junk from the
+# internet must not fill the dead letters (they are kept for the retention period).
+DEAD_LETTER_PREFIX = 4096
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
 _UTC = timezone.utc
@@ -48,6 +58,8 @@ class Hooks:
         self.touches_topic = settings.topic(topics.TOUCHES)
         self.deadletter_topic = settings.topic(topics.DEADLETTER)
         self.max_age = settings.max_event_age
+        self.public_max_age = min(self.max_age, PUBLIC_MAX_AGE)
+        self.body_deadline_s = BODY_DEADLINE_S
         self.client_ip = ClientIp(settings.trusted_proxies)
         self.origins = Origins(settings.allowed_origins)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
@@ -55,7 +67,7 @@ class Hooks:
         self.token_max_age_s = settings.token_max_age_days * 86400
         self.collect_types = frozenset(settings.collect_types)
         self.stats = {"accepted": 0, "rejected": 0, "rate_limited": 0, "unauthorised": 0, "refused_origin": 0,
-                      "too_large": 0, "kafka_errors": 0, "dead_letters": 0}
+                      "too_large": 0, "slow_bodies": 0, "kafka_errors": 0, "dead_letters": 0}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
@@ -126,7 +138,10 @@ class Hooks:
         raw = await self._body(request)
         if isinstance(raw, web.Response):
             return raw
-        events = validate_body(raw, now=self._now(), max_age=self.max_age, ip=client or None, max_events=MAX_EVENTS)
+        # A page may not say who it is: `account_id` and `ip` in the body are ignored (the address is
+        # the connection's), an email is taken only on identify and form_submit (schemas.validate.public_item).
+        events = validate_body(raw, now=self._now(), max_age=self.public_max_age, ip=client or None,
+                               max_events=MAX_EVENTS, public=True)
         if events is not None and self.collect_types and not all(
                 e.__struct_config__.tag in self.collect_types for e in events):
             events = None  # some type this public endpoint does not take: answer item by item
@@ -137,17 +152,15 @@ class Hooks:
         items = await self._items(raw, "collect")
         if isinstance(items, web.Response):
             return items
+        items = [public_item(item, client) for item in items]
         refused = {}
         for index, item in enumerate(items):
-            # The visitor's address, for resolution by IP range (stored truncated, see Privacy).
-            if type(item) is dict and item.get("ip") is None and client:
-                item["ip"] = client
             kind = item.get("type") if type(item) is dict else None
             if self.collect_types and type(kind) is str and kind in EVENT_TYPES and kind not in self.collect_types:
                 refused[index] = [{"field": "type", "reason": f"/collect takes {', '.join(sorted(self.collect_types))} "
                                                                f"events (PULSE_COLLECT_TYPES); send others signed, "
                                                                f"to /hooks/events"}]
-        response = await self.accept(items, "collect", prejudged=refused)
+        response = await self.accept(items, "collect", prejudged=refused, max_age=self.public_max_age)
         response.headers.update(cors)
         return response
 
@@ -161,7 +174,7 @@ class Hooks:
             self.stats["rate_limited"] += 1
             return _gif(429)
         event = pixels.page_view(request.query, referer, client, self._now())
-        await self.accept([event], "pixel", answer=False)
+        await self.accept([event], "pixel", answer=False, max_age=self.public_max_age)
         return _gif()
 
     # -- email ----------------------------------------------------------------------------------
@@ -169,7 +182,7 @@ class Hooks:
         """Always the GIF, whatever the token: a mail client must never show a broken image or an error."""
         token = request.match_info["token"].removesuffix(".gif")
         now = self._now()
-        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s)
+        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s, kind="open")
         if isinstance(claims, tokens.Claims):
             await self.accept([pixels.email_open(claims, now)], "email", answer=False)
         elif self.limiter.allow(self._client(request), self.clock()):  # bad tokens must not flood the dead letters
@@ -184,7 +197,7 @@ class Hooks:
         token = request.match_info["token"]
         wanted = request.query.get("u")
         now = self._now()
-        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s)
+        claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s, kind="click")
         target = tokens.destination(claims, wanted, self.click_hosts)
         if isinstance(claims, tokens.Claims) and target is not None:
             await self.accept([pixels.email_click(claims, target, now)], "email", answer=False)
@@ -199,11 +212,14 @@ class Hooks:
 
     # -- systems --------------------------------------------------------------------------------
     async def webhook(self, request: web.Request) -> web.Response:
-        raw = await self._body(request)
-        if isinstance(raw, web.Response):
-            return raw
-        problem = signatures.check(self.settings.hook_secrets, request.headers.get("X-Pulse-Signature"),
-                                   request.headers.get("X-Pulse-Timestamp"), raw, self.clock())
+        signature, timestamp = request.headers.get("X-Pulse-Signature"), request.headers.get("X-Pulse-Timestamp")
+        # Judge the headers before reading a byte of the body: unsigned or stale requests cost nothing.
+        problem = signatures.check_headers(self.settings.hook_secrets, signature, timestamp, self.clock())
+        if problem is None:
+            raw = await self._body(request, deadline=self.body_deadline_s)
+            if isinstance(raw, web.Response):
+                return raw
+            problem = signatures.check(self.settings.hook_secrets, signature, timestamp, raw, self.clock())
         if problem is not None:
             # Not dead-lettered: unauthenticated input is not ours to keep.
             self.stats["unauthorised"] += 1
@@ -225,11 +241,11 @@ class Hooks:
         return await self.accept(items, source, prejudged=wrong)
 
     # -- the common path ------------------------------------------------------------------------
-    async def accept(self, items: list, source: str, answer: bool = True,
-                     prejudged: dict[int, list] | None = None) -> web.Response | None:
+    async def accept(self, items: list, source: str, answer: bool = True, prejudged: dict[int, list] | None = None,
+                     max_age: timedelta | None = None) -> web.Response | None:
         """Validate each item; valid ones go to Kafka in one message, each invalid one to the dead letters."""
         now = self._now()
-        max_age = self.max_age
+        max_age = max_age or self.max_age
         events, problems = [], []
         for index, item in enumerate(items):
             if prejudged and index in prejudged:
@@ -263,19 +279,32 @@ class Hooks:
 
     async def _send_dead_letter(self, source: str, item, reasons: list[dict]):
         payload = item if type(item) is bytes else _json_encode(item)
-        message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
+        if len(payload) > DEAD_LETTER_PREFIX:
+            # kept: enough to see what it was, and the length and hash to recognise it again
+            digest = hashlib.sha256(payload).hexdigest()
+            reasons = [*reasons, {"field": "$", "reason": f"stored truncated: the first {DEAD_LETTER_PREFIX} of "
+                                                         f"{len(payload)} bytes, sha256 {digest}"}]
+            message = {"source": source, "reasons": reasons, "payload_bytes": len(payload), "payload_sha256": digest,
+                       "payload": payload[:DEAD_LETTER_PREFIX].decode(errors="replace")}
+        else:
+            message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
         self.stats["dead_letters"] += 1
         return await self.producer.send(self.deadletter_topic, _json_encode(message))
 
     async def _dead_letter(self, source: str, payload: bytes, reasons: list[dict]) -> None:
         await (await self._send_dead_letter(source, payload, reasons))
 
-    async def _body(self, request: web.Request) -> bytes | web.Response:
+    async def _body(self, request: web.Request, deadline: float | None = None) -> bytes | web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
             self.stats["too_large"] += 1
             return _problem(413, f"body larger than 1 MiB ({request.content_length} bytes); split it")
         try:
-            return await request.read()
+            if deadline is None:
+                return await request.read()
+            return await asyncio.wait_for(request.read(), deadline)
+        except asyncio.TimeoutError:
+            self.stats["slow_bodies"] += 1
+            return _problem(408, f"the body did not arrive within {deadline:g} s of the headers")
         except web.HTTPRequestEntityTooLarge:
             self.stats["too_large"] += 1
             return _problem(413, "body larger than 1 MiB; split it")
@@ -294,7 +323,9 @@ class Hooks:
         return items
 
     def _client(self, request: web.Request) -> str:
-        return self.client_ip(request.remote, request.headers.get("X-Forwarded-For"))
+        # every X-Forwarded-For line, in order, as one list (a proxy may add its own line)
+        lines = request.headers.getall("X-Forwarded-For", ())
+        return self.client_ip(request.remote, ",".join(lines) if lines else None)
 
     def _rate_limited(self, client: str, cors: dict) -> web.Response:
         self.stats["rate_limited"] += 1

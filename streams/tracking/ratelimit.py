@@ -55,9 +55,17 @@ class RateLimiter:
 
 
 def client_key(client: str) -> str:
+    """The bucket of a client: an IPv4 address as it is, an IPv6 one by its /64.
+
+    An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket reports for an IPv4
+    client) is that IPv4 client: by /64 every IPv4 client would share one bucket.
+    """
     if ":" not in client:
         return client
     try:
-        return str(ipaddress.ip_network(f"{client}/64", strict=False).network_address) + "/64"
+        address = ipaddress.IPv6Address(client)
     except ValueError:
         return client
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network(f"{address}/64", strict=False).network_address) + "/64"

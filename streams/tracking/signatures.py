@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 TOLERANCE_S = 300
 
@@ -22,20 +23,38 @@ def headers(secret: str, timestamp: int, body: bytes) -> dict[str, str]:
     return {"X-Pulse-Timestamp": str(timestamp), "X-Pulse-Signature": sign(secret, timestamp, body)}
 
 
-def check(secrets: tuple[str, ...], signature: str | None, timestamp: str | None, body: bytes,
-          now: float) -> str | None:
-    """None when the request is authentic; otherwise the reason it is not (safe to tell the sender)."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
+
+
+def check_headers(secrets: tuple[str, ...], signature: str | None, timestamp: str | None, now: float) -> str | None:
+    """What can be judged before the body is read: configuration, the headers' shape, the clock window.
+
+    The hooks call this first, so an unsigned or stale request is answered without reading its body.
+    Headers are matched as ASCII patterns (not str.isdigit, which takes '²' and Arabic digits): any
+    other byte is a plain 401, never an exception.
+    """
     if not secrets:
         return "webhooks are disabled: no shared secret is configured (PULSE_HOOK_SECRET)"
     if not signature or not timestamp:
         return "missing X-Pulse-Signature or X-Pulse-Timestamp header"
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not _TIMESTAMP.fullmatch(timestamp.strip()):
         return "X-Pulse-Timestamp must be unix seconds"
     if abs(now - int(timestamp)) > TOLERANCE_S:
         return f"X-Pulse-Timestamp is more than {TOLERANCE_S // 60} minutes from the server's clock"
-    if not signature.startswith("sha256="):
-        return "X-Pulse-Signature must be sha256=<hex>"
+    if not _SIGNATURE.fullmatch(signature.strip()):
+        return "X-Pulse-Signature must be sha256=<64 hex digits>"
+    return None
+
+
+def check(secrets: tuple[str, ...], signature: str | None, timestamp: str | None, body: bytes,
+          now: float) -> str | None:
+    """None when the request is authentic; otherwise the reason it is not (safe to tell the sender)."""
+    problem = check_headers(secrets, signature, timestamp, now)
+    if problem is not None:
+        return problem
+    given = signature.strip().lower()
     for secret in secrets:
-        if hmac.compare_digest(sign(secret, timestamp, body), signature.strip()):
+        if hmac.compare_digest(sign(secret, timestamp.strip(), body), given):
             return None
     return "X-Pulse-Signature does not match the body and timestamp"

@@ -42,7 +42,21 @@ def sign(secret: str, claims: Claims) -> str:
     return f"{body}.{_b64(_mac(secret, body))}"
 
 
-def verify(secrets: tuple[str, ...], token: str, now: float, max_age_s: float) -> Claims | BadToken:
+def verify(secrets: tuple[str, ...], token: str, now: float, max_age_s: float,
+           kind: str | None = None) -> Claims | BadToken:
+    """The token's claims, or why it is not valid. `kind` ("open" / "click"): a token is valid only
+    on its own kind of link (a click token carries its URL, an open token none), so an open token
+    taken from an email cannot record clicks or send readers anywhere through /c/."""
+    claims = _verify(secrets, token, now, max_age_s)
+    if kind is None or isinstance(claims, BadToken) and claims.claims is None:
+        return claims
+    signed = claims if isinstance(claims, Claims) else claims.claims
+    if (signed.url is not None) != (kind == "click"):
+        return BadToken(f"not an email {kind} token")
+    return claims
+
+
+def _verify(secrets: tuple[str, ...], token: str, now: float, max_age_s: float) -> Claims | BadToken:
     if not secrets:
         return BadToken("no link secret is configured (PULSE_LINK_SECRET)")
     if len(token) > MAX_TOKEN or token.count(".") != 1:
@@ -97,7 +111,10 @@ def is_web_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and "\\" not in url and len(url) <= 2048
+    # control characters: urlsplit drops some (tab, CR, LF) silently, but they would reach the
+    # Location header, which aiohttp refuses by dropping the connection
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and "\\" not in url and len(url) <= 2048
+            and not any(c < " " or c == "\x7f" for c in url))
 
 
 def host_of(url: str) -> str:

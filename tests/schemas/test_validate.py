@@ -62,7 +62,7 @@ def test_unknown_fields_are_kept_in_properties():
         (page_view(occurred_at="yesterday"), "occurred_at", "datetime"),
         (page_view(occurred_at="2026-11-20T11:59:00"), "occurred_at", "UTC offset"),
         (page_view(occurred_at="2026-11-20T12:06:00+00:00"), "occurred_at", "future"),
-        (page_view(occurred_at="2024-01-01T00:00:00+00:00"), "occurred_at", "retention"),
+        (page_view(occurred_at="2024-01-01T00:00:00+00:00"), "occurred_at", "older than this path takes"),
         (page_view(email="not-an-email"), "email", "not a valid email"),
         (page_view(email=None, ip="999.1.1.1"), "ip", "not a valid IP"),
         (page_view(event_id="nope"), "event_id", "UUID"),
@@ -83,6 +83,18 @@ def test_every_problem_is_reported_not_just_the_first():
     result = check({"type": "call", "occurred_at": "soon", "email": "a@b.example", "direction": 3})
     fields = {e.field for e in result.errors}
     assert {"occurred_at", "direction", "duration_seconds", "outcome"} <= fields
+
+
+def test_an_item_without_a_type_still_names_its_bad_time_email_and_ip():
+    """Issue 13: a missing `type` used to hide every other problem (only `type` was named)."""
+    result = check({"occurred_at": "2024-01-01T00:00:00+00:00", "email": "not-an-email", "ip": "999.1.1.1"})
+    assert {e.field for e in result.errors} == {"type", "occurred_at", "email", "ip"}, result.errors
+
+
+def test_a_structural_error_does_not_hide_a_bad_email_or_ip():
+    result = check({"type": "call", "occurred_at": "2026-11-20T11:59:00", "email": "nope", "ip": "1.2.3",
+                    "direction": "sideways", "duration_seconds": 10, "outcome": "connected"})
+    assert {e.field for e in result.errors} == {"direction", "occurred_at", "email", "ip"}, result.errors
 
 
 def test_wire_batch_round_trips():

@@ -66,7 +66,7 @@ def test_collect_takes_an_array_and_names_every_problem_per_item(hooks):
         page_view(aid, utm_source="linkedin"),
         {"type": "page_view", "anonymous_id": aid, "occurred_at": "yesterday", "url": 5},
         {"type": "fax", "anonymous_id": aid},
-        page_view(aid, email="Ana@Acme.Example", url=f"{SITE}/demo"),
+        page_view(aid, email="Ana@Acme.Example", url=f"{SITE}/demo", ip="203.0.113.9", account_id="acc-0003"),
     ], headers={"Origin": SITE})
     assert reply.status == 202
     body = reply.json()
@@ -80,7 +80,8 @@ def test_collect_takes_an_array_and_names_every_problem_per_item(hooks):
                         20, what="two accepted page views on the touches topic")
     by_url = {e["url"]: e for e in stored}
     assert by_url[f"{SITE}/pricing"]["properties"] == {"utm_source": "linkedin"}  # unknown fields are kept
-    assert by_url[f"{SITE}/demo"]["email"] == "ana@acme.example"                    # normalised
+    # a page may not say who it is: no email on a page view, no account, the connection's address
+    assert not any("email" in e or "account_id" in e for e in stored)
     assert all(e["ip"] == "127.0.0.1" for e in stored)  # the client's address, for IP resolution
     assert all(uuid.UUID(e["event_id"]) for e in stored)
     bad = wait_until(lambda: len(dead_letters_mentioning(hooks, aid)) == 2 and dead_letters_mentioning(hooks, aid), 20,
@@ -244,7 +245,8 @@ def test_click_redirects_only_to_signed_or_allow_listed_destinations(hooks):
     token = signed.path.split("/")[2]
     reply = call(hooks, "GET", f"/c/{token}?u=https%3A%2F%2Fevil.example%2F")
     assert reply.status == 302 and reply.headers["Location"] == f"{SITE}/whitepaper"
-    # a token without a URL may go to an allow-listed host, not elsewhere
+    # an open token (no URL) is no click link: like any bad token it may go to an allow-listed host,
+    # not elsewhere, and it records no click (issue 13: it recorded one for any allow-listed URL)
     plain = tokens.sign(LINK_SECRET, tokens.Claims(campaign, "bob@acme.example", issued))
     reply = call(hooks, "GET", f"/c/{plain}?u=https%3A%2F%2Fdocs.example.com%2Fguide")
     assert reply.status == 302 and reply.headers["Location"] == "https://docs.example.com/guide"
@@ -253,10 +255,10 @@ def test_click_redirects_only_to_signed_or_allow_listed_destinations(hooks):
         assert reply.status == 400 and "Location" not in reply.headers, evil
     assert call(hooks, "GET", "/c/garbage?u=https%3A%2F%2Fevil.example%2F").status == 400
 
-    clicks = wait_until(lambda: len(events_with(hooks, campaign_id=campaign)) >= 3 and events_with(hooks, campaign_id=campaign),
+    # each answer came once Kafka had the click: the open token's would be there already
+    clicks = wait_until(lambda: len(events_with(hooks, campaign_id=campaign)) >= 2 and events_with(hooks, campaign_id=campaign),
                         20, what="the clicks on the topic")
-    assert {(e["email"], e["url"]) for e in clicks} == {("ana@acme.example", f"{SITE}/whitepaper"),
-                                                       ("bob@acme.example", "https://docs.example.com/guide")}
+    assert {(e["email"], e["url"]) for e in clicks} == {("ana@acme.example", f"{SITE}/whitepaper")}
     assert {e["type"] for e in clicks} == {"email_click"}
 
 

@@ -84,7 +84,8 @@ def test_signature_matches_the_documented_recipe():
     (("s",), "sha256=00", str(T0), T0 + 301, "5 minutes"),
     (("s",), "sha256=00", str(T0), T0 - 301, "5 minutes"),
     (("s",), "md5=00", str(T0), T0, "sha256="),
-    (("s",), "sha256=00", str(T0), T0, "does not match"),
+    (("s",), "sha256=00", str(T0), T0, "64 hex digits"),
+    (("s",), "sha256=" + "0" * 64, str(T0), T0, "does not match"),
 ])
 def test_bad_signatures_say_why(secrets, sig, ts, now, reason):
     assert reason in signatures.check(secrets, sig, ts, b"{}", now)
@@ -160,3 +161,23 @@ def test_pixel_payloads():
     assert pixels.email_open(claims, now)["event_id"] == pixels.email_open(claims, later)["event_id"]
     assert pixels.email_open(claims, now)["event_id"] != pixels.email_open(claims, now.replace(day=26))["event_id"]
     assert pixels.GIF[:6] == b"GIF89a" and len(pixels.GIF) == 42
+
+
+@pytest.mark.parametrize("client, key", [
+    ("198.51.100.1", "198.51.100.1"),
+    ("::ffff:198.51.100.1", "198.51.100.1"),           # IPv4-mapped: the IPv4 client, not the /64 "::"
+    ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("not an address", "not an address"),
+])
+def test_rate_limit_buckets(client, key):
+    from streams.tracking.ratelimit import client_key
+    assert client_key(client) == key
+
+
+def test_a_token_is_valid_only_for_its_own_kind_of_link():
+    opener = tokens.sign("k", tokens.Claims("nov", "ana@acme.example", T0))
+    clicker = tokens.sign("k", tokens.Claims("nov", "ana@acme.example", T0, "https://x.example/"))
+    assert isinstance(tokens.verify(("k",), opener, T0, DAY, kind="open"), tokens.Claims)
+    assert tokens.verify(("k",), opener, T0, DAY, kind="click").reason == "not an email click token"
+    assert tokens.verify(("k",), clicker, T0, DAY, kind="open").reason == "not an email open token"
+    assert not tokens.is_web_url("https://x.example/\r\nSet-Cookie: a=1")
