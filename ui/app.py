@@ -26,7 +26,7 @@ try:
 except SettingsError as exc:  # one line naming the variable, as the command line says it
     st.error(f"pulse cannot start the dashboard: {exc}")
     st.stop()
-if not signed_in(password):
+if not signed_in(password, settings().trusted_proxies):  # throttled: ui/auth.py
     st.stop()
 
 PAGES = Path(__file__).with_name("views")
