@@ -1,53 +1,167 @@
-"""docker-compose.yml is the production path; Docker is not on these machines, so the file is checked."""
+"""docker-compose.yml is the production path; Docker is not on these machines, so the files are checked:
+what is published, which secrets each service holds and that none has a default, and what the
+ClickHouse users may do."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 
+from pulse.partenv import SECRETS
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}")
+
+# What an operator sets (a .env file) before `docker compose up`.
+OPERATOR = {"PULSE_CLICKHOUSE_PASSWORD": "w" * 48, "PULSE_READER_PASSWORD": "r" * 48,
+            "PULSE_HOOK_SECRET": "h" * 32, "PULSE_LINK_SECRET": "l" * 32, "PULSE_UI_PASSWORD": "u" * 20}
+REQUIRED = set(OPERATOR)
 
 
-def compose_default(value: str) -> str:
-    """What docker compose substitutes for `${VAR:-default}` when VAR is unset."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+class Refused(Exception):
+    """docker compose refuses to start: a `${VAR:?message}` variable is unset or empty."""
+
+
+def substitute(value: str, env: dict[str, str]) -> str:
+    """What docker compose makes of `${VAR}`, `${VAR:-default}` and `${VAR:?message}`."""
+    def one(match: re.Match) -> str:
+        name, kind, arg = match.groups()
+        if env.get(name):
+            return env[name]
+        if kind == "?":
+            raise Refused(f"{name}: {arg}")
+        return arg if kind == "-" else ""
+
+    return _VAR.sub(one, value)
 
 
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_services_and_ports():
+def service_env(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    raw = compose()["services"][name].get("environment", {})
+    return {k: substitute(str(v), OPERATOR if env is None else env) for k, v in raw.items()}
+
+
+def test_only_the_hooks_and_the_dashboard_are_published():
     services = compose()["services"]
     assert {"kafka", "clickhouse", "worker", "hooks", "ui", "migrate"} <= set(services)
-    assert "9092:9092" in services["kafka"]["ports"]
-    assert "8123:8123" in services["clickhouse"]["ports"]
-    assert "8080:8080" in services["hooks"]["ports"]
-    assert "8501:8501" in services["ui"]["ports"]
-    assert "KRaft" in (ROOT / "docker-compose.yml").read_text() or "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"hooks", "ui"}, published     # Kafka and ClickHouse: no ports at all
+    assert services["hooks"]["ports"] == ["8080:8080"]
+    # the dashboard on loopback unless the operator names an address of the trusted network
+    (ui,) = services["ui"]["ports"]
+    assert substitute(ui, {}) == "127.0.0.1:8501:8501"
+    assert substitute(ui, {"PULSE_UI_BIND": "10.1.2.3"}) == "10.1.2.3:8501:8501"
+    # KRaft: the broker is its own controller (the real key, not a comment)
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
 
 
-def test_pulse_services_point_at_kafka_and_clickhouse_with_the_same_variable_names():
-    services = compose()["services"]
-    for name in ("worker", "hooks", "ui", "migrate"):
-        env = services[name]["environment"]
-        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
-        assert "@clickhouse:8123" in env["CLICKHOUSE_URL"], name
-        settings = Settings.from_env({k: compose_default(str(v)) for k, v in env.items()})
-        assert not settings.embedded_broker and not settings.embedded_clickhouse
-    assert services["worker"]["command"] == ["worker"]
-    reader = services["ui"]["environment"]["CLICKHOUSE_READER_URL"]
-    assert "pulse_reader" in reader
-    users = (ROOT / "deploy/clickhouse/users.d/pulse.xml").read_text()
-    assert "<readonly>1</readonly>" in users
+def test_kafka_and_clickhouse_live_on_internal_networks_joined_only_by_their_users():
+    doc = compose()
+    networks, services = doc["networks"], doc["services"]
+    for name in ("ingest", "writers", "readers"):
+        assert networks[name]["internal"] is True, name
+    members = {net: {s for s, spec in services.items() if net in spec.get("networks", [])} for net in networks}
+    assert members["ingest"] == {"kafka", "worker", "hooks"}
+    assert members["writers"] == {"clickhouse", "worker", "migrate"}
+    assert members["readers"] == {"clickhouse", "ui"}
+    assert members["public"] == {"hooks", "ui"}
+    # ClickHouse takes the writer only from the writers' subnet, the one compose gives that network
+    subnet = networks["writers"]["ipam"]["config"][0]["subnet"]
+    assert substitute(subnet, {}) == service_env("clickhouse")["PULSE_WRITERS_SUBNET"] == "172.28.250.0/24"
+
+
+@pytest.mark.parametrize("service", ["clickhouse", "migrate", "worker", "hooks", "ui"])
+def test_secrets_are_required_with_no_default(service):
+    raw = compose()["services"][service].get("environment", {})
+    text = " ".join(str(v) for v in raw.values())
+    for name in REQUIRED:
+        assert not re.search(r"\$\{" + name + r":?-", text), f"{service}: {name} has a default"
+    needed = {m.group(1) for m in _VAR.finditer(text) if m.group(1) in REQUIRED}
+    for name in needed:  # compose refuses to start without it, naming it
+        with pytest.raises(Refused, match=name):
+            service_env(service, {k: v for k, v in OPERATOR.items() if k != name})
+    # no password written into a URL: each one is a required variable
+    for value in raw.values():
+        for userinfo in re.findall(r"//([^@/]+)@", str(value)):
+            assert re.fullmatch(r"[a-z_]+:\$\{PULSE_[A-Z_]+:\?[^}]*\}", userinfo), userinfo
+
+
+@pytest.mark.parametrize("service, part", [("worker", "worker"), ("migrate", "worker"), ("hooks", "hooks"),
+                                           ("ui", "ui")])
+def test_each_service_holds_only_its_own_secrets(service, part):
+    env = service_env(service)
+    for name in env:
+        if name in SECRETS:
+            assert part in SECRETS[name], f"{service} holds {name}"
+    if service in ("worker", "migrate"):
+        assert env["CLICKHOUSE_URL"].startswith(f"http://pulse:{OPERATOR['PULSE_CLICKHOUSE_PASSWORD']}@")
+    if service == "ui":  # the dashboard reads as the reader, never with the writer's password
+        assert env["CLICKHOUSE_URL"] == env["CLICKHOUSE_READER_URL"]
+        assert env["CLICKHOUSE_URL"].startswith("http://pulse_reader:")
+        assert OPERATOR["PULSE_CLICKHOUSE_PASSWORD"] not in " ".join(env.values())
+        assert env["PULSE_UI_PASSWORD"] == OPERATOR["PULSE_UI_PASSWORD"]
+
+
+@pytest.mark.parametrize("service", ["worker", "hooks", "ui", "migrate"])
+def test_pulse_services_read_their_settings_from_the_same_variable_names(service):
+    env = service_env(service)
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    settings = Settings.from_env(env)
+    assert not settings.embedded_broker
+    assert settings.embedded_clickhouse is (service == "hooks")   # the hooks never talk to ClickHouse
+    assert settings.trusted_proxies == ()                         # X-Forwarded-For believed from nobody
+    assert not settings.fault_injection
+    assert compose()["services"]["worker"]["command"] == ["worker"]
+
+
+def users() -> ET.Element:
+    return ET.parse(ROOT / "deploy/clickhouse/users.d/pulse.xml").getroot()
+
+
+def grants(user: str) -> list[str]:
+    return [q.text.strip() for q in users().findall(f"users/{user}/grants/query")]
+
+
+def test_the_reader_is_read_only_capped_and_confined_to_the_pulse_database():
+    root = users()
+    reader = root.find("users/pulse_reader")
+    profile = root.find(f"profiles/{reader.findtext('profile')}")
+    assert profile.findtext("readonly") == "1"
+    assert int(profile.findtext("max_result_rows")) <= 1_000_000
+    assert int(profile.findtext("max_result_bytes")) <= 200_000_000
+    assert profile.findtext("result_overflow_mode") == "throw"
+    assert profile.findtext("max_execution_time") and profile.findtext("max_memory_usage")
+    assert grants("pulse_reader") == ["GRANT SELECT, SHOW ON pulse.*"]   # no KILL, no system.*, no other db
+    assert reader.findtext("access_management") == "0"
+    assert reader.find("password").get("from_env") == "PULSE_READER_PASSWORD" and not reader.findtext("password")
+
+
+def test_the_writer_is_confined_to_its_database_and_the_workers_network():
+    root = users()
+    writer = root.find("users/pulse")
+    assert writer.findtext("profile") != "default"
+    assert [ip.get("from_env") for ip in writer.findall("networks/ip")] == ["PULSE_WRITERS_SUBNET"]
+    assert not any((ip.text or "").strip() in ("::/0", "0.0.0.0/0") for ip in writer.findall("networks/ip"))
+    assert all(g.endswith(" ON pulse.*") and "KILL" not in g for g in grants("pulse"))
+    assert writer.findtext("access_management") == "0"
+    assert writer.find("password").get("from_env") == "PULSE_CLICKHOUSE_PASSWORD" and not writer.findtext("password")
+    # the server's own passwordless user answers only inside its container
+    assert [ip.text for ip in root.findall("users/default/networks/ip")] == ["::1", "127.0.0.1"]
+
+
+def test_the_image_does_not_run_as_root():
+    users_set = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.M)
+    assert users_set and users_set[-1] not in ("root", "0")
 
 
 def test_every_variable_the_settings_read_is_documented_in_the_readme():
-    import re
-
     source = (ROOT / "schemas/settings.py").read_text()
     names = set(re.findall(r'"((?:PULSE|KAFKA|CLICKHOUSE)_[A-Z_]+)"', source))
     readme = (ROOT / "README.md").read_text()
