@@ -67,10 +67,9 @@ def cmd_migrate(args) -> int:
         if holder is not None:
             # The owner migrated at start; check through its read-only endpoint instead of opening the data.
             from sinks.client import reader_client
+            from sinks.store import Store
 
-            client = reader_client(settings)
-            applied = {r[0] for r in client.query(
-                f"SELECT DISTINCT version FROM {settings.database}.schema_migrations").result_rows}
+            applied = Store(reader_client(settings), settings.database).applied_migrations()
             missing = [m.name for m in load_migrations(settings) if m.version not in applied]
             if missing:
                 print(f"pulse up (pid {holder}) owns the data and has not applied: {', '.join(missing)}; "

@@ -66,12 +66,12 @@ def format_lag(partitions: list[PartitionLag], total: int) -> str:
 def stored_dead_letters(settings: Settings) -> str:
     """Dead letters kept in ClickHouse, by where they were refused (read through the SQL endpoint)."""
     from sinks.client import reader_client
+    from sinks.store import Store
 
     try:
         client = reader_client(settings)
         try:
-            rows = client.query("SELECT source, count() FROM rejected_events FINAL GROUP BY source "
-                                "ORDER BY source").result_rows
+            rows = Store(client, settings.database).dead_letters_by_source()
         finally:
             client.close()
     except Exception as exc:  # status must still print when ClickHouse is the thing that is down

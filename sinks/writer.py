@@ -25,6 +25,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.rows import ENGAGEMENT_COLUMNS, TOUCH_COLUMNS, TOUCH_WRITE_COLUMNS, RejectedRow, REJECTED_COLUMNS, TouchRow
 from sinks.faults import insert_isolating_bad_rows, is_retryable, refused_row
 from sinks.fold import engagement_rows, fold
+from sinks.store import Store
 
 log = logging.getLogger("pulse.sink")
 _LOW64 = (1 << 64) - 1
@@ -105,6 +106,11 @@ class ClickHouseWriter:
     stopping: threading.Event = field(default_factory=threading.Event)
     _buffer: list[TouchRow] = field(default_factory=list)
     _last_seq: int = 0
+
+    @property
+    def store(self) -> Store:
+        """The named queries, on the writer's own session (the sink thread's)."""
+        return Store(self.client, self.database)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> int:

@@ -15,7 +15,8 @@ import msgspec
 
 from schemas.events import Identify, Touch
 from schemas.registry import AccountRecord, ContactRecord
-from schemas.rows import TOUCH_COLUMNS, TouchRow
+from schemas.rows import TouchRow
+from sinks.store import Store
 from sinks.writer import ClickHouseWriter
 from streams.core.score import Identities, Scoring, rescore
 from streams.core.weights import Weights
@@ -26,34 +27,16 @@ CHUNK = 50_000
 MAX_SQL_RANGES = 2_000
 
 
-def load_identities(writer: ClickHouseWriter) -> Identities:
-    rows = writer.client.query(
-        f"SELECT anonymous_id, argMax(email, identified_at), max(identified_at) "
-        f"FROM {writer.database}.identities GROUP BY anonymous_id"
-    ).result_rows
+def load_identities(store: Store) -> Identities:
     identities = Identities()
-    identities.learn_links(rows)
+    identities.learn_links(store.identity_links())
     return identities
 
 
-def identities_since(writer: ClickHouseWriter, since: datetime) -> list[tuple[str, str, datetime]]:
-    """Identity links stored since `since`, by any worker.
-
-    Each worker learns identifies from its own partitions; on a shared store another worker may hold
-    the identify of a cookie whose touches reach this one. A periodic sync makes them agree within seconds.
-    """
-    return writer.client.query(
-        f"SELECT anonymous_id, email, identified_at FROM {writer.database}.identities "
-        f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-        parameters={"ms": int(since.timestamp() * 1000)},
-    ).result_rows
-
-
-def store_identities(writer: ClickHouseWriter, events: Iterable[Touch]) -> None:
+def store_identities(store: Store, events: Iterable[Touch]) -> None:
     rows = [[e.anonymous_id, e.email, e.occurred_at] for e in events if isinstance(e, Identify)]
     if rows:
-        writer.client.insert(f"{writer.database}.identities", rows,
-                             column_names=("anonymous_id", "email", "identified_at"))
+        store.store_identity_links(rows)
 
 
 def rescored(rows: Sequence[TouchRow], scoring: Scoring) -> list[TouchRow]:
@@ -71,11 +54,7 @@ def restitched(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) ->
     person now (earlier ones too)."""
     if not cookies:
         return []
-    # every version of a cookie's anonymous touches, by cookie: the latest of each is the stored touch
-    result = writer.client.query(
-        f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {writer.database}.anonymous_touches "
-        "WHERE anonymous_id IN %(c)s ORDER BY version DESC LIMIT 1 BY event_id", parameters={"c": sorted(cookies)})
-    return rescored([TouchRow(*r) for r in result.result_rows], scoring)
+    return rescored(writer.store.anonymous_touches(sorted(cookies)), scoring)
 
 
 def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> int:
@@ -109,9 +88,7 @@ def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
 
 def reattribute(writer: ClickHouseWriter, where: str, params: dict, scoring: Scoring) -> int:
     """Re-score every stored touch matching `where`, in chunks so memory stays bounded."""
-    chunks = max(1, writer.client.query(
-        f"SELECT count() FROM {writer.database}.touches WHERE {where}", parameters=params
-    ).result_rows[0][0] // CHUNK + 1)
+    chunks = max(1, writer.store.count_touches(where, params) // CHUNK + 1)
     changed = 0
     for i in range(chunks):
         rows = writer.stored(f"({where}) AND modulo(cityHash64(event_id), {chunks}) = {i}", params)
@@ -127,16 +104,12 @@ def weights_fingerprint(weights: Weights) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def record_weights(writer: ClickHouseWriter, weights: Weights) -> bool:
+def record_weights(store: Store, weights: Weights) -> bool:
     """Store the weights in force; True when they differ from the last ones stored (history needs re-scoring)."""
-    db = writer.database
-    stored = writer.client.query(
-        f"SELECT argMax(value, updated_at) FROM {db}.scoring_settings WHERE key = 'weights'"
-    ).result_rows
-    previous = stored[0][0] if stored else ""
+    previous = store.scoring_setting("weights")
     current = weights_fingerprint(weights)
-    now = datetime.now(timezone.utc)
-    writer.client.insert(f"{db}.scoring_settings", [
-        ["weights", current, now], ["page_view_daily_cap", str(weights.page_view_daily_cap), now],
-    ], column_names=("key", "value", "updated_at"))
+    store.store_scoring_settings({"weights": current, "page_view_daily_cap": str(weights.page_view_daily_cap),
+                                  "form_submit_daily_cap": str(weights.form_submit_daily_cap),
+                                  "form_submit": str(weights.form_submit)},  # the views' form cap needs both
+                                 datetime.now(timezone.utc))
     return bool(previous) and previous != current

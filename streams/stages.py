@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
-from clickhouse_connect.driver.client import Client
+from sinks.store import Store
 
 EVERY_SECONDS = 5.0
 
@@ -47,45 +47,25 @@ ROWS_PER_SLICE = 2_000_000
 # An evaluation may use at most this share of the time: the next waits `duration / share` at least.
 TIME_SHARE = 0.2
 MAX_INTERVAL_S = 60.0
-# Views the dashboard refreshes every few seconds, snapshotted with account_engagement.
-SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
 
 
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
-def refresh(client: Client, db: str, now: datetime) -> float:
+def refresh(store: Store, now: datetime) -> float:
     """Evaluate account_engagement slice by slice into the snapshot; returns seconds until the next."""
     started = time.monotonic()
-    rows = client.query(f"SELECT count() FROM {db}.engagement_daily").result_rows[0][0]
-    slices = max(1, rows // ROWS_PER_SLICE + 1)
+    slices = max(1, store.engagement_rows() // ROWS_PER_SLICE + 1)
     for i in range(slices):
-        client.command(
-            f"INSERT INTO {db}.account_engagement_snapshot "
-            f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
-            f"FROM {db}.account_engagement_part(slices = {slices}, slice = {i})",
-            parameters={"ms": _ms(now)},
-        )
-    for view in SNAPSHOTS:
-        client.command(
-            f"INSERT INTO {db}.{view}_snapshot SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {db}.{view}",
-            parameters={"ms": _ms(now)},
-        )
+        store.snapshot_account_engagement(now, slices, i)
+    store.snapshot_views(now)
     took = time.monotonic() - started
     return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / TIME_SHARE))
 
 
-def detect(client: Client, db: str, now: datetime) -> list[StageChange]:
+def detect(store: Store, now: datetime) -> list[StageChange]:
     """Compare each account's stage in the snapshot taken at `now` with the last one recorded."""
-    current = {a: (s, m) for a, s, m in client.query(
-        f"SELECT account_id, stage, minutes_90d FROM {db}.account_engagement_snapshot "
-        f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(now)}).result_rows}
-    recorded = {a: (s, n) for a, s, n in client.query(
-        f"SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])), uniqExact(change_id) "
-        f"FROM {db}.stage_changes GROUP BY account_id").result_rows}
+    current = {a: (s, m) for a, s, m in store.evaluated_stages(now)}
+    recorded = {a: (s, n) for a, s, n in store.recorded_stages()}
     return diff(current, recorded, now)
 
 
-def record(client: Client, db: str, changes: list[StageChange]) -> None:
-    client.insert(f"{db}.stage_changes", [[getattr(c, k) for k in COLUMNS] for c in changes], column_names=COLUMNS)
+def record(store: Store, changes: list[StageChange]) -> None:
+    store.record_stage_changes(COLUMNS, [[getattr(c, k) for k in COLUMNS] for c in changes])

@@ -31,12 +31,7 @@ SELECT count() AS targets,
        countIf(s.stage IN ('engaged', 'mqa')) AS engaged,
        countIf(s.stage = 'mqa') AS mqa
 FROM (SELECT account_id FROM accounts FINAL WHERE is_target = 1) AS a
-LEFT JOIN
-(
-    SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])) AS stage
-    FROM stage_changes
-    GROUP BY account_id
-) AS s ON s.account_id = a.account_id
+LEFT JOIN account_stage AS s ON s.account_id = a.account_id
 """
 
 # Month to date and year to date of target accounts (daily cap applied, as in account_engagement).

@@ -142,10 +142,11 @@ def measure(data_dir: Path, size: int, repeats: int) -> dict:
     # the worker's stage evaluation fills the snapshot the account lists read: time it too
     from datetime import datetime, timezone
 
+    from sinks.store import Store
     from streams import stages
 
     started = time.perf_counter()
-    stages.refresh(client, "pulse", datetime.now(timezone.utc))
+    stages.refresh(Store(client, "pulse"), datetime.now(timezone.utc))
     evaluation_s = time.perf_counter() - started
     # the most active account: the Account page's worst case
     account = client.query("SELECT account_id FROM pulse.engagement_daily WHERE account_id != '' "

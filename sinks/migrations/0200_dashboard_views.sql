@@ -95,12 +95,6 @@ SELECT week_ago                                       AS as_of,    -- the moment
        countIf(s.stage = 'mqa')                        AS mqa,      -- stage MQA at that moment
        (SELECT minOrNull(changed_at) FROM {database}.stage_changes) AS history_starts -- first recorded change (NULL: none); counts before it are not known
 FROM (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1) AS a
-LEFT JOIN
-(
-    SELECT account_id, argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])) AS stage -- latest: the n-th of change_id account:n
-    FROM {database}.stage_changes
-    WHERE changed_at <= week_ago
-    GROUP BY account_id
-) AS s ON s.account_id = a.account_id
+LEFT JOIN {database}.account_stage_as_of(at = week_ago) AS s ON s.account_id = a.account_id
 SETTINGS join_use_nulls = 0
 COMMENT 'Target accounts per stage as recorded 7 days ago (the latest stage change at or before then, from stage_changes; none = unaware): the change on the Overview tiles. Reads only the small history table.';

@@ -11,21 +11,17 @@ from dataclasses import dataclass, field
 
 from schemas.registry import AccountRecord, ContactRecord
 
-ROLES = ("c_level", "vp", "director", "manager", "other")
-Account = AccountRecord
-Contact = ContactRecord
-
 
 @dataclass
 class Registry:
-    accounts: dict[str, Account] = field(default_factory=dict)
+    accounts: dict[str, AccountRecord] = field(default_factory=dict)
     by_domain: dict[str, str] = field(default_factory=dict)
-    contacts: dict[str, Contact] = field(default_factory=dict)
+    contacts: dict[str, ContactRecord] = field(default_factory=dict)
     # {(version, prefixlen): {network_int: account_id}}
     _ranges: dict[tuple[int, int], dict[int, str]] = field(default_factory=dict)
     _lengths: dict[int, list[int]] = field(default_factory=dict)
 
-    def upsert_account(self, account: Account) -> None:
+    def upsert_account(self, account: AccountRecord) -> None:
         old = self.accounts.get(account.account_id)
         if old is not None:
             for domain in old.domains:
@@ -47,7 +43,7 @@ class Registry:
                 self._lengths[net.version] = sorted([*lengths, net.prefixlen], reverse=True)
             self._ranges[key][int(net.network_address)] = account.account_id
 
-    def upsert_contact(self, contact: Contact) -> None:
+    def upsert_contact(self, contact: ContactRecord) -> None:
         self.contacts[contact.email] = contact
 
     def account_for_domain(self, domain: str) -> str | None:

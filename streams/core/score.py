@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,6 @@ from streams.core.registry import Registry
 from streams.core.resolve import Resolved, resolve
 from streams.core.weights import Weights, apply_role, base_minutes
 
-_ZERO = Decimal("0.00")
 _payload = msgspec.json.Encoder().encode
 
 

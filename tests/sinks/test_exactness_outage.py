@@ -84,7 +84,7 @@ def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(set
     first = send_in_messages(settings, before, seed=21, sizes=(20, 30))
     wait_until(lambda: health(settings)["written"] > 0 and health(settings)["consumer_lag"] == 0, 60,
                what="the first events written")
-    baseline = rss_bytes(worker.proc.pid)
+    baseline = rss_bytes(worker.pid)
 
     assert sink_outage(settings, 30) == {"sink_outage_s": 30.0}
     payload = sum(len(e.properties["pad"]) for e in during)
@@ -98,7 +98,7 @@ def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(set
     def recovered():
         h = health(settings)
         if h["outage_remaining_s"] > 0:
-            peak.append(rss_bytes(worker.proc.pid))
+            peak.append(rss_bytes(worker.pid))
         paused[0] = max(paused[0], h["consumer_lag"])
         return h["sink_state"] == "ok" and h["outage_remaining_s"] == 0
 
@@ -114,7 +114,7 @@ def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(set
         return h["written"] + h["duplicates"] == len(events)
 
     wait_until(caught_up, 180, 0.5, what="the worker to catch up")
-    assert worker.proc.poll() is None  # the same process: recovered without a restart
+    assert worker.running()  # the same process: recovered without a restart
     assert stored_totals(settings) == expected_totals(expected)
     states = sql_rows(settings, "SELECT sink_state, min(at), max(at) FROM pipeline_health GROUP BY sink_state")
     spans = {state: (first_at, last_at) for state, first_at, last_at in states}

@@ -104,9 +104,9 @@ def test_a_worker_syncs_identities_another_worker_stored(engine):
     since = datetime.now(timezone.utc) - td(seconds=1)
     (visit_b,) = score([visit(7, anonymous_id="cookie", ip="10.1.1.1")], scoring_b, T0)
     writer.write([visit_b])                                   # B stored it unstitched (IP: acme)
-    attribution.store_identities(writer, [identify(8, "cookie", "cfo@globex.example", 0)])  # as A would
+    attribution.store_identities(writer.store, [identify(8, "cookie", "cfo@globex.example", 0)])  # as A would
     # what the worker's sync does: read the links on the sink thread, learn them, restitch what changed
-    assert scoring_b.identities.learn_links(attribution.identities_since(writer, since)) == {"cookie"}
+    assert scoring_b.identities.learn_links(writer.store.identity_links_since(since)) == {"cookie"}
     attribution.restitch(writer, {"cookie"}, scoring_b)
     (row,) = writer.stored("anonymous_id = 'cookie'")
     assert (row.account_id, row.person, row.method) == ("globex", "cfo@globex.example", "stitched")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from streams.worker import on_clock
+from streams.jobs import on_clock
 
 
 def test_a_failing_tick_is_logged_and_the_next_one_runs(caplog):

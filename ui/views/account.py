@@ -43,9 +43,20 @@ def story(account: str) -> None:
     if summary.empty:
         empty("This account is not in the registry (any more).")
         return
-    a = summary.iloc[0]
+    headline(summary.iloc[0])
+    minutes_charts(account)
+    people_col, side_col = st.columns([2, 1])
+    with people_col:
+        people(account)
+    with side_col:
+        committee(account)
+        stage_history(account)
+    latest_touches(account)
+
+
+def headline(a) -> None:
     flags = [label for key, label in (("surging", ":material/local_fire_department: surging"),
-                                                 ("re_engaged", ":material/replay: re-engaged")) if int(a[key])]
+                                      ("re_engaged", ":material/replay: re-engaged")) if int(a[key])]
     st.markdown(f"### {a['account_name']}  \n"
                 f"{'Target account' if int(a['is_target']) else 'Not on the target list'} · tier {a['tier'] or '–'} · "
                 f"owner {a['owner'] or 'unassigned'}" + (" · " + " · ".join(flags) if flags else ""))
@@ -57,61 +68,72 @@ def story(account: str) -> None:
     cols[4].metric("People engaged", int(a["people_engaged_90d"]), border=True, help="People with minutes in 90 days")
     freshness()
 
+
+def minutes_charts(account: str) -> None:
     daily = load(q.ACCOUNT_DAILY, {"account": account}, what="The minutes chart")
-    if daily is not None and not daily.empty:
-        left, right = st.columns([2, 1])
-        with left:
-            chart(minutes_by_channel_chart(daily, "Engagement minutes per day, last 90 days"))
-        with right:
-            mix = daily.groupby("channel", as_index=False)["minutes"].sum()
-            chart(alt.Chart(mix, title="Channel mix, 90 days").mark_arc(innerRadius=50)
-                  .encode(theta=alt.Theta("minutes:Q"), color=alt.Color("channel:N", title="Channel",
-                                                                        scale=alt.Scale(scheme="tableau10")),
-                          tooltip=[alt.Tooltip("channel:N", title="Channel"),
-                                   alt.Tooltip("minutes:Q", title="Minutes", format=",.1f")])
-                  .properties(height=300))
-    elif daily is not None:
+    if daily is None:
+        return
+    if daily.empty:
         empty("No engagement in the last 90 days.")
+        return
+    left, right = st.columns([2, 1])
+    with left:
+        chart(minutes_by_channel_chart(daily, "Engagement minutes per day, last 90 days"))
+    with right:
+        mix = daily.groupby("channel", as_index=False)["minutes"].sum()
+        chart(alt.Chart(mix, title="Channel mix, 90 days").mark_arc(innerRadius=50)
+              .encode(theta=alt.Theta("minutes:Q"), color=alt.Color("channel:N", title="Channel",
+                                                                    scale=alt.Scale(scheme="tableau10")),
+                      tooltip=[alt.Tooltip("channel:N", title="Channel"),
+                               alt.Tooltip("minutes:Q", title="Minutes", format=",.1f")])
+              .properties(height=300))
 
-    people_col, side_col = st.columns([2, 1])
-    with people_col:
-        st.subheader("People engaged")
-        people = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list",
-                      none="Nobody at this account has engaged in the last 90 days.")
-        if people is not None:
-            st.dataframe(people, hide_index=True, width="stretch", column_config={
-                "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
-                "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
-                "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
-                "minutes_90d": st.column_config.NumberColumn("Minutes 90 d", format="%.1f"),
-                "touches_90d": st.column_config.NumberColumn("Touches 90 d"),
-                "last_activity_day": st.column_config.DateColumn("Last active"),
-            })
-    with side_col:
-        st.subheader("Buying committee")
-        coverage = load(q.ACCOUNT_COVERAGE, {"account": account}, what="Coverage",
-                        none="No coverage figures for this account yet.")
-        if coverage is not None:
-            c = coverage.iloc[0]
-            size = c["committee_size"]
-            known = int(c["contacts_known"])
-            if size is None or str(size) in ("nan", "<NA>", "None"):
-                st.metric("Contacts known", known, border=True, help="Committee size unknown for this account")
-            else:
-                pct = float(c["coverage_pct"])
-                st.metric("Contacts known", f"{known} of {int(size)}", border=True,
-                          help="Known contacts against the expected buying committee")
-                st.progress(min(1.0, pct / 100), text=f"{pct:.0f}% of the buying committee")
-        st.subheader("Stage history")
-        history = load(q.ACCOUNT_STAGE_HISTORY, {"account": account}, what="Stage history",
-                       none="No stage change recorded yet.")
-        if history is not None:
-            history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
-                                 + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
-            st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", column_config={
-                "changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
-                "change": "Change"})
 
+def people(account: str) -> None:
+    st.subheader("People engaged")
+    found = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list",
+                 none="Nobody at this account has engaged in the last 90 days.")
+    if found is not None:
+        st.dataframe(found, hide_index=True, width="stretch", column_config={
+            "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
+            "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
+            "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
+            "minutes_90d": st.column_config.NumberColumn("Minutes 90 d", format="%.1f"),
+            "touches_90d": st.column_config.NumberColumn("Touches 90 d"),
+            "last_activity_day": st.column_config.DateColumn("Last active"),
+        })
+
+
+def committee(account: str) -> None:
+    st.subheader("Buying committee")
+    coverage = load(q.ACCOUNT_COVERAGE, {"account": account}, what="Coverage",
+                    none="No coverage figures for this account yet.")
+    if coverage is None:
+        return
+    c = coverage.iloc[0]
+    size, known = c["committee_size"], int(c["contacts_known"])
+    if size is None or str(size) in ("nan", "<NA>", "None"):
+        st.metric("Contacts known", known, border=True, help="Committee size unknown for this account")
+        return
+    pct = float(c["coverage_pct"])
+    st.metric("Contacts known", f"{known} of {int(size)}", border=True,
+              help="Known contacts against the expected buying committee")
+    st.progress(min(1.0, pct / 100), text=f"{pct:.0f}% of the buying committee")
+
+
+def stage_history(account: str) -> None:
+    st.subheader("Stage history")
+    history = load(q.ACCOUNT_STAGE_HISTORY, {"account": account}, what="Stage history",
+                   none="No stage change recorded yet.")
+    if history is not None:
+        history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
+                             + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
+        st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", column_config={
+            "changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+            "change": "Change"})
+
+
+def latest_touches(account: str) -> None:
     st.subheader("Latest touches")
     timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline",
                     none="No touches in the last 90 days.")

@@ -15,6 +15,12 @@ header("Pipeline", "The health of the stream: how fast events come in and are st
 @st.fragment(run_every=REFRESH_SECONDS)
 def health() -> None:
     freshness()
+    worker_health()
+    dead_letters()
+    unresolved_touches()
+
+
+def worker_health() -> None:
     st.subheader("Workers")
     workers = load(q.PIPELINE_WORKERS, what="Worker health",
                    none="No worker has reported in the last day. Is `pulse up` (or `pulse worker`) running?")
@@ -49,6 +55,8 @@ def health() -> None:
                   .encode(x=alt.X("at:T", title=None, axis=alt.Axis(format="%H:%M:%S")), y=alt.Y("rate:Q", title="Events / s"),
                           color=alt.Color("flow:N", title=None)).properties(height=220))
 
+
+def dead_letters() -> None:
     st.subheader("Rejected input (dead letters)")
     counts = load(q.DEAD_LETTER_COUNTS, what="Dead-letter counts")
     if counts is not None:
@@ -75,6 +83,8 @@ def health() -> None:
                              column_config={"rejected_at": st.column_config.DatetimeColumn("When", format="distance"),
                                             "source": "Came in through", "why": "Why", "payload": "Input"})
 
+
+def unresolved_touches() -> None:
     st.subheader("Unresolved touches")
     unresolved = load(q.UNRESOLVED, what="Unresolved share",
                       none="No touches in the last 14 days.")

@@ -1,0 +1,128 @@
+"""Every query the worker and the CLI run against ClickHouse, by name (the dashboard's are in ui/queries.py).
+
+`streams/` decides what to read and write; this module knows how: table names, columns, the SQL.
+A Store is one session (client) on one database; the sink thread, the stage evaluator and the
+health timer each have their own.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from clickhouse_connect.driver.client import Client
+
+from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
+from schemas.rows import TOUCH_COLUMNS, TouchRow
+
+IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
+# Views the dashboard refreshes every few seconds, snapshotted with account_engagement (0010_snapshots.sql).
+SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class Store:
+    def __init__(self, client: Client, database: str):
+        self.client = client
+        self.database = database
+
+    # -------------------------------------------------------------------------------- registry
+    def accounts(self) -> list[AccountRecord]:
+        rows = self.client.query(f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {self.database}.accounts FINAL").result_rows
+        return [_account(row) for row in rows]
+
+    def contacts(self) -> list[ContactRecord]:
+        rows = self.client.query(f"SELECT {', '.join(CONTACT_COLUMNS)} FROM {self.database}.contacts FINAL").result_rows
+        return [ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows]
+
+    def store_records(self, table: str, columns: tuple[str, ...], records: Sequence, now: datetime) -> None:
+        """Accounts, contacts or programs as the registry topic gave them, stamped `updated_at`."""
+        self.client.insert(f"{self.database}.{table}", [[getattr(r, c) for c in columns] + [now] for r in records],
+                           column_names=columns + ("updated_at",))
+
+    # ------------------------------------------------------------------------------ identities
+    def identity_links(self) -> list[tuple[str, str, datetime]]:
+        """Each cookie's latest identified person: (anonymous_id, email, identified_at)."""
+        return self.client.query(
+            f"SELECT anonymous_id, argMax(email, identified_at), max(identified_at) "
+            f"FROM {self.database}.identities GROUP BY anonymous_id").result_rows
+
+    def identity_links_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """Identity links stored since `since`, by any worker of a shared store."""
+        return self.client.query(
+            f"SELECT anonymous_id, email, identified_at FROM {self.database}.identities "
+            f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows
+
+    def store_identity_links(self, rows: list[list]) -> None:
+        self.client.insert(f"{self.database}.identities", rows, column_names=IDENTITY_COLUMNS)
+
+    # ---------------------------------------------------------------------- stored touches
+    def anonymous_touches(self, cookies: Sequence[str]) -> list[TouchRow]:
+        """The stored (latest) version of every anonymous touch of these cookies, read by cookie."""
+        result = self.client.query(
+            f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {self.database}.anonymous_touches "
+            "WHERE anonymous_id IN %(c)s ORDER BY version DESC LIMIT 1 BY event_id", parameters={"c": sorted(cookies)})
+        return [TouchRow(*r) for r in result.result_rows]
+
+    def count_touches(self, where: str, parameters: dict) -> int:
+        return self.client.query(f"SELECT count() FROM {self.database}.touches WHERE {where}",
+                                 parameters=parameters).result_rows[0][0]
+
+    # ------------------------------------------------------------------------- scoring settings
+    def scoring_setting(self, key: str) -> str:
+        """The latest value stored for `key` ('' when none)."""
+        rows = self.client.query(f"SELECT argMax(value, updated_at) FROM {self.database}.scoring_settings "
+                                 "WHERE key = %(k)s", parameters={"k": key}).result_rows
+        return rows[0][0] if rows else ""
+
+    def store_scoring_settings(self, values: dict[str, str], now: datetime) -> None:
+        self.client.insert(f"{self.database}.scoring_settings", [[k, v, now] for k, v in values.items()],
+                           column_names=("key", "value", "updated_at"))
+
+    # --------------------------------------------------------------------------------- stages
+    def engagement_rows(self) -> int:
+        return self.client.query(f"SELECT count() FROM {self.database}.engagement_daily").result_rows[0][0]
+
+    def snapshot_account_engagement(self, now: datetime, slices: int, index: int) -> None:
+        """One slice of account_engagement (accounts by hash) into its snapshot, stamped `now`."""
+        self.client.command(
+            f"INSERT INTO {self.database}.account_engagement_snapshot "
+            f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
+            f"FROM {self.database}.account_engagement_part(slices = {int(slices)}, slice = {int(index)})",
+            parameters={"ms": _ms(now)})
+
+    def snapshot_views(self, now: datetime) -> None:
+        for view in SNAPSHOTS:
+            self.client.command(f"INSERT INTO {self.database}.{view}_snapshot "
+                                f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.{view}",
+                                parameters={"ms": _ms(now)})
+
+    def evaluated_stages(self, now: datetime) -> list[tuple]:
+        """(account_id, stage, minutes_90d) of the evaluation taken at `now`."""
+        return self.client.query(
+            f"SELECT account_id, stage, minutes_90d FROM {self.database}.account_engagement_snapshot "
+            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(now)}).result_rows
+
+    def recorded_stages(self) -> list[tuple]:
+        """(account_id, last recorded stage, changes so far), from the account_stage view."""
+        return self.client.query(f"SELECT account_id, stage, changes FROM {self.database}.account_stage").result_rows
+
+    def record_stage_changes(self, columns: tuple[str, ...], rows: list[list]) -> None:
+        self.client.insert(f"{self.database}.stage_changes", rows, column_names=columns)
+
+    # ------------------------------------------------------------------------------ operations
+    def applied_migrations(self) -> set[int]:
+        return {r[0] for r in self.client.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows}
+
+    def dead_letters_by_source(self) -> list[tuple[str, int]]:
+        return self.client.query(f"SELECT source, count() FROM {self.database}.rejected_events FINAL "
+                                 "GROUP BY source ORDER BY source").result_rows
+
+
+def _account(row) -> AccountRecord:
+    values = dict(zip(ACCOUNT_COLUMNS, row))
+    values["domains"], values["ip_ranges"] = tuple(values["domains"]), tuple(values["ip_ranges"])
+    values["is_target"] = bool(values["is_target"])
+    return AccountRecord(**values)

@@ -1,0 +1,117 @@
+"""The worker's periodic jobs, each a small class that owns its state; `on_clock` keeps a failing
+tick from stopping the worker."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from clickhouse_connect.driver.client import Client
+
+from sinks import threads
+from sinks.store import Store
+from streams import attribution, stages
+from streams.pipeline import Pipeline
+
+log = logging.getLogger("pulse.worker")
+
+
+def on_clock(what: str):
+    """For a timer's body: a failure (ClickHouse away, say) is logged and the next tick tries again.
+    Faust stops the whole worker when a timer raises; the sink meanwhile waits and retries on its own."""
+    def wrap(body):
+        @functools.wraps(body)
+        async def tick():
+            try:
+                await body()
+            except Exception as exc:
+                log.error("%s failed, trying again at the next tick: %s", what, exc)
+        return tick
+    return wrap
+
+
+class IdentitySync:
+    """Identity links another worker stored (shared ClickHouse), learnt every few seconds.
+
+    Each worker learns identifies from its own partitions; on a shared store another worker may hold
+    the identify of a cookie whose touches reach this one.
+    """
+
+    every = 5.0
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.synced = datetime.now(timezone.utc)
+
+    async def __call__(self) -> None:
+        # a margin covers clocks a little apart
+        since, now = self.synced - timedelta(seconds=2), datetime.now(timezone.utc)
+        links = await self.pipeline.in_sink(lambda: self.pipeline.writer.store.identity_links_since(since))
+        self.synced = now  # only once read: after a failed read the next tick asks from the same point
+        # learnt here, between two scorings (see registry_changes), then re-stitched on the sink thread
+        changed = self.pipeline.scoring.identities.learn_links(links)
+        if changed:
+            await self.pipeline.in_sink(attribution.restitch, self.pipeline.writer, changed, self.pipeline.scoring)
+
+
+class StageEvaluation:
+    """Stages from the latest engagement, published when they change; on the leader only.
+
+    It reads every account's engagement (seconds on a large store), so it runs on a thread and a
+    session of its own: on the sink thread it held back every chunk behind it. It writes only
+    snapshots and stage_changes, which nothing on the sink thread reads or writes.
+    """
+
+    every = stages.EVERY_SECONDS
+
+    def __init__(self, pipeline: Pipeline, make_client: Callable[[], Client], publish):
+        self.pipeline = pipeline
+        self.make_client = make_client
+        self.publish = publish  # async (StageChange) -> None
+        self.executor = threads.executor("pulse-stages")
+        self.store: Store | None = None  # opened on first use: a worker that never leads never opens it
+        self.next_at = 0.0
+
+    async def __call__(self) -> None:
+        # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
+        if time.monotonic() < self.next_at or self.pipeline.writer.state != "ok":
+            # while the sink waits for ClickHouse nothing new is stored: leave the cores to the catch-up
+            return
+        now = datetime.now(timezone.utc)
+        wait = await self._run(stages.refresh, now)
+        self.next_at = time.monotonic() + wait - self.every
+        changes = await self._run(stages.detect, now)
+        for change in changes:
+            await self.publish(change)
+        if changes:
+            await self._run(stages.record, changes)
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._with_store, fn, *args)
+
+    def _with_store(self, fn, *args):
+        if self.store is None:
+            self.store = Store(self.make_client(), self.pipeline.settings.database)
+        try:
+            return fn(self.store, *args)
+        except Exception:
+            # a failed query may leave the session unusable (or holding a half-read answer): a new one next time
+            self.store.client.close()
+            self.store = None
+            raise
+
+
+class Report:
+    """One log line of the worker's counters every few seconds."""
+
+    every = 10.0
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+
+    async def __call__(self) -> None:
+        p = self.pipeline
+        log.info("written=%d duplicates=%d rejected=%d sink=%s", p.written, p.duplicates, p.rejected, p.writer.state)

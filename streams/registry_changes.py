@@ -1,0 +1,125 @@
+"""The registry (accounts, contacts, programs, re-score requests): loaded from the store at start,
+then followed on its topic, which every worker reads whole (no consumer group: it is broadcast).
+
+A change is applied to the live lookup on the event loop, between two scorings, and stored with the
+re-attribution it causes on the sink thread: a touch scored before the change is handed to the sink
+before the re-attribution step is, so that step sees it stored and re-scores it; a touch scored
+after is already scored with the change.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas import topics
+from schemas.registry import (ACCOUNT_COLUMNS, CONTACT_COLUMNS, PROGRAM_COLUMNS, AccountsChanged, ContactsChanged,
+                              ProgramsChanged, RescoreRequested, decode_change)
+from streams import attribution
+from streams.core.weights import Weights
+from streams.pipeline import Pipeline
+
+log = logging.getLogger("pulse.worker")
+ATTEMPTS = 5
+
+
+def load_registry(pipeline: Pipeline) -> None:
+    registry, store = pipeline.scoring.registry, pipeline.writer.store
+    for account in store.accounts():
+        registry.upsert_account(account)
+    for contact in store.contacts():
+        registry.upsert_contact(contact)
+
+
+def take_registry_change(pipeline: Pipeline, raw: bytes) -> Callable[[], int]:
+    """Apply a registry change to the live lookup now; return the sink-thread step that stores it and
+    re-attributes the touches it affects."""
+    change = decode_change(raw)
+    registry, scoring, writer = pipeline.scoring.registry, pipeline.scoring, pipeline.writer
+    if isinstance(change, (AccountsChanged, ContactsChanged)):
+        # the registry topic is read from the start by every worker at every start: skip what is known
+        known = registry.accounts if isinstance(change, AccountsChanged) else registry.contacts
+        key = "account_id" if isinstance(change, AccountsChanged) else "email"
+        change.items = [r for r in change.items if known.get(getattr(r, key)) != r]
+        if not change.items:
+            return lambda: 0
+    now = datetime.now(timezone.utc)
+
+    def storing(table: str, columns: tuple[str, ...], scope: tuple[str, dict] | None = None) -> Callable[[], int]:
+        def step() -> int:
+            writer.store.store_records(table, columns, change.items, now)
+            if scope is not None:
+                attribution.reattribute(writer, *scope, scoring)
+            return len(change.items)
+        return step
+
+    if isinstance(change, AccountsChanged):
+        old = [registry.accounts[a.account_id] for a in change.items if a.account_id in registry.accounts]
+        for account in change.items:
+            registry.upsert_account(account)
+        return storing("accounts", ACCOUNT_COLUMNS, attribution.accounts_scope(old, change.items))
+    if isinstance(change, ContactsChanged):
+        for contact in change.items:
+            registry.upsert_contact(contact)
+        return storing("contacts", CONTACT_COLUMNS, attribution.contacts_scope(change.items))
+    if isinstance(change, ProgramsChanged):
+        return storing("programs", PROGRAM_COLUMNS)
+    assert isinstance(change, RescoreRequested)
+    scoring.weights = Weights.load(pipeline.settings.weights_file)
+    return lambda: rescore_stored(pipeline, change.since_days)
+
+
+def rescore_history(pipeline: Pipeline, since_days: int) -> int:
+    """Re-read the weights and re-score (and re-resolve) every stored touch of the last `since_days` days."""
+    pipeline.scoring.weights = Weights.load(pipeline.settings.weights_file)
+    return rescore_stored(pipeline, since_days)
+
+
+def rescore_stored(pipeline: Pipeline, since_days: int) -> int:
+    attribution.record_weights(pipeline.writer.store, pipeline.scoring.weights)
+    where = f"occurred_at >= now64(3) - INTERVAL {int(since_days)} DAY"
+    return attribution.reattribute(pipeline.writer, where, {}, pipeline.scoring)
+
+
+async def follow_registry(pipeline: Pipeline) -> None:
+    settings = pipeline.settings
+    name = settings.topic(topics.REGISTRY)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        while not consumer.partitions_for_topic(name):
+            await consumer.topics()  # asks the cluster again: the topic may not exist yet
+            if not consumer.partitions_for_topic(name):
+                await asyncio.sleep(1.0)
+        consumer.assign([TopicPartition(name, p) for p in consumer.partitions_for_topic(name)])
+        while True:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    await apply_registry_message(pipeline, name, record)
+    finally:
+        await consumer.stop()
+
+
+async def apply_registry_message(pipeline: Pipeline, name: str, record) -> None:
+    """A bad registry message is logged and skipped; a failing store is retried, never crashing the worker."""
+    try:
+        step = take_registry_change(pipeline, record.value)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        log.error("registry message %s/%d is not a registry change, skipped: %s", name, record.offset, exc)
+        return
+    except Exception as exc:  # e.g. a weights file that no longer parses: say so, keep the worker running
+        log.error("registry message %s/%d could not be applied, skipped: %s", name, record.offset, exc)
+        return
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            log.info("registry: %d records applied", await pipeline.in_sink(step))
+            return
+        except Exception:
+            log.exception("registry message %s/%d failed (attempt %d of %d)", name, record.offset, attempt, ATTEMPTS)
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt))  # back off before trying the store again
+    log.error("registry message %s/%d skipped after %d attempts", name, record.offset, ATTEMPTS)
