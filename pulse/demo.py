@@ -21,6 +21,7 @@ from schemas.settings import Settings
 from decimal import Decimal
 
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
+from streams.tracking import signatures
 
 log = logging.getLogger("pulse.demo")
 
@@ -124,9 +125,12 @@ def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
     return {**base, "type": kind, "email": person.email, "form_id": "demo-request", "asset": "ABM guide"}
 
 
-def post(url: str, events: list[dict]) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(events).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+def post(url: str, events: list[dict], secret: str) -> dict:
+    """Signed (X-Pulse-Signature), as a partner system sends: the demo's touches name their people,
+    addresses and past days, which the public /collect does not take from a page (README, Security)."""
+    body = json.dumps(events).encode()
+    headers = {"Content-Type": "application/json", **signatures.headers(secret, int(time.time()), body)}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -136,6 +140,9 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     """Publish the registry, backfill some history, then post live touches at about `rate` per second."""
     from streams.producer import producer, publish_accounts, publish_contacts, publish_programs
 
+    if not settings.hook_secrets:
+        raise SystemExit("the demo signs what it sends: set PULSE_HOOK_SECRET (pulse up --demo makes one)")
+    secret = settings.hook_secrets[0]
     world = make_world(seed)
     p = producer(settings)
     publish_accounts(p, settings, world.accounts)
@@ -144,18 +151,18 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     p.close()
     log.info("demo registry published: %d accounts, %d contacts", len(world.accounts), len(world.contacts))
     rnd = random.Random(seed + 1)
-    collect = f"{settings.hooks_url}/collect"
+    collect = f"{settings.hooks_url}/hooks/events"
     now = datetime.now(timezone.utc)
     history = [make_touch(world, rnd, now - timedelta(seconds=rnd.uniform(60, backfill_days * 86400)))
                for _ in range(backfill_days * 120)]
     for start in range(0, len(history), 500):
-        post(collect, history[start:start + 500])
+        post(collect, history[start:start + 500], secret)
     started = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
         tick = time.monotonic()
         batch = [make_touch(world, rnd, datetime.now(timezone.utc)) for _ in range(max(1, rnd.randint(1, int(rate))))]
         try:
-            post(collect, batch)
+            post(collect, batch, secret)
         except (urllib.error.URLError, OSError) as exc:
             log.warning("demo: hooks not reachable (%s); retrying", exc)
         time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))

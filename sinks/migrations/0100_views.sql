@@ -6,18 +6,26 @@ SELECT event_id, type, occurred_at, received_at, day, account_id, person, method
 FROM {database}.touches FINAL;
 
 -- Capped minutes per account, person, day and channel: page views count at most
--- `page_view_daily_cap` base minutes per person and day (role multiplier kept).
+-- `page_view_daily_cap` base minutes per person and day, form submissions at most
+-- `form_submit_daily_cap` (role multiplier kept). Caps on sums, so the order touches came in
+-- never matters. Every form_submit has the same base (`form_submit`), so touches x base is theirs.
 CREATE OR REPLACE VIEW {database}.engagement_person_daily AS
 WITH assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(30, 2))
-      FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS cap
+      FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS cap,
+     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
+      FROM {database}.scoring_settings WHERE key = 'form_submit_daily_cap')) AS form_cap,
+     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
+      FROM {database}.scoring_settings WHERE key = 'form_submit')) AS form_base
 SELECT account_id, person, day, channel,
-       toDecimal64(sum(minutes) - sum(pv_minutes)
+       toDecimal64(if(channel = 'form' AND sum(e.touches) * form_base > form_cap,
+           toDecimal128(round(sum(e.minutes) * form_cap / (sum(e.touches) * form_base), 2), 2),
+           sum(minutes) - sum(pv_minutes)
            + if(sum(pv_base) > cap,
                 toDecimal128(round(sum(pv_minutes) * cap / sum(pv_base), 2), 2),
-                toDecimal128(sum(pv_minutes), 2)), 2) AS minutes,
+                toDecimal128(sum(pv_minutes), 2))), 2) AS minutes,
        sum(touches) AS touches,
        sum(successes) AS successes
-FROM {database}.engagement_daily
+FROM {database}.engagement_daily AS e
 WHERE kind = 'touch'
 GROUP BY account_id, person, day, channel;
 
@@ -26,18 +34,39 @@ GROUP BY account_id, person, day, channel;
 -- however many touches are stored. Analysts query account_engagement (all slices at once).
 CREATE OR REPLACE VIEW {database}.account_engagement_part AS
 WITH toDate(now(), '{reporting_tz}') AS today,
-per_person AS
+-- A claimed email does not count until it is confirmed (issue 13). Web and form touches of a person
+-- known by an email rest on an email anyone can type into a page (identify, form_submit); they count
+-- toward the stage only once that person is confirmed at the account: a known contact (the CRM), or
+-- a person with a touch only signed input makes (email links, events, calls, meetings). Made-up
+-- emails stay unconfirmed, so a script cannot move an account. Decided on the stored sums at each
+-- evaluation, so duplicates, replays and arrival order cannot change it.
+per_person_claim AS
 (
-    SELECT account_id, person,
-           sumIf(minutes, day > today - 7)              AS m7,
-           sumIf(minutes, day > today - 30)             AS m30,
-           sumIf(minutes, day > today - 90)             AS m90,
-           sumIf(minutes, day >= toStartOfMonth(today)) AS mtd,
-           sumIf(minutes, day >= toStartOfYear(today))  AS ytd,
-           sumIf(minutes, day BETWEEN today - 34 AND today - 7) AS m_prior28
+    SELECT account_id, person, channel IN ('web', 'form') AND position(person, '@') > 0 AS claimed,
+           sumIf(minutes, day > today - 7)              AS c7,
+           sumIf(minutes, day > today - 30)             AS c30,
+           sumIf(minutes, day > today - 90)             AS c90,
+           sumIf(minutes, day >= toStartOfMonth(today)) AS cmtd,
+           sumIf(minutes, day >= toStartOfYear(today))  AS cytd,
+           sumIf(minutes, day BETWEEN today - 34 AND today - 7) AS c_prior28,
+           sum(touches) AS n
     FROM {database}.engagement_person_daily
     WHERE account_id != '' AND day > today - 400 AND day <= today
       AND modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32}
+    GROUP BY account_id, person, claimed
+),
+per_person AS
+(
+    SELECT account_id, person,
+           countIf(NOT claimed AND n != 0) > 0
+               OR person IN (SELECT email FROM {database}.contacts FINAL) AS confirmed,
+           sumIf(c7, NOT claimed) + if(confirmed, sumIf(c7, claimed), 0) AS m7,
+           sumIf(c30, NOT claimed) + if(confirmed, sumIf(c30, claimed), 0) AS m30,
+           sumIf(c90, NOT claimed) + if(confirmed, sumIf(c90, claimed), 0) AS m90,
+           sumIf(cmtd, NOT claimed) + if(confirmed, sumIf(cmtd, claimed), 0) AS mtd,
+           sumIf(cytd, NOT claimed) + if(confirmed, sumIf(cytd, claimed), 0) AS ytd,
+           sumIf(c_prior28, NOT claimed) + if(confirmed, sumIf(c_prior28, claimed), 0) AS m_prior28
+    FROM per_person_claim
     GROUP BY account_id, person
 ),
 per_account AS

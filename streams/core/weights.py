@@ -25,6 +25,9 @@ class Weights:
     email_open: Decimal = Decimal(1)
     email_click: Decimal = Decimal(2)
     form_submit: Decimal = Decimal(10)
+    # Base minutes of form submissions one person counts per day (default: one form). A page can
+    # post a form any number of times; the cap is applied to the stored sums (engagement_person_daily).
+    form_submit_daily_cap: Decimal = Decimal(10)
     event_registered: Decimal = Decimal(5)
     event_attended_default: Decimal = Decimal(30)
     meeting_default: Decimal = Decimal(30)

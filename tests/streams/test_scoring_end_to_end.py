@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from conftest import ROOT, env_for, sql_rows, wait_until
-from test_pipeline import post
+from test_pipeline import post_signed
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 AT = (NOW - timedelta(hours=1)).isoformat()
@@ -111,6 +111,8 @@ def expected_engagement(acme: str, acme_people: int, acme_stage: str, globex: st
 
 
 def test_scoring_by_hand(settings, start, tmp_path):
+    # every touch signed: they name people, addresses and channels the public /collect does not take
+    settings = settings.replace(hook_secrets=("scoring-secret",))
     start("worker", settings)
     start("hooks", settings)
     result = import_csv(settings, "accounts", ACCOUNTS, tmp_path)
@@ -121,7 +123,7 @@ def test_scoring_by_hand(settings, start, tmp_path):
     wait_until(lambda: len(reach(settings)) == 2 and len(engagement(settings)) == 4, 60,
                what="the imported registry in ClickHouse")
 
-    status, body = post(settings, "/collect", touches())
+    status, body = post_signed(settings, touches())
     assert (status, body["accepted"]) == (202, len(touches()))
 
     # acme: ceo 2 + 120 = 122; director 2.5 + 37.5 + 12.5 = 52.5; cookie-7 3 x 1 = 3  -> 177.50, mqa
@@ -150,17 +152,17 @@ def test_scoring_by_hand(settings, start, tmp_path):
                          "web": (1, 33.3)}
 
     # everything again (a retried webhook, a replayed file): no number moves
-    status, body = post(settings, "/collect", touches())
+    status, body = post_signed(settings, touches())
     assert status == 202
     marker = {"event_id": eid(99), "occurred_at": AT, "type": "email_open", "email": "x@umbrella.example",
               "campaign_id": "nov-news"}
-    post(settings, "/collect", [marker])
+    post_signed(settings, [marker])
     after_resend = expected_engagement("177.50", 3, "mqa", "51.00", "1.00", 1, "aware")
     wait_until(lambda: engagement(settings) == after_resend, 30, what="the marker behind the re-sent batch")
 
     # re-attribution: the cookie identifies as the VP (x1.5): its three visits now count 1.5 each for vp@;
     # the free-mail fan becomes a known contact at umbrella (other x1.0)
-    post(settings, "/collect", [{"event_id": eid(50), "type": "identify", "occurred_at": AT,
+    post_signed(settings, [{"event_id": eid(50), "type": "identify", "occurred_at": AT,
                                  "anonymous_id": "cookie-7", "email": "vp@acme.example"}])
     assert import_csv(settings, "contacts", "email,account_id,name,title,role\nfan@gmail.com,umbrella,Fan,,other\n",
                       tmp_path).returncode == 0

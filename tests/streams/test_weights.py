@@ -51,3 +51,10 @@ def test_weights_file_overrides_defaults(tmp_path):
     path.write_text("email_opn = 3\n")
     with pytest.raises(ValueError, match="email_opn"):
         Weights.load(path)
+
+
+def test_the_form_cap_is_a_weight_with_a_default_of_one_form(tmp_path):
+    assert Weights().form_submit_daily_cap == Weights().form_submit == Decimal(10)
+    path = tmp_path / "weights.toml"
+    path.write_text("form_submit_daily_cap = 20\n")
+    assert Weights.load(path).form_submit_daily_cap == Decimal(20)
