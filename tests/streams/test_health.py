@@ -89,7 +89,7 @@ def test_worker_health_endpoint_table_and_pulse_status(settings, start):
     assert "dead letters 1 since the worker started" in status.stdout
     assert "rejected_events  worker 1  (stored, by source)" in status.stdout
     assert len([line for line in status.stdout.splitlines() if line.strip().startswith(("0 ", "1 "))]) == 2
-    assert "fault" not in status.stdout and "outage" not in status.stdout
+    assert "fault inj." not in status.stdout and "outage" not in status.stdout
     as_json = pulse(settings, "status", "--json")
     assert as_json.returncode == 0 and "outage_remaining_s" not in as_json.stdout
 
