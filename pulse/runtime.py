@@ -18,6 +18,7 @@ from pulse.support.ports import port_in_use
 from pulse.support.processes import Proc, StopTimeout, spawn, wait_ready
 from pulse.support.waits import StartupError, wait_for_port
 from schemas.settings import Settings
+from sinks import sql_token
 from sinks.client import OwnerLock
 
 
@@ -88,6 +89,7 @@ def up(settings: Settings, demo: bool = False) -> int:
             wait_ready(worker, f"http://{settings.sql_host}:{settings.sql_port}/ping", 120)
             print(f"  clickhouse {settings.sql_url}  (chDB in the worker, data in {settings.data_dir}; "
                   "read-only over HTTP)", flush=True)
+            print(f"             token: {sql_token.where(settings)} (password of user default)", flush=True)
         else:
             print(f"  clickhouse {settings.clickhouse_url}", flush=True)
         print(f"  health     http://{settings.sql_host}:{settings.health_port}/health  (`pulse status`)", flush=True)

@@ -14,6 +14,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from schemas.settings import Settings
+from sinks.sql_token import READER_USER, read_token
 
 LOCK_NAME = "pulse.owner.lock"
 
@@ -75,6 +76,10 @@ def reader_settings(settings: Settings) -> dict[str, Any]:
     return {
         "max_execution_time": settings.query_timeout_s,
         "max_memory_usage": settings.query_max_memory,
+        # an answer too large is an error, not gigabytes in the worker's memory
+        "max_result_rows": settings.query_max_result_rows,
+        "max_result_bytes": settings.query_max_result_bytes,
+        "result_overflow_mode": "throw",
         "readonly": 1,
     }
 
@@ -92,17 +97,22 @@ def writer_client(settings: Settings) -> Client:
 
 
 def engine_reader_client(settings: Settings) -> Client:
-    """Read-only chDB session inside the owner process: the engine itself refuses writes."""
+    """Read-only chDB session inside the owner process: the engine's second line under sql_guard."""
     return clickhouse_connect.get_client(
         dsn=f"chdb://{settings.data_dir / 'clickhouse'}", settings=reader_settings(settings)
     )
 
 
-def reader_client(settings: Settings) -> Client:
-    """For the UI and `pulse sql`: HTTP in both modes (the owner serves it in embedded mode)."""
+def reader_client(settings: Settings, user: str = READER_USER) -> Client:
+    """For the UI and `pulse sql`: HTTP in both modes (the owner serves it in embedded mode).
+
+    Embedded, the password is the endpoint's token (PULSE_SQL_TOKEN or the owner's token file); the
+    dashboard passes user DASHBOARD_USER, which has a session of its own there.
+    """
     if settings.embedded_clickhouse:
         return clickhouse_connect.get_client(
-            host=settings.sql_host, port=settings.sql_port, database=settings.database, autogenerate_session_id=False
+            host=settings.sql_host, port=settings.sql_port, database=settings.database, autogenerate_session_id=False,
+            username=user, password=read_token(settings) or "",
         )
     # On a server, read-only is the reader user's profile (docker-compose sets one up).
     return clickhouse_connect.get_client(dsn=settings.sql_url, database=settings.database)

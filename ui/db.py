@@ -1,7 +1,8 @@
 """The dashboard's one database connection: read-only HTTP, the same in embedded and server mode.
 
-Read-only is enforced by the engine (the embedded endpoint's `readonly = 1` sessions, or the
-`pulse_reader` user on a server), never by looking at the SQL text. Errors are sorted by the
+What may run is decided where the SQL arrives, never here: the embedded endpoint (its token, its
+statement check and its `readonly = 1` sessions; the dashboard signs in as `pulse_dashboard`, which
+has a session of its own), or the `pulse_reader` user on a server. Errors are sorted by the
 engine's error code into the two cases a page explains in plain words: the database cannot be
 reached, or a view it needs does not exist yet; anything else is an ordinary QueryError.
 """
@@ -16,6 +17,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 from schemas.settings import Settings
 from sinks.client import reader_client
+from sinks.sql_token import DASHBOARD_USER
 
 log = logging.getLogger("pulse.ui")
 
@@ -43,7 +45,7 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner=False)
 def _client(url: str, database: str, host: str, port: int):
     # Keyed by where it points, so tests (and a changed environment) never reuse another database's client.
-    return reader_client(settings())
+    return reader_client(settings(), user=DASHBOARD_USER)
 
 
 def client():
@@ -79,20 +81,12 @@ def query(sql: str, params: dict | None = None) -> pd.DataFrame:
         raise err from None
 
 
-def run_sql(text: str) -> pd.DataFrame | str:
-    """An analyst's statement from the SQL page: a table when it returns rows, else the engine's answer.
+def run_sql(text: str) -> pd.DataFrame:
+    """An analyst's statement from the SQL page, as a table.
 
-    The client adds `FORMAT Native` to read rows; a statement that takes no FORMAT (DDL, INSERT, SET)
-    gets a syntax error for that clause from the engine, and is then sent once as it was typed, so
-    the reader sees the engine's real answer (for a write: refused, read-only). Nothing here decides
-    what may run: the engine does.
+    It goes to the database exactly once, as a query: a statement that is not a read is refused
+    there with the reason (pulse's endpoint names it; a server's read-only user refuses it), and
+    that answer is what the page shows. Nothing is retried another way (a retry as a plain command
+    once reached what the query path refuses).
     """
-    try:
-        return query(text)
-    except QueryError as exc:
-        if "Code: 62" not in str(exc) or "FORMAT" not in str(exc):
-            raise
-    try:
-        return str(client().command(text))
-    except Exception as exc:
-        raise classify(exc) from None
+    return query(text)

@@ -8,6 +8,7 @@ import sys
 import urllib.request
 
 from conftest import ROOT, env_for, pulse_up_demo, wait_until
+from sinks.sql_token import read_token
 
 
 def run_pulse(args, env, timeout=60):
@@ -59,7 +60,8 @@ def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
                "SELECT+sum(minutes_7d)+FROM+account_engagement")
 
         def minutes():
-            with urllib.request.urlopen(url, timeout=2) as response:
+            # the endpoint wants its token (the file the worker wrote at start) as the password
+            with urllib.request.urlopen(f"{url}&password={read_token(settings)}", timeout=2) as response:
                 return float(response.read().decode().strip() or 0) > 0
 
         wait_until(minutes, 60, 0.5, what="non-zero engagement minutes from the demo within 60 s")

@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, pulse_up_demo, wait_until
+from sinks.sql_token import read_token
 
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,7 +51,7 @@ def test_every_page_live_in_headless_chromium(settings):
             assert proc.poll() is None, f"pulse up exited with {proc.returncode}"
             # the Overview counts the stages the worker recorded (stage_changes), the leaderboard the view
             query = "SELECT+countIf(stage_to+=+'mqa')+FROM+stage_changes"
-            with urllib.request.urlopen(sql + query, timeout=2) as r:
+            with urllib.request.urlopen(f"{sql}{query}&password={read_token(settings)}", timeout=2) as r:
                 return int(r.read().decode().strip() or 0) > 0
 
         wait_until(demo_data, 120, 0.5, what="MQA accounts from the demo")

@@ -192,13 +192,16 @@ def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
     assert at.dataframe[0].value["account_name"].tolist() == ["Acme Rockets"]
     assert at.get("download_button")
 
+    outfile = story.data_dir / "written-by-the-sql-page"
     for statement in ("DROP TABLE accounts", "INSERT INTO accounts (account_id, name) VALUES ('x', 'X')",
-                      "SET readonly = 0"):
+                      "SET readonly = 0", f"SELECT 'x' INTO OUTFILE '{outfile}' TRUNCATE FORMAT RawBLOB",
+                      "SELECT file('/etc/passwd')"):
         at.text_area(key="sql_text").set_value(statement).run()
         at.button[0].click().run()
         assert at.error and "did not run this query" in at.error[0].value, statement
         assert "readonly" in at.error[0].value.lower() or "read-only" in at.error[0].value.lower(), at.error[0].value
     assert sql_rows(story, "SELECT count() FROM accounts FINAL")[0][0] == 4  # nothing was written
+    assert not outfile.exists()  # nor a file (the page once retried a refused query as a plain command)
 
     at.selectbox(key="sql_example").set_value("Target accounts per owner").run()
     assert "owner_summary" in at.text_area(key="sql_text").value

@@ -1,7 +1,8 @@
 """SQL: a read-only query box against the documented views, with examples and a CSV download.
 
-Read-only is the engine's doing (the embedded endpoint's `readonly = 1` sessions, or the read-only
-`pulse_reader` user on a server), with the engine's time limit; this page never inspects the SQL.
+What may run is the endpoint's decision (pulse's embedded endpoint takes one read statement with no
+files, network or settings, on `readonly = 1` sessions; on a server, the read-only `pulse_reader`
+user), with the engine's time and size limits; this page never inspects the SQL.
 """
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from ui.db import NotAvailable, QueryError, Unreachable, run_sql, settings
 
 SHOWN = 10_000
 
-header("SQL", "Ask your own question in ClickHouse SQL. The database only allows reading here, "
-              f"and a query stops after {settings().query_timeout_s} seconds. The README lists the views and "
+header("SQL", "Ask your own question in ClickHouse SQL: one SELECT, WITH, SHOW, DESCRIBE, EXPLAIN or EXISTS. "
+              f"The database only allows reading here, a query stops after {settings().query_timeout_s} seconds "
+              f"and an answer is at most {settings().query_max_result_rows:,} rows. The README lists the views and "
               "their columns.")
 
 
@@ -46,9 +48,7 @@ if "sql_error" in st.session_state:
     st.error(st.session_state["sql_error"])
 elif "sql_result" in st.session_state:
     result = st.session_state["sql_result"]
-    if isinstance(result, str):
-        st.success(f"Done. The database answered: {result or 'OK'}")
-    elif result.empty:
+    if result.empty:
         st.info("The query ran and returned no rows.")
     else:
         st.caption(f"{len(result):,} row{'s' if len(result) != 1 else ''}"
