@@ -23,15 +23,20 @@ from pulse.bench import harness
 from pulse.support.waits import wait_until
 from schemas.settings import Settings
 from schemas.registry import AccountRecord
+from streams.tracking import signatures
 
 SLICES = 64
 MARKER = AccountRecord(account_id="bench-marker", name="Benchmark marker", domains=("marker.example",),
                        is_target=True)
 
 
-def _post(url: str, events: list[dict]) -> None:
-    request = urllib.request.Request(url, data=json.dumps(events).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+def _post(url: str, events: list[dict], secret: str | None = None) -> None:
+    """POST events as JSON; signed as a webhook when a secret is given."""
+    body = json.dumps(events).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers.update(signatures.headers(secret, int(time.time()), body))
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         if response.status != 202:
             raise RuntimeError(f"hooks answered {response.status}")
@@ -76,7 +81,8 @@ def measure(s: Settings, rate: int, seconds: float, worker: harness.Proc) -> dic
     while time.perf_counter() - started < seconds:
         event = {"type": "email_open", "email": "m@marker.example", "campaign_id": "bench",
                  "occurred_at": datetime.now(timezone.utc).isoformat(), "event_id": str(uuid.uuid4())}
-        _post(f"{s.hooks_url}/collect", [event])
+        # an email open comes signed (the public /collect takes page events only)
+        _post(f"{s.hooks_url}/hooks/events", [event], s.hook_secrets[0])
         accepted.append(time.perf_counter())
         time.sleep(0.2)
     wait_until(lambda: len(seen_at) >= len(accepted), 120, 0.1, what="every marker in account_engagement")

@@ -13,6 +13,7 @@ from pulse.support import broker
 from pulse.support.ports import free_port
 from pulse.support.processes import Proc, env_for as _env_for, start_part
 from schemas.settings import Settings
+from sinks.sql_token import read_token
 
 __all__ = ["Proc", "Profiler", "env_for", "free_port", "sql", "start_broker", "start_pulse"]
 
@@ -33,8 +34,10 @@ def start_pulse(kind: str, settings: Settings, workdir: Path, ready_url: str | N
 
 
 def sql(settings: Settings, query: str) -> str:
+    """A query's answer as text, through the worker's SQL endpoint with its token."""
     url = f"http://127.0.0.1:{settings.sql_port}/?" + urllib.parse.urlencode({"query": query})
-    with urllib.request.urlopen(url, timeout=60) as response:
+    request = urllib.request.Request(url, headers={"X-ClickHouse-Key": read_token(settings) or ""})
+    with urllib.request.urlopen(request, timeout=60) as response:
         return response.read().decode().strip()
 
 

@@ -13,13 +13,16 @@ from schemas import topics
 from schemas.events import encode_batch
 from schemas.settings import Settings
 
+# Signs what the bench sends to the webhooks (the freshness markers): its own hooks process checks it.
+HOOK_SECRET = "bench-hook-secret"
+
 
 def settings_for(workdir: Path, bootstrap: str, name: str, partitions: int, app_id: str | None = None) -> Settings:
     tag = uuid.uuid4().hex[:8]
     return Settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{tag}", partitions=partitions,
                     app_id=app_id or f"bench-{tag}", data_dir=workdir / name, database="pulse",
                     sql_port=harness.free_port(), hooks_port=harness.free_port(), health_port=harness.free_port(),
-                    batch_seconds=0.5, worker_id=name)
+                    batch_seconds=0.5, worker_id=name, hook_secrets=(HOOK_SECRET,))
 
 
 def produce(settings: Settings, workload: Workload, registry: bool = True, per_message: int = 50,

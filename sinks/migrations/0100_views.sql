@@ -131,16 +131,6 @@ WHERE modulo(cityHash64(a.account_id), {slices:UInt32}) = {slice:UInt32};
 CREATE OR REPLACE VIEW {database}.account_engagement AS
 SELECT * FROM {database}.account_engagement_part(slices = 1, slice = 0);
 
--- The latest evaluation of account_engagement, written by the worker's stage evaluator every few
--- seconds (less often as the store grows: an evaluation takes at most a fifth of the time). The
--- dashboard's account lists read it: milliseconds instead of a full evaluation per refresh.
-CREATE OR REPLACE TABLE {database}.account_engagement_snapshot
-ENGINE = ReplacingMergeTree(evaluated_at)
-ORDER BY account_id
-COMMENT 'Latest evaluation of account_engagement per account (evaluated_at says when); query with FINAL'
-EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.account_engagement;
-
-
 CREATE OR REPLACE VIEW {database}.program_reach AS
 WITH (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets_total,
 per_program AS
@@ -208,26 +198,6 @@ SELECT a.account_id                                  AS account_id,
 FROM {database}.accounts AS a FINAL
 LEFT JOIN known AS k ON k.account_id = a.account_id;
 
--- Snapshots of the other views the dashboard refreshes every few seconds, evaluated with the
--- account snapshot. Readers take the latest evaluation (`evaluated_at = max(evaluated_at)`), so a
--- row whose key disappeared from a newer evaluation is never shown.
-CREATE OR REPLACE TABLE {database}.channel_awareness_snapshot
-ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY channel
-COMMENT 'Latest evaluations of channel_awareness'
-EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.channel_awareness;
-
-CREATE OR REPLACE TABLE {database}.program_reach_snapshot
-ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY program_id
-COMMENT 'Latest evaluations of program_reach'
-EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.program_reach;
-
--- The Account page reads one account's coverage; the view evaluates every contact for it (~100 ms at
--- 1M contacts, whatever the account). It changes only with the registry, so a snapshot will do.
-CREATE OR REPLACE TABLE {database}.account_coverage_snapshot
-ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY account_id
-COMMENT 'Latest evaluations of account_coverage; query with FINAL'
-EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.account_coverage;
-
 -- Engagement minutes of target accounts per day and channel over the last 90 days (daily cap applied).
 CREATE OR REPLACE VIEW {database}.target_channel_daily AS
 SELECT day, channel, sum(minutes) AS minutes
@@ -236,7 +206,17 @@ WHERE account_id IN (SELECT account_id FROM {database}.accounts FINAL WHERE is_t
   AND day > toDate(now(), '{reporting_tz}') - 90 AND day <= toDate(now(), '{reporting_tz}')
 GROUP BY day, channel;
 
-CREATE OR REPLACE TABLE {database}.target_channel_daily_snapshot
-ENGINE = ReplacingMergeTree(evaluated_at) ORDER BY (day, channel)
-COMMENT 'Latest evaluations of target_channel_daily'
-EMPTY AS SELECT now64(3, 'UTC') AS evaluated_at, * FROM {database}.target_channel_daily;
+-- The stage of each account as recorded at a moment: its latest change at or before `at` (a
+-- change_id is account:n, the n-th change, so the highest n wins, whatever the clock said).
+-- `changes` counts them: the next change of the account is number changes + 1.
+CREATE OR REPLACE VIEW {database}.account_stage_as_of AS
+SELECT account_id,
+       argMax(stage_to, toUInt64OrZero(splitByChar(':', change_id)[-1])) AS stage,
+       uniqExact(change_id) AS changes
+FROM {database}.stage_changes
+WHERE changed_at <= {at:DateTime64(3, 'UTC')}
+GROUP BY account_id;
+
+-- The stage of each account as last recorded (no row: never changed, so unaware).
+CREATE OR REPLACE VIEW {database}.account_stage AS
+SELECT account_id, stage, changes FROM {database}.account_stage_as_of(at = '2299-12-31 23:59:59');
