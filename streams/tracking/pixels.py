@@ -8,7 +8,7 @@ import base64
 from datetime import datetime
 from typing import Mapping
 
-from schemas.validate import derive_id_from
+from schemas.event_ids import derive_id_from
 from streams.tracking.tokens import Claims
 
 # A transparent 1x1 GIF (42 bytes).
