@@ -2,28 +2,30 @@
 
 Endpoints (README, "Sending events"): GET /t.js, POST /collect, GET /p.gif, GET /o/<token>.gif,
 GET /c/<token>?u=<url>, POST /hooks/calls | /hooks/attendance | /hooks/events, GET /health.
-The decisions (signatures, tokens, client IP, rate limit, origins, pixel payloads) are pure
-functions in streams/tracking/; this module only moves bytes between HTTP and Kafka.
+The decisions (signatures, tokens, client IP, rate limit, origins, pixel payloads, which types an
+endpoint takes, dead-letter messages) are pure functions in streams/tracking/; this module only moves
+bytes between HTTP and Kafka, and streams/hooks_kafka.py is its Kafka side.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from datetime import datetime, timedelta, timezone
 
 import msgspec
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.settings import Settings
-from schemas import topics
-from schemas.events import EVENT_TYPES, encode_batch
 from schemas.validate import Accepted, public_item, validate, validate_body
+from streams.hooks_kafka import HooksKafka
 from streams.tracking import pixels, signatures, tokens
+from streams.tracking.bodies import NOT_JSON, why_not_json
+# Importable from here too, where the hooks' other limits are (tests/system/streams/test_hooks_security.py).
+from streams.tracking.bodies import DEAD_LETTER_PREFIX  # noqa: F401
 from streams.tracking.clientip import ClientIp
+from streams.tracking.endpoint_types import WEBHOOKS, refused_by_collect, refused_by_webhook
 from streams.tracking.origins import Origins
 from streams.tracking.ratelimit import RateLimiter
 from streams.tracking.snippet import snippet
@@ -37,26 +39,15 @@ BODY_DEADLINE_S = 10.0
 # The public path takes events of the last day only: a page sends what happens now, and an older
 # `occurred_at` would let a script spread its events over many days, past every per-day cap.
 PUBLIC_MAX_AGE = timedelta(days=1)
-# A rejected body is kept as its first bytes, its length and its SHA-256, not whole: junk from the
-# internet must not fill the dead letters (they are kept for the retention period).
-DEAD_LETTER_PREFIX = 4096
 _json_decode = msgspec.json.decode
 _json_encode = msgspec.json.encode
 _UTC = timezone.utc
-# What msgspec raises for bodies that are not JSON: malformed, not UTF-8, nested too deep, 1e999.
-_NOT_JSON = (msgspec.DecodeError, ValueError, RecursionError)
-
-# Webhook path -> (the one type it takes, or None for any)
-WEBHOOKS = {"/hooks/calls": "call", "/hooks/attendance": "event_attendance", "/hooks/events": None}
 
 
 class Hooks:
     def __init__(self, settings: Settings, clock=time.time):
         self.settings = settings
         self.clock = clock
-        self.producer: AIOKafkaProducer | None = None
-        self.touches_topic = settings.topic(topics.TOUCHES)
-        self.deadletter_topic = settings.topic(topics.DEADLETTER)
         self.max_age = settings.max_event_age
         self.public_max_age = min(self.max_age, PUBLIC_MAX_AGE)
         self.body_deadline_s = BODY_DEADLINE_S
@@ -68,6 +59,7 @@ class Hooks:
         self.collect_types = frozenset(settings.collect_types)
         self.stats = {"accepted": 0, "rejected": 0, "rate_limited": 0, "unauthorised": 0, "refused_origin": 0,
                       "too_large": 0, "slow_bodies": 0, "kafka_errors": 0, "dead_letters": 0}
+        self.kafka = HooksKafka(settings, self.stats)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
@@ -80,20 +72,9 @@ class Hooks:
         for path in WEBHOOKS:
             app.router.add_post(path, self.webhook)
         app.router.add_get("/health", self.health)
-        app.on_startup.append(self._start)
-        app.on_cleanup.append(self._stop)
+        app.on_startup.append(self.kafka.start)
+        app.on_cleanup.append(self.kafka.stop)
         return app
-
-    async def _start(self, _app) -> None:
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap, linger_ms=2, acks="all", enable_idempotence=False,
-            max_request_size=4 * 1024 * 1024,
-        )
-        await self.producer.start()
-
-    async def _stop(self, _app) -> None:
-        if self.producer is not None:
-            await self.producer.stop()  # flushes what is buffered
 
     @web.middleware
     async def _errors(self, request: web.Request, handler):
@@ -146,20 +127,14 @@ class Hooks:
                 e.__struct_config__.tag in self.collect_types for e in events):
             events = None  # some type this public endpoint does not take: answer item by item
         if events is not None:  # the common case: every event well-formed, one msgspec pass
-            await self._store(events, [], [], "collect")
+            await self.kafka.store(events, [], [], "collect")
             return web.Response(body=_json_encode({"accepted": len(events), "rejected": []}), status=202,
                                 content_type="application/json", headers=cors)
         items = await self._items(raw, "collect")
         if isinstance(items, web.Response):
             return items
         items = [public_item(item, client) for item in items]
-        refused = {}
-        for index, item in enumerate(items):
-            kind = item.get("type") if type(item) is dict else None
-            if self.collect_types and type(kind) is str and kind in EVENT_TYPES and kind not in self.collect_types:
-                refused[index] = [{"field": "type", "reason": f"/collect takes {', '.join(sorted(self.collect_types))} "
-                                                               f"events (PULSE_COLLECT_TYPES); send others signed, "
-                                                               f"to /hooks/events"}]
+        refused = refused_by_collect(items, self.collect_types)
         response = await self.accept(items, "collect", prejudged=refused, max_age=self.public_max_age)
         response.headers.update(cors)
         return response
@@ -186,8 +161,8 @@ class Hooks:
         if isinstance(claims, tokens.Claims):
             await self.accept([pixels.email_open(claims, now)], "email", answer=False)
         elif self.limiter.allow(self._client(request), self.clock()):  # bad tokens must not flood the dead letters
-            await self._dead_letter("email", _json_encode({"path": request.path[:4096]}),
-                                    [{"field": "token", "reason": claims.reason}])
+            await self.kafka.dead_letter("email", _json_encode({"path": request.path[:4096]}),
+                                         [{"field": "token", "reason": claims.reason}])
         else:
             self.stats["rate_limited"] += 1
         return _gif()
@@ -202,8 +177,8 @@ class Hooks:
         if isinstance(claims, tokens.Claims) and target is not None:
             await self.accept([pixels.email_click(claims, target, now)], "email", answer=False)
         elif isinstance(claims, tokens.BadToken) and self.limiter.allow(self._client(request), self.clock()):
-            await self._dead_letter("email", _json_encode({"path": request.path[:4096], "u": (wanted or "")[:4096]}),
-                                    [{"field": "token", "reason": claims.reason}])
+            link = {"path": request.path[:4096], "u": (wanted or "")[:4096]}
+            await self.kafka.dead_letter("email", _json_encode(link), [{"field": "token", "reason": claims.reason}])
         if target is None:
             return web.Response(status=400, text="This link is not valid.\n",
                                 headers={"Cache-Control": "no-store"})
@@ -228,17 +203,7 @@ class Hooks:
         items = await self._items(raw, source)
         if isinstance(items, web.Response):
             return items
-        only = WEBHOOKS[request.path]
-        if only is None:
-            return await self.accept(items, source)
-        wrong = {}
-        for index, item in enumerate(items):
-            if type(item) is dict:
-                kind = item.setdefault("type", only)  # the endpoint names the type
-                if kind != only:
-                    wrong[index] = [{"field": "type", "reason": f"{request.path} takes {only} events; "
-                                                                 f"post other types to /hooks/events"}]
-        return await self.accept(items, source, prejudged=wrong)
+        return await self.accept(items, source, prejudged=refused_by_webhook(items, request.path))
 
     # -- the common path ------------------------------------------------------------------------
     async def accept(self, items: list, source: str, answer: bool = True, prejudged: dict[int, list] | None = None,
@@ -257,42 +222,12 @@ class Hooks:
                     continue
                 reasons = result.reasons()
             problems.append({"index": index, "errors": reasons})
-        await self._store(events, problems, items, source)
+        await self.kafka.store(events, problems, items, source)
         if not answer:
             return None
         status = 202 if events or not problems else 400
         return web.Response(body=_json_encode({"accepted": len(events), "rejected": problems}), status=status,
                             content_type="application/json")
-
-    async def _store(self, events: list, problems: list[dict], items: list, source: str) -> None:
-        """Valid events to the touches topic, each rejected item to the dead letters; return once Kafka has all."""
-        waits = []
-        if events:
-            # One Kafka message per request: Faust's cost is per message, not per event.
-            waits.append(await self.producer.send(self.touches_topic, encode_batch(events)))
-        for problem in problems:
-            waits.append(await self._send_dead_letter(source, items[problem["index"]], problem["errors"]))
-        if waits:
-            await asyncio.gather(*waits)
-        self.stats["accepted"] += len(events)
-        self.stats["rejected"] += len(problems)
-
-    async def _send_dead_letter(self, source: str, item, reasons: list[dict]):
-        payload = item if type(item) is bytes else _json_encode(item)
-        if len(payload) > DEAD_LETTER_PREFIX:
-            # kept: enough to see what it was, and the length and hash to recognise it again
-            digest = hashlib.sha256(payload).hexdigest()
-            reasons = [*reasons, {"field": "$", "reason": f"stored truncated: the first {DEAD_LETTER_PREFIX} of "
-                                                         f"{len(payload)} bytes, sha256 {digest}"}]
-            message = {"source": source, "reasons": reasons, "payload_bytes": len(payload), "payload_sha256": digest,
-                       "payload": payload[:DEAD_LETTER_PREFIX].decode(errors="replace")}
-        else:
-            message = {"source": source, "reasons": reasons, "payload": payload.decode(errors="replace")}
-        self.stats["dead_letters"] += 1
-        return await self.producer.send(self.deadletter_topic, _json_encode(message))
-
-    async def _dead_letter(self, source: str, payload: bytes, reasons: list[dict]) -> None:
-        await (await self._send_dead_letter(source, payload, reasons))
 
     async def _body(self, request: web.Request, deadline: float | None = None) -> bytes | web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -312,9 +247,9 @@ class Hooks:
     async def _items(self, raw: bytes, source: str) -> list | web.Response:
         try:
             body = _json_decode(raw)
-        except _NOT_JSON as exc:
-            reason = _why_not_json(raw, exc)
-            await self._dead_letter(source, raw, [{"field": "$", "reason": reason}])
+        except NOT_JSON as exc:
+            reason = why_not_json(raw, exc)
+            await self.kafka.dead_letter(source, raw, [{"field": "$", "reason": reason}])
             return _problem(400, reason)
         items = body if type(body) is list else [body]
         if len(items) > MAX_EVENTS:
@@ -335,18 +270,6 @@ class Hooks:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), _UTC)
-
-
-def _why_not_json(raw: bytes, exc: Exception) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"body is not UTF-8 (invalid byte at position {exc.start})"
-    if isinstance(exc, RecursionError):
-        return "body is nested too deeply"
-    if isinstance(exc, msgspec.ValidationError):
-        return f"body is not valid JSON: {exc}"
-    if not raw.strip():
-        return "body is empty; expected a JSON object or array of events"
-    return f"body is not valid JSON: {exc}"
 
 
 def _problem(status: int, reason: str) -> web.Response:
