@@ -2,6 +2,11 @@
 
 Nothing here skips. If the broker or the engine cannot start, the fixture fails and says why.
 Every test gets its own topic prefix and database name, so tests never see each other's data.
+
+Tiers, by folder: tests/unit (pure logic, fakes at most: seconds), tests/integration (the real broker
+or engine in this process: marked `integration`), tests/system (pulse's parts as child processes, a
+browser, the bench: marked `system`). A test elsewhere that starts a part is marked `system` too.
+`python -m pytest -m "not system"` is the fast tier; `python -m pytest` runs everything.
 """
 from __future__ import annotations
 
@@ -22,6 +27,28 @@ from pulse.support.waits import StartupError, wait_until
 from schemas.settings import Settings
 
 __all__ = ["ROOT", "env_for", "free_port", "pulse_up_demo", "sql_rows", "start_service", "wait_until"]
+
+
+# Fixtures that start a part of pulse (or the whole dashboard) as a child process.
+SYSTEM_FIXTURES = {"start", "story", "blank", "hooks"}
+REAL_SERVICES = {"broker", "settings", "engine", "engine_dir"}
+
+
+def pytest_collection_modifyitems(config, items):
+    misplaced = []
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        fixtures = set(item.fixturenames)
+        if tier == "unit":
+            if fixtures & (REAL_SERVICES | SYSTEM_FIXTURES):
+                misplaced.append(f"{item.nodeid} uses {sorted(fixtures & (REAL_SERVICES | SYSTEM_FIXTURES))}")
+        elif tier == "system" or fixtures & SYSTEM_FIXTURES:
+            item.add_marker(pytest.mark.system)
+        else:
+            item.add_marker(pytest.mark.integration)
+    if misplaced:
+        raise pytest.UsageError("unit tests may not start services; move them to tests/integration or "
+                                "tests/system:\n  " + "\n  ".join(misplaced))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from schemas import jsonschema as generator
 from schemas.events import EVENT_TYPES
 from schemas.validate import Accepted, validate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def readme_examples() -> list[dict]:

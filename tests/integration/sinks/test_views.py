@@ -89,6 +89,7 @@ def loaded(engine):
     rows += [touch("cap", 1, "1.25", "d@x.example", "page_view", base="1") for _ in range(35)]
     rows += [touch("cap", 1, "1.25", "d@x.example", "email_open", base="1")]
     rows += [touch("cap", 2, "1.00", "e@x.example", "page_view", base="1") for _ in range(20)]
+    rows += [touch("cap", 2, "1.00", "e@x.example", "email_open", base="1")]  # a signed touch confirms e@
     names = {*WINDOW_CASES, *STAGE_CASES, *SURGE_CASES, *REENGAGED_CASES, "cap"}
     accounts = [AccountRecord(account_id=a, name=a.upper(), is_target=True) for a in sorted(names)]
     client.insert(f"{settings.database}.accounts",
@@ -136,8 +137,8 @@ def test_re_engaged(loaded):
 
 
 def test_page_view_daily_cap_per_person_per_day(loaded):
-    # d@: 30 base minutes x 1.25 = 37.50 of page views + 1.25 email; e@: 20 page views, under the cap
-    assert loaded["cap"]["minutes_7d"] == Decimal("37.50") + Decimal("1.25") + Decimal("20.00")
+    # d@: 30 base minutes x 1.25 = 37.50 of page views + 1.25 email; e@: 20 page views, under the cap, + 1 email
+    assert loaded["cap"]["minutes_7d"] == Decimal("37.50") + Decimal("1.25") + Decimal("20.00") + Decimal("1.00")
 
 
 def test_last_activity_at(loaded):

@@ -38,7 +38,6 @@ def http_ok(url: str) -> bool:
         return response.status == 200
 
 
-@pytest.mark.e2e
 def test_every_page_live_in_headless_chromium(settings):
     from playwright.sync_api import sync_playwright
 

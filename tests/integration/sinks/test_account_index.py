@@ -3,7 +3,7 @@ following re-attribution both ways, and backfilled once."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import msgspec

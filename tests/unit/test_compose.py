@@ -13,7 +13,7 @@ import yaml
 from pulse.partenv import SECRETS
 from schemas.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::([-?])([^}]*))?\}")
 
 # What an operator sets (a .env file) before `docker compose up`.

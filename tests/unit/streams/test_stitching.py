@@ -87,26 +87,3 @@ def test_links_from_clickhouse_come_without_a_zone_and_still_compare():
     assert ids.learn([identify(1, "c1", "new@x.example", 30)]) == {"c1"}
     assert ids.learn_links([("c1", "older@x.example", datetime(2026, 11, 20, 8))]) == set()
     assert ids.email_for("c1") == "new@x.example"
-
-
-def test_a_worker_syncs_identities_another_worker_stored(engine):
-    """Two workers on one store: B restitches the cookie whose identify A handled."""
-    from datetime import timedelta as td
-
-    from sinks.writer import ClickHouseWriter
-    from streams import attribution
-
-    client, settings = engine
-    reg = registry()
-    writer = ClickHouseWriter(client, settings.database, "b", shared_store=True)
-    writer.start()
-    scoring_b = Scoring(reg, Weights(), UTC)
-    since = datetime.now(timezone.utc) - td(seconds=1)
-    (visit_b,) = score([visit(7, anonymous_id="cookie", ip="10.1.1.1")], scoring_b, T0)
-    writer.write([visit_b])                                   # B stored it unstitched (IP: acme)
-    attribution.store_identities(writer.store, [identify(8, "cookie", "cfo@globex.example", 0)])  # as A would
-    # what the worker's sync does: read the links on the sink thread, learn them, restitch what changed
-    assert scoring_b.identities.learn_links(writer.store.identity_links_since(since)) == {"cookie"}
-    attribution.restitch(writer, {"cookie"}, scoring_b)
-    (row,) = writer.stored("anonymous_id = 'cookie'")
-    assert (row.account_id, row.person, row.method) == ("globex", "cfo@globex.example", "stitched")
