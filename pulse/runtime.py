@@ -69,56 +69,61 @@ def up(settings: Settings, demo: bool = False) -> int:
         # The demo sends signed webhooks; with no secret configured, this run's hooks and demo share a
         # fresh one that nobody else knows (and that dies with the run).
         env["PULSE_HOOK_SECRET"] = secrets.token_urlsafe(32)
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
     try:
-        if settings.embedded_broker:
-            parts.append(start_broker(settings.broker_host, settings.broker_port, logs / "broker.log"))
-            print(f"  kafka      {settings.bootstrap}  (embedded Tansu broker: one machine, memory only)", flush=True)
-        else:
-            print(f"  kafka      {settings.bootstrap}", flush=True)
-        worker = _spawn("worker", "worker", logs, env)
-        parts.append(worker)
-        if settings.embedded_clickhouse:
-            wait_ready(worker, f"http://{settings.sql_host}:{settings.sql_port}/ping", 120)
-            print(f"  clickhouse {settings.sql_url}  (chDB in the worker, data in {settings.data_dir}; "
-                  "read-only over HTTP)", flush=True)
-            print(f"             token: {sql_token.where(settings)} (password of user default)", flush=True)
-        else:
-            print(f"  clickhouse {settings.clickhouse_url}", flush=True)
-        print(f"  health     http://{settings.sql_host}:{settings.health_port}/health  (`pulse status`)", flush=True)
-        hooks = _spawn("hooks", "hooks", logs, env)
-        parts.append(hooks)
-        wait_ready(hooks, f"{settings.hooks_url}/health", 60)
-        print(f"  hooks      {settings.hooks_url}  (POST /collect)", flush=True)
-        ui = _spawn("dashboard", "ui", logs, env)
-        parts.append(ui)
-        wait_for_port(settings.ui_host, settings.ui_port, 60, ui.popen, "the dashboard")
-        print(f"  dashboard  http://{settings.ui_host}:{settings.ui_port}", flush=True)
-        if demo:
-            parts.append(_spawn("demo", "demo", logs, env))
-            print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
+        start_parts(settings, demo, logs, env, parts)
         print(f"pulse is up. Logs in {logs}. Ctrl-C stops everything.", flush=True)
-        while not stopping:
-            for part in parts:
-                if not part.running():
-                    print(f"pulse: the {part.name} stopped unexpectedly (exit {part.popen.returncode}); "
-                          f"its log ({part.log}) ends with:\n{part.tail(12)}", file=sys.stderr, flush=True)
-                    return 1
-            time.sleep(0.2)
-        print("pulse: stopping (flushing buffered events, committing offsets)...", flush=True)
-        return 0
+        return watch(parts, stopping)
     except StartupError as exc:
         print(f"pulse: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
         shutdown(parts)
+
+
+def start_parts(settings: Settings, demo: bool, logs: Path, env: dict[str, str], parts: list[Proc]) -> None:
+    """Each part in order, waiting until it answers; `parts` holds what started, for shutdown."""
+    if settings.embedded_broker:
+        parts.append(start_broker(settings.broker_host, settings.broker_port, logs / "broker.log"))
+        print(f"  kafka      {settings.bootstrap}  (embedded Tansu broker: one machine, memory only)", flush=True)
+    else:
+        print(f"  kafka      {settings.bootstrap}", flush=True)
+    worker = _spawn("worker", "worker", logs, env)
+    parts.append(worker)
+    if settings.embedded_clickhouse:
+        wait_ready(worker, f"http://{settings.sql_host}:{settings.sql_port}/ping", 120)
+        print(f"  clickhouse {settings.sql_url}  (chDB in the worker, data in {settings.data_dir}; "
+              "read-only over HTTP)", flush=True)
+        print(f"             token: {sql_token.where(settings)} (password of user default)", flush=True)
+    else:
+        print(f"  clickhouse {settings.clickhouse_url}", flush=True)
+    print(f"  health     http://{settings.sql_host}:{settings.health_port}/health  (`pulse status`)", flush=True)
+    hooks = _spawn("hooks", "hooks", logs, env)
+    parts.append(hooks)
+    wait_ready(hooks, f"{settings.hooks_url}/health", 60)
+    print(f"  hooks      {settings.hooks_url}  (POST /collect)", flush=True)
+    ui = _spawn("dashboard", "ui", logs, env)
+    parts.append(ui)
+    wait_for_port(settings.ui_host, settings.ui_port, 60, ui.popen, "the dashboard")
+    print(f"  dashboard  http://{settings.ui_host}:{settings.ui_port}", flush=True)
+    if demo:
+        parts.append(_spawn("demo", "demo", logs, env))
+        print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
+
+
+def watch(parts: list[Proc], stopping: list[int]) -> int:
+    """Until a signal asks to stop (0) or a part stops by itself (1, with the end of its log)."""
+    while not stopping:
+        for part in parts:
+            if not part.running():
+                print(f"pulse: the {part.name} stopped unexpectedly (exit {part.popen.returncode}); "
+                      f"its log ({part.log}) ends with:\n{part.tail(12)}", file=sys.stderr, flush=True)
+                return 1
+        time.sleep(0.2)
+    print("pulse: stopping (flushing buffered events, committing offsets)...", flush=True)
+    return 0
 
 
 def shutdown(parts: list[Proc], timeout: float = 30.0) -> None:

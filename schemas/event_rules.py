@@ -14,7 +14,7 @@ from schemas.events import MAX_LEN, MAX_PROPERTIES_BYTES, Touch
 from schemas.verdicts import FieldError
 
 MAX_FUTURE = timedelta(minutes=5)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _encode = msgspec.json.Encoder().encode
 _convert = msgspec.convert
 _ValidationError = msgspec.ValidationError
@@ -38,7 +38,7 @@ def check_semantics(event: Touch, *, now: datetime, max_age: timedelta) -> list[
     if when is not None:
         errors.append(when)
     email = event.email
-    if email is not None and not _EMAIL.match(email):
+    if email is not None and not EMAIL.match(email):
         errors.append(FieldError("email", "not a valid email address"))
     if event.ip is not None and not valid_ip(event.ip):
         errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))
@@ -78,7 +78,7 @@ def value_errors(known: dict[str, Any], *, now: datetime, max_age: timedelta) ->
     if when is not None:
         errors.append(when)
     email, ip = known.get("email"), known.get("ip")
-    if type(email) is str and len(email) <= MAX_LEN["email"] and not _EMAIL.match(email):
+    if type(email) is str and len(email) <= MAX_LEN["email"] and not EMAIL.match(email):
         errors.append(FieldError("email", "not a valid email address"))
     if type(ip) is str and len(ip) <= MAX_LEN["ip"] and not valid_ip(ip):
         errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))

@@ -9,9 +9,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
+from schemas.event_rules import EMAIL
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
 ROLES = ("c_level", "vp", "director", "manager", "other")
 ACCOUNT_HEADER = ("account_id", "name", "domains", "ip_ranges", "tier", "target", "committee_size", "owner")
@@ -82,7 +82,7 @@ def parse_contacts(lines: Iterable[str]) -> tuple[list[ContactRecord], list[RowE
     for line, row in _rows(lines, CONTACT_HEADER):
         email = row["email"].lower()
         role = row["role"].lower() or "other"
-        if not _EMAIL.match(email):
+        if not EMAIL.match(email):
             errors.append(RowError(line, f"email {row['email']!r} is not a valid address"))
         elif role not in ROLES:
             errors.append(RowError(line, f"role {row['role']!r} is not one of {', '.join(ROLES)}"))

@@ -26,6 +26,7 @@ import msgspec
 from clickhouse_connect.driver.exceptions import DataError, OperationalError, ProgrammingError
 
 from schemas.rows import RejectedRow, TouchRow
+from sinks.errors import error_code
 
 T = TypeVar("T")
 
@@ -36,7 +37,6 @@ T = TypeVar("T")
 #  190 SIZES_OF_ARRAYS_DONT_MATCH, 321 VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, 407 DECIMAL_OVERFLOW,
 #  441 CANNOT_PARSE_UUID)
 DATA_ERROR_CODES = frozenset({6, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 190, 321, 407, 441})
-_CODE = re.compile(r"Code: (\d+)")
 # the column, as ClickHouse names it in a Native insert error / a JSON insert error
 _COLUMN = re.compile(r"column `([^`]+)`|the value of key `?(\w+)`?")
 
@@ -52,8 +52,7 @@ def is_retryable(exc: BaseException) -> bool:
     # clickhouse-connect serialises rows on the client: these mean a value does not fit its column.
     if isinstance(exc, (DataError, ProgrammingError, TypeError, ValueError, OverflowError, struct.error)):
         return False
-    code = _CODE.search(str(exc))
-    return not (code and int(code.group(1)) in DATA_ERROR_CODES)
+    return error_code(exc) not in DATA_ERROR_CODES
 
 
 def insert_isolating_bad_rows(

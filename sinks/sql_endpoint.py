@@ -34,10 +34,10 @@ from clickhouse_connect.driver.client import Client
 from schemas.settings import Settings
 from sinks import sql_guard, sql_token, threads
 from sinks.client import engine_reader_client
+from sinks.errors import engine_text, error_code
 
 log = logging.getLogger("pulse.sql")
 
-_CODE = re.compile(r"Code: (\d+)")
 _HTTP_STATUS = {"164": 403, "60": 404, "81": 404, "62": 400, "47": 400, "46": 400, "159": 408, "396": 400,
                 "241": 400, "497": 403, "516": 401, "202": 503}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -186,10 +186,9 @@ class SqlEndpoint:
             clean = not exc.after_engine_error  # else only the parser's queries ran, and they succeeded
             return web.Response(status=403, text=f"{exc}\n", headers={"X-ClickHouse-Exception-Code": str(exc.code)})
         except Exception as exc:  # the engine's error goes back to the caller, as ClickHouse does
-            text = _engine_message(exc)
-            code = _CODE.search(text)
-            status = _HTTP_STATUS.get(code.group(1), 500) if code else 500
-            headers = {"X-ClickHouse-Exception-Code": code.group(1)} if code else {}
+            text, code = engine_text(exc), error_code(exc)
+            status = _HTTP_STATUS.get(str(code), 500)
+            headers = {"X-ClickHouse-Exception-Code": str(code)} if code is not None else {}
             return web.Response(status=status, text=text + "\n", headers=headers)
         finally:
             if clean:
@@ -291,9 +290,3 @@ def _hostname(host: str) -> str:
 def _error(status: int, code: int, message: str, name: str, headers: dict | None = None) -> web.Response:
     return web.Response(status=status, text=f"Code: {code}. DB::Exception: {message}. ({name})\n",
                         headers={"X-ClickHouse-Exception-Code": str(code), **(headers or {})})
-
-
-def _engine_message(exc: Exception) -> str:
-    text = str(exc)
-    start = text.find("Code: ")
-    return text[start:] if start >= 0 else text

@@ -23,7 +23,6 @@ from streams.hooks_kafka import HooksKafka
 from streams.tracking import pixels, signatures, tokens
 from streams.tracking.bodies import NOT_JSON, why_not_json
 # Importable from here too, where the hooks' other limits are (tests/system/streams/test_hooks_security.py).
-from streams.tracking.bodies import DEAD_LETTER_PREFIX  # noqa: F401
 from streams.tracking.clientip import ClientIp
 from streams.tracking.endpoint_types import WEBHOOKS, refused_by_collect, refused_by_webhook
 from streams.tracking.origins import Origins
@@ -116,7 +115,7 @@ class Hooks:
         client = self._client(request)
         if not self.limiter.allow(client, self.clock()):
             return self._rate_limited(client, cors)
-        raw = await self._body(request)
+        raw = await self._body(request, deadline=self.body_deadline_s)
         if isinstance(raw, web.Response):
             return raw
         # A page may not say who it is: `account_id` and `ip` in the body are ignored (the address is

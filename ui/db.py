@@ -9,13 +9,13 @@ reached, or a view it needs does not exist yet; anything else is an ordinary Que
 from __future__ import annotations
 
 import logging
-import re
 
 import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.exceptions import OperationalError
 
 from schemas.settings import Settings
+from sinks.errors import engine_sentence, error_code
 from sinks.client import reader_client
 from sinks.sql_token import DASHBOARD_USER
 
@@ -23,7 +23,6 @@ log = logging.getLogger("pulse.ui")
 
 # UNKNOWN_TABLE, UNKNOWN_DATABASE, UNKNOWN_IDENTIFIER, NO_SUCH_COLUMN_IN_TABLE, THERE_IS_NO_COLUMN
 _MISSING = {"60", "81", "47", "16", "8"}
-_CODE = re.compile(r"Code: (\d+)")
 
 
 class Unreachable(RuntimeError):
@@ -53,22 +52,14 @@ def client():
     return _client(s.sql_url, s.database, s.sql_host, s.sql_port)
 
 
-def engine_message(exc: Exception) -> str:
-    """The engine's own sentence, without the client's wrapping and the stack trace it may carry."""
-    text = str(exc)
-    start = text.find("Code: ")
-    text = text[start:] if start >= 0 else text
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first.split(". Stack trace")[0][:400]
 
 
 def classify(exc: Exception) -> Exception:
     if isinstance(exc, OperationalError) or isinstance(exc, OSError):
-        return Unreachable(engine_message(exc))
-    code = _CODE.search(str(exc))
-    if code and code.group(1) in _MISSING:
-        return NotAvailable(engine_message(exc))
-    return QueryError(engine_message(exc))
+        return Unreachable(engine_sentence(exc))
+    if str(error_code(exc)) in _MISSING:
+        return NotAvailable(engine_sentence(exc))
+    return QueryError(engine_sentence(exc))
 
 
 def query(sql: str, params: dict | None = None) -> pd.DataFrame:

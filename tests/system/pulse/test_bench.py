@@ -9,13 +9,18 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
+BENCH_TIMEOUT_S = 900
 
+
+@pytest.mark.timeout(BENCH_TIMEOUT_S + 60)  # the run's own limit below applies first, with its output
 def test_tiny_bench_runs_every_section(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run([sys.executable, "-m", "pulse.cli", "bench", "--tiny", "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900)
+                            capture_output=True, text=True, timeout=BENCH_TIMEOUT_S)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
     for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",

@@ -37,6 +37,8 @@ def children(pid: int) -> dict[str, int]:
             continue
         if "streamlit" in argv:
             found["ui"] = int(entry)
+        elif "broker" in argv and "--listener-url" in argv:
+            found["broker"] = int(entry)
         elif "pulse.cli" in argv:
             found[argv[argv.index("pulse.cli") + 1]] = int(entry)
     return found
@@ -53,8 +55,8 @@ def test_pulse_up_gives_each_part_only_its_secrets(settings, monkeypatch):
                                 link_secrets=("link-secret-31bd",), sql_token="sql-token-c0ffee-0123456789")
     monkeypatch.setenv("MY_SERVICE_API_TOKEN", "operator-credential-5e5e")  # the operator's shell
     with pulse_up_demo(settings) as up:
-        parts = wait_until(lambda: (found := children(up.proc.pid)).keys() >= {"worker", "hooks", "ui", "demo"}
-                           and found, 90, 0.5, what="pulse up to start worker, hooks, dashboard and demo")
+        parts = wait_until(lambda: (found := children(up.proc.pid)).keys() >= {"broker", "worker", "hooks", "ui", "demo"}
+                           and found, 90, 0.5, what="pulse up to start broker, worker, hooks, dashboard and demo")
         # the UI's process is `pulse ui` until it execs Streamlit: read its environment after that
         env = {part: environ_of(pid) for part, pid in parts.items()}
     values = {part: "\0".join(e.values()) for part, e in env.items()}
@@ -75,3 +77,6 @@ def test_pulse_up_gives_each_part_only_its_secrets(settings, monkeypatch):
     assert env["demo"]["PULSE_HOOK_SECRET"] == "hook-secret-77a1"
     assert "ui-password-9f2c" not in values["demo"] and "sql-token-c0ffee" not in values["demo"]
     assert not any("operator-credential-5e5e" in v for v in values.values())
+    # the embedded broker runs no code of pulse's: it gets none of them
+    assert not any(secret in values["broker"] for secret in ("ui-password-9f2c", "hook-secret-77a1",
+                                                              "link-secret-31bd", "sql-token-c0ffee"))

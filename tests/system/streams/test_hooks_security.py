@@ -11,9 +11,12 @@ import socket
 import time
 
 from conftest import free_port, start_service, wait_until
+import pytest
+
 from hooks_helpers import call, dead_letters, events_with, marker, post_json
 from test_hooks import SECRET, SITE, hook_settings, hooks, now_iso, page_view  # noqa: F401 (fixture)
-from streams.hooks import DEAD_LETTER_PREFIX, Hooks
+from streams.hooks import Hooks
+from streams.tracking.bodies import DEAD_LETTER_PREFIX
 from streams.tracking import signatures
 
 
@@ -91,8 +94,10 @@ def test_an_unsigned_webhook_is_refused_before_its_body_is_read(hooks):
     assert head.startswith(b"HTTP/1.1 401")
 
 
-def test_a_slow_webhook_body_gets_408_at_the_deadline(broker, tmp_path):
-    """The real app in this process, with a 1 s deadline instead of 10 s (same code path)."""
+@pytest.mark.parametrize("path", ["/hooks/calls", "/collect"])
+def test_a_slow_body_gets_408_at_the_deadline(broker, tmp_path, path):
+    """The real app in this process, with a 1 s deadline instead of 10 s (same code path); the public
+    /collect as well as a webhook, so a slow sender holds no connection for long anywhere."""
     from aiohttp import web
 
     settings = hook_settings(broker, tmp_path)
@@ -108,7 +113,7 @@ def test_a_slow_webhook_body_gets_408_at_the_deadline(broker, tmp_path):
             body = b"[" + b" " * 100 + b"]"
             head = "".join(f"{k}: {v}\r\n" for k, v in signatures.headers(SECRET, int(time.time()), body).items())
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(f"POST /hooks/calls HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{head}\r\n"
                          .encode() + body[:10])
             await writer.drain()
             answer = await asyncio.wait_for(reader.read(4096), 30)  # the rest of the body never comes
