@@ -73,7 +73,7 @@ def _fast(obj: dict, now: datetime, max_age: timedelta) -> Accepted | Rejected |
     data = obj
     if not obj.keys() <= names:
         props = obj.get("properties")
-        if props is not None and type(props) is not dict:
+        if "properties" in obj and type(props) is not dict:  # null too: the full path names it
             return None
         data = {k: v for k, v in obj.items() if k in names}
         data["properties"] = {**(props or {}), **{k: v for k, v in obj.items() if k not in names}}

@@ -113,7 +113,7 @@ class SqlEndpoint:
         self._hosts = LOOPBACK_HOSTS | {h.lower() for h in settings.sql_allowed_hosts}
         if settings.sql_host not in ("", "0.0.0.0", "::"):
             self._hosts |= {settings.sql_host.lower()}
-        self._denied = sql_guard.DENIED_FUNCTIONS
+        self._policy = sql_guard.STATIC
         self._token = ""
         self._runner: web.AppRunner | None = None
         self._stopping = False
@@ -129,8 +129,7 @@ class SqlEndpoint:
         parser = self._readers.free[-1].parser
         names = await loop.run_in_executor(self._executor, parser.raw_query,
                                            "SELECT name FROM system.table_functions FORMAT TSVRaw")
-        engine_table_functions = {n.lower() for n in names.decode().split()}
-        self._denied = sql_guard.DENIED_FUNCTIONS | (engine_table_functions - sql_guard.ALLOWED_TABLE_FUNCTIONS)
+        self._policy = sql_guard.Policy.for_engine({n.lower() for n in names.decode().split()})
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("GET", "/", self.handle)
         app.router.add_route("POST", "/", self.handle)
@@ -174,7 +173,7 @@ class SqlEndpoint:
             return _error(503, 202, f"pulse: too many queries at once ({exc}); retry shortly",
                           "TOO_MANY_SIMULTANEOUS_QUERIES", {"Retry-After": "1"})
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._executor, _run, client, database, query, fmt, self._denied)
+        work = loop.run_in_executor(self._executor, _run, client, database, query, fmt, self._policy)
         clean = False
         try:
             data = await asyncio.wait_for(asyncio.shield(work), timeout + GRACE_S)
@@ -256,11 +255,11 @@ async def _ping(_: web.Request) -> web.Response:
     return web.Response(text="Ok.\n")  # the readiness probe: open, it answers nothing about the data
 
 
-def _run(slot: _Slot, database: str, query: str, default_format: str | None, denied: frozenset[str]) -> bytes:
+def _run(slot: _Slot, database: str, query: str, default_format: str | None, policy: sql_guard.Policy) -> bytes:
     for client in (slot.parser, slot.reader):
         if client.database != database:
             client.database = database  # a USE on this session's own handle
-    statement = sql_guard.check(lambda sql: slot.parser.raw_query(sql).decode(), query, denied, default_format)
+    statement = sql_guard.check(lambda sql: slot.parser.raw_query(sql).decode(), query, policy, default_format)
     return slot.reader.raw_query(statement)
 
 

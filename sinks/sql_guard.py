@@ -15,6 +15,7 @@ and the reader limits stay underneath as the second line.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 _SETTINGS = "SETTINGS (a reader's limits and settings are fixed)"
@@ -41,6 +42,29 @@ DENIED_FUNCTIONS = frozenset({
     "addresstoline", "addresstolinewithinlines", "addresstosymbol", "filesystemavailable", "filesystemcapacity",
     "filesystemunreserved", "catboostevaluate", "modelevaluate", "evalmlmethod",
 })
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a reader may call: `denied` functions never; in FROM, the allowed table functions and, when
+    the engine's own list of table functions is known, any other name, which can then only be a
+    (parameterized) view such as account_engagement_part(slices = 4, slice = 0)."""
+
+    denied: frozenset[str] = DENIED_FUNCTIONS
+    table_functions: frozenset[str] | None = None  # the engine's, lower case; None: not known
+
+    @classmethod
+    def for_engine(cls, table_functions: set[str]) -> "Policy":
+        """Every table function of this engine that is not on the allowed list is denied, as a scalar too."""
+        return cls(DENIED_FUNCTIONS | (frozenset(table_functions) - ALLOWED_TABLE_FUNCTIONS), frozenset(table_functions))
+
+    def table_function_refused(self, name: str) -> bool:
+        if name in ALLOWED_TABLE_FUNCTIONS:
+            return False
+        return self.table_functions is None or name in self.table_functions
+
+
+STATIC = Policy()
 
 
 class Refused(Exception):
@@ -82,7 +106,7 @@ def has_format(canonical_text: str) -> bool:
     return any(line.startswith("FORMAT ") for line in canonical_text.splitlines())
 
 
-def check(run: Callable[[str], str], text: str, denied: frozenset[str] = DENIED_FUNCTIONS,
+def check(run: Callable[[str], str], text: str, policy: Policy = STATIC,
           default_format: str | None = None) -> str:
     """The statement to execute for a reader's `text`, or Refused naming why.
 
@@ -93,7 +117,7 @@ def check(run: Callable[[str], str], text: str, denied: frozenset[str] = DENIED_
     try:
         statement = canonical(run, text)
     except Exception as exc:
-        reason = _why_not_formatted(run, text, exc, denied)
+        reason = _why_not_formatted(run, text, exc, policy)
         if reason:
             raise Refused(reason, after_engine_error=True) from None
         raise
@@ -101,27 +125,27 @@ def check(run: Callable[[str], str], text: str, denied: frozenset[str] = DENIED_
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", default_format):
             raise Refused(f"default_format={default_format!r} is not a format name")
         statement = canonical(run, f"{statement}\nFORMAT {default_format}")
-    reason = judge(run, statement, denied)
+    reason = judge(run, statement, policy)
     if reason:
         raise Refused(reason)
     return statement
 
 
-def judge(run: Callable[[str], str], statement: str, denied: frozenset[str] = DENIED_FUNCTIONS) -> str | None:
+def judge(run: Callable[[str], str], statement: str, policy: Policy = STATIC) -> str | None:
     """Why a canonical statement may not run, or None."""
     if _outside_quotes(statement, ";"):
         return "more than one statement"
     if any(line.startswith("SETTINGS ") for line in statement.splitlines()):
         # judged on the text: EXPLAIN AST itself applies a statement's top-level SETTINGS
         return _SETTINGS
-    return refusal(run(f"EXPLAIN AST {statement}"), statement, denied)
+    return refusal(run(f"EXPLAIN AST {statement}"), statement, policy)
 
 
 # What ClickHouse clients append to read rows (clickhouse-connect: "\n FORMAT Native").
 _TRAILING_FORMAT = re.compile(r"\s+FORMAT\s+\w+\s*;?\s*$", re.IGNORECASE)
 
 
-def _why_not_formatted(run: Callable[[str], str], text: str, exc: Exception, denied: frozenset[str]) -> str | None:
+def _why_not_formatted(run: Callable[[str], str], text: str, exc: Exception, policy: Policy) -> str | None:
     """A client appends FORMAT to every query, and a statement that takes none (DROP, INSERT, SET)
     is then a syntax error: name the real reason instead. Only judged here, never run."""
     bare = _TRAILING_FORMAT.sub("", text)
@@ -131,10 +155,10 @@ def _why_not_formatted(run: Callable[[str], str], text: str, exc: Exception, den
         statement = canonical(run, bare)
     except Exception:
         return None
-    return judge(run, statement, denied)
+    return judge(run, statement, policy)
 
 
-def refusal(ast: str, statement: str = "", denied: frozenset[str] = DENIED_FUNCTIONS) -> str | None:
+def refusal(ast: str, statement: str = "", policy: Policy = STATIC) -> str | None:
     """Why the statement whose `EXPLAIN AST` output is `ast` may not run, or None when it may."""
     nodes = [(len(line) - len(line.lstrip(" ")), line.strip()) for line in ast.splitlines() if line.strip()]
     roots = [node for depth, node in nodes if depth == 0]
@@ -156,9 +180,9 @@ def refusal(ast: str, statement: str = "", denied: frozenset[str] = DENIED_FUNCT
                     return f"EXPLAIN of {child_kind}; the SQL endpoint is read-only: {READ_STATEMENTS}"
         if kind == "Function":
             name = rest.split(" ", 1)[0]
-            if name.lower() in denied:
+            if name.lower() in policy.denied:
                 return f"{name}() (reaches files, the network or other processes)"
-            if _parent(nodes, i) == "TableExpression" and name.lower() not in ALLOWED_TABLE_FUNCTIONS:
+            if _parent(nodes, i) == "TableExpression" and policy.table_function_refused(name.lower()):
                 return f"table function {name}() (reads only tables and {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})"
     return None
 

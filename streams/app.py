@@ -13,6 +13,8 @@ from schemas.settings import Settings
 FETCH_MAX_WAIT_MS = 100
 
 
+# Faust has no public setting for it (it builds aiokafka's consumer itself), so its consumer factory is
+# wrapped: the one private hook pulse uses (tests/integration/streams/test_app.py checks it takes).
 _create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 
 

@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from sinks import threads
 from schemas.settings import Settings
+from streams.kafka_admin import partitions_of
 from schemas import topics
 from sinks.faults import FaultRequestError, OutageClient, OutageSwitch, check_fault_token, outage_seconds
 from sinks.health import HealthReading, PartitionLag, encode, write_reading
@@ -79,10 +80,7 @@ class HealthMonitor:
 async def consumer_lag(settings: Settings, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> list[PartitionLag]:
     """Per partition of the touches topic: the group's committed offset, the log end, and the gap."""
     name = settings.topic(topics.TOUCHES)
-    partitions = consumer.partitions_for_topic(name)
-    if not partitions:
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(name) or set()
+    partitions = consumer.partitions_for_topic(name) or await partitions_of(admin, name)
     tps = [TopicPartition(name, p) for p in sorted(partitions)]
     if not tps:
         return []

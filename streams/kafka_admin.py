@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from aiokafka.admin import AIOKafkaAdminClient
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -30,3 +31,12 @@ def ensure_topics(settings: Settings) -> None:
             log.info("created topics: %s", ", ".join(t.name for t in missing))
     finally:
         admin.close()
+
+
+async def partitions_of(admin: AIOKafkaAdminClient, name: str) -> set[int]:
+    """A topic's partitions from a fresh metadata request; empty when the topic does not exist.
+    (Listed first: describing an unknown topic makes a broker with auto-creation create it.)"""
+    if name not in await admin.list_topics():
+        return set()
+    (described,) = await admin.describe_topics([name])
+    return {p["partition"] for p in described["partitions"]}

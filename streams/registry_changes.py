@@ -15,12 +15,14 @@ from typing import Callable
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import topics
 from schemas.registry import (ACCOUNT_COLUMNS, CONTACT_COLUMNS, PROGRAM_COLUMNS, AccountsChanged, ContactsChanged,
                               ProgramsChanged, RescoreRequested, decode_change)
 from streams import attribution
 from streams.core.weights import Weights
+from streams.kafka_admin import partitions_of
 from streams.pipeline import Pipeline
 
 log = logging.getLogger("pulse.worker")
@@ -92,17 +94,26 @@ async def follow_registry(pipeline: Pipeline) -> None:
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        while not consumer.partitions_for_topic(name):
-            await consumer.topics()  # asks the cluster again: the topic may not exist yet
-            if not consumer.partitions_for_topic(name):
-                await asyncio.sleep(1.0)
-        consumer.assign([TopicPartition(name, p) for p in consumer.partitions_for_topic(name)])
+        # every partition: ensure_topics makes one, but a producer that came first may have had the
+        # broker create the topic with its default count
+        consumer.assign([TopicPartition(name, p) for p in await _partitions(settings, name)])
         while True:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
                     await apply_registry_message(pipeline, name, record)
     finally:
         await consumer.stop()
+
+
+async def _partitions(settings, name: str) -> set[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="pulse-registry")
+    await admin.start()
+    try:
+        while not (found := await partitions_of(admin, name)):
+            await asyncio.sleep(1.0)  # not created yet
+        return found
+    finally:
+        await admin.close()
 
 
 async def apply_registry_message(pipeline: Pipeline, name: str, record) -> None:

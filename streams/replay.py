@@ -17,10 +17,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.settings import Settings
 from schemas import topics
+from streams.kafka_admin import partitions_of
 
 
 class ReplayError(ValueError):
@@ -65,20 +67,25 @@ async def replay(settings: Settings, start: Start, partitions: list[int] | None 
                                 client_id="pulse-replay", max_partition_fetch_bytes=8 * 1024 * 1024)
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", client_id="pulse-replay",
                                 max_request_size=8 * 1024 * 1024, linger_ms=5)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="pulse-replay")
+    await admin.start()
+    try:
+        known = await partitions_of(admin, name)
+    finally:
+        await admin.close()
     await consumer.start()
     try:
         await producer.start()
         try:
-            return await _copy(consumer, producer, name, start, partitions)
+            return await _copy(consumer, producer, name, start, partitions, known)
         finally:
             await producer.stop()
     finally:
         await consumer.stop()
 
 
-async def _copy(consumer, producer, name: str, start: Start, wanted: list[int] | None) -> ReplayResult:
-    await consumer._client.force_metadata_update()
-    known = consumer.partitions_for_topic(name)
+async def _copy(consumer, producer, name: str, start: Start, wanted: list[int] | None,
+                known: set[int]) -> ReplayResult:
     if not known:
         raise ReplayError(f"topic {name} does not exist on this broker (nothing to replay)")
     if wanted and set(wanted) - known:

@@ -34,13 +34,32 @@ class Expected:
     minutes: Counter = field(default_factory=Counter)      # account_id ('' = unresolved) -> Decimal
     touches: Counter = field(default_factory=Counter)      # account_id -> count
     ids: set = field(default_factory=set)
+    signed: Counter = field(default_factory=Counter)       # account_id -> minutes of clicks and meetings
+    confirmed: set = field(default_factory=set)            # (account_id, person) with a signed touch
+    form_days: set = field(default_factory=set)            # (account_id, person, day) with a form
 
-    def add(self, account: str, minutes: Decimal, event_id: uuid.UUID) -> None:
+    def add(self, account: str, minutes: Decimal, event_id: uuid.UUID, person: str = "", day=None,
+            form: bool = False) -> None:
         if event_id in self.ids:
             return
         self.ids.add(event_id)
         self.minutes[account] += minutes
         self.touches[account] += 1
+        if form:
+            self.form_days.add((account, person, day))
+        else:
+            self.signed[account] += minutes
+            self.confirmed.add((account, person))
+
+    def view_minutes(self) -> dict[str, Decimal]:
+        """Minutes per account as account_engagement counts them (all within 30 days): a person's forms
+        at most one form's worth a day (form_submit_daily_cap), and only for a person a signed touch
+        (a click or a meeting) confirms at the account; unresolved touches belong to no account."""
+        view = Counter(self.signed)
+        for account, person, _day in self.form_days:
+            if (account, person) in self.confirmed:
+                view[account] += Decimal(10)
+        return {a: m.quantize(Decimal("0.01")) for a, m in view.items() if a}
 
     @property
     def total_minutes(self) -> Decimal:
@@ -83,7 +102,8 @@ def generate(n: int, n_accounts: int, seed: int, now: datetime, days: int = 20,
             event = FormSubmit(event_id=event_id, occurred_at=at, email=email, form_id="demo", properties=properties)
             minutes = Decimal(10)
         events.append(event)
-        expected.add("" if unresolved else f"acc-{i:03d}", minutes, event_id)
+        expected.add("" if unresolved else f"acc-{i:03d}", minutes, event_id, email, at.date(),
+                     form=isinstance(event, FormSubmit))
     return events, expected
 
 
