@@ -20,15 +20,20 @@ _UTC = timezone.utc
 def derive_event_id(event: Touch) -> uuid.UUID:
     """A deterministic id from the event's canonical content (everything but the id).
 
-    uuid5 of the sorted-key JSON of the event with a zero id and `occurred_at` in UTC, so the
-    same instant written with another offset is the same event.
+    uuid5 of the sorted-key JSON of the event with a zero id and `occurred_at` (and an opportunity's
+    `created_at`) in UTC, so the same instant written with another offset is the same event.
     """
     original_id, original_at = event.event_id, event.occurred_at
     event.event_id, event.occurred_at = PLACEHOLDER_ID, original_at.astimezone(_UTC)
+    created = getattr(event, "created_at", None)  # an opportunity's second instant, likewise
+    if created is not None:
+        event.created_at = created.astimezone(_UTC)
     try:
         content = _CANONICAL.encode(event)
     finally:
         event.event_id, event.occurred_at = original_id, original_at
+        if created is not None:
+            event.created_at = created
     digest = hashlib.sha1(EVENT_ID_NAMESPACE.bytes + content).digest()  # = uuid.uuid5 on bytes
     return uuid.UUID(bytes=digest[:16], version=5)
 

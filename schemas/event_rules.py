@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import msgspec
 
-from schemas.events import MAX_LEN, MAX_PROPERTIES_BYTES, Touch
+from schemas.events import MAX_LEN, MAX_PROPERTIES_BYTES, OPPORTUNITY_FOREIGN, Opportunity, Touch
 from schemas.verdicts import FieldError
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -19,6 +20,8 @@ _encode = msgspec.json.Encoder().encode
 _convert = msgspec.convert
 _ValidationError = msgspec.ValidationError
 _PROPERTIES_TOO_BIG = f"extra fields (properties) larger than {MAX_PROPERTIES_BYTES} bytes of JSON"
+# Amounts are stored as Decimal(18, 2): 16 digits before the point.
+MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
 @lru_cache(maxsize=65_536)
@@ -31,9 +34,10 @@ def valid_ip(text: str) -> bool:
     return True
 
 
-def check_semantics(event: Touch, *, now: datetime, max_age: timedelta) -> list[FieldError]:
-    """What msgspec cannot express: time bounds, email and IP syntax, at least one identity."""
-    errors = []
+def check_semantics(event: Touch, *, now: datetime, max_age: timedelta, currency: str | None = None) -> list[FieldError]:
+    """What msgspec cannot express: time bounds, email and IP syntax, at least one identity; for an
+    opportunity its own rules (`currency`: the reporting currency, or None to leave that to the worker)."""
+    errors = [] if type(event) is not Opportunity else opportunity_errors(_present(event), currency)
     when = _occurred_at_error(event.occurred_at, now, max_age)
     if when is not None:
         errors.append(when)
@@ -83,6 +87,47 @@ def value_errors(known: dict[str, Any], *, now: datetime, max_age: timedelta) ->
     if type(ip) is str and len(ip) <= MAX_LEN["ip"] and not valid_ip(ip):
         errors.append(FieldError("ip", "not a valid IPv4 or IPv6 address"))
     return errors
+
+
+def opportunity_errors(values: dict[str, Any], currency: str | None) -> list[FieldError]:
+    """The rules of an opportunity snapshot beyond its types, over the fields that have a valid
+    value (so the slow path can judge them while another field is broken)."""
+    errors = [FieldError(name, "not a field of opportunity events (an opportunity belongs to its account_id)")
+              for name in OPPORTUNITY_FOREIGN if values.get(name) is not None]
+    if values.get("is_won") is True and values.get("is_closed") is False:
+        errors.append(FieldError("is_won", "true only when is_closed is true"))
+    amount = values.get("amount")
+    if isinstance(amount, Decimal):
+        problem = _amount_problem(amount)
+        if problem:
+            errors.append(FieldError("amount", problem))
+    created, occurred = values.get("created_at"), values.get("occurred_at")
+    if isinstance(created, datetime):
+        if created.tzinfo is None:
+            errors.append(FieldError("created_at", "needs a UTC offset, e.g. 2026-05-01T09:30:00+00:00"))
+        elif isinstance(occurred, datetime) and occurred.tzinfo is not None and created > occurred:
+            errors.append(FieldError("created_at", "after occurred_at (a snapshot cannot predate its opportunity)"))
+    given = values.get("currency")
+    if currency is not None and isinstance(given, str) and given != currency:
+        errors.append(FieldError("currency", f"{given[:8]!r} is not the reporting currency {currency} "
+                                             f"(PULSE_CURRENCY); convert the amount before sending"))
+    return errors
+
+
+def _amount_problem(amount: Decimal) -> str | None:
+    if not amount.is_finite():
+        return "not a finite number"
+    if amount < 0:
+        return "must not be negative"
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        return "at most 2 decimals"
+    if amount > MAX_AMOUNT:
+        return f"larger than {MAX_AMOUNT}"
+    return None
+
+
+def _present(event: Touch) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in event.__struct_fields__}
 
 
 def _occurred_at_error(occurred_at: datetime, now: datetime, max_age: timedelta) -> FieldError | None:

@@ -8,7 +8,8 @@ events/s on this class of machine, against about 120,000/s for Faust records.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -31,6 +32,10 @@ MAX_LEN = {
     "source": 64,
     "rep": 128,
     "ip": 45,
+    "opportunity_id": 128,
+    "stage": 64,
+    "name": 512,
+    "owner": 128,
 }
 # Whole-number fields are bounded too, so one bogus value cannot dominate a sum (a day / 24 h).
 MAX_INT = {
@@ -132,13 +137,46 @@ class Identify(Touch, tag="identify"):
     email: _text("email")
 
 
-Event = Union[PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify]
+class Opportunity(Touch, tag="opportunity"):
+    """A snapshot of one CRM opportunity as it was at `occurred_at` (the moment the CRM changed it).
+
+    Not a touch: it earns no engagement minutes and is stored in `opportunity_snapshots`, not
+    `touches` (streams/pipeline.py routes it). It shares the envelope (event_id, occurred_at,
+    properties, the content-derived id) so it travels the same topic, validation and dead letters.
+    Its state is the snapshot with the latest `occurred_at`, unlike a touch, whose first version
+    wins (README, "Opportunities"). The rules the types cannot say (is_won only when closed, the
+    amount's decimals, the reporting currency) are in schemas/event_rules.py.
+    """
+
+    account_id: _text("account_id")  # required here: the CRM's account, the id space of `pulse accounts import`
+    opportunity_id: _text("opportunity_id")
+    stage: _text("stage")            # free text, as the CRM names it
+    is_closed: bool
+    is_won: bool
+    amount: Annotated[Decimal, Meta(description="decimal >= 0 with at most 2 decimals (a JSON number or string)")]
+    created_at: datetime             # with an offset
+    close_date: date                 # expected close while open, the actual close once closed
+    name: _text("name") | None = None
+    owner: _text("owner") | None = None
+    # `type` is the envelope's tag ("opportunity"), so the CRM's deal type has its own name.
+    opportunity_type: Literal["new_business", "renewal", "expansion"] = "new_business"
+    probability: Annotated[int, Meta(ge=0, le=100)] | None = None
+    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] | None = None  # ISO 4217; must be PULSE_CURRENCY
+
+
+# Fields of the touch envelope an opportunity does not take: it belongs to an account, not a person.
+OPPORTUNITY_FOREIGN = ("email", "anonymous_id", "ip", "campaign_id")
+
+Event = Union[PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify,
+              Opportunity]
 
 EVENT_TYPES: dict[str, type[Touch]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit,
-                Identify)
+                Identify, Opportunity)
 }
+# Types from the CRM: stored in their own tables, never scored as engagement.
+CRM_TYPES = frozenset({"opportunity"})
 
 # The channel each type counts under in engagement minutes and awareness.
 CHANNEL = {

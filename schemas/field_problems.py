@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from schemas.event_ids import PLACEHOLDER_ID, derive_event_id
-from schemas.event_rules import check_lengths, check_semantics, value_errors
-from schemas.events import EVENT_TYPES, MAX_INT, Touch, fields_of
+from schemas.event_rules import check_lengths, check_semantics, opportunity_errors, value_errors
+from schemas.events import EVENT_TYPES, MAX_INT, Opportunity, Touch, fields_of
 from schemas.verdicts import Accepted, FieldError, Rejected
 
 _FIELDS = {name: fields_of(cls) for name, cls in EVENT_TYPES.items()}
@@ -22,8 +22,8 @@ _convert = msgspec.convert
 _ValidationError = msgspec.ValidationError
 
 
-def every_problem(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | Rejected:
-    """Every problem of one value, each named by field."""
+def every_problem(obj: Any, *, now: datetime, max_age: timedelta, currency: str | None = None) -> Accepted | Rejected:
+    """Every problem of one value, each named by field (`currency`: see `check_semantics`)."""
     if not isinstance(obj, dict):
         return Rejected((FieldError("$", f"expected a JSON object, got {_json_type(obj)}"),))
     kind = obj.get("type")
@@ -47,8 +47,10 @@ def every_problem(obj: Any, *, now: datetime, max_age: timedelta) -> Accepted | 
         errors.extend(_field_errors(cls, known, skip={e.field for e in length_errors}))
         # a structural problem must not hide a bad time, email or address: judge those on their own
         errors.extend(value_errors(known, now=now, max_age=max_age))
+        if cls is Opportunity:
+            errors.extend(opportunity_errors(_valid_values(cls, known), currency))
         return Rejected(tuple(_dedupe(errors)))
-    errors.extend(check_semantics(event, now=now, max_age=max_age))
+    errors.extend(check_semantics(event, now=now, max_age=max_age, currency=currency))
     if errors:
         return Rejected(tuple(_dedupe(errors)))
     if missing_id:
@@ -115,6 +117,18 @@ def _field_errors(cls: type[Touch], known: dict[str, Any], skip: set[str], whole
         except _ValidationError as exc:
             errors.append(FieldError("$", str(exc)))
     return errors
+
+
+def _valid_values(cls: type[Touch], known: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `known` that are valid on their own, typed: what the cross-field rules can judge."""
+    values = {}
+    for name, info in fields_of(cls).items():
+        if name in known:
+            try:
+                values[name] = _convert(known[name], info.type)
+            except _ValidationError:
+                pass  # named by _field_errors
+    return values
 
 
 def _reason(name: str, value: Any, annotation: Any, exc: Exception) -> str:

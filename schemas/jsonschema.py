@@ -34,6 +34,8 @@ def generate() -> dict:
                                                    "not older than the retention window")
         if "email" in props:
             props["email"]["description"] = "trimmed and lower-cased by pulse"
+        if definition.get("title") == "Opportunity":
+            _opportunity(props)
         if "properties" in props:
             props["properties"]["description"] = (f"free-form; unknown top-level fields are merged in "
                                                   f"(at most {MAX_PROPERTIES_BYTES} bytes of JSON)")
@@ -45,6 +47,20 @@ def generate() -> dict:
                         "must be present. Generated from schemas/events.py: do not edit by hand."),
         **schema,
     }
+
+
+def _opportunity(props: dict) -> None:
+    """What the validator takes and msgspec's schema does not say: the amount as a JSON number too."""
+    decimal = r"^[0-9]+(\.[0-9]{1,2})?$"
+    props["amount"] = {"anyOf": [{"type": "number", "minimum": 0},
+                                 {"type": "string", "pattern": decimal}],
+                       "description": "decimal >= 0 with at most 2 decimals, in the reporting currency"}
+    described = {"created_at": "ISO 8601 with a UTC offset; not after occurred_at",
+                 "is_won": "true only when is_closed is true",
+                 "currency": "ISO 4217; must be the reporting currency (PULSE_CURRENCY); absent = it",
+                 "account_id": "the CRM's account id (the id space of pulse accounts import)"}
+    for name, text in described.items():  # new dicts: msgspec may share one schema between fields
+        props[name] = {**props[name], "description": text}
 
 
 def render() -> str:

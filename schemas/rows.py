@@ -49,6 +49,46 @@ ENGAGEMENT_KEY = ("kind", "account_id", "day", "channel", "program_id", "person"
 ENGAGEMENT_COLUMNS = ENGAGEMENT_KEY + ("minutes", "touches", "successes", "pv_base", "pv_minutes", "batch_seq")
 
 
+class OpportunityRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One opportunity snapshot: a row of `opportunity_snapshots` (every snapshot is kept; the views
+    take the latest by occurred_at as the state)."""
+
+    event_id: uuid.UUID
+    opportunity_id: str
+    account_id: str
+    occurred_at: datetime
+    received_at: datetime
+    stage: str
+    is_closed: int
+    is_won: int
+    amount: Decimal        # to the cent, in the reporting currency
+    currency: str
+    created_at: datetime
+    close_date: date
+    name: str
+    owner: str
+    source: str
+    type: str              # new_business, renewal or expansion (the event's `opportunity_type`)
+    program_id: str
+    probability: int | None
+    payload: str           # the validated snapshot as JSON
+
+    @classmethod
+    def of(cls, event, received_at: datetime, currency: str) -> "OpportunityRow":
+        """The row of a validated `schemas.events.Opportunity`; a snapshot without a currency is in the
+        reporting one."""
+        return cls(event.event_id, event.opportunity_id, event.account_id, event.occurred_at, received_at,
+                   event.stage, int(event.is_closed), int(event.is_won), event.amount.quantize(_CENT),
+                   event.currency or currency, event.created_at, event.close_date, event.name or "",
+                   event.owner or "", event.source or "", event.opportunity_type, event.program_id or "",
+                   event.probability, _payload(event).decode())
+
+
+OPPORTUNITY_COLUMNS = tuple(f.name for f in msgspec.structs.fields(OpportunityRow))
+_CENT = Decimal("0.01")
+_payload = msgspec.json.Encoder().encode
+
+
 class RejectedRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
     rejected_at: datetime
     source: str

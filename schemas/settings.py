@@ -98,6 +98,8 @@ class Settings:
     batch_max_rows: int = 20_000
     batch_seconds: float = 1.0
     reporting_tz: str = "UTC"
+    # The one reporting currency (ISO 4217): an opportunity in another is rejected, never converted.
+    currency: str = "USD"
     # Engagement-minute weights; changing the file re-scores history (pulse rescore, or at worker start).
     weights_file: Path | None = dataclasses.field(
         default_factory=lambda: Path("weights.toml").resolve() if Path("weights.toml").exists() else None)
@@ -163,12 +165,18 @@ class Settings:
         if not 0 < self.fault_max_seconds < float("inf"):
             raise SettingsError(f"PULSE_FAULT_MAX_SECONDS={self.fault_max_seconds!r} must be a positive, finite "
                                 "number of seconds")
-        from schemas.events import EVENT_TYPES
+        from schemas.events import CRM_TYPES, EVENT_TYPES
 
         unknown = [t for t in self.collect_types if t not in EVENT_TYPES]
         if unknown:
             raise SettingsError(f"PULSE_COLLECT_TYPES: unknown event type(s) {', '.join(unknown)}; "
                                 f"known: {', '.join(EVENT_TYPES)}")
+        crm = [t for t in self.collect_types if t in CRM_TYPES]
+        if crm:  # CRM data is signed input: a page must not be able to make up an opportunity
+            raise SettingsError(f"PULSE_COLLECT_TYPES: {', '.join(crm)} cannot be posted to the public /collect; "
+                                f"CRMs post it signed, to /hooks/crm")
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise SettingsError(f"PULSE_CURRENCY={self.currency!r} must be an ISO 4217 code such as USD or EUR")
         import ipaddress
 
         for cidr in self.trusted_proxies:
@@ -242,6 +250,7 @@ ENV = {
     "batch_max_rows": "PULSE_BATCH_MAX_ROWS",
     "batch_seconds": "PULSE_BATCH_SECONDS",
     "reporting_tz": "PULSE_REPORTING_TZ",
+    "currency": "PULSE_CURRENCY",
     "weights_file": "PULSE_WEIGHTS_FILE",
     "worker_id": "PULSE_WORKER_ID",
     "hook_secrets": "PULSE_HOOK_SECRET",

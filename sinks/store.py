@@ -66,6 +66,12 @@ class Store:
             "WHERE anonymous_id IN %(c)s ORDER BY version DESC LIMIT 1 BY event_id", parameters={"c": sorted(cookies)})
         return [TouchRow(*r) for r in result.result_rows]
 
+    def stored_opportunity_ids(self, ids: Sequence) -> list:
+        """Which of these snapshot ids `opportunity_snapshots` already holds."""
+        return [r[0] for r in self.client.query(
+            f"SELECT DISTINCT event_id FROM {self.database}.opportunity_snapshots WHERE event_id IN %(ids)s",
+            parameters={"ids": list(ids)}).result_rows]
+
     def count_touches(self, where: str, parameters: dict) -> int:
         return self.client.query(f"SELECT count() FROM {self.database}.touches WHERE {where}",
                                  parameters=parameters).result_rows[0][0]

@@ -246,6 +246,8 @@ class ClickHouseWriter:
                 self.state = "ok"
             return result
 
+    retry = _retry  # for the sinks that share this writer's session and its pause-while-down (sinks/opportunities.py)
+
     def _next_seq(self) -> int:
         # Wall-clock based so it keeps rising across restarts; +1 guards a clock that stands still.
         self._last_seq = max(self._last_seq + 1, int(self.clock() * 1_000_000))

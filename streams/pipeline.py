@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from schemas.events import Touch, decode_batch
-from schemas.rows import RejectedRow
+from schemas.events import Opportunity, Touch, decode_batch
+from schemas.rows import OpportunityRow, RejectedRow
 from schemas.settings import Settings
 from schemas.validate import Accepted, follow_rules, validate
 from sinks import threads
+from sinks.opportunities import write_opportunities
 from sinks.writer import ClickHouseWriter, WriteResult
 from streams import attribution
 from streams.core.score import Scoring, score
@@ -41,27 +42,36 @@ class Pipeline:
 
 @dataclass
 class Chunk:
-    """A chunk of messages, decoded and scored: what the sink thread stores in one commit."""
+    """A chunk of messages, decoded and scored: what the sink thread stores in one commit.
+
+    Touches and CRM snapshots travel the same topic but part here: a snapshot earns no minutes and
+    goes to its own table (`opportunities`), in the same commit, before the messages are acknowledged."""
 
     rows: list
     events: list[Touch]
     identified: set[str]
     rejected: list[RejectedRow]
+    opportunities: list[OpportunityRow] = field(default_factory=list)
 
     @property
     def size(self) -> int:
-        return len(self.events) + len(self.rejected)
+        return len(self.events) + len(self.opportunities) + len(self.rejected)
 
 
 def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime) -> Chunk:
-    events, rejected = [], []
+    settings = pipeline.settings
+    events, opportunities, rejected = [], [], []
     for raw in messages:
-        ok, bad = decode_message(raw, now, pipeline.settings.max_event_age)
-        events.extend(ok)
+        ok, bad = decode_message(raw, now, settings.max_event_age, settings.currency)
+        for event in ok:
+            if type(event) is Opportunity:
+                opportunities.append(OpportunityRow.of(event, now, settings.currency))
+            else:
+                events.append(event)
         rejected.extend(bad)
     # identifies first: every touch of an identified cookie counts for its person, in this chunk too
     identified = pipeline.scoring.identities.learn(events)
-    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected)
+    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected, opportunities)
 
 
 def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
@@ -69,6 +79,10 @@ def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
     whose cookie it identified (one commit), its identities, its dead letters."""
     versions = attribution.restitched(pipeline.writer, chunk.identified, pipeline.scoring)
     result = pipeline.writer.write(chunk.rows, versions)
+    if chunk.opportunities:
+        written, duplicates, dead = write_opportunities(pipeline.writer, chunk.opportunities)
+        result.written, result.duplicates = result.written + written, result.duplicates + duplicates
+        result.dead_lettered += dead
     if chunk.identified:
         attribution.store_identities(pipeline.writer.store, chunk.events)
     if chunk.rejected:
@@ -76,7 +90,8 @@ def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
     return result
 
 
-def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[Touch], list[RejectedRow]]:
+def decode_message(raw: bytes, now: datetime, max_age: timedelta,
+                   currency: str | None = None) -> tuple[list[Touch], list[RejectedRow]]:
     """A message of well-formed events is checked in one pass; anything else is validated item by item.
 
     Checked and normalised as the hooks do it, not only decoded: the topic is open to other producers.
@@ -85,7 +100,7 @@ def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[
     """
     try:
         events = decode_batch(raw)
-        if follow_rules(events, now=now, max_age=max_age):
+        if follow_rules(events, now=now, max_age=max_age, currency=currency):
             return events, []
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
@@ -95,7 +110,7 @@ def decode_message(raw: bytes, now: datetime, max_age: timedelta) -> tuple[list[
         return [], [_rejected(now, raw, [{"field": "$", "reason": f"not valid JSON: {exc}"}])]
     accepted, rejected = [], []
     for item in items if isinstance(items, list) else [items]:
-        result = validate(item, now=now, max_age=max_age)
+        result = validate(item, now=now, max_age=max_age, currency=currency)
         if isinstance(result, Accepted):
             accepted.append(result.event)
         else:

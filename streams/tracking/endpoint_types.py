@@ -1,10 +1,14 @@
 """Which event types each endpoint takes: an item of another type is refused by name, the others go on."""
 from __future__ import annotations
 
-from schemas.events import EVENT_TYPES
+from schemas.events import CRM_TYPES, EVENT_TYPES
 
-# Webhook path -> (the one type it takes, or None for any)
-WEBHOOKS = {"/hooks/calls": "call", "/hooks/attendance": "event_attendance", "/hooks/events": None}
+# Webhook path -> the type an item without one gets (None: the item must name its type)
+WEBHOOKS = {"/hooks/calls": "call", "/hooks/attendance": "event_attendance", "/hooks/crm": "opportunity",
+            "/hooks/events": None}
+# Webhook path -> the types it takes, when more than its default (absent: only its default; None: any).
+# /hooks/crm takes every CRM type (issue 16 adds its own to CRM_TYPES), so a CRM posts to one address.
+_TAKES = {"/hooks/crm": CRM_TYPES, "/hooks/events": None}
 
 
 def refused_by_collect(items: list, collect_types: frozenset[str]) -> dict[int, list]:
@@ -22,14 +26,15 @@ def refused_by_collect(items: list, collect_types: frozenset[str]) -> dict[int, 
 def refused_by_webhook(items: list, path: str) -> dict[int, list]:
     """Item index -> reasons, for items of another type than the webhook's own; an item without a
     type gets the webhook's (in place: the endpoint names the type)."""
-    only = WEBHOOKS[path]
+    default = WEBHOOKS[path]
+    takes = _TAKES.get(path, frozenset({default}))
     wrong = {}
-    if only is None:
+    if default is None:
         return wrong
     for index, item in enumerate(items):
         if type(item) is dict:
-            kind = item.setdefault("type", only)  # the endpoint names the type
-            if kind != only:
-                wrong[index] = [{"field": "type", "reason": f"{path} takes {only} events; "
+            kind = item.setdefault("type", default)  # the endpoint names the type
+            if kind not in takes:
+                wrong[index] = [{"field": "type", "reason": f"{path} takes {', '.join(sorted(takes))} events; "
                                                              f"post other types to /hooks/events"}]
     return wrong

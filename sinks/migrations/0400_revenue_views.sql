@@ -1,0 +1,130 @@
+-- repeatable: the revenue views (issue 15), re-created whenever this file (or a setting it uses) changes.
+-- An opportunity's state is its latest snapshot by occurred_at (ties: the larger event_id, compared as
+-- text, which orders UUIDs as their numbers do), unlike a touch, whose first version wins: a CRM sends
+-- the whole opportunity each time it changes, so a late older snapshot joins the history and never
+-- overwrites a newer state. Days, months and years are in the reporting time zone ({reporting_tz}).
+
+-- One row per opportunity: its current state.
+--   opportunity_id  the CRM's id
+--   account_id      the CRM's account id, kept even when the account is not registered (yet)
+--   account_name    from accounts; '' for an unregistered account
+--   is_target       1 when the account is on the target list; 0 for an unregistered account
+--   is_registered   1 when account_id is in accounts (registering it later attributes it, exactly)
+--   name, stage, is_closed, is_won, amount (reporting currency), created_at, close_date, owner, source,
+--   type (new_business, renewal, expansion), program_id, probability (NULL when the CRM gave none):
+--                   as in the latest snapshot
+--   cycle_days      closed only: close_date - the day of created_at, in days; NULL while open
+--   updated_at      occurred_at of the latest snapshot
+CREATE OR REPLACE VIEW {database}.opportunities AS
+SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, a.name AS account_name,
+       a.is_target AS is_target, a.account_id != '' AS is_registered,
+       o.name AS name, o.stage AS stage, o.is_closed AS is_closed, o.is_won AS is_won, o.amount AS amount,
+       o.created_at AS created_at, o.close_date AS close_date, o.owner AS owner, o.source AS source,
+       o.type AS type, o.program_id AS program_id, o.probability AS probability,
+       if(o.is_closed, toNullable(toInt32(dateDiff('day', toDate(o.created_at, '{reporting_tz}'), o.close_date))),
+          NULL) AS cycle_days,
+       o.occurred_at AS updated_at
+FROM
+(
+    SELECT * FROM {database}.opportunity_snapshots FINAL
+    ORDER BY opportunity_id, occurred_at DESC, toString(event_id) DESC
+    LIMIT 1 BY opportunity_id
+) AS o
+LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = o.account_id
+SETTINGS join_use_nulls = 0;
+
+-- Stage history: one row per stage visit (a stage entered again later is a new visit).
+--   opportunity_id
+--   stage          as the CRM names it
+--   entered_at     the earliest occurred_at of the snapshots of this visit
+--   left_at        when the next different stage was entered; NULL while it is the current stage
+--   days_in_stage  (left_at - entered_at) in days, seconds / 86,400 rounded to 2 decimals; NULL while current
+CREATE OR REPLACE VIEW {database}.opportunity_stages AS
+SELECT opportunity_id, stage, entered_at, left_at,
+       if(left_at IS NULL, NULL, toNullable(toDecimal64(round(
+           toDecimal128(dateDiff('millisecond', entered_at, assumeNotNull(left_at)), 6) / 86400000, 2), 2)))
+           AS days_in_stage
+FROM
+(
+    SELECT opportunity_id, stage, occurred_at AS entered_at,
+           leadInFrame(toNullable(occurred_at)) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, tie
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS left_at
+    FROM
+    (
+        SELECT opportunity_id, stage, occurred_at, tie,
+               lagInFrame(toNullable(stage)) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, tie
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS previous
+        FROM (SELECT opportunity_id, stage, occurred_at, toString(event_id) AS tie
+              FROM {database}.opportunity_snapshots FINAL)
+    )
+    WHERE previous IS NULL OR previous != stage
+);
+
+-- Revenue per period and audience: always 10 rows (5 periods x 2 audiences).
+--   period    mtd, qtd, ytd (from the start of this month, quarter, year), 90d, 365d (today and the 89 or
+--             364 days before); "in the period" is by the date each metric names, today included
+--   audience  target (opportunities of target accounts) or all (every opportunity, unregistered too)
+--   pipeline_created_count, pipeline_created_amount
+--             opportunities whose created_at (its day) is in the period; amount = the current amount
+--   won_count, won_amount  opportunities now closed-won whose close_date is in the period
+--   lost_count             opportunities now closed-lost whose close_date is in the period
+--   win_rate      won_count / (won_count + lost_count), a fraction rounded to 4 decimals; NULL when nothing closed
+--   avg_deal_size won_amount / won_count, to the cent (half up); NULL when nothing was won
+--   avg_cycle_days, median_cycle_days  cycle_days of the won ones, 2 decimals; NULL when nothing was won
+--   new_customers accounts whose first closed-won new_business opportunity (by close_date) closed in the period
+CREATE OR REPLACE VIEW {database}.revenue_summary AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT g.period AS period, g.audience AS audience,
+       s.pipeline_created_count AS pipeline_created_count, s.pipeline_created_amount AS pipeline_created_amount,
+       s.won_count AS won_count, s.won_amount AS won_amount, s.lost_count AS lost_count,
+       s.win_rate AS win_rate, s.avg_deal_size AS avg_deal_size, s.avg_cycle_days AS avg_cycle_days,
+       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers
+FROM
+(
+    SELECT arrayJoin(['mtd', 'qtd', 'ytd', '90d', '365d']) AS period, arrayJoin(['target', 'all']) AS audience
+) AS g
+LEFT JOIN
+(
+    SELECT period, audience,
+           countIf(created_in) AS pipeline_created_count,
+           toDecimal128(sumIf(amount, created_in), 2) AS pipeline_created_amount,
+           countIf(won_in) AS won_count,
+           toDecimal128(sumIf(amount, won_in), 2) AS won_amount,
+           countIf(lost_in) AS lost_count,
+           if(won_count + lost_count = 0, NULL, toNullable(toDecimal64(round(
+               toDecimal128(won_count, 8) / (won_count + lost_count), 4), 4))) AS win_rate,
+           if(won_count = 0, NULL, toNullable(toDecimal128(round(
+               toDecimal128(won_amount, 8) / won_count, 2), 2))) AS avg_deal_size,
+           if(won_count = 0, NULL, toNullable(toDecimal64(round(
+               toDecimal128(sumIf(cycle_days, won_in), 8) / won_count, 2), 2))) AS avg_cycle_days,
+           if(won_count = 0, NULL, toNullable(toDecimal64(round(
+               toDecimal128(quantileExactInclusiveIf(0.5)(toFloat64(cycle_days), won_in), 8), 2), 2)))
+               AS median_cycle_days,
+           uniqExactIf(account_id, first_won_in) AS new_customers
+    FROM
+    (
+        SELECT o.account_id AS account_id, o.amount AS amount, ifNull(o.cycle_days, 0) AS cycle_days,
+               p.period AS period, audience,
+               toDate(o.created_at, '{reporting_tz}') BETWEEN p.start AND today AS created_in,
+               o.is_won AND o.close_date BETWEEN p.start AND today AS won_in,
+               o.is_closed AND NOT o.is_won AND o.close_date BETWEEN p.start AND today AS lost_in,
+               o.is_won AND o.type = 'new_business' AND o.close_date = f.first_won
+                   AND f.first_won BETWEEN p.start AND today AS first_won_in
+        FROM {database}.opportunities AS o
+        LEFT JOIN
+        (
+            SELECT account_id, min(close_date) AS first_won FROM {database}.opportunities
+            WHERE is_won AND type = 'new_business' GROUP BY account_id
+        ) AS f ON f.account_id = o.account_id
+        CROSS JOIN
+        (
+            SELECT tupleElement(p, 1) AS period, tupleElement(p, 2) AS start
+            FROM (SELECT arrayJoin([('mtd', toStartOfMonth(today)), ('qtd', toStartOfQuarter(today)),
+                                    ('ytd', toStartOfYear(today)), ('90d', today - 89),
+                                    ('365d', today - 364)]) AS p)
+        ) AS p
+        ARRAY JOIN if(o.is_target = 1, ['target', 'all'], ['all']) AS audience
+    )
+    GROUP BY period, audience
+) AS s ON s.period = g.period AND s.audience = g.audience
+SETTINGS join_use_nulls = 0;
