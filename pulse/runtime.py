@@ -5,11 +5,13 @@ the worker can own the chDB data directory alone. Logs go to <data dir>/logs/<pa
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from pulse.partenv import part_environ
@@ -75,7 +77,7 @@ def up(settings: Settings, demo: bool = False) -> int:
     try:
         start_parts(settings, demo, logs, env, parts)
         print(f"pulse is up. Logs in {logs}. Ctrl-C stops everything.", flush=True)
-        return watch(parts, stopping)
+        return watch(parts, stopping, settings)
     except StartupError as exc:
         print(f"pulse: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -113,17 +115,39 @@ def start_parts(settings: Settings, demo: bool, logs: Path, env: dict[str, str],
         print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
 
 
-def watch(parts: list[Proc], stopping: list[int]) -> int:
-    """Until a signal asks to stop (0) or a part stops by itself (1, with the end of its log)."""
+def watch(parts: list[Proc], stopping: list[int], settings: Settings) -> int:
+    """Until a signal asks to stop (0) or a part stops by itself (1, with the end of its log).
+
+    Any part that dies stops all of them, the embedded broker included: a broker restarted here would
+    come back empty (it keeps topics, messages and committed offsets in memory only), so carrying on
+    would hide a loss behind a running dashboard. What was lost is said; run `pulse up` again."""
     while not stopping:
         for part in parts:
             if not part.running():
                 print(f"pulse: the {part.name} stopped unexpectedly (exit {part.popen.returncode}); "
                       f"its log ({part.log}) ends with:\n{part.tail(12)}", file=sys.stderr, flush=True)
+                if part.name == "Kafka broker":
+                    print(f"pulse: {lost_with_broker(settings)}", file=sys.stderr, flush=True)
                 return 1
         time.sleep(0.2)
     print("pulse: stopping (flushing buffered events, committing offsets)...", flush=True)
     return 0
+
+
+def lost_with_broker(settings: Settings) -> str:
+    """What died with the embedded broker's memory, from the worker's last health reading."""
+    try:
+        url = f"http://{settings.sql_host}:{settings.health_port}/health"
+        with urllib.request.urlopen(url, timeout=1) as response:
+            lag = json.loads(response.read()).get("consumer_lag")
+    except (OSError, ValueError):
+        lag = None
+    behind = "an unknown number of" if lag is None else str(lag)
+    return (f"the embedded broker kept its topics in memory only: {behind} messages of touches the hooks "
+            "had accepted but the worker had not yet stored (its last reading), the dead letters and "
+            "the registry changes not yet applied are lost; everything stored in ClickHouse is kept. "
+            "Stopping every part; run `pulse up` again, and have senders re-send what they sent in the "
+            "last minutes (each event is stored once, so a re-send cannot count twice).")
 
 
 def shutdown(parts: list[Proc], timeout: float = 30.0) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections import deque
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from sinks import threads
 from schemas.settings import Settings
+from streams import quiet_logs
 from streams.kafka_admin import partitions_of
 from schemas import topics
 from sinks.faults import FaultRequestError, OutageClient, OutageSwitch, check_fault_token, outage_seconds
@@ -108,11 +110,15 @@ class KafkaLag:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False,
                                         client_id="pulse-health")
             admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap, client_id="pulse-health")
-            await consumer.start()
             try:
+                await consumer.start()
                 await admin.start()
-            except Exception:
-                await consumer.stop()
+            except BaseException:  # the broker is away (or the read timed out): close both, or each
+                for client in (consumer, admin):  # one left behind logs "Unclosed ..." when collected
+                    try:
+                        await (client.stop() if client is consumer else client.close())
+                    except Exception:
+                        pass
                 raise
             self._consumer, self._admin = consumer, admin
         return await consumer_lag(self.settings, self._consumer, self._admin)
@@ -151,6 +157,8 @@ class HealthService:
         self._lag = KafkaLag(settings)
         self._partitions: list[PartitionLag] = []
         self._broker_state = "starting"
+        self._broker_down_since: float | None = None
+        self._broker_reminded = 0.0
         self._runner: web.AppRunner | None = None
         # Health rows get their own connection and thread: the sink thread may be blocked retrying.
         self._executor = threads.executor("pulse-health")
@@ -219,13 +227,30 @@ class HealthService:
     async def tick(self) -> None:
         try:
             self._partitions = await asyncio.wait_for(self._lag.read(), 5.0)
-            self._broker_state = "ok"
+            self._kafka_is("ok")
         except Exception as exc:  # the broker is away: report it, keep the last lag figures
-            self._broker_state = f"error: {exc or type(exc).__name__}"
+            self._kafka_is(f"error: {str(exc) or type(exc).__name__}")
             await self._lag.close()
         if self._writing is None or self._writing.done():
             reading = self.reading()
             self._writing = asyncio.get_running_loop().run_in_executor(self._executor, self._write, reading)
+
+    def _kafka_is(self, state: str, now: float | None = None) -> None:
+        """Say that Kafka went away once, then once per interval while it stays away, and when it is back
+        (the Kafka client's own complaints are held back to as few lines: streams/quiet_logs.py)."""
+        now = time.monotonic() if now is None else now
+        if state == "ok":
+            if self._broker_down_since is not None:
+                log.warning("Kafka is reachable again after %.0f s; consuming resumes where it stopped",
+                            now - self._broker_down_since)
+            self._broker_down_since = None
+        elif self._broker_down_since is None:
+            self._broker_down_since = self._broker_reminded = now
+            log.error("Kafka is unreachable (%s): waiting for it; nothing is committed meanwhile", state)
+        elif now - self._broker_reminded >= quiet_logs.INTERVAL_S:
+            self._broker_reminded = now
+            log.error("Kafka still unreachable after %.0f s (%s)", now - self._broker_down_since, state)
+        self._broker_state = state
 
     def _write(self, reading: HealthReading) -> None:
         try:
@@ -247,26 +272,42 @@ class HealthService:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def exit_at_stop_signal_when_sink_stuck(worker, writer) -> None:
-    """SIGTERM or Ctrl-C while ClickHouse refuses writes: exit at once, committing nothing.
+STOP_DEADLINE_S = 4.0  # the worker is gone within 5 s of SIGTERM, whatever Kafka or ClickHouse do
 
-    Faust's graceful stop first waits for the agent, that is for ClickHouse, however long it is away;
-    and a batch abandoned any other way would be acked, so committed, unwritten. Exiting like a crash
-    is safe: nothing of the batch in flight was committed, and the next worker reads it again.
-    (Wraps the handlers of faust.Worker before it installs them at start.)
+
+def exit_promptly_at_stop_signal(worker, writer, deadline_s: float = STOP_DEADLINE_S) -> None:
+    """SIGTERM or Ctrl-C while ClickHouse refuses writes: exit at once, committing nothing; otherwise
+    stop gracefully, but exit all the same if that takes over `deadline_s` (Kafka away, say).
+
+    Faust's graceful stop first waits for the agent, that is for ClickHouse, however long it is away,
+    then for Kafka (the last commit, the producer's flush, leaving the group), which retries for minutes
+    when the broker is gone; and a batch abandoned any other way would be acked, so committed, unwritten.
+    Exiting like a crash is safe: nothing of the batch in flight was committed, the next worker reads it
+    again, and the sink stores each event id once (what SIGKILL tests prove). A thread, not the event
+    loop, keeps the deadline: the loop is what may be stuck. (Wraps the handlers of faust.Worker before
+    it installs them at start.)
     """
     for name in ("_on_sigterm", "_on_sigint"):
         graceful = getattr(worker, name)
 
         def handler(graceful=graceful) -> None:
             if writer.state != "ok":
-                log.error("stop requested while ClickHouse is unavailable (%s): exiting now without committing "
-                          "the batch in flight; the next worker reads it again", writer.last_error)
-                logging.shutdown()
-                os._exit(EXIT_SINK_UNAVAILABLE)
+                _exit_now(f"stop requested while ClickHouse is unavailable ({writer.last_error})")
+            if not any(isinstance(t, threading.Timer) and t.name == "pulse-stop-deadline"
+                       for t in threading.enumerate()):
+                deadline = threading.Timer(deadline_s, _exit_now,
+                                           (f"the graceful stop took over {deadline_s:g} s (is Kafka away?)",))
+                deadline.name, deadline.daemon = "pulse-stop-deadline", True
+                deadline.start()
             graceful()
 
         setattr(worker, name, handler)
+
+
+def _exit_now(why: str) -> None:
+    log.error("%s: exiting now without committing the batch in flight; the next worker reads it again", why)
+    logging.shutdown()
+    os._exit(EXIT_SINK_UNAVAILABLE)
 
 
 EXIT_SINK_UNAVAILABLE = 75  # EX_TEMPFAIL: try again later

@@ -19,7 +19,8 @@ from aiokafka.errors import KafkaError
 
 from schemas.settings import Settings
 from schemas.validate import Accepted, public_item, validate, validate_body
-from streams.hooks_kafka import HooksKafka
+from streams import quiet_logs
+from streams.hooks_kafka import RETRY_AFTER_S, HooksKafka, KafkaUnavailable
 from streams.tracking import pixels, signatures, tokens
 from streams.tracking.bodies import NOT_JSON, why_not_json
 # Importable from here too, where the hooks' other limits are (tests/system/streams/test_hooks_security.py).
@@ -57,7 +58,7 @@ class Hooks:
         self.token_max_age_s = settings.token_max_age_days * 86400
         self.collect_types = frozenset(settings.collect_types)
         self.stats = {"accepted": 0, "rejected": 0, "rate_limited": 0, "unauthorised": 0, "refused_origin": 0,
-                      "too_large": 0, "slow_bodies": 0, "kafka_errors": 0, "dead_letters": 0}
+                      "too_large": 0, "slow_bodies": 0, "kafka_errors": 0, "kafka_unavailable": 0, "dead_letters": 0}
         self.kafka = HooksKafka(settings, self.stats)
 
     def app(self) -> web.Application:
@@ -81,14 +82,15 @@ class Hooks:
             return await handler(request)
         except web.HTTPException:
             raise
-        except KafkaError as exc:
-            self.stats["kafka_errors"] += 1
-            log.error("Kafka unavailable: %s", exc)
+        except KafkaError as exc:  # an outage is logged by self.kafka once, then once per interval
+            if not isinstance(exc, KafkaUnavailable):
+                self.stats["kafka_errors"] += 1
+                log.error("Kafka error: %s", exc)
             return web.json_response({"error": "events could not be stored right now; retry later"}, status=503,
-                                     headers={"Retry-After": "5"})
+                                     headers={"Retry-After": str(RETRY_AFTER_S)})
 
     async def health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", **self.stats})
+        return web.json_response({"status": "ok", **self.kafka.state(), **self.stats})
 
     # -- website ------------------------------------------------------------------------------
     async def tracking_script(self, request: web.Request) -> web.Response:
@@ -283,9 +285,11 @@ def run(settings: Settings) -> None:
     from streams.kafka_admin import ensure_topics
 
     ensure_topics(settings)
+    quiet_logs.install()
     hooks = Hooks(settings)
+    # a stop waits for requests in flight, each bounded by the Kafka budget (streams/hooks_kafka.py)
     web.run_app(hooks.app(), host=settings.hooks_host, port=settings.hooks_port, access_log=None,
-                print=lambda *_: None, handle_signals=True, loop=_event_loop())
+                print=lambda *_: None, handle_signals=True, loop=_event_loop(), shutdown_timeout=3.0)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

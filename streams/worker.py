@@ -17,13 +17,13 @@ from sinks.client import OwnerLock, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.writer import ClickHouseWriter
-from streams import attribution, stages
+from streams import attribution, quiet_logs, stages
 from streams.agents import wire_agents
 from streams.app import create_app
 from streams.core.registry import Registry
 from streams.core.score import Scoring
 from streams.core.weights import Weights
-from streams.health import exit_at_stop_signal_when_sink_stuck, wire_health
+from streams.health import exit_promptly_at_stop_signal, wire_health
 from streams.jobs import IdentitySync, Report, StageEvaluation, on_clock
 from streams.kafka_admin import ensure_topics
 from streams.pipeline import Pipeline
@@ -94,7 +94,7 @@ def run(settings: Settings) -> None:
     gc.collect()
     gc.freeze()
     worker = faust.Worker(app, loglevel="WARN", quiet=True)
-    exit_at_stop_signal_when_sink_stuck(worker, pipeline.writer)
+    exit_promptly_at_stop_signal(worker, pipeline.writer)
 
     @app.task
     async def pulse_logs_at_info():
@@ -104,6 +104,9 @@ def run(settings: Settings) -> None:
         # operator reads, so keep them at INFO.
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("pulse").setLevel(logging.INFO)
+        # While Kafka is away, its client and Faust complain per attempt (~150 lines/s): one line per
+        # kind and interval instead. Here, as Faust's handlers exist only once the worker has started.
+        quiet_logs.install()
 
     try:
         worker.execute_from_commandline()

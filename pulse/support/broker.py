@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from pulse.support.ports import port_in_use
-from pulse.support.processes import Proc
+from pulse.support.processes import Proc, die_with_parent
 from pulse.support.waits import StartupError, wait_for_port
 
 
@@ -39,6 +39,7 @@ def start_broker(host: str, port: int, log: Path, what: str = "the embedded Kafk
          "--storage-engine", "memory://tansu/"],
         stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k in _BROKER_ENV},  # none of pulse's secrets
+        preexec_fn=die_with_parent(),  # no orphan broker holding the port when its starter is killed
     )
     proc = Proc("Kafka broker", popen, log)
     try:

@@ -91,12 +91,34 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
     return {**env, **settings.environ(), **extra}
 
 
+def die_with_parent():
+    """A `preexec_fn` for a child that must not outlive its parent, however the parent ends (SIGKILL
+    included): Linux's prctl(PR_SET_PDEATHSIG, SIGTERM) in the child, between fork and exec. An orphaned
+    worker would hold the data directory and its ports, so the next `pulse up` could not start.
+    Elsewhere None (nothing done). Note: the signal comes when the parent's forking *thread* ends; the
+    supervisor, the tests and the bench spawn from their main thread."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the prctl: no signal will come
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
 def spawn(name: str, args: list[str], log: Path, env: dict[str, str]) -> Proc:
-    """`python -m pulse.cli <args>` in its own session, output appended to `log`."""
+    """`python -m pulse.cli <args>` in its own session, output appended to `log`; it ends with this process."""
     log.parent.mkdir(parents=True, exist_ok=True)
     popen = subprocess.Popen([sys.executable, "-m", "pulse.cli", *args], env=env, cwd=ROOT,
                              stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=die_with_parent())
     return Proc(name, popen, log)
 
 

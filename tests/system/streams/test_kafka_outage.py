@@ -1,0 +1,145 @@
+"""Kafka outages, as an operator meets them: the broker SIGKILLed under the hooks and the worker.
+
+Each test runs its own embedded broker on a free port, kills it and starts a new one on the same port.
+The embedded broker keeps its topics in memory only, so a restarted one is empty: the tests re-create
+the topics (as `pulse up` or an operator would) and publish again what the senders would re-send.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from conftest import free_port, wait_until
+from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
+                    stored_totals, wait_for_registry)
+from pulse.support.broker import start_broker
+from streams.kafka_admin import ensure_topics
+
+OUTAGE_S = 20
+
+
+class Broker:
+    """An embedded broker that can be SIGKILLed and started again on the same port."""
+
+    def __init__(self, log_dir):
+        self.port, self.log_dir, self.proc = free_port(), log_dir, None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = start_broker("127.0.0.1", self.port, self.log_dir / "broker.log", "the outage test's broker")
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    broker = Broker(tmp_path)
+    broker.start()
+    yield broker
+    broker.proc.stop(timeout=10)
+
+
+def collect(settings, events: list[dict]) -> tuple[int, dict, dict]:
+    """POST /collect with a 3 s client timeout: a hook that does not answer within it fails the test."""
+    request = urllib.request.Request(f"{settings.hooks_url}/collect", data=json.dumps(events).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read())
+
+
+def page_view() -> dict:
+    return {"type": "page_view", "event_id": str(uuid.uuid4()), "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "url": "https://www.example.com/pricing", "anonymous_id": "visitor-1"}
+
+
+def hooks_health(settings) -> dict:
+    with urllib.request.urlopen(f"{settings.hooks_url}/health", timeout=3) as response:
+        return json.loads(response.read())
+
+
+def test_hooks_answer_503_with_retry_after_while_kafka_is_down_and_recover(settings, own_broker, start):
+    settings = settings.replace(kafka_bootstrap=own_broker.bootstrap)
+    start("hooks", settings)
+    assert collect(settings, [page_view()])[0] == 202
+
+    own_broker.kill()
+    for _ in range(5):  # the first waits out the budget, the next are refused at once; none hangs
+        status, headers, body = collect(settings, [page_view()])
+        assert status == 503, body
+        assert int(headers["Retry-After"]) > 0
+    state = hooks_health(settings)
+    assert state["kafka"] == "unavailable" and state["kafka_unavailable"] >= 5
+
+    own_broker.start()
+    ensure_topics(settings)  # a restarted embedded broker is empty
+    wait_until(lambda: collect(settings, [page_view()])[0] == 202, 60, 0.5, what="the hooks to accept again")
+    assert hooks_health(settings)["kafka"] == "ok"
+
+
+def client_lines_since(log, offset: int) -> list[str]:
+    with open(log, "rb") as f:
+        f.seek(offset)
+        return [line for line in f.read().decode(errors="replace").splitlines() if line.strip()]
+
+
+def test_worker_is_quiet_during_an_outage_and_stops_on_sigterm(settings, own_broker, start):
+    settings = settings.replace(kafka_bootstrap=own_broker.bootstrap)
+    worker = start("worker", settings)
+    wait_until(lambda: health(settings)["broker_state"] == "ok", 60, 0.5, what="the worker's first reading")
+    before = worker.log.stat().st_size
+
+    own_broker.kill()
+    wait_until(lambda: health(settings)["broker_state"].startswith("error"), 60, 0.5,
+               what="the worker to notice the broker is gone")
+    time.sleep(OUTAGE_S)  # the outage itself (its length is the test's input, not a condition to await)
+    lines = client_lines_since(worker.log, before)
+    print("\n".join(lines))
+    assert len(lines) < 10, f"{len(lines)} log lines in a {OUTAGE_S} s outage"
+    assert any("Kafka is unreachable" in line for line in lines)
+
+    worker.stop(signal.SIGTERM, timeout=10)  # raises if the worker is still running after 10 s
+    own_broker.start()  # for the fixture's own stop
+
+
+def test_worker_survives_a_broker_restart_and_counts_exactly(settings, own_broker, start):
+    settings = settings.replace(kafka_bootstrap=own_broker.bootstrap)
+    publish_registry(settings, accounts(20))
+    start("worker", settings)
+    wait_for_registry(settings, 20)
+    events, expected = generate(6_000, 20, seed=18, now=now_utc())
+    first, second = events[:3_000], events[3_000:]
+    send_in_messages(settings, first, seed=1)
+    # what the first half says on its own, each event id once
+    ids = {e.event_id for e in first}
+    wait_until(lambda: stored_totals(settings)[2] == len(ids), 120, 0.5, what="the first half stored")
+
+    own_broker.kill()
+    wait_until(lambda: health(settings)["broker_state"].startswith("error"), 60, 0.5,
+               what="the worker to notice the broker is gone")
+    own_broker.start()
+    ensure_topics(settings)
+    # the senders re-send what they are not sure of (the last of the first half) with the rest
+    send_in_messages(settings, first[-500:] + second, seed=2)
+    want = expected_totals(expected)
+    try:
+        wait_until(lambda: stored_totals(settings) == want, 180, 0.5, what="every total after the restart")
+    except AssertionError:
+        pass  # the asserts below say which number is off
+    minutes, touches, count = stored_totals(settings)
+    assert count == want[2] == len(expected.ids)
+    assert minutes == want[0]
+    assert touches == want[1]
