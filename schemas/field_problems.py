@@ -6,7 +6,7 @@ examine each field on its own: a sender should not fix one error per round trip.
 from __future__ import annotations
 
 import typing
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -136,6 +136,8 @@ def _reason(name: str, value: Any, annotation: Any, exc: Exception) -> str:
     if choices:
         shown = value if isinstance(value, str) and len(value) <= 40 else _json_type(value)
         return f"{shown!r} is not one of: {', '.join(choices)}"
+    if annotation is date:
+        return "expected a date YYYY-MM-DD"
     if name in MAX_INT and isinstance(value, int) and not isinstance(value, bool):
         return "must not be negative" if value < 0 else f"larger than {MAX_INT[name]}"
     return str(exc).split(" - at ")[0]

@@ -83,7 +83,11 @@ def test_snapshots_through_the_crm_hook_reach_the_views_exactly_once(settings, s
                what="the registry in ClickHouse")
 
     assert send(settings, SNAPSHOTS[:2]) == 2
-    assert send(settings, SNAPSHOTS[2:] + [crm("o-9", "Discovery", NOW, "1.00", currency="EUR")]) == 4
+    assert send(settings, SNAPSHOTS[2:4] + [crm("o-9", "Discovery", NOW, "1.00", currency="EUR")]) == 3
+    # /hooks/events takes an opportunity like any type (it must say so)
+    reply = post_signed(settings, "/hooks/events", json.dumps([{"type": "opportunity", **SNAPSHOTS[4]}]).encode(),
+                        SECRET)
+    assert (reply.status, reply.json()["accepted"]) == (202, 1)
     wait_until(lambda: len(opportunities(settings)) == 3 and sql_rows(
         settings, "SELECT count() FROM opportunity_snapshots") == [(5,)], 60, what="five snapshots stored")
     check_views(settings)
