@@ -1,7 +1,8 @@
 """Event files for `pulse send`: JSON lines or CSV into (line number, JSON value | reason). Pure.
 
 CSV: one column per field of the contract (header row first); empty cells are absent fields;
-whole-number fields are converted; unknown columns are kept as properties like any unknown field.
+whole-number fields and an opportunity's true/false flags are converted; unknown columns are kept
+as properties like any unknown field.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import msgspec
 
 from schemas.events import MAX_INT
 
-_INT_FIELDS = frozenset(MAX_INT)
+_INT_FIELDS = frozenset(MAX_INT) | {"probability"}
+# true/false cells of the opportunity snapshot's flags, as spreadsheets and CRM exports write them
+_BOOL_FIELDS = frozenset({"is_closed", "is_won"})
+_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
 def guess_format(name: str) -> str:
@@ -53,4 +57,6 @@ def _cell(name: str, value: str) -> object:
     value = value.strip()
     if name in _INT_FIELDS and value.lstrip("-").isdigit():
         return int(value)
+    if name in _BOOL_FIELDS and value.lower() in _BOOLS:
+        return _BOOLS[value.lower()]
     return value

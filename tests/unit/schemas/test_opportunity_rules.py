@@ -2,6 +2,7 @@
 a snapshot breaking all of them gets every problem in one answer (both validation paths)."""
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from schemas.event_files import read_csv
 from schemas.events import Opportunity, encode_batch
 from schemas.settings import Settings, SettingsError
 from schemas.validate import Accepted, Rejected, follow_rules, validate
@@ -133,3 +135,15 @@ def test_hooks_crm_defaults_to_opportunity_and_takes_only_crm_types():
     assert list(refused) == [2] and "/hooks/crm takes opportunity" in refused[2][0]["reason"]
     assert refused_by_webhook([dict(GOOD)], "/hooks/events") == {}
     assert list(refused_by_webhook([dict(GOOD)], "/hooks/calls")) == [0]
+
+
+def test_a_csv_of_snapshots_for_pulse_send():
+    text = ("type,opportunity_id,account_id,stage,is_closed,is_won,amount,created_at,close_date,occurred_at,probability\n"
+            "opportunity,o-1,acme,Closed Won,TRUE,true,900.00,2026-10-01T09:00:00Z,2026-11-20,2026-11-25T10:00:00Z,100\n"
+            "opportunity,o-2,acme,Proposal,no,0,50,2026-10-01T09:00:00Z,2026-12-20,2026-11-25T10:00:00Z,\n"
+            "opportunity,o-3,acme,Proposal,maybe,0,50,2026-10-01T09:00:00Z,2026-12-20,2026-11-25T10:00:00Z,\n")
+    rows = list(read_csv(io.BytesIO(text.encode())))
+    won, open_, bad = (check(value) for _, value, _ in rows)
+    assert (won.event.is_closed, won.event.is_won, won.event.probability) == (True, True, 100)
+    assert (open_.event.is_closed, open_.event.probability) == (False, None)
+    assert [e.field for e in bad.errors] == ["is_closed"]
