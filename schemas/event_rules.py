@@ -34,7 +34,8 @@ def valid_ip(text: str) -> bool:
     return True
 
 
-def check_semantics(event: Touch, *, now: datetime, max_age: timedelta, currency: str | None = None) -> list[FieldError]:
+def check_semantics(event: Touch, *, now: datetime, max_age: timedelta,
+                    currency: str | None = None) -> list[FieldError]:
     """What msgspec cannot express: time bounds, email and IP syntax, at least one identity; for an
     opportunity its own rules (`currency`: the reporting currency, or None to leave that to the worker)."""
     errors = [] if type(event) is not Opportunity else opportunity_errors(_present(event), currency)

@@ -23,7 +23,9 @@ class StageVisit:
 
 
 def _order(row: OpportunityRow) -> tuple:
-    return row.occurred_at, str(row.event_id)
+    # to the millisecond, as opportunity_snapshots stores occurred_at (DateTime64(3)): closer is a tie
+    at = row.occurred_at
+    return at.replace(microsecond=at.microsecond // 1000 * 1000), str(row.event_id)
 
 
 def _once(snapshots: Iterable[OpportunityRow]) -> list[OpportunityRow]:

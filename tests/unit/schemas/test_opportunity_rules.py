@@ -138,8 +138,10 @@ def test_hooks_crm_defaults_to_opportunity_and_takes_only_crm_types():
 
 
 def test_a_csv_of_snapshots_for_pulse_send():
-    text = ("type,opportunity_id,account_id,stage,is_closed,is_won,amount,created_at,close_date,occurred_at,probability\n"
-            "opportunity,o-1,acme,Closed Won,TRUE,true,900.00,2026-10-01T09:00:00Z,2026-11-20,2026-11-25T10:00:00Z,100\n"
+    text = ("type,opportunity_id,account_id,stage,is_closed,is_won,amount,created_at,close_date,occurred_at,"
+            "probability\n"
+            "opportunity,o-1,acme,Closed Won,TRUE,true,900.00,2026-10-01T09:00:00Z,2026-11-20,2026-11-25T10:00:00Z,"
+            "100\n"
             "opportunity,o-2,acme,Proposal,no,0,50,2026-10-01T09:00:00Z,2026-12-20,2026-11-25T10:00:00Z,\n"
             "opportunity,o-3,acme,Proposal,maybe,0,50,2026-10-01T09:00:00Z,2026-12-20,2026-11-25T10:00:00Z,\n")
     rows = list(read_csv(io.BytesIO(text.encode())))
