@@ -296,7 +296,7 @@ def exit_promptly_at_stop_signal(worker, writer, deadline_s: float = STOP_DEADLI
             if not any(isinstance(t, threading.Timer) and t.name == "pulse-stop-deadline"
                        for t in threading.enumerate()):
                 deadline = threading.Timer(deadline_s, _exit_now,
-                                           (f"the graceful stop took over {deadline_s:g} s (is Kafka away?)",))
+                                           (f"the graceful stop took over {deadline_s:g} s (Kafka or ClickHouse away or slow)",))
                 deadline.name, deadline.daemon = "pulse-stop-deadline", True
                 deadline.start()
             graceful()
