@@ -295,8 +295,8 @@ def exit_promptly_at_stop_signal(worker, writer, deadline_s: float = STOP_DEADLI
                 _exit_now(f"stop requested while ClickHouse is unavailable ({writer.last_error})")
             if not any(isinstance(t, threading.Timer) and t.name == "pulse-stop-deadline"
                        for t in threading.enumerate()):
-                deadline = threading.Timer(deadline_s, _exit_now,
-                                           (f"the graceful stop took over {deadline_s:g} s (Kafka or ClickHouse away or slow)",))
+                why = f"the graceful stop took over {deadline_s:g} s (Kafka or ClickHouse away or slow)"
+                deadline = threading.Timer(deadline_s, _exit_now, (why,))
                 deadline.name, deadline.daemon = "pulse-stop-deadline", True
                 deadline.start()
             graceful()
