@@ -217,7 +217,7 @@ class Hooks:
             if prejudged and index in prejudged:
                 reasons = prejudged[index]
             else:
-                result = validate(item, now=now, max_age=max_age)
+                result = validate(item, now=now, max_age=max_age, currency=self.settings.currency)
                 if type(result) is Accepted:
                     events.append(result.event)
                     continue
