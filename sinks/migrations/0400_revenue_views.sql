@@ -128,3 +128,98 @@ LEFT JOIN
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
 SETTINGS join_use_nulls = 0;
+
+-- Open pipeline now, per stage and audience: one row per stage that holds an open opportunity.
+--   audience        target (opportunities of target accounts) or all (every opportunity, unregistered too)
+--   stage           as the CRM names it
+--   open_count      open opportunities in this stage
+--   open_amount     their current amounts
+--   weighted_open_amount  sum of amount x probability / 100 over those that carry a probability, to the cent
+--                   (half up); an opportunity without one adds nothing here (the CRM gave no likelihood)
+--   without_probability   open opportunities in this stage that carry no probability
+--   avg_probability average probability (0-100, 2 decimals) of those that carry one; NULL when none does:
+--                   the page orders a funnel by it (the CRM's stages are free text)
+CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS
+SELECT audience, stage, count() AS open_count, toDecimal128(sum(amount), 2) AS open_amount,
+       toDecimal128(round(sum(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6)) / 100, 2), 2)
+           AS weighted_open_amount,
+       countIf(probability IS NULL) AS without_probability,
+       if(countIf(probability IS NOT NULL) = 0, NULL,
+          toNullable(toDecimal64(round(toDecimal128(sumIf(assumeNotNull(probability), probability IS NOT NULL), 6)
+                                       / countIf(probability IS NOT NULL), 2), 2))) AS avg_probability
+FROM {database}.opportunities
+ARRAY JOIN if(is_target = 1, ['target', 'all'], ['all']) AS audience
+WHERE NOT is_closed
+GROUP BY audience, stage;
+
+-- Sales velocity, one row, every opportunity (unregistered accounts too): how much revenue the open
+-- pipeline brings in per day at the last 365 days' pace.
+--   open_count, open_amount  open opportunities now and their current amounts
+--   weighted_open_amount     sum of amount x probability / 100 over the open ones that carry a probability
+--   win_rate_365d       won / (won + lost) of the opportunities with close_date in today and the 364 days
+--                       before, a fraction to 4 decimals; NULL when none closed
+--   avg_deal_size_365d  won amount / won count over the same days, to the cent; NULL when none was won
+--   avg_cycle_days_365d cycle_days of those won, averaged, 2 decimals; NULL when none was won
+--   velocity_per_day    open_count x win rate x average deal size / average sales cycle, computed from the
+--                       exact ratios (= open_count x won amount x won count / ((won + lost) x sum of cycle
+--                       days)), to the cent; NULL without a win or when every win closed the day it was created
+--   retention_365d      renewal opportunities won / renewal opportunities closed, same days, 4 decimals;
+--                       NULL when no renewal closed
+--   won_count, lost_count, won_amount, won_cycle_days, renewals_won, renewals_closed
+--                       the counts and sums behind these rates (same 365 days)
+CREATE OR REPLACE VIEW {database}.sales_velocity AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT countIf(NOT is_closed) AS open_count,
+       toDecimal128(sumIf(amount, NOT is_closed), 2) AS open_amount,
+       toDecimal128(round(sumIf(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6), NOT is_closed)
+                          / 100, 2), 2) AS weighted_open_amount,
+       countIf(is_won AND in_365) AS won_count,
+       countIf(is_closed AND NOT is_won AND in_365) AS lost_count,
+       sumIf(amount, is_won AND in_365) AS won_amount,
+       sumIf(ifNull(cycle_days, 0), is_won AND in_365) AS won_cycle_days,
+       if(won_count + lost_count = 0, NULL, toNullable(toDecimal64(round(
+           toDecimal128(won_count, 8) / (won_count + lost_count), 4), 4))) AS win_rate_365d,
+       if(won_count = 0, NULL, toNullable(toDecimal128(round(toDecimal128(won_amount, 8) / won_count, 2), 2)))
+           AS avg_deal_size_365d,
+       if(won_count = 0, NULL, toNullable(toDecimal64(round(toDecimal128(won_cycle_days, 8) / won_count, 2), 2)))
+           AS avg_cycle_days_365d,
+       if(won_count = 0 OR won_cycle_days = 0, NULL, toNullable(toDecimal128(round(
+           toDecimal128(won_amount, 8) * open_count * won_count / ((won_count + lost_count) * won_cycle_days), 2), 2)))
+           AS velocity_per_day,
+       countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won,
+       countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed,
+       if(renewals_closed = 0, NULL, toNullable(toDecimal64(round(
+           toDecimal128(renewals_won, 8) / renewals_closed, 4), 4))) AS retention_365d
+FROM (SELECT *, close_date BETWEEN today - 364 AND today AS in_365 FROM {database}.opportunities);
+
+-- Every registered account's place in the journey, today.
+--   account_id, account_name, is_target  from accounts
+--   journey_stage     customer: a closed-won new_business or renewal opportunity, and no renewal lost with a
+--                     close_date after the latest such win; else opportunity: an open opportunity; else the
+--                     engagement stage the worker last evaluated (account_engagement_snapshot: mqa, engaged,
+--                     aware, unaware; unaware when it has not been evaluated yet)
+--   open_pipeline     current amounts of its open opportunities (0 without any)
+--   won_revenue_365d  amounts of its closed-won opportunities (any type) with close_date in today and the 364
+--                     days before
+CREATE OR REPLACE VIEW {database}.account_journey AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT a.account_id AS account_id, a.name AS account_name, a.is_target AS is_target,
+       multiIf(o.last_win IS NOT NULL AND (o.last_renewal_lost IS NULL OR o.last_renewal_lost <= o.last_win),
+               'customer', o.open_count > 0, 'opportunity', e.stage != '', e.stage, 'unaware') AS journey_stage,
+       toDecimal128(ifNull(o.open_pipeline, 0), 2) AS open_pipeline,
+       toDecimal128(ifNull(o.won_revenue_365d, 0), 2) AS won_revenue_365d
+FROM (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a
+LEFT JOIN
+(
+    SELECT account_id,
+           maxIf(toNullable(close_date), is_won AND type IN ('new_business', 'renewal')) AS last_win,
+           maxIf(toNullable(close_date), is_closed AND NOT is_won AND type = 'renewal') AS last_renewal_lost,
+           countIf(NOT is_closed) AS open_count,
+           sumIf(amount, NOT is_closed) AS open_pipeline,
+           sumIf(amount, is_won AND close_date BETWEEN today - 364 AND today) AS won_revenue_365d
+    FROM {database}.opportunities
+    GROUP BY account_id
+) AS o ON o.account_id = a.account_id
+LEFT JOIN (SELECT account_id, stage FROM {database}.account_engagement_snapshot FINAL) AS e
+    ON e.account_id = a.account_id
+SETTINGS join_use_nulls = 1;
