@@ -41,7 +41,8 @@ def cmd_send(args) -> int:
         for number, value, problem in reader:
             now = datetime.now(timezone.utc)
             if problem is None:
-                result = validate(value, now=now, max_age=settings.max_event_age, currency=settings.currency)
+                result = validate(value, now=now, max_age=settings.max_event_age, currency=settings.currency,
+                                  stages=settings.lifecycle_stages)
                 if isinstance(result, Accepted):
                     batch.append(result.event)
                     if len(batch) >= CHUNK:

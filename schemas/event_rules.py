@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-from schemas.events import MAX_LEN, MAX_PROPERTIES_BYTES, OPPORTUNITY_FOREIGN, Opportunity, Touch
+from schemas.events import (ACCOUNT_STATUS_FOREIGN, LIFECYCLE_FOREIGN, MAX_LEN, MAX_PROPERTIES_BYTES,
+                            OPPORTUNITY_FOREIGN, Touch)
 from schemas.verdicts import FieldError
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -34,11 +35,13 @@ def valid_ip(text: str) -> bool:
     return True
 
 
-def check_semantics(event: Touch, *, now: datetime, max_age: timedelta,
-                    currency: str | None = None) -> list[FieldError]:
-    """What msgspec cannot express: time bounds, email and IP syntax, at least one identity; for an
-    opportunity its own rules (`currency`: the reporting currency, or None to leave that to the worker)."""
-    errors = [] if type(event) is not Opportunity else opportunity_errors(_present(event), currency)
+def check_semantics(event: Touch, *, now: datetime, max_age: timedelta, currency: str | None = None,
+                    stages: tuple[str, ...] | None = None) -> list[FieldError]:
+    """What msgspec cannot express: time bounds, email and IP syntax, at least one identity; for a CRM
+    record its own rules (`currency`: the reporting currency, `stages`: PULSE_LIFECYCLE_STAGES; None
+    leaves that check to the worker, which always makes it)."""
+    kind = event.__struct_config__.tag
+    errors = [] if kind not in _RECORD_RULES else record_errors(kind, _present(event), currency, stages)
     when = _occurred_at_error(event.occurred_at, now, max_age)
     if when is not None:
         errors.append(when)
@@ -90,6 +93,29 @@ def value_errors(known: dict[str, Any], *, now: datetime, max_age: timedelta) ->
     return errors
 
 
+def record_errors(kind: str, values: dict[str, Any], currency: str | None,
+                  stages: tuple[str, ...] | None) -> list[FieldError]:
+    """The rules of a CRM record of type `kind` beyond its types, over the fields with a valid value."""
+    return _RECORD_RULES[kind](values, currency, stages) if kind in _RECORD_RULES else []
+
+
+def lifecycle_errors(values: dict[str, Any], stages: tuple[str, ...] | None) -> list[FieldError]:
+    """A lifecycle change: a stage of PULSE_LIFECYCLE_STAGES; no cookie, address or campaign."""
+    errors = [FieldError(name, "not a field of lifecycle_change events (a lifecycle stage belongs to a person's email)")
+              for name in LIFECYCLE_FOREIGN if values.get(name) is not None]
+    stage = values.get("stage")
+    if stages is not None and isinstance(stage, str) and stage not in stages:
+        shown = stage if len(stage) <= 40 else stage[:40] + "..."
+        errors.append(FieldError("stage", f"{shown!r} is not one of: {', '.join(stages)} (PULSE_LIFECYCLE_STAGES)"))
+    return errors
+
+
+def account_status_errors(values: dict[str, Any]) -> list[FieldError]:
+    """An account status belongs to its account_id, not to a person."""
+    return [FieldError(name, "not a field of account_status events (a status belongs to its account_id)")
+            for name in ACCOUNT_STATUS_FOREIGN if values.get(name) is not None]
+
+
 def opportunity_errors(values: dict[str, Any], currency: str | None) -> list[FieldError]:
     """The rules of an opportunity snapshot beyond its types, over the fields that have a valid
     value (so the slow path can judge them while another field is broken)."""
@@ -113,6 +139,13 @@ def opportunity_errors(values: dict[str, Any], currency: str | None) -> list[Fie
         errors.append(FieldError("currency", f"{given[:8]!r} is not the reporting currency {currency} "
                                              f"(PULSE_CURRENCY); convert the amount before sending"))
     return errors
+
+
+_RECORD_RULES = {
+    "opportunity": lambda values, currency, stages: opportunity_errors(values, currency),
+    "lifecycle_change": lambda values, currency, stages: lifecycle_errors(values, stages),
+    "account_status": lambda values, currency, stages: account_status_errors(values),
+}
 
 
 def _amount_problem(amount: Decimal) -> str | None:

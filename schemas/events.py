@@ -36,6 +36,9 @@ MAX_LEN = {
     "stage": 64,
     "name": 512,
     "owner": 128,
+    "lead_status": 64,
+    "reason": 512,
+    "subject": 512,
 }
 # Whole-number fields are bounded too, so one bogus value cannot dominate a sum (a day / 24 h).
 MAX_INT = {
@@ -164,19 +167,59 @@ class Opportunity(Touch, tag="opportunity"):
     currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] | None = None  # ISO 4217; must be PULSE_CURRENCY
 
 
+class LifecycleChange(Touch, tag="lifecycle_change"):
+    """A person's lifecycle stage in the CRM changed (issue 16). A CRM record like an opportunity:
+    stored in `lifecycle_changes`, never scored. `stage` must be one of PULSE_LIFECYCLE_STAGES
+    (HubSpot's list by default), checked in schemas/event_rules.py since the list is a setting."""
+
+    email: _text("email")            # required: the person
+    stage: _text("stage")
+    owner: _text("owner") | None = None              # the rep the lead is assigned to
+    lead_status: _text("lead_status") | None = None  # free text: new, attempting, connected, unqualified, ...
+
+
+class AccountStatus(Touch, tag="account_status"):
+    """Sales' decision on an account (issue 16): a CRM record stored in `account_statuses`."""
+
+    account_id: _text("account_id")  # required: the CRM's account, the id space of `pulse accounts import`
+    status: Literal["accepted", "rejected", "not_interested", "reopened"]
+    reason: _text("reason") | None = None
+    owner: _text("owner") | None = None
+
+
+class SalesEmail(Touch, tag="sales_email"):
+    """A one-to-one email between a rep and a person (not a campaign). A touch: an inbound one (the
+    person replied) earns engagement minutes (weights.toml `sales_email_inbound`, default 2)."""
+
+    email: _text("email")            # required: the person
+    direction: Literal["outbound", "inbound"]
+    rep: _text("rep") | None = None
+    subject: _text("subject") | None = None
+
+
 # Fields of the touch envelope an opportunity does not take: it belongs to an account, not a person.
 OPPORTUNITY_FOREIGN = ("email", "anonymous_id", "ip", "campaign_id")
+# ... nor an account's status; a lifecycle change belongs to a person (its email), not a cookie or address.
+ACCOUNT_STATUS_FOREIGN = OPPORTUNITY_FOREIGN
+LIFECYCLE_FOREIGN = ("anonymous_id", "ip", "campaign_id", "program_id")
+# HubSpot's lifecycle stages, in order; PULSE_LIFECYCLE_STAGES may rename or reorder them. `other`
+# stands outside the order (it implies no stage, and no stage implies it).
+LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist", "other")
+OUTSIDE_ORDER = "other"
 
 Event = Union[PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit, Identify,
-              Opportunity]
+              Opportunity, LifecycleChange, AccountStatus, SalesEmail]
 
 EVENT_TYPES: dict[str, type[Touch]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
     for cls in (PageView, PageEngagement, EmailOpen, EmailClick, EventAttendance, Call, Meeting, FormSubmit,
-                Identify, Opportunity)
+                Identify, Opportunity, LifecycleChange, AccountStatus, SalesEmail)
 }
-# Types from the CRM: stored in their own tables, never scored as engagement.
-CRM_TYPES = frozenset({"opportunity"})
+# Types from the CRM: stored in their own tables, never scored as engagement (`sales_email` is a
+# touch, not a record: it is scored; /hooks/crm takes it too, see streams/tracking/endpoint_types.py).
+CRM_TYPES = frozenset({"opportunity", "lifecycle_change", "account_status"})
+# Signed-only touches: never taken by the public /collect, whatever PULSE_COLLECT_TYPES says.
+SIGNED_ONLY_TYPES = CRM_TYPES | {"sales_email"}
 
 # The channel each type counts under in engagement minutes and awareness.
 CHANNEL = {
@@ -189,6 +232,7 @@ CHANNEL = {
     "meeting": "meeting",
     "form_submit": "form",
     "identify": "web",
+    "sales_email": "sales_email",
 }
 
 # Wire format on the touches topic: one Kafka message = one JSON array of validated events,

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from schemas.event_ids import PLACEHOLDER_ID, derive_event_id
-from schemas.event_rules import check_lengths, check_semantics, opportunity_errors, value_errors
-from schemas.events import EVENT_TYPES, MAX_INT, Opportunity, Touch, fields_of
+from schemas.event_rules import check_lengths, check_semantics, record_errors, value_errors
+from schemas.events import EVENT_TYPES, MAX_INT, Touch, fields_of
 from schemas.verdicts import Accepted, FieldError, Rejected
 
 _FIELDS = {name: fields_of(cls) for name, cls in EVENT_TYPES.items()}
@@ -22,8 +22,9 @@ _convert = msgspec.convert
 _ValidationError = msgspec.ValidationError
 
 
-def every_problem(obj: Any, *, now: datetime, max_age: timedelta, currency: str | None = None) -> Accepted | Rejected:
-    """Every problem of one value, each named by field (`currency`: see `check_semantics`)."""
+def every_problem(obj: Any, *, now: datetime, max_age: timedelta, currency: str | None = None,
+                  stages: tuple[str, ...] | None = None) -> Accepted | Rejected:
+    """Every problem of one value, each named by field (`currency`, `stages`: see `check_semantics`)."""
     if not isinstance(obj, dict):
         return Rejected((FieldError("$", f"expected a JSON object, got {_json_type(obj)}"),))
     kind = obj.get("type")
@@ -47,10 +48,9 @@ def every_problem(obj: Any, *, now: datetime, max_age: timedelta, currency: str 
         errors.extend(_field_errors(cls, known, skip={e.field for e in length_errors}))
         # a structural problem must not hide a bad time, email or address: judge those on their own
         errors.extend(value_errors(known, now=now, max_age=max_age))
-        if cls is Opportunity:
-            errors.extend(opportunity_errors(_valid_values(cls, known), currency))
+        errors.extend(record_errors(kind, _valid_values(cls, known), currency, stages))
         return Rejected(tuple(_dedupe(errors)))
-    errors.extend(check_semantics(event, now=now, max_age=max_age, currency=currency))
+    errors.extend(check_semantics(event, now=now, max_age=max_age, currency=currency, stages=stages))
     if errors:
         return Rejected(tuple(_dedupe(errors)))
     if missing_id:

@@ -89,6 +89,48 @@ _CENT = Decimal("0.01")
 _payload = msgspec.json.Encoder().encode
 
 
+class LifecycleRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One lifecycle change: a row of `lifecycle_changes` (every change is kept; the views order them)."""
+
+    event_id: uuid.UUID
+    email: str
+    account_id: str        # as the CRM gave it; '' when not given
+    stage: str
+    occurred_at: datetime
+    received_at: datetime
+    owner: str
+    lead_status: str
+    source: str
+    payload: str           # the validated change as JSON
+
+    @classmethod
+    def of(cls, event, received_at: datetime) -> "LifecycleRow":
+        return cls(event.event_id, event.email, event.account_id or "", event.stage, event.occurred_at, received_at,
+                   event.owner or "", event.lead_status or "", event.source or "", _payload(event).decode())
+
+
+class AccountStatusRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """One sales decision on an account: a row of `account_statuses`."""
+
+    event_id: uuid.UUID
+    account_id: str
+    status: str            # accepted, rejected, not_interested or reopened
+    occurred_at: datetime
+    received_at: datetime
+    reason: str
+    owner: str
+    payload: str           # the validated status as JSON
+
+    @classmethod
+    def of(cls, event, received_at: datetime) -> "AccountStatusRow":
+        return cls(event.event_id, event.account_id, event.status, event.occurred_at, received_at,
+                   event.reason or "", event.owner or "", _payload(event).decode())
+
+
+LIFECYCLE_COLUMNS = tuple(f.name for f in msgspec.structs.fields(LifecycleRow))
+ACCOUNT_STATUS_COLUMNS = tuple(f.name for f in msgspec.structs.fields(AccountStatusRow))
+
+
 class RejectedRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
     rejected_at: datetime
     source: str

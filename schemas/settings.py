@@ -100,6 +100,9 @@ class Settings:
     reporting_tz: str = "UTC"
     # The one reporting currency (ISO 4217): an opportunity in another is rejected, never converted.
     currency: str = "USD"
+    # Lifecycle stages in funnel order (issue 16): HubSpot's list; rename or reorder, `other` stays outside the order.
+    lifecycle_stages: tuple[str, ...] = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist",
+                                         "other")
     # Engagement-minute weights; changing the file re-scores history (pulse rescore, or at worker start).
     weights_file: Path | None = dataclasses.field(
         default_factory=lambda: Path("weights.toml").resolve() if Path("weights.toml").exists() else None)
@@ -165,16 +168,17 @@ class Settings:
         if not 0 < self.fault_max_seconds < float("inf"):
             raise SettingsError(f"PULSE_FAULT_MAX_SECONDS={self.fault_max_seconds!r} must be a positive, finite "
                                 "number of seconds")
-        from schemas.events import CRM_TYPES, EVENT_TYPES
+        from schemas.events import EVENT_TYPES, SIGNED_ONLY_TYPES
 
         unknown = [t for t in self.collect_types if t not in EVENT_TYPES]
         if unknown:
             raise SettingsError(f"PULSE_COLLECT_TYPES: unknown event type(s) {', '.join(unknown)}; "
                                 f"known: {', '.join(EVENT_TYPES)}")
-        crm = [t for t in self.collect_types if t in CRM_TYPES]
-        if crm:  # CRM data is signed input: a page must not be able to make up an opportunity
+        crm = [t for t in self.collect_types if t in SIGNED_ONLY_TYPES]
+        if crm:  # CRM data is signed input: a page must not be able to make up an opportunity or a reply
             raise SettingsError(f"PULSE_COLLECT_TYPES: {', '.join(crm)} cannot be posted to the public /collect; "
                                 f"CRMs post it signed, to /hooks/crm")
+        _check_stages(self.lifecycle_stages)
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise SettingsError(f"PULSE_CURRENCY={self.currency!r} must be an ISO 4217 code such as USD or EUR")
         import ipaddress
@@ -251,6 +255,7 @@ ENV = {
     "batch_seconds": "PULSE_BATCH_SECONDS",
     "reporting_tz": "PULSE_REPORTING_TZ",
     "currency": "PULSE_CURRENCY",
+    "lifecycle_stages": "PULSE_LIFECYCLE_STAGES",
     "weights_file": "PULSE_WEIGHTS_FILE",
     "worker_id": "PULSE_WORKER_ID",
     "hook_secrets": "PULSE_HOOK_SECRET",
@@ -283,3 +288,17 @@ def _parse(env: Mapping[str, str], var: str, kind) -> object:
     if typing.get_origin(kind) is tuple:
         return _list(env, var)
     return env[var]
+
+
+def _check_stages(stages: tuple[str, ...]) -> None:
+    """PULSE_LIFECYCLE_STAGES: distinct names of lower-case letters, digits and _ (they are written into
+    the funnel views' SQL), at most 64 characters, at least two stages in the order besides `other`."""
+    bad = [s for s in stages if not s or len(s) > 64 or not all(c.islower() or c.isdigit() or c == "_" for c in s)
+           or not s[0].isalpha()]
+    if bad:
+        raise SettingsError(f"PULSE_LIFECYCLE_STAGES: {', '.join(repr(s[:70]) for s in bad)} must be lower-case "
+                            "letters, digits and _ (starting with a letter), at most 64 characters")
+    if len(set(stages)) != len(stages):
+        raise SettingsError("PULSE_LIFECYCLE_STAGES: a stage is listed twice")
+    if len([s for s in stages if s != "other"]) < 2:
+        raise SettingsError("PULSE_LIFECYCLE_STAGES: list at least two stages in funnel order (besides other)")

@@ -55,17 +55,20 @@ def _public_event(event: Touch, ip: str | None) -> None:
         event.email = None
 
 
-def validate(obj: Any, *, now: datetime, max_age: timedelta, currency: str | None = None) -> Accepted | Rejected:
+def validate(obj: Any, *, now: datetime, max_age: timedelta, currency: str | None = None,
+             stages: tuple[str, ...] | None = None) -> Accepted | Rejected:
     """Check one untrusted JSON value against the v1 contract. `currency` is the reporting currency
-    (PULSE_CURRENCY) an opportunity must be in; None leaves that check to the worker, which always makes it."""
+    (PULSE_CURRENCY) an opportunity must be in, `stages` the lifecycle stages (PULSE_LIFECYCLE_STAGES) a
+    lifecycle change must name; None leaves that check to the worker, which always makes it."""
     if type(obj) is dict:
-        result = _fast(obj, now, max_age, currency)
+        result = _fast(obj, now, max_age, currency, stages)
         if result is not None:
             return result
-    return _full(obj, now=now, max_age=max_age, currency=currency)
+    return _full(obj, now=now, max_age=max_age, currency=currency, stages=stages)
 
 
-def _fast(obj: dict, now: datetime, max_age: timedelta, currency: str | None = None) -> Accepted | Rejected | None:
+def _fast(obj: dict, now: datetime, max_age: timedelta, currency: str | None = None,
+          stages: tuple[str, ...] | None = None) -> Accepted | Rejected | None:
     """Well-formed input in one msgspec call; None means 'let the slow path name the problems'."""
     kind = obj.get("type")
     names = _NAMES.get(kind) if type(kind) is str else None
@@ -90,7 +93,7 @@ def _fast(obj: dict, now: datetime, max_age: timedelta, currency: str | None = N
         event = _convert(data, EVENT_TYPES[kind])
     except _ValidationError:
         return None
-    errors = check_semantics(event, now=now, max_age=max_age, currency=currency)
+    errors = check_semantics(event, now=now, max_age=max_age, currency=currency, stages=stages)
     if errors:
         return Rejected(tuple(errors))
     if missing_id:
@@ -143,7 +146,7 @@ def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | No
 
 
 def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: str | None = None,
-                 public: bool = False, currency: str | None = None) -> bool:
+                 public: bool = False, currency: str | None = None, stages: tuple[str, ...] | None = None) -> bool:
     """Normalise typed events in place as `validate` would; False when one breaks a rule the types
     cannot express (then validate item by item to name it). `ip` fills events without one."""
     for event in events:
@@ -155,7 +158,7 @@ def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: 
                 event.email = normal
         if ip and event.ip is None:
             event.ip = ip
-        if check_semantics(event, now=now, max_age=max_age, currency=currency):
+        if check_semantics(event, now=now, max_age=max_age, currency=currency, stages=stages):
             return False
         if event.event_id is None:
             event.event_id = derive_event_id(event)

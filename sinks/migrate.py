@@ -16,7 +16,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.settings import Settings
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_PLACEHOLDER = re.compile(r"\{(database|retention_months|reporting_tz)\}")
+_PLACEHOLDER = re.compile(r"\{(database|retention_months|reporting_tz|lifecycle_order)\}")
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,16 @@ def load_migrations(settings: Settings) -> list[Migration]:
             continue
         text = entry.read_text()
         values = {"database": settings.database, "retention_months": settings.retention_months,
-                  "reporting_tz": settings.reporting_tz}
+                  "reporting_tz": settings.reporting_tz, "lifecycle_order": _lifecycle_order(settings)}
         rendered = _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
     return sorted(found, key=lambda m: m.version)
+
+
+def _lifecycle_order(settings: Settings) -> str:
+    """PULSE_LIFECYCLE_STAGES in funnel order, `other` left out, as an SQL array literal (the setting
+    allows only [a-z0-9_] names, so quoting is safe)."""
+    return "[" + ", ".join(f"'{s}'" for s in settings.lifecycle_stages if s != "other") + "]"
 
 
 def migrate(client: Client, settings: Settings) -> list[str]:

@@ -66,10 +66,11 @@ class Store:
             "WHERE anonymous_id IN %(c)s ORDER BY version DESC LIMIT 1 BY event_id", parameters={"c": sorted(cookies)})
         return [TouchRow(*r) for r in result.result_rows]
 
-    def stored_opportunity_ids(self, ids: Sequence) -> list:
-        """Which of these snapshot ids `opportunity_snapshots` already holds."""
+    def stored_event_ids(self, table: str, ids: Sequence) -> list:
+        """Which of these ids a CRM-record table (opportunity_snapshots, lifecycle_changes,
+        account_statuses: sinks/crm_records.py names them) already holds."""
         return [r[0] for r in self.client.query(
-            f"SELECT DISTINCT event_id FROM {self.database}.opportunity_snapshots WHERE event_id IN %(ids)s",
+            f"SELECT DISTINCT event_id FROM {self.database}.{table} WHERE event_id IN %(ids)s",
             parameters={"ids": list(ids)}).result_rows]
 
     def count_touches(self, where: str, parameters: dict) -> int:

@@ -217,7 +217,8 @@ class Hooks:
             if prejudged and index in prejudged:
                 reasons = prejudged[index]
             else:
-                result = validate(item, now=now, max_age=max_age, currency=self.settings.currency)
+                result = validate(item, now=now, max_age=max_age, currency=self.settings.currency,
+                                  stages=self.settings.lifecycle_stages)
                 if type(result) is Accepted:
                     events.append(result.event)
                     continue

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from schemas.events import Opportunity, Touch, decode_batch
-from schemas.rows import OpportunityRow, RejectedRow
+from schemas.events import AccountStatus, LifecycleChange, Opportunity, Touch, decode_batch
+from schemas.rows import AccountStatusRow, LifecycleRow, OpportunityRow, RejectedRow
 from schemas.settings import Settings
 from schemas.validate import Accepted, follow_rules, validate
 from sinks import threads
-from sinks.opportunities import write_opportunities
+from sinks.crm_records import write_records
 from sinks.writer import ClickHouseWriter, WriteResult
 from streams import attribution
 from streams.core.score import Scoring, score
@@ -44,34 +44,40 @@ class Pipeline:
 class Chunk:
     """A chunk of messages, decoded and scored: what the sink thread stores in one commit.
 
-    Touches and CRM snapshots travel the same topic but part here: a snapshot earns no minutes and
-    goes to its own table (`opportunities`), in the same commit, before the messages are acknowledged."""
+    Touches and CRM records travel the same topic but part here: a record (opportunity snapshot,
+    lifecycle change, account status) earns no minutes and goes to its own table, in the same commit,
+    before the messages are acknowledged."""
 
     rows: list
     events: list[Touch]
     identified: set[str]
     rejected: list[RejectedRow]
-    opportunities: list[OpportunityRow] = field(default_factory=list)
+    records: list = field(default_factory=list)  # OpportunityRow, LifecycleRow, AccountStatusRow
 
     @property
     def size(self) -> int:
-        return len(self.events) + len(self.opportunities) + len(self.rejected)
+        return len(self.events) + len(self.records) + len(self.rejected)
 
 
 def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime) -> Chunk:
     settings = pipeline.settings
-    events, opportunities, rejected = [], [], []
+    events, records, rejected = [], [], []
     for raw in messages:
-        ok, bad = decode_message(raw, now, settings.max_event_age, settings.currency)
+        ok, bad = decode_message(raw, now, settings.max_event_age, settings.currency, settings.lifecycle_stages)
         for event in ok:
-            if type(event) is Opportunity:
-                opportunities.append(OpportunityRow.of(event, now, settings.currency))
+            kind = type(event)
+            if kind is Opportunity:
+                records.append(OpportunityRow.of(event, now, settings.currency))
+            elif kind is LifecycleChange:
+                records.append(LifecycleRow.of(event, now))
+            elif kind is AccountStatus:
+                records.append(AccountStatusRow.of(event, now))
             else:
                 events.append(event)
         rejected.extend(bad)
     # identifies first: every touch of an identified cookie counts for its person, in this chunk too
     identified = pipeline.scoring.identities.learn(events)
-    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected, opportunities)
+    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected, records)
 
 
 def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
@@ -79,8 +85,8 @@ def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
     whose cookie it identified (one commit), its identities, its dead letters."""
     versions = attribution.restitched(pipeline.writer, chunk.identified, pipeline.scoring)
     result = pipeline.writer.write(chunk.rows, versions)
-    if chunk.opportunities:
-        written, duplicates, dead = write_opportunities(pipeline.writer, chunk.opportunities)
+    if chunk.records:
+        written, duplicates, dead = write_records(pipeline.writer, chunk.records)
         result.written, result.duplicates = result.written + written, result.duplicates + duplicates
         result.dead_lettered += dead
     if chunk.identified:
@@ -90,8 +96,8 @@ def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
     return result
 
 
-def decode_message(raw: bytes, now: datetime, max_age: timedelta,
-                   currency: str | None = None) -> tuple[list[Touch], list[RejectedRow]]:
+def decode_message(raw: bytes, now: datetime, max_age: timedelta, currency: str | None = None,
+                   stages: tuple[str, ...] | None = None) -> tuple[list[Touch], list[RejectedRow]]:
     """A message of well-formed events is checked in one pass; anything else is validated item by item.
 
     Checked and normalised as the hooks do it, not only decoded: the topic is open to other producers.
@@ -100,7 +106,7 @@ def decode_message(raw: bytes, now: datetime, max_age: timedelta,
     """
     try:
         events = decode_batch(raw)
-        if follow_rules(events, now=now, max_age=max_age, currency=currency):
+        if follow_rules(events, now=now, max_age=max_age, currency=currency, stages=stages):
             return events, []
     except (msgspec.DecodeError, msgspec.ValidationError):
         pass
@@ -110,7 +116,7 @@ def decode_message(raw: bytes, now: datetime, max_age: timedelta,
         return [], [_rejected(now, raw, [{"field": "$", "reason": f"not valid JSON: {exc}"}])]
     accepted, rejected = [], []
     for item in items if isinstance(items, list) else [items]:
-        result = validate(item, now=now, max_age=max_age, currency=currency)
+        result = validate(item, now=now, max_age=max_age, currency=currency, stages=stages)
         if isinstance(result, Accepted):
             accepted.append(result.event)
         else:

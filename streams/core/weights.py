@@ -11,7 +11,7 @@ from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from schemas.events import Call, EventAttendance, Meeting, Touch
+from schemas.events import Call, EventAttendance, Meeting, SalesEmail, Touch
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -31,6 +31,9 @@ class Weights:
     event_registered: Decimal = Decimal(5)
     event_attended_default: Decimal = Decimal(30)
     meeting_default: Decimal = Decimal(30)
+    # A rep's one-to-one email (issue 16): the person's reply is worth minutes, the rep's own email none.
+    sales_email_inbound: Decimal = Decimal(2)
+    sales_email_outbound: Decimal = Decimal(0)
     roles: dict[str, Decimal] = field(
         default_factory=lambda: {
             "c_level": Decimal("2.0"),
@@ -79,6 +82,8 @@ def base_minutes(event: Touch, w: Weights) -> Decimal:
         return ZERO
     if isinstance(event, Meeting):
         return Decimal(event.duration_minutes) if event.duration_minutes is not None else w.meeting_default
+    if isinstance(event, SalesEmail):
+        return w.sales_email_inbound if event.direction == "inbound" else w.sales_email_outbound
     return ZERO  # identify: a link between identities, not a touch
 
 

@@ -7,8 +7,9 @@ from schemas.events import CRM_TYPES, EVENT_TYPES
 WEBHOOKS = {"/hooks/calls": "call", "/hooks/attendance": "event_attendance", "/hooks/crm": "opportunity",
             "/hooks/events": None}
 # Webhook path -> the types it takes, when more than its default (absent: only its default; None: any).
-# /hooks/crm takes every CRM type (issue 16 adds its own to CRM_TYPES), so a CRM posts to one address.
-_TAKES = {"/hooks/crm": CRM_TYPES, "/hooks/events": None}
+# /hooks/crm takes every CRM record type and the reps' one-to-one emails (a touch the CRM logs), so a
+# CRM posts to one address.
+_TAKES = {"/hooks/crm": CRM_TYPES | {"sales_email"}, "/hooks/events": None}
 
 
 def refused_by_collect(items: list, collect_types: frozenset[str]) -> dict[int, list]:

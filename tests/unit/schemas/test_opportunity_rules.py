@@ -132,7 +132,8 @@ def test_hooks_crm_defaults_to_opportunity_and_takes_only_crm_types():
     items = [{k: v for k, v in GOOD.items() if k != "type"}, {**GOOD}, {"type": "call"}]
     refused = refused_by_webhook(items, "/hooks/crm")
     assert items[0]["type"] == "opportunity"
-    assert list(refused) == [2] and "/hooks/crm takes opportunity" in refused[2][0]["reason"]
+    assert list(refused) == [2] and "/hooks/crm takes account_status, lifecycle_change, opportunity, sales_email" \
+        in refused[2][0]["reason"]
     assert refused_by_webhook([dict(GOOD)], "/hooks/events") == {}
     assert list(refused_by_webhook([dict(GOOD)], "/hooks/calls")) == [0]
 
