@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="PrettyCompact", help="ClickHouse output format (default PrettyCompact)")
     p.set_defaults(func=cmd_sql)
     # Sub-commands of later parts register themselves from their own modules, so this file stays short.
-    for module in ("pulse.cmd_ingest", "pulse.cmd_registry", "pulse.cmd_ops", "pulse.cmd_bench"):
+    for module in ("pulse.cmd_ingest", "pulse.cmd_registry", "pulse.cmd_ops", "pulse.cmd_bench",
+                   "pulse.cmd_opportunities"):
         try:
             register = importlib.import_module(module).register
         except ModuleNotFoundError as exc:
