@@ -101,8 +101,8 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def columns_for(header: list[str], preset: str) -> tuple[dict[str, str], list[str]]:
-    """(contract field -> column of the file, ignored columns); ImportRefused when the header cannot work."""
+def columns_for(header: list[str], preset: str) -> tuple[dict[str, int], list[str]]:
+    """(contract field -> its column's position, ignored columns); ImportRefused when the header cannot work."""
     names = [h.strip() for h in header]
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
@@ -112,7 +112,7 @@ def columns_for(header: list[str], preset: str) -> tuple[dict[str, str], list[st
             raise ImportRefused(f"the column {name!r} appears twice (columns {seen[_norm(name)]} and {position}): "
                                 "which one holds the value is ambiguous; remove one")
         seen[_norm(name)] = position
-    by_norm = {_norm(n): n for n in names if n}
+    by_norm = {_norm(n): i for i, n in enumerate(names) if n}
     wanted = PRESETS.get(preset, {})
     mapping = {}
     for name in FIELDS:
@@ -128,21 +128,28 @@ def columns_for(header: list[str], preset: str) -> tuple[dict[str, str], list[st
         hint = "" if preset != "pulse" else " (a HubSpot or Salesforce export? use --from hubspot|salesforce)"
         raise ImportRefused(f"the header lacks the columns for {told}{hint}")
     used = set(mapping.values())
-    return mapping, [n for n in names if n and n not in used]
+    return mapping, [n for i, n in enumerate(names) if n and i not in used]
 
 
 def read(lines: Iterable[str], options: Options) -> tuple[list[str], Iterator[Row]]:
     """(ignored columns, rows); ImportRefused for a file that cannot be read at all."""
-    reader = csv.reader(lines)
+    reader = csv.reader(_without_bom(lines))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise ImportRefused(f"line 1: not valid CSV: {exc}") from None
     if header is None or not any(h.strip() for h in header):
         raise ImportRefused("the file is empty: expected a header row, then one row per snapshot")
-    mapping, ignored = columns_for(header, options.preset)
-    positions = {f: [h.strip() for h in header].index(col) for f, col in mapping.items()}
+    positions, ignored = columns_for(header, options.preset)
     return ignored, _rows(reader, len(header), positions, options)
+
+
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """A byte-order mark read as text (a UTF-8 export opened with --encoding utf-8) is not part of the header."""
+    first = True
+    for line in lines:
+        yield line.lstrip("\ufeff") if first else line
+        first = False
 
 
 def _rows(reader, width: int, positions: dict[str, int], options: Options) -> Iterator[Row]:
@@ -195,6 +202,8 @@ def convert(line: int, row: dict[str, str], options: Options) -> Row:
                 value["currency"] = written_currency
         if cell is not None:
             value[name] = cell
+    if options.preset != "pulse" and not row.get("amount", "x").strip():
+        value["amount"] = "0"  # a deal without an amount: the CRMs' own reports count it as 0
     _derive_flags(value, options)
     imported = "occurred_at" not in value
     if imported:

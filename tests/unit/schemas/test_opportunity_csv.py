@@ -256,3 +256,16 @@ def test_without_a_time_of_change_one_row_per_opportunity():
     rows = load(text)[1]
     assert rows[0].event is not None and rows[1].problems[0][0] == "opportunity_id"
     assert "also on line 2" in rows[1].problems[0][1]
+
+
+def test_a_deal_without_an_amount_is_zero_in_a_preset_but_required_in_the_contracts_own_columns():
+    hubspot = ('"Record ID","Deal Stage","Amount","Create Date","Close Date","Associated Company IDs (Primary)"\n'
+               '"1","Closed won","","2026-03-05 14:22","2026-06-30","5501"\n')
+    assert load(hubspot, "hubspot")[1][0].event.amount == 0
+    own = "opportunity_id,account_id,stage,amount,created_at,close_date\no1,acme,Open,,2026-03-05,2026-06-30\n"
+    assert [f for f, _ in load(own)[1][0].problems] == ["amount"]
+
+
+def test_a_byte_order_mark_read_as_text_still_names_the_first_column():
+    text = HUBSPOT.replace('"Record ID"', '\ufeff"Record ID"', 1)
+    assert [r.event.opportunity_id for r in load(text, "hubspot")[1]] == ["18837221001", "18837221002", "18837221003"]
