@@ -260,6 +260,6 @@ def _derive_flags(value: dict, options: Options) -> None:
     key = stage_key(stage)
     won = key in {stage_key(s) for s in (*WON_STAGES, *options.won_stages)}
     lost = key in {stage_key(s) for s in (*LOST_STAGES, *options.lost_stages)}
-    value.setdefault("is_closed", won or lost)
+    value.setdefault("is_closed", won or lost or value.get("is_won") is True)  # a won deal is closed
     value.setdefault("is_won", won and value["is_closed"] is True)
 

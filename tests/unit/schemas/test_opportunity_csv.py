@@ -269,3 +269,16 @@ def test_a_deal_without_an_amount_is_zero_in_a_preset_but_required_in_the_contra
 def test_a_byte_order_mark_read_as_text_still_names_the_first_column():
     text = HUBSPOT.replace('"Record ID"', '\ufeff"Record ID"', 1)
     assert [r.event.opportunity_id for r in load(text, "hubspot")[1]] == ["18837221001", "18837221002", "18837221003"]
+
+
+@pytest.mark.parametrize("columns, cells, expected", [
+    ("is_won", "true", (True, True)),             # a won flag closes a custom stage
+    ("is_won", "false", (False, False)),
+    ("is_closed", "true", (True, False)),         # closed on a custom stage: lost
+    ("is_closed,is_won", ",", (False, False)),    # empty cells: from the stage (open)
+])
+def test_one_flag_given_the_other_derived(columns, cells, expected):
+    text = (f"opportunity_id,account_id,stage,amount,created_at,close_date,occurred_at,{columns}\n"
+            f"o1,acme,Signed,10,2026-03-05 14:22,2026-06-30,2026-07-01 09:00,{cells}\n")
+    event = load(text)[1][0].event
+    assert (event.is_closed, event.is_won) == expected
