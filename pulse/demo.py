@@ -125,6 +125,43 @@ def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
     return {**base, "type": kind, "email": person.email, "form_id": "demo-request", "asset": "ABM guide"}
 
 
+# The CRM's sales stages with their probability, the last two closed (a Salesforce-like ladder).
+_STAGES = (("Prospecting", 10), ("Discovery", 25), ("Proposal", 50), ("Negotiation", 75))
+
+
+def make_opportunities(world: DemoWorld, rnd: random.Random, now: datetime, count: int = 40) -> list[dict]:
+    """The CRM history: opportunities at the most engaged target accounts (the Zipf heads), created after the
+    backfilled touches began, each as the snapshots a CRM sends while it moves up the stages; about a third
+    won, a fifth lost, the rest open; a few are renewals. Dates in the last 28 days, as the touches."""
+    heads = sorted((a for a in world.accounts if a.is_target), key=lambda a: -world.weights[world.accounts.index(a)])
+    snapshots = []
+    for n in range(count):
+        account = heads[n % (count // 2)]
+        renewal = n % 9 == 8
+        created = now - timedelta(days=rnd.uniform(0.2, 28))
+        outcome = rnd.choices(("won", "lost", "open"), (0.6, 0.2, 0.2) if renewal else (0.35, 0.2, 0.45))[0]
+        reached = rnd.randint(1, len(_STAGES)) if outcome == "open" else len(_STAGES)
+        age = (now - created).total_seconds()
+        times = sorted(created + timedelta(seconds=rnd.uniform(0, age)) for _ in range(reached))
+        closes = times[-1] + timedelta(seconds=(now - times[-1]).total_seconds() * rnd.random())
+        base = {"opportunity_id": f"demo-opp-{n + 1:03d}", "account_id": account.account_id,
+                "name": f"{account.name} · {'renewal' if renewal else 'platform'}",
+                "owner": account.owner, "amount": str(Decimal(rnd.randrange(50, 800)) * 100),
+                "created_at": created.isoformat(), "type": "opportunity",
+                "opportunity_type": "renewal" if renewal else "new_business",
+                "source": rnd.choice(("marketing", "marketing", "sales", "partner"))}
+        expected = (now + timedelta(days=rnd.randint(10, 60))).date().isoformat()
+        for (stage, probability), at in zip(_STAGES, [created] + times[1:]):
+            snapshots.append({**base, "stage": stage, "probability": probability, "is_closed": False,
+                              "is_won": False, "close_date": expected, "occurred_at": at.isoformat()})
+        if outcome != "open":
+            snapshots.append({**base, "stage": "Closed Won" if outcome == "won" else "Closed Lost",
+                              "probability": 100 if outcome == "won" else 0, "is_closed": True,
+                              "is_won": outcome == "won", "close_date": closes.date().isoformat(),
+                              "occurred_at": closes.isoformat()})
+    return snapshots
+
+
 def post(url: str, events: list[dict], secret: str) -> dict:
     """Signed (X-Pulse-Signature), as a partner system sends: the demo's touches name their people,
     addresses and past days, which the public /collect does not take from a page (README, Security)."""
@@ -157,6 +194,7 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
                for _ in range(backfill_days * 120)]
     for start in range(0, len(history), 500):
         post(collect, history[start:start + 500], secret)
+    post(f"{settings.hooks_url}/hooks/crm", make_opportunities(world, random.Random(seed + 2), now), secret)
     started = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
         tick = time.monotonic()

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,13 +62,13 @@ def start_parts(settings: Settings, log_dir: Path, hooks: bool) -> Running:
     return running
 
 
-def post(settings: Settings, events: list[dict]) -> dict:
+def post(settings: Settings, events: list[dict], path: str = "/hooks/events") -> dict:
     """Signed, to /hooks/events: the story names people and sends meetings and calls, which the public
-    /collect does not take."""
+    /collect does not take (and opportunities to /hooks/crm, as a CRM does)."""
     from streams.tracking import signatures
 
     body = json.dumps(events).encode()
-    request = urllib.request.Request(f"{settings.hooks_url}/hooks/events", data=body, method="POST", headers={
+    request = urllib.request.Request(f"{settings.hooks_url}{path}", data=body, method="POST", headers={
         "Content-Type": "application/json", **signatures.headers(settings.hook_secrets[0], int(time.time()), body)})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -119,10 +119,42 @@ def send_story(settings: Settings) -> None:
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM events")[0][0] == 6, 60, what="6 stored touches")
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM rejected_events")[0][0] == 1, 60,
                what="the rejected event")
+    send_opportunities(settings)
     # the worker records stages on new touches (and at least every minute): the Overview reads them
     wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
                                                "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
                what="the stages of acme (MQA) and globex (engaged) in stage_changes")
+
+
+def story_opportunities(now: datetime) -> list[dict]:
+    """The CRM's side of the story (test_pages.py works the Revenue page out from it): today T,
+      acme (target)    W1 won 1,200.00, created T-10, closed T (cycle 10);  P1 open Proposal 800.00, p=60, created T
+      globex (target)  L1 lost 500.00, created T, closed T
+      umbrella         W2 won 300.00, created T-2, closed T (cycle 2)
+    and an older snapshot of W1 (Proposal), which the later won one supersedes."""
+    today = now.date()
+
+    def opportunity(oid, account, amount, created_days_ago, stage, closed="", **extra):
+        return {"opportunity_id": oid, "account_id": account, "stage": stage, "is_closed": closed != "",
+                "is_won": closed == "won", "amount": amount,
+                "created_at": (now - timedelta(days=created_days_ago, minutes=5)).isoformat(),
+                "close_date": today.isoformat() if closed else (today + timedelta(days=30)).isoformat(),
+                "occurred_at": now.isoformat(), **extra}
+
+    older = {**opportunity("W1", "acme", "1000.00", 10, "Proposal", probability=40),
+             "occurred_at": (now - timedelta(minutes=3)).isoformat()}
+    return [older, opportunity("W1", "acme", "1200.00", 10, "Closed Won", "won"),
+            opportunity("P1", "acme", "800.00", 0, "Proposal", probability=60),
+            opportunity("L1", "globex", "500.00", 0, "Closed Lost", "lost"),
+            opportunity("W2", "umbrella", "300.00", 2, "Closed Won", "won")]
+
+
+def send_opportunities(settings: Settings) -> None:
+    """Signed to /hooks/crm (its items are opportunities by default), as a CRM posts them."""
+    answer = post(settings, story_opportunities(datetime.now(timezone.utc)), "/hooks/crm")
+    assert answer["accepted"] == 5, answer
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM opportunity_snapshots")[0][0] == 5, 60,
+               what="5 opportunity snapshots stored")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -99,3 +100,36 @@ def filter_params(tiers, owners, stages, channels, search: str, limit: int) -> d
 
     return {**pick("tiers", tiers), **pick("owners", owners), **pick("stages", stages),
             **pick("channels", channels), "search": (search or "").strip(), "limit": limit}
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or (not isinstance(value, (str, Decimal)) and pd.isna(value)):
+        return None
+    return Decimal(str(value))
+
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money(value, currency: str) -> str:
+    """An exact amount for a tile: '$12,345.50', or '12,345.50 CHF' for a currency without a common symbol;
+    '—' when there is none (nothing won yet)."""
+    amount = _decimal(value)
+    if amount is None:
+        return "—"
+    text = f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+    return f"{SYMBOLS[currency]}{text}" if currency in SYMBOLS else f"{text} {currency}"
+
+
+def rate(value) -> str:
+    """A fraction of the revenue views (0.6667) as a percentage: '66.67%'; '—' when empty (nothing closed)."""
+    fraction = _decimal(value)
+    return "—" if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+
+
+def days(value) -> str:
+    """A number of days: '33.33 days', '1 day'; '—' when empty."""
+    count = _decimal(value)
+    if count is None:
+        return "—"
+    return "1 day" if count == 1 else f"{count.normalize():,f} days"

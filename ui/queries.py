@@ -236,7 +236,34 @@ FROM stage_changes
 WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
 """
 
-# ---------------------------------------------------------------- Pipeline
+# ---------------------------------------------------------------- Revenue
+
+# Whether any opportunity has arrived (the page's empty state); the table without FINAL: a count only.
+OPPORTUNITY_COUNT = "SELECT count() AS snapshots FROM opportunity_snapshots"
+
+# This month, quarter and year side by side, for one audience (`target` or `all`).
+REVENUE_PERIODS = """
+SELECT period, pipeline_created_count, pipeline_created_amount, won_count, won_amount, lost_count, win_rate,
+       avg_deal_size, avg_cycle_days, median_cycle_days
+FROM revenue_summary
+WHERE audience = %(audience)s AND period IN ('mtd', 'qtd', 'ytd')
+"""
+
+# Open opportunities per stage, the likeliest last (a funnel; the CRM's stages are free text).
+OPEN_PIPELINE = """
+SELECT stage, open_count, open_amount, weighted_open_amount, without_probability, avg_probability
+FROM open_pipeline_by_stage
+WHERE audience = %(audience)s
+ORDER BY isNull(avg_probability) DESC, avg_probability, open_amount DESC, stage
+"""
+
+SALES_VELOCITY = """
+SELECT open_count, open_amount, weighted_open_amount, win_rate_365d, avg_deal_size_365d, avg_cycle_days_365d,
+       velocity_per_day, retention_365d
+FROM sales_velocity
+"""
+
+# ---------------------------------------------------------------- Data health (the ingestion pipeline)
 
 PIPELINE_WORKERS = """
 SELECT worker, max(at) AS reported_at,
@@ -326,6 +353,8 @@ PAGES: dict[str, list[tuple[str, dict]]] = {
                 ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"})],
     "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
     "Alerts": [("MQA_COUNTS", {}), ("NEW_MQAS", {"hours": 24}), ("FLAGGED_ACCOUNTS", {})],
-    "Pipeline": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
+    "Revenue": [("OPPORTUNITY_COUNT", {}), ("REVENUE_PERIODS", {"audience": "target"}),
+                ("OPEN_PIPELINE", {"audience": "target"}), ("SALES_VELOCITY", {})],
+    "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
 }

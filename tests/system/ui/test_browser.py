@@ -22,7 +22,8 @@ PAGES = [
     ("account", "account", ["People engaged", "Latest touches", "Data updated"]),
     ("reach", "reach", ["Awareness by channel", "Programs"]),
     ("alerts", "alerts", ["New MQAs", "Surging and re-engaged"]),
-    ("pipeline", "pipeline", ["Workers", "Unresolved today", "Data updated"]),
+    ("revenue", "revenue", ["Pipeline created, MTD", "Open pipeline by stage", "Sales velocity per day"]),
+    ("data_health", "data_health", ["Workers", "Unresolved today", "Data updated"]),
     ("sql", "sql", ["Run query"]),
 ]
 
@@ -67,9 +68,9 @@ def test_every_page_live_in_headless_chromium(settings):
                     if name == "sql":
                         page.get_by_role("button", name="Run query").click()
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
-                    if name in ("overview", "account", "reach", "pipeline"):
+                    if name in ("overview", "account", "reach", "revenue", "data_health"):
                         page.locator(".vega-embed").first.wait_for(timeout=60_000)
-                    if name in ("accounts", "account", "alerts", "pipeline"):
+                    if name in ("accounts", "account", "alerts", "data_health"):
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
                     # a page is done when Streamlit is no longer running its script
                     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",

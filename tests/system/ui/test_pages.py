@@ -12,6 +12,7 @@ The story, worked out by hand (engagement minutes, today):
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -171,10 +172,48 @@ def test_alerts_page_lists_new_mqas_and_surging_accounts(story, dashboard):
     assert table(at, "stage_from")["account_name"].tolist() == ["Acme Rockets"]
 
 
-def test_pipeline_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
+def test_revenue_page_shows_periods_open_pipeline_and_velocity(story, dashboard):
+    """The story's opportunities (tests/ui_fixtures.py, story_opportunities): all close today; W1 was created
+    10 days ago, so it counts as pipeline created in a period only when that day is in it."""
+    today = date.today()
+    starts = {"MTD": today.replace(day=1), "QTD": today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1),
+              "YTD": today.replace(month=1, day=1)}
+    at = dashboard(story, "revenue")
+    for short, start in starts.items():
+        w1 = today - timedelta(days=10) >= start
+        # target: W1 won (1,200.00, 10 days), L1 lost; created P1 800.00 + L1 500.00 (+ W1)
+        assert metric(at, f"Pipeline created, {short}").value == ("$2,500.00" if w1 else "$1,300.00")
+        assert metric(at, f"Won revenue, {short}").value == "$1,200.00"
+        assert metric(at, f"Win rate, {short}").value == "50.00%"
+        assert metric(at, f"Average deal size, {short}").value == "$1,200.00"
+        assert metric(at, f"Sales cycle, {short}").value == "10 days"
+    assert metric(at, "Open pipeline").value == "$800.00"
+    assert metric(at, "Weighted open pipeline").value == "$480.00"  # P1 at 60 %
+    stages = table(at, "weighted_open_amount")
+    assert stages["stage"].tolist() == ["Proposal"] and stages["open_count"].tolist() == [1]
+    # velocity, every account: 1 open x (2 won of 3 closed) x 750.00 / 6 days = 1 x 1500 x 2 / (3 x 12) = 83.33
+    assert metric(at, "Sales velocity per day").value == "$83.33"
+    assert metric(at, "Win rate, 365 days").value == "66.67%"
+    assert metric(at, "Average deal size, 365 days").value == "$750.00"
+    assert metric(at, "Sales cycle, 365 days").value == "6 days"
+    assert all(m.help for m in at.metric), "every figure says how it is defined"
+    assert "This month, quarter and year · target accounts" in texts(at)
+
+    at.toggle(key="revenue_targets_only").set_value(False).run()
+    assert not at.exception and "This month, quarter and year · all accounts" in texts(at)
+    # all: + W2 at umbrella (300.00, 2 days)
+    assert metric(at, "Won revenue, MTD").value == "$1,500.00"
+    assert metric(at, "Win rate, MTD").value == "66.67%"
+    assert metric(at, "Sales cycle, MTD").value == "6 days"
+    # the figures are the views' figures
+    assert sql_rows(story, "SELECT won_amount FROM revenue_summary WHERE period = 'mtd' AND audience = 'all'") \
+        == [(Decimal("1500.00"),)]
+
+
+def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
     wait_until(lambda: sql_rows(story, "SELECT count() FROM pipeline_health")[0][0] > 0, 60,
                what="a pipeline_health reading")
-    at = dashboard(story, "pipeline")
+    at = dashboard(story, "data_health")
     workers = table(at, "worker")
     assert "ui-test-worker" in workers["worker"].tolist()
     assert metric(at, "Kept in all").value == "1"
@@ -210,7 +249,7 @@ def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
     assert owners.loc["Avery", "target_accounts"] == 2 and owners.loc["Avery", "mqa"] == 1
 
 
-@pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "pipeline", "sql"])
+@pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "revenue", "data_health", "sql"])
 def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
     at = dashboard(blank, page)
     assert not at.exception and not at.error
@@ -218,15 +257,17 @@ def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
     assert "Code:" not in words and "Traceback" not in words and "Exception" not in words
     if page in ("overview", "accounts", "account"):
         assert "pulse up --demo" in words or "pulse accounts import" in words
-    if page == "pipeline":
+    if page == "data_health":
         assert "Nothing has been rejected" in words
+    if page == "revenue":
+        assert "No opportunities yet" in words and "/hooks/crm" in words and "pulse send" in words
 
 
 def test_pages_say_when_the_database_is_not_reachable(broker, tmp_path, dashboard):
     from ui_fixtures import fresh_settings
 
     nowhere = fresh_settings(broker, tmp_path)  # nothing listens on its SQL port
-    for page in (None, "accounts", "pipeline"):
+    for page in (None, "accounts", "revenue", "data_health"):
         at = dashboard(nowhere, page)
         assert at.warning and "not answering" in at.warning[0].value
         assert not at.error

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from ui.auth import password_ok
-from ui.format import age_seconds, ago, daily_series, describe_reasons, filter_params, minutes, share, week_delta
+from ui.format import (age_seconds, ago, daily_series, days, describe_reasons, filter_params, minutes, money, rate,
+                       share, week_delta)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -79,3 +80,14 @@ def test_week_delta_only_when_the_history_reaches_back(starts, delta):
     then = {"as_of": pd.Timestamp("2026-11-18 12:00"), "mqa": 10, "history_starts": starts}
     assert week_delta(14, then, "mqa") == delta
     assert week_delta(14, None, "mqa") is None
+
+
+def test_money_rate_and_days_are_exact_and_say_when_empty():
+    from decimal import Decimal
+
+    assert money(Decimal("2500"), "USD") == "$2,500.00" and money(Decimal("0.005"), "EUR") == "€0.01"
+    assert money(Decimal("1234567.8"), "CHF") == "1,234,567.80 CHF"
+    assert money(None, "USD") == "—" and money(float("nan"), "USD") == "—"
+    assert rate(Decimal("0.6667")) == "66.67%" and rate(Decimal("1")) == "100.00%" and rate(None) == "—"
+    assert days(Decimal("33.33")) == "33.33 days" and days(Decimal("10.00")) == "10 days" and days(1) == "1 day"
+    assert days(None) == "—"

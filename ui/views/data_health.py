@@ -1,4 +1,4 @@
-"""Pipeline: is data flowing? Events per second, lag, freshness, dead letters and unresolved touches."""
+"""Data health: is data flowing? Events per second, lag, freshness, dead letters and unresolved touches."""
 from __future__ import annotations
 
 import altair as alt
@@ -8,8 +8,8 @@ from ui import queries as q
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
 from ui.format import age_seconds, ago, describe_reasons, utc_now
 
-header("Pipeline", "The health of the stream: how fast events come in and are stored, how far behind the "
-                   "workers are, what was rejected and why, and how much traffic matched no account.")
+header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
+                      "the workers are, what was rejected and why, and how much traffic matched no account.")
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
