@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Iterable
 
 from schemas.rows import OpportunityRow
+from streams.core.records import latest_by, once as _once, record_order as _order
 
 
 @dataclass(frozen=True)
@@ -22,28 +23,9 @@ class StageVisit:
     left_at: datetime | None  # None while it is the current stage
 
 
-def _order(row: OpportunityRow) -> tuple:
-    # to the millisecond, as opportunity_snapshots stores occurred_at (DateTime64(3)): closer is a tie
-    at = row.occurred_at
-    return at.replace(microsecond=at.microsecond // 1000 * 1000), str(row.event_id)
-
-
-def _once(snapshots: Iterable[OpportunityRow]) -> list[OpportunityRow]:
-    """Each event id once, first version kept (as the writer does)."""
-    seen: dict = {}
-    for row in snapshots:
-        seen.setdefault(row.event_id, row)
-    return list(seen.values())
-
-
 def current_state(snapshots: Iterable[OpportunityRow]) -> dict[str, OpportunityRow]:
     """opportunity_id -> its latest snapshot."""
-    state: dict[str, OpportunityRow] = {}
-    for row in _once(snapshots):
-        held = state.get(row.opportunity_id)
-        if held is None or _order(row) > _order(held):
-            state[row.opportunity_id] = row
-    return state
+    return latest_by(snapshots, lambda row: row.opportunity_id)
 
 
 def stage_visits(snapshots: Iterable[OpportunityRow]) -> list[StageVisit]:
