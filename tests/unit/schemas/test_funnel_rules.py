@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from schemas.events import SalesEmail
 from schemas.settings import Settings, SettingsError
 from schemas.validate import Accepted, Rejected, follow_rules, validate
 from sinks.migrate import load_migrations
+from streams.pipeline import decode_message
 from streams.core.weights import Weights, base_minutes, minutes_for
 from streams.tracking.endpoint_types import refused_by_collect, refused_by_webhook
 
@@ -137,3 +139,15 @@ def test_sales_email_minutes(direction, minutes):
     assert base_minutes(event, Weights()) == minutes
     assert minutes_for(event, Weights(), "vp") == (minutes * Decimal("1.5")).quantize(Decimal("0.01"))
     assert base_minutes(event, Weights(sales_email_inbound=Decimal(3))) == (3 if direction == "inbound" else 0)
+
+
+def test_the_worker_checks_the_stage_whoever_sent_it():
+    """A producer writing to the topic directly (or a hook that did not know the setting) is judged by
+    the worker with PULSE_LIFECYCLE_STAGES: the bad change is dead-lettered naming `stage`, the rest kept."""
+    good = {**GOOD["lifecycle_change"], "email": "ana@acme.example", "event_id": "00000000-0000-4000-8000-000000000001"}
+    bad = {**good, "stage": "hot", "event_id": "00000000-0000-4000-8000-000000000002"}
+    raw = msgspec.json.encode([good, bad, GOOD["sales_email"]])
+    accepted, rejected = decode_message(raw, NOW, AGE, "USD", STAGES)
+    assert [e.__struct_config__.tag for e in accepted] == ["lifecycle_change", "sales_email"]
+    assert [[r["field"] for r in msgspec.json.decode(row.reasons)] for row in rejected] == [["stage"]]
+    assert len(decode_message(raw, NOW, AGE, "USD", None)[0]) == 3  # without the setting, nothing to judge
