@@ -43,6 +43,14 @@ WHERE is_target = 1
 
 TARGET_STAGES_WEEK_AGO = "SELECT as_of, targets, aware, engaged, mqa, history_starts FROM target_stages_week_ago"
 
+# Target accounts per journey stage (account_journey: customer, opportunity, else today's engagement stage).
+TARGET_JOURNEY = """
+SELECT journey_stage, count() AS accounts, toFloat64(sum(open_pipeline)) AS open_pipeline
+FROM account_journey
+WHERE is_target = 1
+GROUP BY journey_stage
+"""
+
 # Target accounts only (the default): the worker's latest evaluation of target_channel_daily.
 MINUTES_BY_CHANNEL = """
 SELECT day, channel, toFloat64(minutes) AS minutes
@@ -335,6 +343,9 @@ EXAMPLES = {
     "Most engaged people, 90 days": "SELECT account_id, person, role, minutes_90d\nFROM account_people\nORDER BY minutes_90d DESC\nLIMIT 20",
     "How touches were resolved, 7 days": "SELECT method, count() AS touches\nFROM events\nWHERE occurred_at >= now() - INTERVAL 7 DAY\nGROUP BY method\nORDER BY touches DESC",
     "Unresolved share per day": "SELECT *\nFROM resolution_daily\nORDER BY day DESC\nLIMIT 14",
+    "Revenue this quarter, target accounts": "SELECT pipeline_created_amount, won_amount, win_rate, avg_deal_size, avg_cycle_days\nFROM revenue_summary\nWHERE period = 'qtd' AND audience = 'target'",
+    "Open pipeline by stage": "SELECT stage, open_count, open_amount, weighted_open_amount\nFROM open_pipeline_by_stage\nWHERE audience = 'all'\nORDER BY open_amount DESC",
+    "Target accounts per journey stage": "SELECT journey_stage, count() AS accounts, sum(open_pipeline) AS open_pipeline\nFROM account_journey\nWHERE is_target\nGROUP BY journey_stage\nORDER BY accounts DESC",
 }
 
 # ---------------------------------------------------------------- for `pulse bench`
@@ -345,7 +356,7 @@ _DAYS = {"days": 30}
 
 # Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
 PAGES: dict[str, list[tuple[str, dict]]] = {
-    "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
+    "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_JOURNEY", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
                  ("FRESHNESS", {})],
     "Accounts": [("LEADERBOARD", _ALL), ("ACCOUNT_TRENDS", {"accounts": ["{account}"]}), ("FRESHNESS", {})],
     "Account": [("ACCOUNT_SUMMARY", {"account": "{account}"}), ("ACCOUNT_DAILY", {"account": "{account}"}),

@@ -45,9 +45,30 @@ def tiles() -> None:
                    border=True, help="Engagement minutes of target accounts since the first of the month")
         ytd.metric("Minutes this year (target accounts)", minutes(float(sums.iloc[0]["minutes_ytd"] or 0)),
                    border=True, help="Engagement minutes of target accounts since January 1")
+    journey(targets)
     if then is not None and week_delta(0, then, "mqa") is None:
         st.caption("The change against 7 days ago appears once the stage history is a week old.")
     freshness()
+
+
+JOURNEY = (("customer", "Customers", "A closed-won new business or renewal opportunity, and no renewal lost since"),
+           ("opportunity", "Opportunity", "Not a customer, with an open opportunity"),
+           ("mqa", "MQA", "No customer or open opportunity; marketing-qualified today"),
+           ("engaged", "Engaged", "No customer or open opportunity; engaged today"),
+           ("aware", "Aware", "No customer or open opportunity; aware today"),
+           ("unaware", "Unaware", "No customer or open opportunity, and no engagement in 90 days"))
+
+
+def journey(targets: int) -> None:
+    """Target accounts per journey stage: where engagement has led, in one row."""
+    rows = quiet(q.TARGET_JOURNEY)
+    if rows is None:
+        return
+    counts = dict(zip(rows["journey_stage"], rows["accounts"].astype(int)))
+    st.markdown("**Journey of the target accounts** · each counted once, at the furthest step it reached")
+    for col, (key, label, rule) in zip(st.columns(len(JOURNEY)), JOURNEY):
+        col.metric(label, f"{counts.get(key, 0):,}", border=True,
+                   help=f"{rule} (account_journey). {share(counts.get(key, 0), targets)}")
 
 
 tiles()

@@ -51,6 +51,9 @@ def test_overview_shows_stage_tiles_with_the_change_against_a_week_ago(story, da
     mtd = sql_rows(story, "SELECT sum(minutes_mtd) FROM account_engagement WHERE is_target")[0][0]
     assert mtd == Decimal("163.00")
     assert metric(at, "Minutes this month").value == "163 min"
+    # the journey: acme won W1 (customer); globex only lost L1 (engaged today); initech unaware
+    journey = {m.label: m.value for m in at.metric if "(account_journey)" in (m.help or "")}
+    assert journey == {"Customers": "1", "Opportunity": "0", "MQA": "0", "Engaged": "1", "Aware": "0", "Unaware": "1"}
     assert "Data updated" in texts(at) and "s ago" in texts(at)
 
 
@@ -289,3 +292,12 @@ def test_a_bad_setting_is_one_clear_line(broker, tmp_path, dashboard):
 
     at = dashboard(fresh_settings(broker, tmp_path), env={"PULSE_PARTITIONS": "many"})
     assert at.error and "PULSE_PARTITIONS" in at.error[0].value and not at.metric
+
+
+def test_every_sql_example_runs_on_the_views(story):
+    from ui.queries import EXAMPLES
+
+    results = {name: sql_rows(story, sql) for name, sql in EXAMPLES.items()}
+    assert results["Open pipeline by stage"] == [("Proposal", 1, Decimal("800.00"), Decimal("480.00"))]
+    assert dict((s, n) for s, n, _ in results["Target accounts per journey stage"]) == \
+        {"customer": 1, "engaged": 1, "unaware": 1}
