@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from schemas.events import MAX_PROPERTIES_BYTES, SCHEMA_VERSION, Event
+from schemas.events import LIFECYCLE_STAGES, MAX_PROPERTIES_BYTES, SCHEMA_VERSION, Event
 
 PATH = Path(__file__).with_name("json") / f"event.v{SCHEMA_VERSION}.json"
 
@@ -36,6 +36,12 @@ def generate() -> dict:
             props["email"]["description"] = "trimmed and lower-cased by pulse"
         if definition.get("title") == "Opportunity":
             _opportunity(props)
+        if definition.get("title") == "LifecycleChange":
+            props["stage"] = {**props["stage"], "description": (
+                f"one of the lifecycle stages pulse is set up with (PULSE_LIFECYCLE_STAGES; by default "
+                f"{', '.join(LIFECYCLE_STAGES)})")}
+        if definition.get("title") == "SalesEmail":
+            props["direction"] = {**props["direction"], "description": "outbound = the rep wrote; inbound = the person replied"}
         if "properties" in props:
             props["properties"]["description"] = (f"free-form; unknown top-level fields are merged in "
                                                   f"(at most {MAX_PROPERTIES_BYTES} bytes of JSON)")
