@@ -51,12 +51,12 @@ def header(title: str, intro: str) -> None:
     st.caption(intro)
 
 
-def freshness() -> None:
+def freshness(every: int = REFRESH_SECONDS) -> None:
     """'Data updated 2 s ago · as of 14:03:07 UTC' from the newest stored touch; the clock shows the refresh."""
     rows = quiet(queries.FRESHNESS)
     now = utc_now()
     age = age_seconds(rows.iloc[0]["latest"], now) if rows is not None and not rows.empty else None
-    clock = f"as of {now:%H:%M:%S} UTC · refreshes every {REFRESH_SECONDS} s"
+    clock = f"as of {now:%H:%M:%S} UTC · refreshes every {every} s"
     if age is None:
         st.caption(f"No touches stored yet · {clock}")
     else:

@@ -45,7 +45,6 @@ def tiles() -> None:
                    border=True, help="Engagement minutes of target accounts since the first of the month")
         ytd.metric("Minutes this year (target accounts)", minutes(float(sums.iloc[0]["minutes_ytd"] or 0)),
                    border=True, help="Engagement minutes of target accounts since January 1")
-    journey(targets)
     if then is not None and week_delta(0, then, "mqa") is None:
         st.caption("The change against 7 days ago appears once the stage history is a week old.")
     freshness()
@@ -59,11 +58,14 @@ JOURNEY = (("customer", "Customers", "A closed-won new business or renewal oppor
            ("unaware", "Unaware", "No customer or open opportunity, and no engagement in 90 days"))
 
 
-def journey(targets: int) -> None:
+# account_journey reads every opportunity's latest snapshot (~0.5 s at 1,000,000 snapshots): once a minute.
+@st.fragment(run_every=60)
+def journey() -> None:
     """Target accounts per journey stage: where engagement has led, in one row."""
     rows = quiet(q.TARGET_JOURNEY)
-    if rows is None:
+    if rows is None or rows.empty:
         return
+    targets = int(rows["accounts"].sum())
     counts = dict(zip(rows["journey_stage"], rows["accounts"].astype(int)))
     st.markdown("**Journey of the target accounts** · each counted once, at the furthest step it reached")
     for col, (key, label, rule) in zip(st.columns(len(JOURNEY)), JOURNEY):
@@ -72,6 +74,7 @@ def journey(targets: int) -> None:
 
 
 tiles()
+journey()
 
 st.subheader("Where the minutes come from")
 toggle_col, period_col, _ = st.columns([1, 1, 2], vertical_alignment="center")
