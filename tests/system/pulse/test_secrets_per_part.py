@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import os
 
-
 from conftest import pulse_up_demo, wait_until
-
-SHELL = {
-    "PATH": "/usr/bin", "HOME": "/home/op", "LANG": "C.UTF-8",
-    "PULSE_DATA_DIR": "/data", "PULSE_TOKEN_MAX_AGE_DAYS": "30", "KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
-    "PULSE_UI_PASSWORD": "ui-pass", "PULSE_SQL_TOKEN": "sql-token", "PULSE_FAULT_TOKEN": "fault-token",
-    "PULSE_HOOK_SECRET": "hook-secret", "PULSE_LINK_SECRET": "link-secret",
-    "CLICKHOUSE_URL": "http://pulse:writer-pass@ch:8123", "CLICKHOUSE_READER_URL": "http://pulse_reader:r@ch:8123",
-    # the operator's own credentials: no part of pulse uses them
-    "AWS_SECRET_ACCESS_KEY": "aws", "GITHUB_TOKEN": "gh", "PGPASSWORD": "pg",
-}
-NOT_OURS = {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "PGPASSWORD"}
-EVERYONE = {"PATH", "HOME", "LANG", "PULSE_DATA_DIR", "PULSE_TOKEN_MAX_AGE_DAYS", "KAFKA_BOOTSTRAP_SERVERS"}
 
 
 def children(pid: int) -> dict[str, int]:

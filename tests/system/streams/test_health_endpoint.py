@@ -1,4 +1,4 @@
-"""Health: the pure bookkeeping on timelines, then a real worker's endpoint, table and `pulse status`."""
+"""A real worker's health endpoint, table and `pulse status`, and its fault-injection route."""
 from __future__ import annotations
 
 import json

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import urllib.request
 
-import pytest
 
 from conftest import ROOT, pulse_up_demo, wait_until
 from sinks.sql_token import read_token

@@ -1,5 +1,5 @@
-"""Each part of `pulse up` holds only the secrets it uses: the worker, whose SQL engine could read
-/proc/self/environ, holds none of the hooks' or the dashboard's."""
+"""Which variables each part of `pulse up` gets (pulse/partenv.py), as a table; the real processes'
+environments are read in tests/system/pulse/test_secrets_per_part.py."""
 from __future__ import annotations
 
 import ctypes

@@ -1,6 +1,5 @@
-"""ClickHouse unavailable, and rows it refuses: nothing lost, nothing counted twice, memory bounded."""
+"""Which ClickHouse errors are retried, how a refused row is isolated, the outage switch drawn as a timeline."""
 from __future__ import annotations
-
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError

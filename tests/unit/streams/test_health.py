@@ -1,6 +1,5 @@
-"""Health: the pure bookkeeping on timelines, then a real worker's endpoint, table and `pulse status`."""
+"""Health bookkeeping on timelines (rates, the batch in flight) and the fault-injection rules, pure."""
 from __future__ import annotations
-
 
 import pytest
 
