@@ -13,38 +13,62 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import sql_rows, wait_until
-from sinks.client import engine_reader_client
+from conftest import free_port, sql_rows, wait_until
+from schemas.settings import Settings
+from sinks.client import engine_reader_client, writer_client
+from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.sql_guard import Policy, refusal
 from sinks.sql_token import DASHBOARD_USER, read_token, token_path
+
+
+class Endpoints:
+    """SqlEndpoints on the in-process engine, served from a loop of their own, stopped together."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.running: list[SqlEndpoint] = []
+
+    def serve(self, settings):
+        endpoint = SqlEndpoint(settings)
+        asyncio.run_coroutine_threadsafe(endpoint.start(), self.loop).result(60)
+        self.running.append(endpoint)
+        return settings
+
+    def close(self) -> None:
+        for endpoint in self.running:
+            asyncio.run_coroutine_threadsafe(endpoint.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
 @pytest.fixture
 def serve(engine):
     """serve(**setting changes) -> the settings of a running endpoint on the test's engine and database."""
     _, base = engine
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    endpoints = []
+    endpoints = Endpoints()
+    yield lambda **changes: endpoints.serve(base.replace(**changes))
+    endpoints.close()
 
-    def _serve(**changes):
-        settings = base.replace(**changes)
-        endpoint = SqlEndpoint(settings)
-        asyncio.run_coroutine_threadsafe(endpoint.start(), loop).result(60)
-        endpoints.append(endpoint)
-        return settings
 
-    yield _serve
-    for endpoint in endpoints:
-        asyncio.run_coroutine_threadsafe(endpoint.stop(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+@pytest.fixture(scope="module")
+def served(engine_dir):
+    """One endpoint with the default settings on a migrated database of its own, for the many attempts
+    that change nothing (a fresh database and endpoint per attempt cost about a second each)."""
+    settings = Settings(data_dir=engine_dir, database=f"t_{uuid.uuid4().hex[:10]}", sql_port=free_port())
+    client = writer_client(settings)
+    migrate(client, settings)
+    endpoints = Endpoints()
+    yield endpoints.serve(settings)
+    endpoints.close()
+    client.command(f"DROP DATABASE IF EXISTS {settings.database}")
 
 
 def http(settings, query: str | None = None, *, body: str | None = None, params: dict | None = None,
@@ -80,8 +104,8 @@ def refused(answer, *words):
 
 @pytest.mark.parametrize("clause", ["TRUNCATE FORMAT RawBLOB", "APPEND FORMAT RawBLOB", "", "AND STDOUT",
                                     "TRUNCATE COMPRESSION 'gzip'"])
-def test_into_outfile_is_refused_and_writes_no_file(serve, tmp_path, clause):
-    settings = serve()
+def test_into_outfile_is_refused_and_writes_no_file(served, tmp_path, clause):
+    settings = served
     target = tmp_path / "x.pth"
     for text in (f"SELECT 'import os' INTO OUTFILE '{target}' {clause}",
                  f"select /* hi */ 'import os' into   outfile '{target}' {clause} -- bye",
@@ -117,8 +141,8 @@ def test_into_outfile_is_refused_and_writes_no_file(serve, tmp_path, clause):
     "SELECT * FROM numbers(1) AS n JOIN url('http://127.0.0.1:1/', 'LineAsString') AS u ON 1",
     "SELECT * FROM view(SELECT file('/etc/passwd'))",
 ])
-def test_files_network_and_processes_are_refused(serve, text):
-    refused(http(serve(), text), "()")
+def test_files_network_and_processes_are_refused(served, text):
+    refused(http(served, text), "()")
 
 
 # --- findings 3 and 8, and every statement that is not one read ---------------------------------------
@@ -139,8 +163,8 @@ def test_files_network_and_processes_are_refused(serve, text):
     ("SELECT * FROM (SELECT 1 SETTINGS max_execution_time = 0)", "SETTINGS"),
     ("EXPLAIN SELECT 1 SETTINGS readonly = 0", "SETTINGS"),
 ])
-def test_only_one_read_statement_runs(serve, text, word):
-    settings = serve()
+def test_only_one_read_statement_runs(served, text, word):
+    settings = served
     refused(http(settings, text), word)
     refused(http(settings, body=text + "\n FORMAT Native"), word)  # as clickhouse-connect sends it
     assert sql_rows(settings, "SELECT count() FROM accounts FINAL") == [(0,)]
@@ -173,8 +197,8 @@ def test_use_cannot_leak_and_database_is_per_request(serve):
     "SELECT count() FROM account_engagement_part(slices = 4, slice = 1)",
     "SELECT * FROM account_stage_as_of(at = now64(3) - INTERVAL 7 DAY)",
 ])
-def test_reads_still_run(serve, text):
-    status, _, answer = http(serve(), text)
+def test_reads_still_run(served, text):
+    status, _, answer = http(served, text)
     assert status == 200, answer
 
 
@@ -280,8 +304,8 @@ def test_host_must_be_loopback_or_allowed(serve, host, ok):
 
 @pytest.mark.parametrize("origin, ok", [("https://attacker.example", False), ("null", False),
                                         ("http://localhost:8501", True), ("http://127.0.0.1:3000", True)])
-def test_a_browser_page_of_another_origin_is_refused(serve, origin, ok):
-    settings = serve()
+def test_a_browser_page_of_another_origin_is_refused(served, origin, ok):
+    settings = served
     for body in (None, "SELECT 1"):  # a simple GET, and a text/plain POST (no CORS preflight)
         status, _, text = http(settings, None if body else "SELECT 1", body=body,
                                headers={"Origin": origin, "Content-Type": "text/plain"})
