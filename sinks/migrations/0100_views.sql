@@ -220,3 +220,12 @@ GROUP BY account_id;
 -- The stage of each account as last recorded (no row: never changed, so unaware).
 CREATE OR REPLACE VIEW {database}.account_stage AS
 SELECT account_id, stage, changes FROM {database}.account_stage_as_of(at = '2299-12-31 23:59:59');
+
+-- The reporting periods the revenue and funnel summaries count in: each period's first day up to
+-- today (reporting time zone; 90d and 365d are today and the 89 or 364 days before), in report order.
+CREATE OR REPLACE VIEW {database}.reporting_periods AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT tupleElement(p, 1) AS period, tupleElement(p, 2) AS start, tupleElement(p, 3) AS ordinal
+FROM (SELECT arrayJoin([('mtd', toStartOfMonth(today), 1), ('qtd', toStartOfQuarter(today), 2),
+                        ('ytd', toStartOfYear(today), 3), ('90d', today - 89, 4),
+                        ('365d', today - 364, 5)]) AS p);

@@ -81,7 +81,7 @@ SELECT g.period AS period, g.audience AS audience,
        s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers
 FROM
 (
-    SELECT arrayJoin(['mtd', 'qtd', 'ytd', '90d', '365d']) AS period, arrayJoin(['target', 'all']) AS audience
+    SELECT period, arrayJoin(['target', 'all']) AS audience FROM {database}.reporting_periods
 ) AS g
 LEFT JOIN
 (
@@ -116,13 +116,7 @@ LEFT JOIN
             SELECT account_id, min(close_date) AS first_won FROM {database}.opportunities
             WHERE is_won AND type = 'new_business' GROUP BY account_id
         ) AS f ON f.account_id = o.account_id
-        CROSS JOIN
-        (
-            SELECT tupleElement(p, 1) AS period, tupleElement(p, 2) AS start
-            FROM (SELECT arrayJoin([('mtd', toStartOfMonth(today)), ('qtd', toStartOfQuarter(today)),
-                                    ('ytd', toStartOfYear(today)), ('90d', today - 89),
-                                    ('365d', today - 364)]) AS p)
-        ) AS p
+        CROSS JOIN {database}.reporting_periods AS p
         ARRAY JOIN if(o.is_target = 1, ['target', 'all'], ['all']) AS audience
     )
     GROUP BY period, audience

@@ -89,8 +89,7 @@ SELECT g.period AS period, g.position AS position, stages[g.position] AS stage,
            toDecimal128(s.converted, 8) / s.reached, 4), 4)), NULL) AS conversion_rate
 FROM
 (
-    SELECT period, position
-    FROM (SELECT arrayJoin(['mtd', 'qtd', 'ytd', '90d', '365d']) AS period)
+    SELECT period, ordinal, position FROM {database}.reporting_periods
     ARRAY JOIN arrayEnumerate(stages) AS position
 ) AS g
 LEFT JOIN
@@ -103,16 +102,10 @@ LEFT JOIN
         SELECT email, position, entered_on, max(position) OVER (PARTITION BY email) AS top
         FROM {database}.person_stages
     ) AS x
-    CROSS JOIN
-    (
-        SELECT tupleElement(p, 1) AS period, tupleElement(p, 2) AS start
-        FROM (SELECT arrayJoin([('mtd', toStartOfMonth(today)), ('qtd', toStartOfQuarter(today)),
-                                ('ytd', toStartOfYear(today)), ('90d', today - 89),
-                                ('365d', today - 364)]) AS p)
-    ) AS p
+    CROSS JOIN {database}.reporting_periods AS p
     GROUP BY period, position
 ) AS s ON s.period = g.period AND s.position = g.position
-ORDER BY indexOf(['mtd', 'qtd', 'ytd', '90d', '365d'], g.period), g.position
+ORDER BY g.ordinal, g.position
 SETTINGS join_use_nulls = 0;
 
 -- Sales' latest decision on each account with one (issue 16's acceptance rate is built on it later).
