@@ -37,6 +37,17 @@ SNAPSHOTS = [
 ]
 
 
+def running_with_acme(settings, start, tmp_path):
+    """A worker and hooks that take SECRET's signature, with the one account `acme` registered."""
+    settings = settings.replace(hook_secrets=(SECRET,))
+    start("worker", settings)
+    start("hooks", settings)
+    assert import_csv(settings, "accounts", ACCOUNTS, tmp_path).returncode == 0
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts FINAL") == [(1,)], 60,
+               what="the registry in ClickHouse")
+    return settings
+
+
 def send(settings, items: list[dict]) -> int:
     reply = post_signed(settings, "/hooks/crm", json.dumps(items).encode(), SECRET)
     assert reply.status == 202, reply.body
@@ -75,12 +86,7 @@ def check_views(settings) -> None:
 
 
 def test_snapshots_through_the_crm_hook_reach_the_views_exactly_once(settings, start, tmp_path):
-    settings = settings.replace(hook_secrets=(SECRET,))
-    start("worker", settings)
-    start("hooks", settings)
-    assert import_csv(settings, "accounts", ACCOUNTS, tmp_path).returncode == 0
-    wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts FINAL") == [(1,)], 60,
-               what="the registry in ClickHouse")
+    settings = running_with_acme(settings, start, tmp_path)
 
     assert send(settings, SNAPSHOTS[:2]) == 2
     # another currency is refused at the door, naming the field, and kept as a dead letter

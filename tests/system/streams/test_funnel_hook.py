@@ -9,13 +9,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from conftest import sql_rows, wait_until
-from hooks_helpers import post_signed
-from test_scoring_end_to_end import import_csv
+from test_crm_hook import running_with_acme, send
 
-SECRET = "crm-hook-secret"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 H = timedelta(hours=1)
-ACCOUNTS = "account_id,name,domains,ip_ranges,tier,target,committee_size,owner\nacme,Acme,acme.example,,1,true,,Avery\n"
 ANN = "ana@acme.example"
 
 
@@ -38,12 +35,6 @@ ITEMS = [
     item("sales_email", NOW - 1 * H, email=ANN, direction="inbound", rep="kim", subject="Re: Pricing"),
 ]
 BAD_STAGE = item("lifecycle_change", NOW - H, email=ANN, stage="hot")
-
-
-def send(settings, items: list[dict]) -> int:
-    reply = post_signed(settings, "/hooks/crm", json.dumps(items).encode(), SECRET)
-    assert reply.status == 202, reply.body
-    return reply.json()["accepted"]
 
 
 def counts(settings) -> tuple:
@@ -74,12 +65,7 @@ def check_views(settings) -> None:
 
 
 def test_funnel_records_and_sales_emails_through_the_crm_hook_exactly_once(settings, start, tmp_path):
-    settings = settings.replace(hook_secrets=(SECRET,))
-    start("worker", settings)
-    start("hooks", settings)
-    assert import_csv(settings, "accounts", ACCOUNTS, tmp_path).returncode == 0
-    wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts FINAL") == [(1,)], 60,
-               what="the registry in ClickHouse")
+    settings = running_with_acme(settings, start, tmp_path)
 
     assert send(settings, ITEMS[:4]) == 4
     assert send(settings, ITEMS[4:] + [BAD_STAGE]) == 3  # a stage outside the setting is refused at the door
