@@ -2,7 +2,8 @@
 
 CREATE OR REPLACE VIEW {database}.events AS
 SELECT event_id, type, occurred_at, received_at, day, account_id, person, method, channel,
-       program_id, minutes, success, email, anonymous_id, ip, url, payload
+       program_id, minutes, success, email, anonymous_id, ip, url, payload,
+       rep, outcome, direction  -- sales touches (migration 0014): the rep, a call's outcome, a call's or email's direction
 FROM {database}.touches FINAL;
 
 -- Capped minutes per account, person, day and channel: page views count at most
