@@ -100,6 +100,8 @@ class Settings:
     reporting_tz: str = "UTC"
     # The one reporting currency (ISO 4217): an opportunity in another is rejected, never converted.
     currency: str = "USD"
+    # Expected customer lifetime in years when retention cannot say (no renewal closed, or 100 %): CLV's fallback.
+    customer_lifetime_years: float = 3.0
     # Lifecycle stages in funnel order (issue 16): HubSpot's list; rename or reorder, `other` stays outside the order.
     lifecycle_stages: tuple[str, ...] = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist",
                                          "other")
@@ -181,6 +183,9 @@ class Settings:
         _check_stages(self.lifecycle_stages)
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise SettingsError(f"PULSE_CURRENCY={self.currency!r} must be an ISO 4217 code such as USD or EUR")
+        if not 0 < self.customer_lifetime_years <= 100:
+            raise SettingsError(f"PULSE_CUSTOMER_LIFETIME_YEARS={self.customer_lifetime_years!r} must be more than 0 "
+                                "and at most 100 (years)")
         import ipaddress
 
         for cidr in self.trusted_proxies:
@@ -255,6 +260,7 @@ ENV = {
     "batch_seconds": "PULSE_BATCH_SECONDS",
     "reporting_tz": "PULSE_REPORTING_TZ",
     "currency": "PULSE_CURRENCY",
+    "customer_lifetime_years": "PULSE_CUSTOMER_LIFETIME_YEARS",
     "lifecycle_stages": "PULSE_LIFECYCLE_STAGES",
     "weights_file": "PULSE_WEIGHTS_FILE",
     "worker_id": "PULSE_WORKER_ID",
