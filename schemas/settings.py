@@ -102,6 +102,8 @@ class Settings:
     currency: str = "USD"
     # Expected customer lifetime in years when retention cannot say (no renewal closed, or 100 %): CLV's fallback.
     customer_lifetime_years: float = 3.0
+    # Attribution: an opportunity's touchpoints are its account's program successes this many days before it.
+    attribution_days: int = 365
     # Lifecycle stages in funnel order (issue 16): HubSpot's list; rename or reorder, `other` stays outside the order.
     lifecycle_stages: tuple[str, ...] = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist",
                                          "other")
@@ -186,6 +188,9 @@ class Settings:
         if not 0 < self.customer_lifetime_years <= 100:
             raise SettingsError(f"PULSE_CUSTOMER_LIFETIME_YEARS={self.customer_lifetime_years!r} must be more than 0 "
                                 "and at most 100 (years)")
+        if not 1 <= self.attribution_days <= 3650:
+            raise SettingsError(f"PULSE_ATTRIBUTION_DAYS={self.attribution_days!r} must be a whole number of days "
+                                "from 1 to 3650")
         import ipaddress
 
         for cidr in self.trusted_proxies:
@@ -261,6 +266,7 @@ ENV = {
     "reporting_tz": "PULSE_REPORTING_TZ",
     "currency": "PULSE_CURRENCY",
     "customer_lifetime_years": "PULSE_CUSTOMER_LIFETIME_YEARS",
+    "attribution_days": "PULSE_ATTRIBUTION_DAYS",
     "lifecycle_stages": "PULSE_LIFECYCLE_STAGES",
     "weights_file": "PULSE_WEIGHTS_FILE",
     "worker_id": "PULSE_WORKER_ID",

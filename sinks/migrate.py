@@ -16,7 +16,8 @@ from clickhouse_connect.driver.client import Client
 from schemas.settings import Settings
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_PLACEHOLDER = re.compile(r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years)\}")
+_PLACEHOLDER = re.compile(
+    r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years|attribution_days)\}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ def load_migrations(settings: Settings) -> list[Migration]:
         values = {"database": settings.database, "retention_months": settings.retention_months,
                   "reporting_tz": settings.reporting_tz, "lifecycle_order": _lifecycle_order(settings),
                   # as an SQL decimal literal, to the hundredth of a year
-                  "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}"}
+                  "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}",
+                  "attribution_days": int(settings.attribution_days)}
         rendered = _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
     return sorted(found, key=lambda m: m.version)
