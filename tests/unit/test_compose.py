@@ -167,3 +167,42 @@ def test_every_variable_the_settings_read_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     assert names, "no variables found"
     assert not sorted(n for n in names if n not in readme)
+
+
+# The Compose specification, checked by a parser of it (compose_spec, the Rust crate podlet uses,
+# from PyPI: Docker's own `docker-compose` 1.x no longer installs on Python 3.11). Compose
+# interpolates `${VAR}` before it parses, so the check does the same with what an operator sets.
+def _spec_parse(text: str):
+    from compose_spec import PyOptions
+
+    parsed = PyOptions(apply_merge=True).from_yaml(substitute(text, OPERATOR))  # `<<: *env` blocks
+    parsed.validate()  # networks, volumes, configs and secrets that services name are defined
+    return parsed
+
+
+def test_the_compose_file_is_valid_under_the_compose_specification():
+    parsed = _spec_parse((ROOT / "docker-compose.yml").read_text())
+    assert parsed.service_names() == list(compose()["services"])
+
+
+@pytest.mark.parametrize("change, reason", [
+    (("restart: unless-stopped", "restart: sometimes"), "unknown variant `sometimes`"),
+    (("{ condition: service_healthy }", "{ condition: when_ready }"), "unknown variant `when_ready`"),
+    (("networks: [public, ingest]", "networks: [public, ingst]"), "`ingst`"),
+    (('"8080:8080"', '"8080:80800"'), "80800"),
+    (("    image: ", "    imgae: "), "imgae"),
+])
+def test_the_parser_refuses_what_compose_would(change, reason):
+    """The check has teeth: each copy with one mistake an editor could make is refused, naming it."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert change[0] in text, change[0]
+    with pytest.raises(ValueError, match=reason):
+        _spec_parse(text.replace(*change, 1))
+
+
+def test_workers_can_be_scaled():
+    """`docker compose up --scale worker=3` needs a worker with no fixed name, host port or hostname."""
+    worker = _spec_parse((ROOT / "docker-compose.yml").read_text()).get_service("worker")
+    fixed = {name: getattr(worker, name) for name in ("container_name", "ports", "hostname")}
+    assert fixed == dict.fromkeys(fixed), fixed
+    assert worker.command == ["worker"] and worker.restart == "unless-stopped"
