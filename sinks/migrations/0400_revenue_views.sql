@@ -72,13 +72,21 @@ FROM
 --   avg_deal_size won_amount / won_count, to the cent (half up); NULL when nothing was won
 --   avg_cycle_days, median_cycle_days  cycle_days of the won ones, 2 decimals; NULL when nothing was won
 --   new_customers accounts whose first closed-won new_business opportunity (by close_date) closed in the period
+--   spend         cost of the programs whose starts_at (its day) is in the period, plus the spend rows
+--                 (`pulse spend import`) of the months whose first day is in the period: mtd this month, qtd
+--                 and ytd the months of the quarter or year so far, 90d and 365d the months that began in
+--                 those days (the month holding the first day counts only when the period starts on the 1st);
+--                 no month after today's. The same for both audiences: spend is not split by account
+--   cac           spend / new_customers, to the cent (half up); NULL when there is no new customer
 CREATE OR REPLACE VIEW {database}.revenue_summary AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT g.period AS period, g.audience AS audience,
        s.pipeline_created_count AS pipeline_created_count, s.pipeline_created_amount AS pipeline_created_amount,
        s.won_count AS won_count, s.won_amount AS won_amount, s.lost_count AS lost_count,
        s.win_rate AS win_rate, s.avg_deal_size AS avg_deal_size, s.avg_cycle_days AS avg_cycle_days,
-       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers
+       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers, c.spend AS spend,
+       if(s.new_customers = 0, NULL, toNullable(toDecimal128(round(toDecimal128(c.spend, 8) / s.new_customers, 2), 2)))
+           AS cac
 FROM
 (
     SELECT period, arrayJoin(['target', 'all']) AS audience FROM {database}.reporting_periods
@@ -121,6 +129,20 @@ LEFT JOIN
     )
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
+LEFT JOIN
+(
+    SELECT p.period AS period, toDecimal128(sum(x.amount), 2) AS spend
+    FROM {database}.reporting_periods AS p
+    CROSS JOIN
+    (
+        SELECT toDate(assumeNotNull(starts_at), '{reporting_tz}') AS day, assumeNotNull(cost) AS amount
+        FROM {database}.programs FINAL WHERE cost IS NOT NULL AND starts_at IS NOT NULL
+        UNION ALL
+        SELECT month AS day, amount FROM {database}.spend FINAL
+    ) AS x
+    WHERE x.day BETWEEN p.start AND today
+    GROUP BY p.period
+) AS c ON c.period = g.period
 SETTINGS join_use_nulls = 0;
 
 -- Open pipeline now, per stage and audience: one row per stage that holds an open opportunity.
@@ -191,7 +213,10 @@ FROM (SELECT *, close_date BETWEEN today - 364 AND today AS in_365 FROM {databas
 --   journey_stage     customer: a closed-won new_business or renewal opportunity, and no renewal lost with a
 --                     close_date after the latest such win; else opportunity: an open opportunity; else the
 --                     engagement stage the worker last evaluated (account_engagement_snapshot: mqa, engaged,
---                     aware, unaware; unaware when it has not been evaluated yet)
+--                     aware, unaware; unaware when it has not been evaluated yet); not_interested (before the
+--                     engagement stage, after customer and opportunity) when sales' latest account_status is
+--                     not_interested, i.e. not reopened since
+--   status_reason     the reason sales gave with that not_interested ('' otherwise)
 --   open_pipeline     current amounts of its open opportunities (0 without any)
 --   won_revenue_365d  amounts of its closed-won opportunities (any type) with close_date in today and the 364
 --                     days before
@@ -199,7 +224,9 @@ CREATE OR REPLACE VIEW {database}.account_journey AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT a.account_id AS account_id, a.name AS account_name, a.is_target AS is_target,
        multiIf(o.last_win IS NOT NULL AND (o.last_renewal_lost IS NULL OR o.last_renewal_lost <= o.last_win),
-               'customer', o.open_count > 0, 'opportunity', e.stage != '', e.stage, 'unaware') AS journey_stage,
+               'customer', o.open_count > 0, 'opportunity', d.status = 'not_interested', 'not_interested',
+               e.stage != '', e.stage, 'unaware') AS journey_stage,
+       if(journey_stage = 'not_interested', ifNull(d.reason, ''), '') AS status_reason,
        toDecimal128(ifNull(o.open_pipeline, 0), 2) AS open_pipeline,
        toDecimal128(ifNull(o.won_revenue_365d, 0), 2) AS won_revenue_365d
 FROM (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a
@@ -216,4 +243,10 @@ LEFT JOIN
 ) AS o ON o.account_id = a.account_id
 LEFT JOIN (SELECT account_id, stage FROM {database}.account_engagement_snapshot FINAL) AS e
     ON e.account_id = a.account_id
+LEFT JOIN
+(
+    SELECT account_id, argMax(status, (occurred_at, toString(event_id))) AS status,
+           argMax(reason, (occurred_at, toString(event_id))) AS reason
+    FROM {database}.account_statuses FINAL GROUP BY account_id
+) AS d ON d.account_id = a.account_id
 SETTINGS join_use_nulls = 1;

@@ -52,6 +52,8 @@ def tiles() -> None:
 
 JOURNEY = (("customer", "Customers", "A closed-won new business or renewal opportunity, and no renewal lost since"),
            ("opportunity", "Opportunity", "Not a customer, with an open opportunity"),
+           ("not_interested", "Not interested", "No customer or open opportunity; sales' latest decision on it is "
+                                                 "not_interested (not reopened since)"),
            ("mqa", "MQA", "No customer or open opportunity; marketing-qualified today"),
            ("engaged", "Engaged", "No customer or open opportunity; engaged today"),
            ("aware", "Aware", "No customer or open opportunity; aware today"),

@@ -53,7 +53,8 @@ def test_overview_shows_stage_tiles_with_the_change_against_a_week_ago(story, da
     assert metric(at, "Minutes this month").value == "163 min"
     # the journey: acme won W1 (customer); globex only lost L1 (engaged today); initech unaware
     journey = {m.label: m.value for m in at.metric if "(account_journey)" in (m.help or "")}
-    assert journey == {"Customers": "1", "Opportunity": "0", "MQA": "0", "Engaged": "1", "Aware": "0", "Unaware": "1"}
+    assert journey == {"Customers": "1", "Opportunity": "0", "Not interested": "0", "MQA": "0", "Engaged": "1",
+                       "Aware": "0", "Unaware": "1"}
     assert "Data updated" in texts(at) and "s ago" in texts(at)
 
 
