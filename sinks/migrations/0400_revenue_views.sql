@@ -72,21 +72,13 @@ FROM
 --   avg_deal_size won_amount / won_count, to the cent (half up); NULL when nothing was won
 --   avg_cycle_days, median_cycle_days  cycle_days of the won ones, 2 decimals; NULL when nothing was won
 --   new_customers accounts whose first closed-won new_business opportunity (by close_date) closed in the period
---   spend         cost of the programs whose starts_at (its day) is in the period, plus the spend rows
---                 (`pulse spend import`) of the months whose first day is in the period: mtd this month, qtd
---                 and ytd the months of the quarter or year so far, 90d and 365d the months that began in
---                 those days (the month holding the first day counts only when the period starts on the 1st);
---                 no month after today's. The same for both audiences: spend is not split by account
---   cac           spend / new_customers, to the cent (half up); NULL when there is no new customer
 CREATE OR REPLACE VIEW {database}.revenue_summary AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT g.period AS period, g.audience AS audience,
        s.pipeline_created_count AS pipeline_created_count, s.pipeline_created_amount AS pipeline_created_amount,
        s.won_count AS won_count, s.won_amount AS won_amount, s.lost_count AS lost_count,
        s.win_rate AS win_rate, s.avg_deal_size AS avg_deal_size, s.avg_cycle_days AS avg_cycle_days,
-       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers, c.spend AS spend,
-       if(s.new_customers = 0, NULL, toNullable(toDecimal128(round(toDecimal128(c.spend, 8) / s.new_customers, 2), 2)))
-           AS cac
+       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers
 FROM
 (
     SELECT period, arrayJoin(['target', 'all']) AS audience FROM {database}.reporting_periods
@@ -129,20 +121,6 @@ LEFT JOIN
     )
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
-LEFT JOIN
-(
-    SELECT p.period AS period, toDecimal128(sum(x.amount), 2) AS spend
-    FROM {database}.reporting_periods AS p
-    CROSS JOIN
-    (
-        SELECT toDate(assumeNotNull(starts_at), '{reporting_tz}') AS day, assumeNotNull(cost) AS amount
-        FROM {database}.programs FINAL WHERE cost IS NOT NULL AND starts_at IS NOT NULL
-        UNION ALL
-        SELECT month AS day, amount FROM {database}.spend FINAL
-    ) AS x
-    WHERE x.day BETWEEN p.start AND today
-    GROUP BY p.period
-) AS c ON c.period = g.period
 SETTINGS join_use_nulls = 0;
 
 -- Open pipeline now, per stage and audience: one row per stage that holds an open opportunity.
