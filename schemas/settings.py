@@ -107,6 +107,12 @@ class Settings:
     # Lifecycle stages in funnel order (issue 16): HubSpot's list; rename or reorder, `other` stays outside the order.
     lifecycle_stages: tuple[str, ...] = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist",
                                          "other")
+    # The marketing-sales SLA (issue 16; the articles' defaults): first attempt within these hours of the MQL,
+    # at least sla_attempts attempts within sla_attempt_days, and worked % and attempts-met % at least sla_worked_pct.
+    sla_first_touch_hours: float = 24.0
+    sla_attempts: int = 5
+    sla_attempt_days: float = 14.0
+    sla_worked_pct: float = 90.0
     # Engagement-minute weights; changing the file re-scores history (pulse rescore, or at worker start).
     weights_file: Path | None = dataclasses.field(
         default_factory=lambda: Path("weights.toml").resolve() if Path("weights.toml").exists() else None)
@@ -183,6 +189,10 @@ class Settings:
             raise SettingsError(f"PULSE_COLLECT_TYPES: {', '.join(crm)} cannot be posted to the public /collect; "
                                 f"CRMs post it signed, to /hooks/crm")
         _check_stages(self.lifecycle_stages)
+        if not (0 < self.sla_first_touch_hours < 100_000 and 0 < self.sla_attempt_days < 10_000
+                and self.sla_attempts >= 1 and 0 <= self.sla_worked_pct <= 100):
+            raise SettingsError("PULSE_SLA_FIRST_TOUCH_HOURS and PULSE_SLA_ATTEMPT_DAYS must be positive, "
+                                "PULSE_SLA_ATTEMPTS at least 1 and PULSE_SLA_WORKED_PCT between 0 and 100")
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise SettingsError(f"PULSE_CURRENCY={self.currency!r} must be an ISO 4217 code such as USD or EUR")
         if not 0 < self.customer_lifetime_years <= 100:
@@ -268,6 +278,10 @@ ENV = {
     "customer_lifetime_years": "PULSE_CUSTOMER_LIFETIME_YEARS",
     "attribution_days": "PULSE_ATTRIBUTION_DAYS",
     "lifecycle_stages": "PULSE_LIFECYCLE_STAGES",
+    "sla_first_touch_hours": "PULSE_SLA_FIRST_TOUCH_HOURS",
+    "sla_attempts": "PULSE_SLA_ATTEMPTS",
+    "sla_attempt_days": "PULSE_SLA_ATTEMPT_DAYS",
+    "sla_worked_pct": "PULSE_SLA_WORKED_PCT",
     "weights_file": "PULSE_WEIGHTS_FILE",
     "worker_id": "PULSE_WORKER_ID",
     "hook_secrets": "PULSE_HOOK_SECRET",

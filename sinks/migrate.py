@@ -17,7 +17,8 @@ from schemas.settings import Settings
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _PLACEHOLDER = re.compile(
-    r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years|attribution_days)\}")
+    r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years|attribution_days"
+    r"|sla_first_touch_seconds|sla_attempts|sla_attempt_seconds|sla_worked_pct)\}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def load_migrations(settings: Settings) -> list[Migration]:
                   "reporting_tz": settings.reporting_tz, "lifecycle_order": _lifecycle_order(settings),
                   # as an SQL decimal literal, to the hundredth of a year
                   "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}",
-                  "attribution_days": int(settings.attribution_days)}
+                  "attribution_days": int(settings.attribution_days), **_sla(settings)}
         rendered = _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
     return sorted(found, key=lambda m: m.version)
@@ -57,6 +58,14 @@ def _lifecycle_order(settings: Settings) -> str:
     """PULSE_LIFECYCLE_STAGES in funnel order, `other` left out, as an SQL array literal (the setting
     allows only [a-z0-9_] names, so quoting is safe)."""
     return "[" + ", ".join(f"'{s}'" for s in settings.lifecycle_stages if s != "other") + "]"
+
+
+def _sla(settings: Settings) -> dict[str, str]:
+    """The SLA settings as SQL numbers, hours and days in whole seconds (checked numbers: safe to write in)."""
+    return {"sla_first_touch_seconds": str(round(settings.sla_first_touch_hours * 3600)),
+            "sla_attempts": str(int(settings.sla_attempts)),
+            "sla_attempt_seconds": str(round(settings.sla_attempt_days * 86400)),
+            "sla_worked_pct": f"{settings.sla_worked_pct:.2f}"}
 
 
 def migrate(client: Client, settings: Settings) -> list[str]:
