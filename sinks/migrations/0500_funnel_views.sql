@@ -134,3 +134,182 @@ FROM
 ) AS d
 LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = d.account_id
 SETTINGS join_use_nulls = 0;
+
+-- One row per person and stage of the order they have reached: their lifecycle history as a funnel.
+--   person      the person (email)
+--   account_id  the person's account (person_lifecycle.account_id: the CRM's, else the contact's, else '')
+--   position    the stage's place in the funnel order, from 1
+--   stage       the stage (PULSE_LIFECYCLE_STAGES, `other` never: it stands outside the order)
+--   entered_at  when the person first reached the stage (person_stages.entered_at; a skipped stage is
+--               entered with the next stage reached; a move back keeps the first time)
+--   left_at     when the person first reached the next stage of the order (so a skipped next stage counts
+--               too); NULL for the furthest stage reached, even after a move back
+--   skipped     1 when the stage was entered with a later one (no change named this stage itself at
+--               entered_at): the person jumped over it (entered_at = left_at), even if they moved back to it
+--               later; a skipped stage has no time in stage
+--   source      the source of the person's first change (person_lifecycle.source; '' when none)
+--   owner       the person's owner when entering the stage: the latest non-empty owner of a change at or
+--               before entered_at (ties: the larger event_id); '' when none named one by then
+CREATE OR REPLACE VIEW {database}.lifecycle_history AS
+WITH {lifecycle_order} AS stages
+SELECT h.email AS person, l.account_id AS account_id, h.position AS position, stages[h.position] AS stage,
+       h.entered_at AS entered_at, h.left_at AS left_at, h.skipped AS skipped, l.source AS source,
+       h.owner AS owner
+FROM
+(
+    SELECT email, position,
+           arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 >= position, cs))) AS entered_at,
+           if(position < top, arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 > position, cs))), NULL) AS left_at,
+           toUInt8(NOT arrayExists(c -> c.1 = position AND c.2 = entered_at, cs)) AS skipped,
+           arrayLast(c -> c.2 <= entered_at AND c.4 != '', cs).4 AS owner
+    FROM
+    (
+        -- (rank in the order or 0, occurred_at, event_id, owner) of every change, in history order
+        SELECT email, max(indexOf(stages, stage)) AS top,
+               arraySort(c -> (c.2, c.3), groupArray((indexOf(stages, stage), occurred_at, toString(event_id),
+                                                      owner))) AS cs
+        FROM {database}.lifecycle_changes FINAL
+        GROUP BY email
+    )
+    ARRAY JOIN range(1, top + 1) AS position
+) AS h
+LEFT JOIN (SELECT email, account_id, source FROM {database}.person_lifecycle) AS l ON l.email = h.email
+SETTINGS join_use_nulls = 0;
+
+-- One row per person who reached a stage of the order: their history as arrays indexed by position, what
+-- funnel_counts and funnel_conversion count from (one pass over the history instead of a join per stage).
+--   person       the person (email)
+--   source       the source of the person's first change ('' when none)
+--   top          the furthest position reached
+--   entered      entered_at of positions 1..top (lifecycle_history.entered_at)
+--   entered_on   the days of `entered` in the reporting time zone
+--   skipped      1 at a position the person jumped over (lifecycle_history.skipped)
+CREATE OR REPLACE VIEW {database}.person_funnel AS
+SELECT person, source, top, entered, arrayMap(t -> toDate(t, '{reporting_tz}'), entered) AS entered_on, skipped
+FROM
+(
+    SELECT person, any(source) AS source, max(position) AS top,
+           arrayMap(h -> h.2, arraySort(groupArray((position, entered_at)))) AS entered,
+           arrayMap(h -> h.2, arraySort(groupArray((position, skipped)))) AS skipped
+    FROM {database}.lifecycle_history
+    GROUP BY person
+);
+
+-- Period counts ("any stage"): one row per period, source and stage of the order, zeros included.
+--   period              mtd, qtd, ytd, 90d, 365d (reporting_periods), by the day a person first reached the
+--                       stage, today included
+--   source              `all`, or one source of the people's first change ('' = the change named none)
+--   position            the stage's place in the funnel order, from 1
+--   stage               the stage
+--   reached             people of the source who first reached the stage in the period (a skipped stage is
+--                       reached with the next one, so reached never grows down the funnel's same period)
+--   visitors            on the `lead` row only (else NULL): distinct people with a page_view in the period,
+--                       by the person stored on the view (the email, else the cookie): every source's row
+--                       has the same visitors, page views carry no lifecycle source
+--   visit_to_lead_rate  on the `lead` row only: reached / visitors, a fraction to 4 decimals; NULL when
+--                       there were no visitors. Without a stage named `lead` in PULSE_LIFECYCLE_STAGES, the
+--                       first stage of the order plays its part here and in funnel_conversion
+CREATE OR REPLACE VIEW {database}.funnel_counts AS
+WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
+     if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at
+SELECT g.period AS period, g.source AS source, g.position AS position, stages[g.position] AS stage,
+       r.reached AS reached,
+       if(g.position = lead_at, toNullable(v.visitors), NULL) AS visitors,
+       if(g.position = lead_at AND v.visitors > 0,
+          toNullable(toDecimal64(round(toDecimal128(r.reached, 8) / v.visitors, 4), 4)), NULL) AS visit_to_lead_rate
+FROM
+(
+    SELECT period, ordinal, source, position
+    FROM {database}.reporting_periods
+    CROSS JOIN (SELECT DISTINCT arrayJoin(['all', source]) AS source FROM {database}.person_funnel) AS s
+    ARRAY JOIN arrayEnumerate(stages) AS position
+) AS g
+LEFT JOIN
+(
+    SELECT p.period AS period, f.source AS source, f.position AS position, count() AS reached
+    FROM
+    (
+        SELECT arrayJoin(['all', source]) AS source, position, entered_on[position] AS day
+        FROM {database}.person_funnel ARRAY JOIN arrayEnumerate(entered) AS position
+    ) AS f
+    CROSS JOIN {database}.reporting_periods AS p
+    WHERE f.day BETWEEN p.start AND today
+    GROUP BY period, source, position
+) AS r ON r.period = g.period AND r.source = g.source AND r.position = g.position
+LEFT JOIN
+(
+    SELECT p.period AS period, uniqExact(e.person) AS visitors
+    FROM (SELECT person, day FROM {database}.events WHERE type = 'page_view' AND person != '') AS e
+    CROSS JOIN {database}.reporting_periods AS p
+    WHERE e.day BETWEEN p.start AND today
+    GROUP BY period
+) AS v ON v.period = g.period
+ORDER BY g.ordinal, g.source != 'all', g.source, g.position
+SETTINGS join_use_nulls = 0;
+
+-- Cohort conversion ("all stages", HubSpot's default funnel) and time in stage: one row per period,
+-- source and step, zeros included. The steps are every next step of the order (subscriber -> lead,
+-- lead -> mql, ...; next_step = 1) and, cumulatively, `lead` to each later stage (lead -> sql,
+-- lead -> opportunity, ...; next_step = 0; lead -> mql is the next-step row). So the cumulative funnel
+-- from lead is `WHERE from_stage = 'lead'`, the step by step one `WHERE next_step = 1`.
+--   period           mtd, qtd, ytd, 90d, 365d (reporting_periods), today included
+--   source           `all`, or one source of the people's first change ('' = the change named none)
+--   from_stage       the stage the cohort entered
+--   to_stage         the stage converted to
+--   next_step        1 when to_stage directly follows from_stage in the order; 0 for a cumulative row
+--   entered          the cohort: people who first reached from_stage in the period
+--   converted        of them, those who have reached to_stage by now (at any time, even after the period)
+--   conversion_rate  converted / entered, a fraction to 4 decimals; NULL when entered is 0
+--   moved_on         people who first reached to_stage in the period after having been in from_stage (a
+--                    person who skipped from_stage was never in it and is not counted): the base of the
+--                    days below, by period counting, not the cohort
+--   avg_days         over moved_on: days (seconds / 86,400) from entered_at(from_stage) to entered_at(to_stage)
+--                    - for a next step, the time in from_stage up to the next stage reached - 4 decimals;
+--                    NULL when moved_on is 0
+--   median_days      the median of the same days (the mean of the two middle ones for an even count)
+CREATE OR REPLACE VIEW {database}.funnel_conversion AS
+WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
+     if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at,
+     arrayConcat(arrayMap(i -> (i, i + 1), range(1, length(stages))),
+                 arrayMap(j -> (lead_at, j), range(lead_at + 2, length(stages) + 1))) AS steps
+SELECT g.period AS period, g.source AS source, stages[g.step.1] AS from_stage, stages[g.step.2] AS to_stage,
+       toUInt8(g.step.2 = g.step.1 + 1) AS next_step, x.entered AS entered, x.converted AS converted,
+       if(x.entered > 0, toNullable(toDecimal64(round(toDecimal128(x.converted, 8) / x.entered, 4), 4)), NULL)
+           AS conversion_rate,
+       x.moved_on AS moved_on,
+       if(x.moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.total_ms, 10) / x.moved_on / 86400000, 4), 4)),
+          NULL) AS avg_days,
+       if(x.moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.median_ms, 10) / 86400000, 4), 4)), NULL)
+           AS median_days
+FROM
+(
+    SELECT period, ordinal, source, step, step_order
+    FROM {database}.reporting_periods
+    CROSS JOIN (SELECT DISTINCT arrayJoin(['all', source]) AS source FROM {database}.person_funnel) AS s
+    ARRAY JOIN steps AS step, arrayEnumerate(steps) AS step_order
+) AS g
+LEFT JOIN
+(
+    SELECT period, source, step, countIf(in_cohort) AS entered, countIf(in_cohort AND top >= step.2) AS converted,
+           countIf(moved) AS moved_on, sumIf(ms, moved) AS total_ms, quantileExactInclusiveIf(0.5)(ms, moved) AS median_ms
+    FROM
+    (
+        SELECT p.period AS period, f.source AS source, f.step AS step, f.top AS top,
+               f.from_on BETWEEN p.start AND today AS in_cohort,
+               f.was_in AND f.to_on BETWEEN p.start AND today AS moved, f.ms AS ms
+        FROM
+        (
+            SELECT arrayJoin(['all', source]) AS source, step, top, entered_on[step.1] AS from_on,
+                   if(top >= step.2, entered_on[step.2], toDate('1970-01-01')) AS to_on,
+                   top >= step.2 AND skipped[step.1] = 0 AS was_in,
+                   if(top >= step.2, dateDiff('millisecond', entered[step.1], entered[step.2]), 0) AS ms
+            FROM {database}.person_funnel ARRAY JOIN steps AS step
+            WHERE top >= step.1
+        ) AS f
+        CROSS JOIN {database}.reporting_periods AS p
+    )
+    WHERE in_cohort OR moved
+    GROUP BY period, source, step
+) AS x ON x.period = g.period AND x.source = g.source AND x.step = g.step
+ORDER BY g.ordinal, g.source != 'all', g.source, g.step_order
+SETTINGS join_use_nulls = 0;
