@@ -1,0 +1,280 @@
+-- repeatable: the influence and attribution views (issue 15), re-created whenever this file (or a setting it
+-- uses) changes. Does engagement move revenue (engagement_influence), and which programs earned the pipeline
+-- (attribution_credits, program_attribution)? Opportunities are their current state (the opportunities view);
+-- touches are their current version (the events view: a re-attributed touch counts at the account it is at
+-- now, once). Days are in the reporting time zone ({reporting_tz}); money is exact, in the reporting currency.
+
+-- Engagement before each closed opportunity, by segment: always 6 rows, q1..q4 then engaged, not_engaged.
+-- Population: every closed opportunity (won or lost; unregistered accounts too) with close_date in today and
+-- the 364 days before. Its pre_opp_minutes = its account's engagement minutes over the 90 days before it was
+-- created (the days created_at - 90 to created_at - 1 in the reporting time zone), counted as
+-- account_engagement counts them: the daily caps of engagement_person_daily, and a person's claimed web and
+-- form minutes only once that person is confirmed at the account (a known contact, or a signed touch there).
+--   segment         q1, q2, q3, q4: quartile = ntile(4) OVER (ORDER BY pre_opp_minutes, opportunity_id), q4
+--                   the most engaged quarter; engaged: pre_opp_minutes >= 10; not_engaged: below 10
+--   opportunities   closed opportunities in the segment
+--   won             of them, closed-won
+--   win_rate        won / opportunities, a fraction rounded to 4 decimals; NULL for an empty segment
+--   avg_deal_size   won amount / won, to the cent (half up); NULL when none was won
+--   avg_cycle_days  cycle_days (close_date - the day of created_at) of the won ones, averaged, 2 decimals;
+--                   NULL when none was won
+--   min_minutes, max_minutes  the lowest and highest pre_opp_minutes in the segment; NULL when empty
+CREATE OR REPLACE VIEW {database}.engagement_influence AS
+WITH toDate(now(), '{reporting_tz}') AS today,
+closed AS
+(
+    SELECT opportunity_id, account_id, is_won, amount, ifNull(cycle_days, 0) AS cycle_days,
+           toDate(created_at, '{reporting_tz}') AS created_day
+    FROM {database}.opportunities
+    WHERE is_closed AND close_date BETWEEN today - 364 AND today
+),
+-- people whose claimed (web, form) minutes count: as in account_engagement_part, a person is confirmed at an
+-- account by any signed touch there (any day stored) or by being a known contact
+confirmed AS
+(
+    SELECT account_id, person FROM {database}.engagement_person_daily
+    WHERE account_id IN (SELECT account_id FROM closed) AND channel NOT IN ('web', 'form')
+    GROUP BY account_id, person HAVING sum(touches) != 0
+),
+-- (opportunity_id, pre_opp_minutes) for the opportunities whose account had any minutes in its window
+pre_opp AS
+(
+    SELECT c.opportunity_id AS opportunity_id,
+           sumIf(d.minutes, NOT (d.channel IN ('web', 'form') AND position(d.person, '@') > 0)
+                            OR (d.account_id, d.person) IN (SELECT account_id, person FROM confirmed)
+                            OR d.person IN (SELECT email FROM {database}.contacts FINAL)) AS minutes
+    FROM closed AS c
+    INNER JOIN {database}.engagement_person_daily AS d ON d.account_id = c.account_id
+    WHERE d.day BETWEEN c.created_day - 90 AND c.created_day - 1
+    GROUP BY c.opportunity_id
+),
+-- every closed opportunity with its minutes (0 without any) and its quartile; ties in minutes go by id
+ranked AS
+(
+    SELECT opportunity_id, is_won, amount, cycle_days, pre_opp_minutes,
+           concat('q', toString(ntile(4) OVER (ORDER BY pre_opp_minutes, opportunity_id))) AS quartile
+    FROM
+    (
+        SELECT c.opportunity_id AS opportunity_id, c.is_won AS is_won, c.amount AS amount,
+               c.cycle_days AS cycle_days, toDecimal64(ifNull(p.minutes, 0), 2) AS pre_opp_minutes
+        FROM closed AS c
+        LEFT JOIN pre_opp AS p ON p.opportunity_id = c.opportunity_id
+    )
+),
+-- each opportunity counts in its quartile and in engaged or not_engaged
+per_segment AS
+(
+    SELECT segment, count() AS opportunities, countIf(is_won) AS won,
+           sumIf(amount, is_won) AS won_amount, sumIf(cycle_days, is_won) AS won_cycle_days,
+           min(pre_opp_minutes) AS min_minutes, max(pre_opp_minutes) AS max_minutes
+    FROM ranked
+    ARRAY JOIN [quartile, if(pre_opp_minutes >= 10, 'engaged', 'not_engaged')] AS segment
+    GROUP BY segment
+)
+SELECT g.segment AS segment,
+       ifNull(s.opportunities, 0) AS opportunities,
+       ifNull(s.won, 0) AS won,
+       if(opportunities = 0, NULL, toNullable(toDecimal64(round(toDecimal128(won, 8) / opportunities, 4), 4)))
+           AS win_rate,
+       if(won = 0, NULL, toNullable(toDecimal128(round(toDecimal128(assumeNotNull(s.won_amount), 8) / won, 2), 2)))
+           AS avg_deal_size,
+       if(won = 0, NULL, toNullable(toDecimal64(round(
+           toDecimal128(assumeNotNull(s.won_cycle_days), 8) / won, 2), 2))) AS avg_cycle_days,
+       s.min_minutes AS min_minutes,
+       s.max_minutes AS max_minutes
+FROM (SELECT arrayJoin(['q1', 'q2', 'q3', 'q4', 'engaged', 'not_engaged']) AS segment) AS g
+LEFT JOIN per_segment AS s ON s.segment = g.segment
+ORDER BY indexOf(['q1', 'q2', 'q3', 'q4', 'engaged', 'not_engaged'], g.segment)
+SETTINGS join_use_nulls = 1;
+
+-- Every opportunity's amount split over its touchpoints, by each attribution model: one row per
+-- opportunity, model and touchpoint (an opportunity without touchpoints has no rows).
+-- Touchpoints: the successes (events.success = 1, the reach definition) that carry a program_id, of the
+-- opportunity's account, with occurred_at in the {attribution_days} days (PULSE_ATTRIBUTION_DAYS) before
+-- created_at (created_at - {attribution_days} x 24 h included, created_at itself excluded), in the order of
+-- occurred_at, then event_id (as text).
+--   opportunity_id, account_id
+--   model          first_touch: all to the first; last_touch: all to the last; linear: equal shares;
+--                  u_shaped: 40 % first, 40 % last, 20 % shared by those between;
+--                  w_shaped: 30 % first, 30 % the MQA touchpoint, 30 % last, 10 % shared by the others; the
+--                  MQA touchpoint is the last touchpoint at or before the account's first change to mqa
+--                  (stage_changes), when that change precedes created_at; without one, W is U.
+--                  U and W: a position that coincides with another (first = MQA, one touchpoint) or has no
+--                  touchpoint (nothing between) does not exist; with fewer than 4 (W) or 3 (U) positions, the
+--                  unused shares go equally to the positions that exist (2 touchpoints: 50/50; 1: 100 %);
+--                  time_decay: weight 2^(-age / 7), age = created_at - occurred_at in days (seconds / 86,400),
+--                  normalised over the opportunity's touchpoints
+--   position       the touchpoint's place, from 1
+--   touchpoints    how many the opportunity has
+--   event_id, program_id, occurred_at  the touchpoint
+--   credit         its share of the opportunity's current amount, rounded half up to the cent; the last
+--                  touchpoint's is the amount minus the others', so the credits sum to the amount exactly
+CREATE OR REPLACE VIEW {database}.attribution_credits AS
+WITH
+-- each touchpoint with its place, and the place of the account's MQA touchpoint (0: none)
+touchpoints AS
+(
+    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, age_days, position, touchpoints,
+           max(if(occurred_at <= first_mqa, position, 0)) OVER (PARTITION BY opportunity_id) AS mqa_position
+    FROM
+    (
+        SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, o.amount AS amount,
+               e.event_id AS event_id, e.program_id AS program_id, e.occurred_at AS occurred_at,
+               toDecimal128(dateDiff('millisecond', e.occurred_at, o.created_at), 6) / 86400000 AS age_days,
+               -- the account's first change to mqa, when it precedes the opportunity (else never)
+               if(m.first_mqa < o.created_at, m.first_mqa, toDateTime64('1970-01-01 00:00:00', 3, 'UTC'))
+                   AS first_mqa,
+               row_number() OVER (PARTITION BY o.opportunity_id ORDER BY e.occurred_at, toString(e.event_id))
+                   AS position,
+               count() OVER (PARTITION BY o.opportunity_id) AS touchpoints
+        FROM (SELECT opportunity_id, account_id, amount, created_at FROM {database}.opportunities) AS o
+        INNER JOIN
+        (
+            SELECT event_id, account_id, program_id, occurred_at FROM {database}.events
+            WHERE success = 1 AND program_id != '' AND account_id != ''
+        ) AS e ON e.account_id = o.account_id
+        LEFT JOIN
+        (
+            SELECT account_id, min(changed_at) AS first_mqa FROM {database}.stage_changes
+            WHERE stage_to = 'mqa' GROUP BY account_id
+        ) AS m ON m.account_id = o.account_id
+        WHERE e.occurred_at < o.created_at
+          AND e.occurred_at >= o.created_at - INTERVAL {attribution_days} DAY
+        SETTINGS join_use_nulls = 0
+    )
+),
+-- U and W as positions with base shares (in %): first, middle (those between), last, and W's MQA one.
+-- A position exists when it has a touchpoint of its own: the MQA one only when it is neither the first
+-- nor the last, the middle only with 3 touchpoints or more. k = the positions that exist, unused = 100 -
+-- their base shares, spread equally: a position gets base + unused / k, the middle one's share split over
+-- its touchpoints. So W without an MQA touchpoint is U, and U with 2 touchpoints is 50/50. Each share is
+-- one exact fraction, numerator / (100 k x middle touchpoints): nothing is rounded before the amount is split.
+shaped AS
+(
+    SELECT *, arrayJoin([('u_shaped', 40, 0, 20, 40, 0), ('w_shaped', 30, 30, 10, 30, mqa_position)]) AS shape,
+           tupleElement(shape, 1) AS model,
+           if(tupleElement(shape, 6) IN (0, 1, touchpoints), 0, tupleElement(shape, 6)) AS mqa,
+           touchpoints - 1 - (touchpoints >= 2) - (mqa > 0) AS middle,
+           1 + (touchpoints >= 2) + (mqa > 0) + (middle > 0) AS k,
+           100 - tupleElement(shape, 2) - if(touchpoints >= 2, tupleElement(shape, 5), 0)
+               - if(mqa > 0, tupleElement(shape, 3), 0) - if(middle > 0, tupleElement(shape, 4), 0) AS unused,
+           multiIf(position = 1, tupleElement(shape, 2), position = touchpoints, tupleElement(shape, 5),
+                   position = mqa, tupleElement(shape, 3), tupleElement(shape, 4)) AS base,
+           if(position = 1 OR position = touchpoints OR position = mqa, (base * k + unused) * greatest(middle, 1),
+              base * k + unused) AS numerator,
+           100 * k * greatest(middle, 1) AS denominator
+    FROM touchpoints
+),
+-- (opportunity, model, touchpoint, share as an exact fraction or, for time decay, a decimal)
+shares AS
+(
+    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints, model,
+           toDecimal128(amount, 12) * numerator / denominator AS exact
+    FROM
+    (
+        SELECT *, arrayJoin([('first_touch', toUInt64(position = 1), 1), ('last_touch', position = touchpoints, 1),
+                             ('linear', 1, touchpoints)]) AS simple,
+               tupleElement(simple, 1) AS model, tupleElement(simple, 2) AS numerator,
+               tupleElement(simple, 3) AS denominator
+        FROM touchpoints
+    )
+    UNION ALL
+    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints, model,
+           toDecimal128(amount, 12) * numerator / denominator AS exact
+    FROM shaped
+    UNION ALL
+    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints,
+           'time_decay' AS model,
+           toDecimal128(amount, 2) * toDecimal128(weight / sum(weight) OVER (PARTITION BY opportunity_id), 12)
+               AS exact
+    FROM (SELECT *, pow(2, -toFloat64(age_days) / 7) AS weight FROM touchpoints)
+)
+SELECT opportunity_id, account_id, model, position, touchpoints, event_id, program_id, occurred_at,
+       -- half up to the cent (round on decimals rounds half away from zero; amounts are >= 0); the last
+       -- touchpoint takes what the others leave
+       toDecimal128(if(position = touchpoints,
+                       amount - (sum(rounded) OVER (PARTITION BY opportunity_id, model) - rounded),
+                       rounded), 2) AS credit
+FROM (SELECT *, toDecimal128(round(exact, 2), 2) AS rounded FROM shares);
+
+-- Attribution per program, model and period: one row per program (registered, or named by a touchpoint),
+-- model (first_touch, last_touch, linear, u_shaped, w_shaped, time_decay, as attribution_credits) and
+-- period (reporting_periods: mtd, qtd, ytd, 90d, 365d), by the day the opportunity was created (its
+-- created_at in the reporting time zone, from the period's first day to today). Every opportunity counts,
+-- unregistered accounts too.
+--   program_id, name      the program ('' name when it is not registered)
+--   model, period
+--   attributed_pipeline   the program's credits (attribution_credits) on the opportunities created in the period
+--   attributed_revenue    the same, over those of them now closed-won
+--   influenced_opportunities  opportunities created in the period with at least one touchpoint of the program
+--   influenced_pipeline   their current amounts, each counted fully (not split); the same for every model
+--   sourced_pipeline      current amounts of the opportunities created in the period whose source is
+--                         marketing and whose first touchpoint is the program's; the same for every model
+--   cost                  the program's cost (programs.cost, the whole program); NULL when not given
+--   roi                   (attributed_revenue - cost) / cost, a fraction rounded to 4 decimals; NULL without a
+--                         cost (or a cost of 0)
+CREATE OR REPLACE VIEW {database}.program_attribution AS
+WITH toDate(now(), '{reporting_tz}') AS today,
+-- opportunities with the periods their creation day falls in
+created AS
+(
+    SELECT o.opportunity_id AS opportunity_id, o.amount AS amount, o.is_won AS is_won, o.source AS source,
+           p.period AS period
+    FROM {database}.opportunities AS o
+    CROSS JOIN {database}.reporting_periods AS p
+    WHERE toDate(o.created_at, '{reporting_tz}') BETWEEN p.start AND today
+),
+credited AS
+(
+    SELECT c.program_id AS program_id, c.model AS model, o.period AS period,
+           sum(c.credit) AS attributed_pipeline, sumIf(c.credit, o.is_won) AS attributed_revenue
+    FROM {database}.attribution_credits AS c
+    INNER JOIN created AS o ON o.opportunity_id = c.opportunity_id
+    GROUP BY program_id, model, period
+),
+-- model-independent: the touchpoints of one model (linear has a row for every touchpoint)
+influenced AS
+(
+    SELECT program_id, period, count() AS influenced_opportunities, sum(amount) AS influenced_pipeline,
+           sumIf(amount, sourced) AS sourced_pipeline
+    FROM
+    (
+        SELECT c.program_id AS program_id, o.period AS period, o.opportunity_id AS opportunity_id,
+               any(o.amount) AS amount, max(c.position = 1 AND o.source = 'marketing') AS sourced
+        FROM {database}.attribution_credits AS c
+        INNER JOIN created AS o ON o.opportunity_id = c.opportunity_id
+        WHERE c.model = 'linear'
+        GROUP BY program_id, period, opportunity_id
+    )
+    GROUP BY program_id, period
+),
+program_list AS
+(
+    SELECT program_id, name, cost FROM {database}.programs FINAL
+    UNION ALL
+    SELECT DISTINCT program_id, '' AS name, CAST(NULL, 'Nullable(Decimal(18, 2))') AS cost
+    FROM {database}.attribution_credits
+    WHERE program_id NOT IN (SELECT program_id FROM {database}.programs FINAL)
+)
+SELECT g.program_id AS program_id, g.name AS name, g.model AS model, g.period AS period,
+       toDecimal128(ifNull(c.attributed_pipeline, 0), 2) AS attributed_pipeline,
+       toDecimal128(ifNull(c.attributed_revenue, 0), 2) AS attributed_revenue,
+       ifNull(i.influenced_opportunities, 0) AS influenced_opportunities,
+       toDecimal128(ifNull(i.influenced_pipeline, 0), 2) AS influenced_pipeline,
+       toDecimal128(ifNull(i.sourced_pipeline, 0), 2) AS sourced_pipeline,
+       g.cost AS cost,
+       if(g.cost IS NULL OR g.cost = 0, NULL, toNullable(toDecimal64(round(
+           (toDecimal128(attributed_revenue, 8) - assumeNotNull(g.cost)) / assumeNotNull(g.cost), 4), 4))) AS roi
+FROM
+(
+    SELECT program_id, name, cost, model, period, ordinal
+    FROM program_list
+    CROSS JOIN (SELECT arrayJoin(['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'])
+                    AS model) AS m
+    CROSS JOIN {database}.reporting_periods AS p
+) AS g
+LEFT JOIN credited AS c ON c.program_id = g.program_id AND c.model = g.model AND c.period = g.period
+LEFT JOIN influenced AS i ON i.program_id = g.program_id AND i.period = g.period
+ORDER BY g.program_id, indexOf(['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'], g.model),
+         g.ordinal
+SETTINGS join_use_nulls = 1;
