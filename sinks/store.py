@@ -38,7 +38,7 @@ class Store:
         return [ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows]
 
     def store_records(self, table: str, columns: tuple[str, ...], records: Sequence, now: datetime) -> None:
-        """Accounts, contacts or programs as the registry topic gave them, stamped `updated_at`."""
+        """Accounts, contacts, programs, spend or goals as the registry topic gave them, stamped `updated_at`."""
         self.client.insert(f"{self.database}.{table}", [[getattr(r, c) for c in columns] + [now] for r in records],
                            column_names=columns + ("updated_at",))
 

@@ -1,6 +1,7 @@
 """Producing from the command line (imports, `pulse send`, the demo): kafka-python, synchronous."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable, Sequence
 
 from kafka import KafkaProducer
@@ -49,6 +50,13 @@ def publish_contacts(p: KafkaProducer, settings: Settings, contacts: Sequence[Co
 
 def publish_programs(p: KafkaProducer, settings: Settings, programs: Sequence[ProgramRecord]) -> None:
     _publish(p, settings, ProgramsChanged, programs)
+
+
+def publish_dated(p: KafkaProducer, settings: Settings, change, items: Sequence, imported_at: datetime) -> None:
+    """Spend or goals (SpendChanged / GoalsChanged) of one import, every chunk stamped with the import's time."""
+    for chunk in _chunks(items, REGISTRY_CHUNK):
+        p.send(settings.topic(topics.REGISTRY), encode_change(change(items=list(chunk), imported_at=imported_at)))
+    p.flush()
 
 
 def send_events(p: KafkaProducer, settings: Settings, events: Sequence[Touch]) -> None:

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import topics
-from schemas.registry import (ACCOUNT_COLUMNS, CONTACT_COLUMNS, PROGRAM_COLUMNS, AccountsChanged, ContactsChanged,
-                              ProgramsChanged, RescoreRequested, decode_change)
+from schemas.registry import (ACCOUNT_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, PROGRAM_COLUMNS, SPEND_COLUMNS,
+                              AccountsChanged, ContactsChanged, GoalsChanged, ProgramsChanged, RescoreRequested,
+                              SpendChanged, decode_change)
 from streams import attribution
 from streams.core.weights import Weights
 from streams.kafka_admin import partitions_of
@@ -70,6 +71,10 @@ def take_registry_change(pipeline: Pipeline, raw: bytes) -> Callable[[], int]:
         return storing("contacts", CONTACT_COLUMNS, attribution.contacts_scope(change.items))
     if isinstance(change, ProgramsChanged):
         return storing("programs", PROGRAM_COLUMNS)
+    if isinstance(change, (SpendChanged, GoalsChanged)):
+        # stamped with the import's time, not now: a replay of the topic re-stores the same versions
+        table, columns = ("spend", SPEND_COLUMNS) if isinstance(change, SpendChanged) else ("goals", GOAL_COLUMNS)
+        return lambda: writer.store.store_records(table, columns, change.items, change.imported_at) or len(change.items)
     assert isinstance(change, RescoreRequested)
     scoring.weights = Weights.load(pipeline.settings.weights_file)
     return lambda: rescore_stored(pipeline, change.since_days)

@@ -72,13 +72,21 @@ FROM
 --   avg_deal_size won_amount / won_count, to the cent (half up); NULL when nothing was won
 --   avg_cycle_days, median_cycle_days  cycle_days of the won ones, 2 decimals; NULL when nothing was won
 --   new_customers accounts whose first closed-won new_business opportunity (by close_date) closed in the period
+--   spend         cost of the programs whose starts_at (its day) is in the period, plus the spend rows
+--                 (`pulse spend import`) of the months whose first day is in the period: mtd this month, qtd
+--                 and ytd the months of the quarter or year so far, 90d and 365d the months that began in
+--                 those days (the month holding the first day counts only when the period starts on the 1st);
+--                 no month after today's. The same for both audiences: spend is not split by account
+--   cac           spend / new_customers, to the cent (half up); NULL when there is no new customer
 CREATE OR REPLACE VIEW {database}.revenue_summary AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT g.period AS period, g.audience AS audience,
        s.pipeline_created_count AS pipeline_created_count, s.pipeline_created_amount AS pipeline_created_amount,
        s.won_count AS won_count, s.won_amount AS won_amount, s.lost_count AS lost_count,
        s.win_rate AS win_rate, s.avg_deal_size AS avg_deal_size, s.avg_cycle_days AS avg_cycle_days,
-       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers
+       s.median_cycle_days AS median_cycle_days, s.new_customers AS new_customers, c.spend AS spend,
+       if(s.new_customers = 0, NULL, toNullable(toDecimal128(round(toDecimal128(c.spend, 8) / s.new_customers, 2), 2)))
+           AS cac
 FROM
 (
     SELECT period, arrayJoin(['target', 'all']) AS audience FROM {database}.reporting_periods
@@ -121,6 +129,20 @@ LEFT JOIN
     )
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
+LEFT JOIN
+(
+    SELECT p.period AS period, toDecimal128(sum(x.amount), 2) AS spend
+    FROM {database}.reporting_periods AS p
+    CROSS JOIN
+    (
+        SELECT toDate(assumeNotNull(starts_at), '{reporting_tz}') AS day, assumeNotNull(cost) AS amount
+        FROM {database}.programs FINAL WHERE cost IS NOT NULL AND starts_at IS NOT NULL
+        UNION ALL
+        SELECT month AS day, amount FROM {database}.spend FINAL
+    ) AS x
+    WHERE x.day BETWEEN p.start AND today
+    GROUP BY p.period
+) AS c ON c.period = g.period
 SETTINGS join_use_nulls = 0;
 
 -- Open pipeline now, per stage and audience: one row per stage that holds an open opportunity.
@@ -161,6 +183,16 @@ GROUP BY audience, stage;
 --                       NULL when no renewal closed
 --   won_count, lost_count, won_amount, won_cycle_days, renewals_won, renewals_closed
 --                       the counts and sums behind these rates (same 365 days)
+--   won_customers_365d  accounts with a closed-won opportunity (any type) in the same days
+--   revenue_per_customer_year  won_amount / won_customers_365d: the average won amount per customer per year,
+--                       to the cent; NULL when nothing was won
+--   lifetime_years      expected customer lifetime: 1 / (1 - retention) = renewals_closed / (renewals_closed -
+--                       renewals_won), 2 decimals (retention 0 gives 1 year); PULSE_CUSTOMER_LIFETIME_YEARS
+--                       ({customer_lifetime_years}) when no renewal closed or every one was won
+--   cac_365d            revenue_summary's cac for 365d and every opportunity (NULL without a new customer)
+--   clv                 revenue_per_customer_year x lifetime_years - cac_365d, from the exact ratios, to the
+--                       cent; may be negative; NULL when nothing was won or cac_365d is NULL (without a new
+--                       customer the cost of one is unknown, and CLV without it would overstate)
 CREATE OR REPLACE VIEW {database}.sales_velocity AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT countIf(NOT is_closed) AS open_count,
@@ -183,8 +215,72 @@ SELECT countIf(NOT is_closed) AS open_count,
        countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won,
        countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed,
        if(renewals_closed = 0, NULL, toNullable(toDecimal64(round(
-           toDecimal128(renewals_won, 8) / renewals_closed, 4), 4))) AS retention_365d
+           toDecimal128(renewals_won, 8) / renewals_closed, 4), 4))) AS retention_365d,
+       uniqExactIf(account_id, is_won AND in_365) AS won_customers_365d,
+       if(won_customers_365d = 0, NULL, toNullable(toDecimal128(round(
+           toDecimal128(won_amount, 8) / won_customers_365d, 2), 2))) AS revenue_per_customer_year,
+       renewals_closed = 0 OR renewals_won = renewals_closed AS lifetime_from_setting,
+       if(lifetime_from_setting, toDecimal64('{customer_lifetime_years}', 2), toDecimal64(round(
+           toDecimal128(renewals_closed, 8) / (renewals_closed - renewals_won), 2), 2)) AS lifetime_years,
+       (SELECT cac FROM {database}.revenue_summary WHERE period = '365d' AND audience = 'all') AS cac_365d,
+       if(won_customers_365d = 0 OR cac_365d IS NULL, NULL, toNullable(toDecimal128(round(
+           if(lifetime_from_setting,
+              toDecimal128(won_amount, 6) * toDecimal128('{customer_lifetime_years}', 2) / won_customers_365d,
+              toDecimal128(won_amount, 8) * renewals_closed
+                  / (won_customers_365d * (renewals_closed - renewals_won)))
+           - assumeNotNull(cac_365d), 2), 2))) AS clv
 FROM (SELECT *, close_date BETWEEN today - 364 AND today AS in_365 FROM {database}.opportunities);
+
+-- Per month (reporting time zone), every opportunity (unregistered accounts too): what the goals are
+-- measured against. One row per month in which anything below happened.
+--   month                     the month's first day
+--   pipeline_created_count, pipeline_created_amount  opportunities whose created_at is in the month, current amounts
+--   won_count, won_amount     opportunities now closed-won whose close_date is in the month
+--   new_customers             accounts whose first closed-won new_business opportunity closed in the month
+CREATE OR REPLACE VIEW {database}.revenue_monthly AS
+SELECT month, countIf(kind = 'created') AS pipeline_created_count,
+       toDecimal128(sumIf(amount, kind = 'created'), 2) AS pipeline_created_amount,
+       countIf(kind = 'won') AS won_count, toDecimal128(sumIf(amount, kind = 'won'), 2) AS won_amount,
+       countIf(kind = 'new_customer') AS new_customers
+FROM
+(
+    SELECT toStartOfMonth(toDate(created_at, '{reporting_tz}')) AS month, 'created' AS kind, amount
+    FROM {database}.opportunities
+    UNION ALL
+    SELECT toStartOfMonth(close_date) AS month, 'won' AS kind, amount FROM {database}.opportunities WHERE is_won
+    UNION ALL
+    SELECT toStartOfMonth(min(close_date)) AS month, 'new_customer' AS kind, toDecimal64(0, 2) AS amount
+    FROM {database}.opportunities WHERE is_won AND type = 'new_business' GROUP BY account_id
+)
+GROUP BY month;
+
+-- Every goal (`pulse goals import`: the latest import per month and metric) against its actual.
+--   month             the month's first day
+--   metric            pipeline_created_amount, won_amount or new_customers
+--   target            the goal
+--   actual            revenue_monthly's column of that name for the month (every opportunity)
+--   elapsed_days      days of the month gone by, today included: all of them for a past month, 0 for a future one
+--   days_in_month
+--   expected_to_date  target x elapsed_days / days_in_month, to the cent: where a straight line to the goal is today
+--   attainment        actual / target, a fraction to 4 decimals; NULL when the target is 0
+--   pace              actual / expected_to_date = actual / (target x elapsed fraction of the month), computed from
+--                     the exact ratio, a fraction to 4 decimals: 1 is on pace, 0.8 is 20 % behind; for a past
+--                     month it equals attainment; NULL for a future month or a target of 0
+CREATE OR REPLACE VIEW {database}.revenue_goals AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT g.month AS month, g.metric AS metric, g.target AS target,
+       toDecimal128(multiIf(g.metric = 'pipeline_created_amount', m.pipeline_created_amount,
+                            g.metric = 'won_amount', m.won_amount, toDecimal128(m.new_customers, 2)), 2) AS actual,
+       toDayOfMonth(toLastDayOfMonth(g.month)) AS days_in_month,
+       multiIf(g.month > today, 0, g.month = toStartOfMonth(today), toDayOfMonth(today), days_in_month)
+           AS elapsed_days,
+       toDecimal128(round(toDecimal128(g.target, 8) * elapsed_days / days_in_month, 2), 2) AS expected_to_date,
+       if(g.target = 0, NULL, toNullable(toDecimal64(round(toDecimal128(actual, 8) / g.target, 4), 4))) AS attainment,
+       if(g.target = 0 OR elapsed_days = 0, NULL, toNullable(toDecimal64(round(
+           toDecimal128(actual, 8) * days_in_month / (g.target * elapsed_days), 4), 4))) AS pace
+FROM (SELECT month, metric, target FROM {database}.goals FINAL) AS g
+LEFT JOIN {database}.revenue_monthly AS m ON m.month = g.month
+SETTINGS join_use_nulls = 0;
 
 -- Every registered account's place in the journey, today.
 --   account_id, account_name, is_target  from accounts
