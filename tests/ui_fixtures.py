@@ -79,8 +79,9 @@ def post(settings: Settings, events: list[dict], path: str = "/hooks/events") ->
 
 def send_story(settings: Settings) -> None:
     """Three target accounts and one other; touches today worked out by hand in test_pages.py."""
-    from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
-    from streams.producer import producer, publish_accounts, publish_contacts, publish_programs
+    from schemas.registry import (AccountRecord, ContactRecord, GoalRecord, GoalsChanged, ProgramRecord, SpendChanged,
+                                  SpendRecord)
+    from streams.producer import producer, publish_accounts, publish_contacts, publish_dated, publish_programs
 
     p = producer(settings)
     publish_accounts(p, settings, [
@@ -101,9 +102,16 @@ def send_story(settings: Settings) -> None:
     ])
     publish_programs(p, settings, [ProgramRecord(program_id="cmp-nov", name="November newsletter", channel="email",
                                                           cost=Decimal("300.00"))])
+    # this month's spend and won-revenue goal (the Revenue page's CAC, CLV and pace)
+    month, at = datetime.now(timezone.utc).date().replace(day=1), datetime.now(timezone.utc)
+    publish_dated(p, settings, SpendChanged, [SpendRecord(month=month, category="salaries", amount=Decimal("900.00"))],
+                  at)
+    publish_dated(p, settings, GoalsChanged, [GoalRecord(month=month, metric="won_amount", target=Decimal("3000.00"))],
+                  at)
     p.close()
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM accounts")[0][0] == 4, 60,
                what="the registry in ClickHouse")
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM goals")[0][0] == 1, 60, what="the goal in ClickHouse")
     now = datetime.now(timezone.utc).isoformat()
     answer = post(settings, [
         {"type": "meeting", "occurred_at": now, "email": "cleo@acme.example", "duration_minutes": 60},
@@ -131,20 +139,21 @@ def story_opportunities(now: datetime) -> list[dict]:
       acme (target)    W1 won 1,200.00, created T-10, closed T (cycle 10);  P1 open Proposal 800.00, p=60, created T
       globex (target)  L1 lost 500.00, created T, closed T
       umbrella         W2 won 300.00, created T-2, closed T (cycle 2)
-    and an older snapshot of W1 (Proposal), which the later won one supersedes."""
+    and an older snapshot of W1 (Proposal), which the later won one supersedes. P1 is created now, after
+    acme's email open of cmp-nov (send_story): that open is P1's one attribution touchpoint (Influence page)."""
     today = now.date()
 
-    def opportunity(oid, account, amount, created_days_ago, stage, closed="", **extra):
+    def opportunity(oid, account, amount, created_days_ago, stage, closed="", minutes_ago=5, **extra):
         return {"opportunity_id": oid, "account_id": account, "stage": stage, "is_closed": closed != "",
                 "is_won": closed == "won", "amount": amount,
-                "created_at": (now - timedelta(days=created_days_ago, minutes=5)).isoformat(),
+                "created_at": (now - timedelta(days=created_days_ago, minutes=minutes_ago)).isoformat(),
                 "close_date": today.isoformat() if closed else (today + timedelta(days=30)).isoformat(),
                 "occurred_at": now.isoformat(), **extra}
 
     older = {**opportunity("W1", "acme", "1000.00", 10, "Proposal", probability=40),
              "occurred_at": (now - timedelta(minutes=3)).isoformat()}
     return [older, opportunity("W1", "acme", "1200.00", 10, "Closed Won", "won"),
-            opportunity("P1", "acme", "800.00", 0, "Proposal", probability=60),
+            opportunity("P1", "acme", "800.00", 0, "Proposal", minutes_ago=0, probability=60),
             opportunity("L1", "globex", "500.00", 0, "Closed Lost", "lost"),
             opportunity("W2", "umbrella", "300.00", 2, "Closed Won", "won")]
 

@@ -133,3 +133,31 @@ def days(value) -> str:
     if count is None:
         return "—"
     return "1 day" if count == 1 else f"{count.normalize():,f} days"
+
+
+MIN_CLOSED_FOR_INFLUENCE = 8  # fewer closed opportunities make quartiles of one or two: no claim
+
+
+def influence_headline(segments: dict[str, dict]) -> str:
+    """engagement_influence's rows (segment -> row) as the sentence leadership reads: how much faster the
+    most engaged quarter's won opportunities closed than the least engaged quarter's, and its win rate as a
+    multiple of theirs; or why there is no such sentence yet."""
+    closed = sum(int(segments.get(q, {}).get("opportunities") or 0) for q in ("q1", "q2", "q3", "q4"))
+    if closed < MIN_CLOSED_FOR_INFLUENCE:
+        return f"Not enough closed opportunities yet: {closed} of {MIN_CLOSED_FOR_INFLUENCE}."
+    top, bottom = segments["q4"], segments["q1"]
+    win_top, win_bottom = _decimal(top.get("win_rate")) or Decimal(0), _decimal(bottom.get("win_rate")) or Decimal(0)
+    if win_bottom == 0 or win_top == 0:
+        if win_bottom == win_top:
+            return "Neither the most nor the least engaged quarter of accounts has won an opportunity yet."
+        won, other = ("most", "least") if win_top else ("least", "most")
+        return (f"Opportunities of the {won} engaged quarter of accounts won {rate(win_top or win_bottom)} of the "
+                f"time; the {other} engaged quarter's have not won yet.")
+    times = f"{(win_top / win_bottom).quantize(Decimal('0.01'), ROUND_HALF_UP).normalize():f}×"
+    cycle_top, cycle_bottom = _decimal(top.get("avg_cycle_days")), _decimal(bottom.get("avg_cycle_days"))
+    if cycle_top is None or not cycle_bottom:  # both won, so only a cycle of 0 days leaves nothing to compare
+        return f"Opportunities of the most engaged quarter of accounts won {times} as often as the least engaged's."
+    change = ((cycle_bottom - cycle_top) / cycle_bottom * 100).quantize(Decimal("1"), ROUND_HALF_UP)
+    speed = ("as fast as the least engaged quarter's" if change == 0 else
+             f"{abs(change)}% {'faster' if change > 0 else 'slower'} than the least engaged quarter's")
+    return f"Opportunities of the most engaged quarter of accounts closed {speed}, and won {times} as often."

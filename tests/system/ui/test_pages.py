@@ -12,8 +12,9 @@ The story, worked out by hand (engagement minutes, today):
 """
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -149,6 +150,50 @@ def test_account_page_search_switches_account(story, dashboard):
     assert metric(at, "Minutes, 7 days").value == "11.0 min"
 
 
+def test_account_page_lists_the_accounts_opportunities_and_their_stage_history(story, dashboard):
+    at = dashboard(story, "account", query_params={"account": "acme"})
+    deals = table(at, "status").set_index("opportunity_id")
+    assert deals["status"].to_dict() == {"P1": "open", "W1": "won"}
+    assert deals.loc["W1", "amount"] == 1200.0 and deals.loc["W1", "cycle_days"] == 10
+    assert metric(at, "Open pipeline").value == "$800.00" and metric(at, "Won").value == "$1,200.00"
+    visits = table(at, "days_in_stage")
+    # W1 was in Proposal (the older snapshot) before Closed Won; P1 is in Proposal now
+    assert list(zip(visits["opportunity_id"], visits["stage"])) == [("P1", "Proposal"), ("W1", "Proposal"),
+                                                                     ("W1", "Closed Won")]
+    assert visits["left_at"].isna().tolist() == [True, False, True]
+
+
+def test_overview_shows_the_quarters_pipeline_and_won_revenue(story, dashboard):
+    at = dashboard(story)
+    today = date.today()
+    w1_in = today - timedelta(days=10) >= today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    assert metric(at, "Pipeline created this quarter").value == ("$2,500.00" if w1_in else "$1,300.00")
+    assert metric(at, "Won revenue this quarter").value == "$1,200.00"  # W1; umbrella's W2 is not a target
+
+
+def test_revenue_page_shows_cac_the_goal_with_its_pace_and_clv(story, dashboard):
+    """The story imports 900.00 of spend this month and a won_amount goal of 3,000.00 for it (ui_fixtures).
+    New customers: acme (W1) among the targets, + umbrella (W2) among all."""
+    at = dashboard(story, "revenue")
+    for short in ("MTD", "QTD", "YTD"):
+        assert metric(at, f"New customers, {short}").value == "1"
+        assert metric(at, f"CAC, {short}").value == "$900.00"
+    # the goal: all accounts' won revenue this month, 1,500.00, against 3,000.00 at day d of n
+    today = date.today()
+    n = calendar.monthrange(today.year, today.month)[1]
+    pace = (Decimal(1500) * n / (3000 * today.day) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    goal = metric(at, "Won revenue, " + today.strftime("%B"))
+    assert goal.label.endswith("goal $3,000.00") and goal.value == "$1,500.00" and goal.delta == f"pace {pace}%"
+    # CLV: (1,200 + 300) / 2 customers a year x 3 years (no renewal closed) - CAC 900 / 2
+    assert metric(at, "Customer lifetime value").value == "$1,800.00"
+    assert metric(at, "Expected lifetime").value == "3.00 years"
+    assert metric(at, "Won revenue per customer per year").value == "$750.00"
+    assert metric(at, "CAC, 365 days").value == "$450.00"
+    assert "pulse goals import" not in texts(at)  # goals exist: no empty state
+    at.toggle(key="revenue_targets_only").set_value(False).run()
+    assert metric(at, "New customers, MTD").value == "2" and metric(at, "CAC, MTD").value == "$450.00"
+
+
 def test_reach_page_shows_reach_and_focus_per_program(story, dashboard):
     at = dashboard(story, "reach")
     programs = table(at, "reach_pct").set_index("program_id")
@@ -214,6 +259,31 @@ def test_revenue_page_shows_periods_open_pipeline_and_velocity(story, dashboard)
         == [(Decimal("1500.00"),)]
 
 
+def test_influence_page_shows_quartiles_headline_and_attribution(story, dashboard):
+    """The story's closed opportunities (L1, W1, W2) had no engagement in the 90 days before they were created
+    (every touch is today): 0 minutes each, so the quartiles go by id. P1 (800.00, open, created after acme's
+    email open of cmp-nov, a 300.00 program) is that program's whole attributed pipeline."""
+    at = dashboard(story, "influence")
+    words = texts(at)
+    assert "Not enough closed opportunities yet: 3 of 8." in words
+    segments = table(at, "opportunities").set_index("label")
+    assert segments["opportunities"].tolist() == [1, 1, 1, 0, 0, 3]
+    assert segments.loc["Q2", "win_pct"] == 100 and segments.loc["Q2", "avg_deal_size"] == 1200
+    assert segments.loc["Not engaged (< 10 min)", "win_pct"] == 66.67
+    assert segments.loc["Not engaged (< 10 min)", "cycle"] == 6
+    assert "Which programs earned the pipeline? · Linear, last 365 days" in words
+    programs = table(at, "attributed_pipeline").set_index("program")
+    assert programs.loc["November newsletter"].tolist() == [800.0, 0.0, 1, 800.0, 0.0, 300.0, -100.0]
+    assert at.get("download_button")
+    at.selectbox(key="influence_model").set_value("w_shaped").run()
+    at.selectbox(key="influence_period").set_value("mtd").run()
+    assert not at.exception and "Which programs earned the pipeline? · W-shaped, month to date" in texts(at)
+    assert table(at, "attributed_pipeline").set_index("program").loc["November newsletter", "attributed_pipeline"] \
+        == 800.0
+    assert sql_rows(story, "SELECT attributed_pipeline, roi FROM program_attribution WHERE program_id = 'cmp-nov' "
+                           "AND model = 'w_shaped' AND period = 'mtd'") == [(Decimal("800.00"), Decimal("-1.0000"))]
+
+
 def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
     wait_until(lambda: sql_rows(story, "SELECT count() FROM pipeline_health")[0][0] > 0, 60,
                what="a pipeline_health reading")
@@ -253,7 +323,8 @@ def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
     assert owners.loc["Avery", "target_accounts"] == 2 and owners.loc["Avery", "mqa"] == 1
 
 
-@pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "revenue", "data_health", "sql"])
+@pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "revenue", "influence",
+                                  "data_health", "sql"])
 def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
     at = dashboard(blank, page)
     assert not at.exception and not at.error
@@ -263,7 +334,7 @@ def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
         assert "pulse up --demo" in words or "pulse accounts import" in words
     if page == "data_health":
         assert "Nothing has been rejected" in words
-    if page == "revenue":
+    if page in ("revenue", "influence"):
         assert "No opportunities yet" in words and "/hooks/crm" in words and "pulse send" in words
 
 
@@ -271,7 +342,7 @@ def test_pages_say_when_the_database_is_not_reachable(broker, tmp_path, dashboar
     from ui_fixtures import fresh_settings
 
     nowhere = fresh_settings(broker, tmp_path)  # nothing listens on its SQL port
-    for page in (None, "accounts", "revenue", "data_health"):
+    for page in (None, "accounts", "revenue", "influence", "data_health"):
         at = dashboard(nowhere, page)
         assert at.warning and "not answering" in at.warning[0].value
         assert not at.error
