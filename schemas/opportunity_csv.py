@@ -133,15 +133,22 @@ def columns_for(header: list[str], preset: str) -> tuple[dict[str, int], list[st
 
 def read(lines: Iterable[str], options: Options) -> tuple[list[str], Iterator[Row]]:
     """(ignored columns, rows); ImportRefused for a file that cannot be read at all."""
+    reader, header = open_export(lines, "one row per snapshot")
+    positions, ignored = columns_for(header, options.preset)
+    return ignored, _rows(reader, len(header), positions, options)
+
+
+def open_export(lines: Iterable[str], rows_are: str) -> tuple:
+    """(csv reader after the header, the header) of a CRM export; ImportRefused without a header row.
+    Shared with schemas/lifecycle_csv.py."""
     reader = csv.reader(_without_bom(lines))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise ImportRefused(f"line 1: not valid CSV: {exc}") from None
     if header is None or not any(h.strip() for h in header):
-        raise ImportRefused("the file is empty: expected a header row, then one row per snapshot")
-    positions, ignored = columns_for(header, options.preset)
-    return ignored, _rows(reader, len(header), positions, options)
+        raise ImportRefused(f"the file is empty: expected a header row, then {rows_are}")
+    return reader, header
 
 
 def _without_bom(lines: Iterable[str]) -> Iterator[str]:
