@@ -141,6 +141,31 @@ def test_sla_by_owner_at_each_boundary(engine):
         == {o: e[2][8] for o, e in SLA_CASES.items()}
 
 
+def test_the_sla_settings_move_the_boundaries(engine):
+    from sinks.migrate import migrate
+
+    client, settings = engine
+    db = settings.database
+    # 24.5 hours to the first touch, 4 attempts within 13.5 days, a 50 % target: the views are re-created
+    assert "0700_sales_activity_views.sql" in migrate(client, settings.replace(
+        sla_first_touch_hours=24.5, sla_attempts=4, sla_attempt_days=13.5, sla_worked_pct=50))
+    touches = []
+    for owner in ("o-time", "o-attempts"):
+        make, people, _ = SLA_CASES[owner]
+        touches += make()
+        for email in people:
+            lifecycle(client, db, (email, "mql", T, owner))
+    write_touches(client, db, touches)
+    rows = {r["owner"]: tuple(r[c] for c in SLA_COLUMNS)
+            for r in dicts(client, f"SELECT * FROM {db}.sla_by_owner WHERE period = '90d'")}
+    # late@ (24 h 01 m) is now in time; five@ has 4 attempts in 13.5 days (its 5th came at 14), four@ its 4
+    assert rows == {
+        "o-time": (2, 2, Decimal("100.0"), Decimal("100.0"), Decimal("24.00"), Decimal("1.00"), Decimal("0.0"),
+                   Decimal("0.0"), 0, 0),
+        "o-attempts": (2, 2, Decimal("100.0"), Decimal("100.0"), Decimal("1.00"), Decimal("4.00"), Decimal("100.0"),
+                       Decimal("100.0"), 0, 1)}
+
+
 # email: (touches after T (the MQL moment), worked, attempts, connected)
 CONNECT_CASES = {
     "c-connected@a.co": ([("call", "connected")], 1, 1, 1),
