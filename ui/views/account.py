@@ -6,6 +6,7 @@ import altair as alt
 import streamlit as st
 
 from ui import queries as q
+from ui import queries_funnel as qf
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
 from ui.format import STAGE_LABELS, minutes
 
@@ -94,6 +95,9 @@ def people(account: str) -> None:
     found = load(q.ACCOUNT_PEOPLE, {"account": account}, what="The people list",
                  none="Nobody at this account has engaged in the last 90 days.")
     if found is not None:
+        stages = quiet(qf.ACCOUNT_PEOPLE_STAGES, {"account": account})  # the CRM's lifecycle stage, when known
+        if stages is not None:
+            found = found.merge(stages, on="person", how="left")
         st.dataframe(found, hide_index=True, width="stretch", column_config={
             "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
             "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
@@ -101,6 +105,9 @@ def people(account: str) -> None:
             "minutes_90d": st.column_config.NumberColumn("Minutes 90 d", format="%.1f"),
             "touches_90d": st.column_config.NumberColumn("Touches 90 d"),
             "last_activity_day": st.column_config.DateColumn("Last active"),
+            "lifecycle_stage": st.column_config.TextColumn(
+                "Lifecycle stage", help="The person's current stage in the CRM (the latest lifecycle change); "
+                                        "empty when the CRM sent none"),
         })
 
 

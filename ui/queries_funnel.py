@@ -1,0 +1,43 @@
+"""The dashboard's lifecycle-funnel queries, as named constants: the Funnel page and the Account page's
+people stages (views of sinks/migrations/0500_funnel_views.sql)."""
+from __future__ import annotations
+
+# Whether any lifecycle change has arrived (the page's empty state); the table without FINAL: a count only.
+LIFECYCLE_COUNT = "SELECT count() AS changes FROM lifecycle_changes"
+
+# The sources the split offers: those of people's first change ('' = the change named none).
+FUNNEL_SOURCES = "SELECT DISTINCT source FROM person_funnel ORDER BY source"
+
+# Period counts of every stage and period, for one source (`all` or one source), the visit-to-lead rate on lead.
+FUNNEL_COUNTS = """
+SELECT period, position, stage, reached, visitors, visit_to_lead_rate
+FROM funnel_counts
+WHERE source = %(source)s
+ORDER BY period, position
+"""
+
+# Cohort conversion and time in stage of every step and period, for one source.
+FUNNEL_STEPS = """
+SELECT period, from_stage, to_stage, next_step, entered, converted, conversion_rate, moved_on, avg_days, median_days
+FROM funnel_conversion
+WHERE source = %(source)s
+"""
+
+# Each source side by side in one period: the period counts and the cohort conversion from lead.
+FUNNEL_BY_SOURCE_COUNTS = """
+SELECT source, stage, reached FROM funnel_counts WHERE period = %(period)s AND source != 'all'
+"""
+FUNNEL_BY_SOURCE_STEPS = """
+SELECT source, from_stage, to_stage, next_step, entered, converted, conversion_rate
+FROM funnel_conversion
+WHERE period = %(period)s AND source != 'all'
+"""
+
+# The current lifecycle stage of the people of one account's people table (account_people's person is the
+# email when known): the latest change of each, as person_lifecycle says, for those people only.
+ACCOUNT_PEOPLE_STAGES = """
+SELECT email AS person, argMax(stage, (occurred_at, toString(event_id))) AS lifecycle_stage
+FROM lifecycle_changes FINAL
+WHERE email IN (SELECT person FROM account_people WHERE account_id = %(account)s)
+GROUP BY email
+"""
