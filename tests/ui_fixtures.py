@@ -128,6 +128,7 @@ def send_story(settings: Settings) -> None:
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM rejected_events")[0][0] == 1, 60,
                what="the rejected event")
     send_opportunities(settings)
+    send_lifecycle(settings)
     # the worker records stages on new touches (and at least every minute): the Overview reads them
     wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
                                                "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
@@ -164,6 +165,28 @@ def send_opportunities(settings: Settings) -> None:
     assert answer["accepted"] == 5, answer
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM opportunity_snapshots")[0][0] == 5, 60,
                what="5 opportunity snapshots stored")
+
+
+def story_lifecycle(now: datetime) -> list[dict]:
+    """The CRM's lifecycle stages (test_pages.py works the Funnel page out from them), minutes ago:
+      cleo@acme   lead 50 (marketing, Avery), mql 40, sql 10  -> 10 min a lead, 30 min an MQL
+      ana@globex  lead 20 (marketing, Blake)                  -> ana also viewed a page today (send_story)
+      vic@acme    subscriber 30 (sales)"""
+    def change(email, stage, minutes_ago, **extra):
+        return {"type": "lifecycle_change", "email": email, "stage": stage,
+                "occurred_at": (now - timedelta(minutes=minutes_ago)).isoformat(), **extra}
+
+    return [change("cleo@acme.example", "lead", 50, source="marketing", owner="Avery"),
+            change("cleo@acme.example", "mql", 40), change("cleo@acme.example", "sql", 10),
+            change("ana@globex.example", "lead", 20, source="marketing", owner="Blake"),
+            change("vic@acme.example", "subscriber", 30, source="sales")]
+
+
+def send_lifecycle(settings: Settings) -> None:
+    answer = post(settings, story_lifecycle(datetime.now(timezone.utc)), "/hooks/crm")
+    assert answer["accepted"] == 5, answer
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM lifecycle_changes")[0][0] == 5, 60,
+               what="5 lifecycle changes stored")
 
 
 @pytest.fixture(scope="module")

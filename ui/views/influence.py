@@ -137,7 +137,7 @@ def roi_chart(with_cost: pd.DataFrame) -> None:
 
 def attribution_table(shown: pd.DataFrame, currency: str) -> None:
     def money_col(title: str, text: str):
-        return st.column_config.NumberColumn(f"{title} ({currency})", format="localized", help=text)
+        return st.column_config.NumberColumn(title, format="localized", help=f"{text} ({currency})")
 
     columns = ["program", "attributed_pipeline", "attributed_revenue", "influenced_opportunities",
                "influenced_pipeline", "sourced_pipeline", "cost", "roi_pct"]
@@ -156,6 +156,7 @@ def attribution_table(shown: pd.DataFrame, currency: str) -> None:
         "roi_pct": st.column_config.NumberColumn("ROI", format="%.2f%%", help="(Attributed revenue − cost) ÷ cost; "
                                                  "empty without a cost"),
     })
+    st.caption(f"Amounts in {currency}. Attributed figures depend on the model; influenced and sourced do not.")
 
 
 def _bars(frame: pd.DataFrame, field: str, title: str, chart_title: str, color: str) -> alt.Chart:

@@ -16,6 +16,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
 import pytest
 
 from conftest import sql_rows, wait_until
@@ -161,6 +162,46 @@ def test_account_page_lists_the_accounts_opportunities_and_their_stage_history(s
     assert list(zip(visits["opportunity_id"], visits["stage"])) == [("P1", "Proposal"), ("W1", "Proposal"),
                                                                      ("W1", "Closed Won")]
     assert visits["left_at"].isna().tolist() == [True, False, True]
+
+
+def test_account_page_people_show_their_lifecycle_stage(story, dashboard):
+    at = dashboard(story, "account", query_params={"account": "acme"})
+    people = table(at, "lifecycle_stage")
+    assert dict(zip(people["person"], people["lifecycle_stage"])) == {"cleo@acme.example": "sql",
+                                                                      "vic@acme.example": "subscriber"}
+
+
+def test_funnel_page_shows_stages_conversion_time_in_stage_and_sources(story, dashboard):
+    """story_lifecycle (tests/ui_fixtures.py), minutes ago: cleo lead 50, mql 40, sql 10 (marketing);
+    ana lead 20 (marketing); vic subscriber 30 (sales). Page views today: ana and bob@gmail (2 visitors)."""
+    at = dashboard(story, "funnel", funnel_period="365d")
+    for short in ("MTD", "YTD"):
+        assert [metric(at, f"New {s}, {short}").value for s in ("leads", "MQLs", "SQLs", "customers")] == \
+            ["2", "1", "1", "0"]
+        assert metric(at, f"Visit-to-lead rate, {short}").value == "100.00%"  # 2 new leads / 2 visitors
+        assert metric(at, f"Lead → customer, {short}").value == "0.00%"
+    stages = table(at, "next_step").set_index("stage")
+    assert stages["reached"].to_dict() == {"subscriber": 3, "lead": 2, "mql": 1, "sql": 1, "opportunity": 0,
+                                           "customer": 0, "evangelist": 0}
+    assert stages.loc["subscriber", "next_step"] == pytest.approx(66.67)  # cleo and ana of the three
+    assert stages.loc["lead", "next_step"] == 50.0 and stages.loc["mql", "next_step"] == 100.0
+    assert stages.loc["sql", "from_lead"] == 50.0 and stages.loc["customer", "from_lead"] == 0.0
+    # time in stage: cleo 10 min a lead (0.0069 days), 30 min an MQL (0.0208 days); nobody moved on from sql
+    assert (stages.loc["lead", "avg_days"], stages.loc["mql", "avg_days"]) == (0.0069, 0.0208)
+    assert stages.loc["mql", "median_days"] == 0.0208 and pd.isna(stages.loc["sql", "avg_days"])
+    split = table(at, "Lead → MQL (%)").set_index("source")
+    assert split.loc["marketing", "New leads"] == 2 and split.loc["marketing", "Lead → MQL (%)"] == 50.0
+    assert split.loc["sales", "New leads"] == 0 and pd.isna(split.loc["sales", "Lead → MQL (%)"])
+    at.radio(key="funnel_mode").set_value("period").run()
+    assert not at.exception
+    at.selectbox(key="funnel_source").set_value("sales").run()
+    assert metric(at, "New leads, YTD").value == "0" and metric(at, "Visit-to-lead rate, YTD").value == "0.00%"
+
+
+def test_funnel_page_empty_state_says_how_to_get_lifecycle_data_in(blank, dashboard):
+    at = dashboard(blank, "funnel")
+    words = texts(at)
+    assert "No lifecycle stages yet" in words and "pulse lifecycle import" in words and "/hooks/crm" in words
 
 
 def test_overview_shows_the_quarters_pipeline_and_won_revenue(story, dashboard):
