@@ -244,32 +244,11 @@ FROM stage_changes
 WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
 """
 
-# ---------------------------------------------------------------- Revenue
+# ---------------------------------------------------------------- Revenue (ui/queries_revenue.py)
 
-# Whether any opportunity has arrived (the page's empty state); the table without FINAL: a count only.
-OPPORTUNITY_COUNT = "SELECT count() AS snapshots FROM opportunity_snapshots"
-
-# This month, quarter and year side by side, for one audience (`target` or `all`).
-REVENUE_PERIODS = """
-SELECT period, pipeline_created_count, pipeline_created_amount, won_count, won_amount, lost_count, win_rate,
-       avg_deal_size, avg_cycle_days, median_cycle_days
-FROM revenue_summary
-WHERE audience = %(audience)s AND period IN ('mtd', 'qtd', 'ytd')
-"""
-
-# Open opportunities per stage, the likeliest last (a funnel; the CRM's stages are free text).
-OPEN_PIPELINE = """
-SELECT stage, open_count, open_amount, weighted_open_amount, without_probability, avg_probability
-FROM open_pipeline_by_stage
-WHERE audience = %(audience)s
-ORDER BY isNull(avg_probability) DESC, avg_probability, open_amount DESC, stage
-"""
-
-SALES_VELOCITY = """
-SELECT open_count, open_amount, weighted_open_amount, win_rate_365d, avg_deal_size_365d, avg_cycle_days_365d,
-       velocity_per_day, retention_365d
-FROM sales_velocity
-"""
+from ui.queries_revenue import (ACCOUNT_OPPORTUNITIES, ACCOUNT_OPPORTUNITY_STAGES, GOAL_COUNT,  # noqa: E402,F401
+                                GOALS_THIS_MONTH, MONTHLY_GOALS, OPEN_PIPELINE, OPPORTUNITY_COUNT, QUARTER_REVENUE,
+                                REVENUE_PERIODS, SALES_VELOCITY)
 
 # ---------------------------------------------------------------- Data health (the ingestion pipeline)
 
@@ -357,15 +336,18 @@ _DAYS = {"days": 30}
 # Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
 PAGES: dict[str, list[tuple[str, dict]]] = {
     "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_JOURNEY", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
-                 ("FRESHNESS", {})],
+                 ("QUARTER_REVENUE", {}), ("FRESHNESS", {})],
     "Accounts": [("LEADERBOARD", _ALL), ("ACCOUNT_TRENDS", {"accounts": ["{account}"]}), ("FRESHNESS", {})],
     "Account": [("ACCOUNT_SUMMARY", {"account": "{account}"}), ("ACCOUNT_DAILY", {"account": "{account}"}),
                 ("ACCOUNT_PEOPLE", {"account": "{account}"}), ("ACCOUNT_TIMELINE", {"account": "{account}"}),
-                ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"})],
+                ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"}),
+                ("ACCOUNT_OPPORTUNITIES", {"account": "{account}"}),
+                ("ACCOUNT_OPPORTUNITY_STAGES", {"account": "{account}"})],
     "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
     "Alerts": [("MQA_COUNTS", {}), ("NEW_MQAS", {"hours": 24}), ("FLAGGED_ACCOUNTS", {})],
     "Revenue": [("OPPORTUNITY_COUNT", {}), ("REVENUE_PERIODS", {"audience": "target"}),
-                ("OPEN_PIPELINE", {"audience": "target"}), ("SALES_VELOCITY", {})],
+                ("OPEN_PIPELINE", {"audience": "target"}), ("SALES_VELOCITY", {}), ("GOAL_COUNT", {}),
+                ("MONTHLY_GOALS", {"since": "2026-01-01"}), ("GOALS_THIS_MONTH", {"month": "2026-12-01"})],
     "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
 }

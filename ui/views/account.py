@@ -1,14 +1,17 @@
 """Account: one account's story: minutes over time, channel mix, the people engaged, coverage of the
-buying committee, stage history and the latest touches."""
+buying committee, stage history, the latest touches, and its CRM opportunities with their stage history."""
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ui import queries as q
 from ui import queries_funnel as qf
+from ui import queries_revenue as qr
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
-from ui.format import STAGE_LABELS, minutes
+from ui.db import settings
+from ui.format import STAGE_LABELS, minutes, money
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
 
@@ -154,4 +157,45 @@ def latest_touches(account: str) -> None:
         })
 
 
+# The opportunity views read every stored snapshot (see the Revenue page): every 30 s, not every 5.
+@st.fragment(run_every=30)
+def opportunities(account: str) -> None:
+    st.subheader("Opportunities")
+    deals = load(qr.ACCOUNT_OPPORTUNITIES, {"account": account}, what="The opportunities",
+                 none="No CRM opportunity for this account yet (they arrive on the signed `/hooks/crm` or "
+                      "with `pulse opportunities import`).")
+    if deals is None:
+        return
+    currency = settings().currency
+    is_open = deals["status"] == "open"
+    cols = st.columns(3)
+    cols[0].metric("Open pipeline", money(sum(deals.loc[is_open, "amount"]), currency), border=True,
+                   help=f"{int(is_open.sum())} open opportunities at their current amount")
+    cols[1].metric("Won", money(sum(deals.loc[deals["status"] == "won", "amount"]), currency), border=True,
+                   help="Every closed-won opportunity of the account, any close date")
+    cols[2].metric("Lost", f"{int((deals['status'] == 'lost').sum())}", border=True,
+                   help="Closed-lost opportunities")
+    st.dataframe(deals.assign(amount=[float(v) for v in deals["amount"]]), hide_index=True, width="stretch",
+                 column_config={
+                     "opportunity_id": "Id", "name": "Name", "stage": "Stage", "status": "Status",
+                     "amount": st.column_config.NumberColumn(f"Amount ({currency})", format="localized"),
+                     "type": "Type", "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY"),
+                     "close_date": st.column_config.DateColumn("Close date"), "owner": "Owner",
+                     "probability": st.column_config.NumberColumn("Probability (%)"),
+                     "cycle_days": st.column_config.NumberColumn("Cycle (days)",
+                                                                 help="Close date − created, closed only")})
+    stages = load(qr.ACCOUNT_OPPORTUNITY_STAGES, {"account": account}, what="The stage history")
+    if stages is not None and not stages.empty:
+        st.markdown("**Stage history of these opportunities** · each visit to a stage, from the CRM's snapshots")
+        st.dataframe(stages.assign(days_in_stage=[None if v is None or pd.isna(v) else float(v)
+                                                  for v in stages["days_in_stage"]]),
+                     hide_index=True, width="stretch", column_config={
+                         "opportunity_id": "Id", "stage": "Stage",
+                         "entered_at": st.column_config.DatetimeColumn("Entered", format="D MMM YYYY, HH:mm"),
+                         "left_at": st.column_config.DatetimeColumn("Left", format="D MMM YYYY, HH:mm",
+                                                                    help="Empty while it is the current stage"),
+                         "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.2f")})
+
+
 story(account)
+opportunities(account)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import queries as q
+from ui import queries_revenue as qr
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
-from ui.format import minutes, share, week_delta
+from ui.db import settings
+from ui.format import minutes, money, share, week_delta
 
 header("Overview", "Target accounts by stage over the last 90 days, compared with a week ago, and the "
                    "engagement minutes behind them.")
@@ -75,7 +77,26 @@ def journey() -> None:
                    help=f"{rule} (account_journey). {share(counts.get(key, 0), targets)}")
 
 
+# revenue_summary reads every opportunity's latest snapshot, as account_journey does: once a minute.
+@st.fragment(run_every=60)
+def quarter() -> None:
+    """This quarter's pipeline created and won revenue of the target accounts, beside the engagement tiles."""
+    any_deal = quiet(qr.OPPORTUNITY_COUNT)
+    rows = quiet(qr.QUARTER_REVENUE) if any_deal is not None and int(any_deal.iloc[0]["snapshots"]) else None
+    if rows is None or rows.empty:
+        return
+    r, currency = rows.iloc[0], settings().currency
+    created, won = st.columns(2)
+    created.metric("Pipeline created this quarter (target accounts)", money(r["pipeline_created_amount"], currency),
+                   border=True, help=f"{int(r['pipeline_created_count']):,} opportunities of target accounts created "
+                                     "since the first day of the quarter, at their current amount (revenue_summary)")
+    won.metric("Won revenue this quarter (target accounts)", money(r["won_amount"], currency), border=True,
+               help=f"{int(r['won_count']):,} opportunities of target accounts now closed-won with a close date "
+                    "since the first day of the quarter (revenue_summary)")
+
+
 tiles()
+quarter()
 journey()
 
 st.subheader("Where the minutes come from")

@@ -1,14 +1,17 @@
-"""Revenue: the pipeline and revenue of the CRM's opportunities, this month, quarter and year, the open
-pipeline by stage, and sales velocity (the views of sinks/migrations/0400_revenue_views.sql)."""
+"""Revenue: the pipeline and revenue of the CRM's opportunities, this month, quarter and year (with new
+customers and CAC), the open pipeline by stage, won revenue per month against the goals with this
+month's pace, and sales velocity with CLV (the views of sinks/migrations/0400_revenue_views.sql)."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import queries as q
+from ui import queries_revenue as q
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
 from ui.format import days, money, rate
@@ -24,6 +27,12 @@ HOW_TO_SEND = ("No opportunities yet. Post your CRM's opportunity snapshots to t
                "(or `POST /hooks/events`), send a file of them with `pulse send opportunities.jsonl`, or start "
                "with `pulse up --demo` to see sample data. Each snapshot is the whole opportunity as the CRM "
                "holds it when it changes; the latest one is its state.")
+
+NO_GOALS = ("No goals yet. Import monthly targets with `pulse goals import goals.csv` (columns "
+            "`month,metric,target`; metric one of `won_amount`, `pipeline_created_amount`, `new_customers`), "
+            "e.g. `2026-03,won_amount,150000`; the chart then shows each month's goal and this month's pace.")
+GOAL_METRICS = {"won_amount": "Won revenue", "pipeline_created_amount": "Pipeline created",
+                "new_customers": "New customers"}
 
 st.toggle("Target accounts only", value=True, key="revenue_targets_only",
           help="Off: every opportunity counts, those of other and of unregistered accounts too")
@@ -42,6 +51,7 @@ def revenue() -> None:
     currency = settings().currency
     periods(audience, currency)
     open_pipeline(audience, currency)
+    goals(currency)
     velocity(currency)
     freshness(REVENUE_REFRESH_SECONDS)
 
@@ -72,6 +82,13 @@ def periods(audience: str, currency: str) -> None:
             st.metric(f"Sales cycle, {short}", days(r["avg_cycle_days"]), border=True,
                       help=f"Average days from created to closed of the opportunities won in the period "
                            f"(median {days(r['median_cycle_days'])})")
+            st.metric(f"New customers, {short}", f"{int(r['new_customers']):,}", border=True,
+                      help="Accounts whose first closed-won new-business opportunity has its close date in the period")
+            st.metric(f"CAC, {short}", money(r["cac"], currency), border=True,
+                      help=f"Customer acquisition cost = spend ÷ new customers ({money(r['spend'], currency)} ÷ "
+                           f"{int(r['new_customers'])}); spend = the cost of programs starting in the period plus "
+                           "`pulse spend import` rows of the months beginning in it (the same spend for target "
+                           "accounts and all); empty without a new customer")
 
 
 def open_pipeline(audience: str, currency: str) -> None:
@@ -123,7 +140,68 @@ def velocity(currency: str) -> None:
     cols[3].metric("Sales cycle, 365 days", days(v["avg_cycle_days_365d"]), border=True,
                    help="Average days from created to closed of the opportunities won in the last 365 days")
     st.caption(f"{int(v['open_count']):,} open opportunities · retention of renewals, 365 days: "
-               f"{rate(v['retention_365d'])} (renewals won ÷ renewals closed)")
+               f"{rate(v['retention_365d'])} ({int(v['renewals_won'])} won of {int(v['renewals_closed'])} closed)")
+    clv, lifetime, per_year, cac = st.columns(4)
+    clv.metric("Customer lifetime value", money(v["clv"], currency), border=True,
+               help="Average won revenue per customer per year × expected lifetime − CAC (365 days); empty "
+                    "without a win or without a new customer in the last 365 days (CAC unknown)")
+    lifetime.metric("Expected lifetime", f"{v['lifetime_years']} years", border=True,
+                    help="1 ÷ (1 − retention of renewals over 365 days); PULSE_CUSTOMER_LIFETIME_YEARS when no "
+                         "renewal closed or every one was won")
+    per_year.metric("Won revenue per customer per year", money(v["revenue_per_customer_year"], currency),
+                    border=True, help=f"Won amount of the last 365 days (every type) ÷ the "
+                                      f"{int(v['won_customers_365d']):,} accounts that won it")
+    cac.metric("CAC, 365 days", money(v["cac_365d"], currency), border=True,
+               help="Spend of the last 365 days ÷ new customers in them, every account")
+
+
+def goals(currency: str) -> None:
+    st.subheader("Won revenue per month against the goals · all accounts")
+    today = datetime.now(ZoneInfo(settings().reporting_tz)).date()
+    this = today.replace(day=1)
+    since = _months_before(this, 11)
+    count, rows = load(q.GOAL_COUNT, what="The goals"), load(q.MONTHLY_GOALS, {"since": since}, what="The goals")
+    if count is None or rows is None:
+        return
+    if int(count.iloc[0]["goals"]) == 0:
+        empty(NO_GOALS)
+    else:
+        pace_tiles(this, currency)
+    frame = pd.DataFrame({"month": [m.strftime("%Y-%m") for m in rows["month"]],
+                          "won": [float(_dec(v)) for v in rows["won_amount"]],
+                          "goal": [None if pd.isna(v) else float(v) for v in rows["won_goal"]]})
+    base = alt.Chart(frame, title=f"Won revenue per month ({currency}) and its goal, last 12 months")
+    bars = base.mark_bar(color="#4C78A8").encode(
+        x=alt.X("month:O", title=None), y=alt.Y("won:Q", title=f"Won ({currency})"),
+        tooltip=[alt.Tooltip("month:O", title="Month"), alt.Tooltip("won:Q", title="Won", format=",.2f"),
+                 alt.Tooltip("goal:Q", title="Goal", format=",.2f")])
+    ticks = base.mark_tick(color="#E45756", thickness=3, size=36).encode(x="month:O", y="goal:Q")
+    chart(bars + ticks)
+    st.caption("Bars: won revenue by close date; red marks: the month's `won_amount` goal.")
+
+
+def pace_tiles(month: date, currency: str) -> None:
+    rows = load(q.GOALS_THIS_MONTH, {"month": month}, what="This month's goals",
+                none=f"No goals for {month:%B %Y} yet: add rows for {month:%Y-%m} to goals.csv and run "
+                     "`pulse goals import goals.csv`.")
+    if rows is None:
+        return
+    for col, (_, g) in zip(st.columns(len(rows)), rows.iterrows()):
+        label = GOAL_METRICS.get(g["metric"], g["metric"])
+        on_pace = not pd.isna(g["pace"]) and _dec(g["pace"]) >= 1
+        show = (lambda v: f"{int(v):,}") if g["metric"] == "new_customers" else (lambda v: money(v, currency))
+        col.metric(f"{label}, {month:%B} · goal {show(g['target'])}", show(g["actual"]), border=True,
+                   delta=None if pd.isna(g["pace"]) else f"pace {rate(g['pace'])}",
+                   delta_color="green" if on_pace else "orange", delta_arrow="up" if on_pace else "down",
+                   help=f"Month-to-date pace = actual ÷ (goal × elapsed share of the month) = actual ÷ "
+                        f"{show(g['expected_to_date'])} ({int(g['elapsed_days'])} of {int(g['days_in_month'])} "
+                        "days, today included); 100% is on pace. Attainment "
+                        f"{rate(g['attainment'])} of the whole month's goal")
+
+
+def _months_before(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 - n
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _dec(value) -> Decimal:
