@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from schemas.settings import Settings
 from decimal import Decimal
 
+from pulse import demo_money
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 from streams.tracking import signatures
 
@@ -185,6 +186,7 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     publish_accounts(p, settings, world.accounts)
     publish_contacts(p, settings, world.contacts)
     publish_programs(p, settings, PROGRAMS)
+    demo_money.publish_spend_and_goals(p, settings)
     p.close()
     log.info("demo registry published: %d accounts, %d contacts", len(world.accounts), len(world.contacts))
     rnd = random.Random(seed + 1)

@@ -65,6 +65,15 @@ def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
                 return float(response.read().decode().strip() or 0) > 0
 
         wait_until(minutes, 60, 0.5, what="non-zero engagement minutes from the demo within 60 s")
+
+        def money():  # the demo's spend and goals (pulse/demo_money.py): the Revenue page's CAC and goals chart
+            query = ("SELECT+(SELECT+spend+FROM+revenue_summary+WHERE+period='mtd'+AND+audience='all')"
+                     "*(SELECT+count()+FROM+revenue_goals)")
+            with urllib.request.urlopen(f"http://127.0.0.1:{settings.sql_port}/?query={query}"
+                                        f"&password={read_token(settings)}", timeout=2) as response:
+                return float(response.read().decode().strip() or 0) > 0
+
+        wait_until(money, 60, 0.5, what="the demo's spend and goals in the revenue views")
     for part in ("kafka", "clickhouse", "hooks", "dashboard"):
         assert part in up.out
     assert "Traceback" not in up.out
