@@ -34,7 +34,7 @@ SOURCE_HELP = ("The source of the person's first lifecycle change (marketing, sa
                "change never moves a person to another source.")
 
 sources = quiet(q.FUNNEL_SOURCES)
-choices = ["all", *([s for s in sources["source"]] if sources is not None else [])]
+choices = ["all", *([s for s in sources["source"]] if sources is not None and not sources.empty else [])]
 left, middle, right = st.columns(3)
 left.selectbox("Lead source", choices, key="funnel_source", help=SOURCE_HELP,
                format_func=lambda s: "All sources" if s == "all" else s or "(none given)")
