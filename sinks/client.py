@@ -88,19 +88,22 @@ def reader_settings(settings: Settings) -> dict[str, Any]:
 WRITER_SETTINGS = {"max_query_size": 64 * 1024 * 1024}
 
 
+def chdb_client(settings: Settings, session_settings: dict[str, Any]) -> Client:
+    """A chDB session on the data directory; only its owner (holding OwnerLock) may open one."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return clickhouse_connect.get_client(dsn=f"chdb://{settings.data_dir / 'clickhouse'}", settings=session_settings)
+
+
 def writer_client(settings: Settings) -> Client:
     """The client that writes. In embedded mode only the data owner may call this (it holds OwnerLock)."""
     if settings.embedded_clickhouse:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return clickhouse_connect.get_client(dsn=f"chdb://{settings.data_dir / 'clickhouse'}", settings=WRITER_SETTINGS)
+        return chdb_client(settings, WRITER_SETTINGS)
     return clickhouse_connect.get_client(dsn=settings.clickhouse_url, settings=WRITER_SETTINGS)
 
 
 def engine_reader_client(settings: Settings) -> Client:
     """Read-only chDB session inside the owner process: the engine's second line under sql_guard."""
-    return clickhouse_connect.get_client(
-        dsn=f"chdb://{settings.data_dir / 'clickhouse'}", settings=reader_settings(settings)
-    )
+    return chdb_client(settings, reader_settings(settings))
 
 
 def reader_client(settings: Settings, user: str = READER_USER) -> Client:

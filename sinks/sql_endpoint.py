@@ -26,6 +26,7 @@ import logging
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -35,6 +36,9 @@ from schemas.settings import Settings
 from sinks import sql_guard, sql_token, threads
 from sinks.client import engine_reader_client
 from sinks.errors import engine_text, error_code
+
+if TYPE_CHECKING:
+    from sinks.sql_writes import Writes
 
 log = logging.getLogger("pulse.sql")
 
@@ -103,8 +107,9 @@ class _Pool:
 
 
 class SqlEndpoint:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, writes: "Writes | None" = None):
         self.settings = settings
+        self._writes = writes  # only the shared test store (`pulse store serve`) takes writes
         self.default_database = settings.database
         self._readers = _Pool("reader", max(1, settings.sql_sessions), settings.sql_queue)
         self._dashboard = _Pool("dashboard", 1, settings.sql_queue)
@@ -122,6 +127,8 @@ class SqlEndpoint:
     async def start(self, host: str | None = None, port: int | None = None) -> None:
         loop = asyncio.get_running_loop()
         self._token = sql_token.ensure_token(self.settings)
+        if self._writes is not None:
+            await self._writes.open()
         for pool in (self._readers, self._dashboard):
             for _ in range(pool.size):
                 pool.free.append(await loop.run_in_executor(self._executor, self._open_slot))
@@ -144,12 +151,17 @@ class SqlEndpoint:
         self._stopping = True
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._writes is not None:
+            self._writes.close()
         for task in list(self._replacing):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def handle(self, request: web.Request) -> web.Response:
-        refused = self._check_origin(request) or self._check_token(request)
+        refused = self._check_origin(request)
+        if refused is None and self._writes is not None and self._writes.accepts(*_credentials(request)):
+            return await self._writes.handle(request)
+        refused = refused or self._check_token(request)
         if refused is not None:
             return refused
         query = request.query.get("query", "")

@@ -11,6 +11,7 @@ browser, the bench: marked `system`). A test elsewhere that starts a part is mar
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 import subprocess
 import sys
@@ -104,6 +105,23 @@ def start(tmp_path):
     yield _start
     for service in reversed(started):
         service.stop()
+
+
+@pytest.fixture
+def shared_store(settings, tmp_path):
+    """(settings pointing at a running `pulse store serve`, its writer password, its reader password):
+    a shared ClickHouse as workers reach a server (CLICKHOUSE_URL), migrated, 4 partitions a topic."""
+    port, writer_pw, reader_pw = free_port(), secrets.token_hex(12), secrets.token_hex(12)
+    store = settings.replace(
+        clickhouse_url=f"http://pulse:{writer_pw}@127.0.0.1:{port}",
+        clickhouse_reader_url=f"http://pulse_reader:{reader_pw}@127.0.0.1:{port}",
+        data_dir=tmp_path / "store", partitions=4)
+    proc = start_service("store", ["store", "serve"], store, f"http://127.0.0.1:{port}/ping", tmp_path, 60)
+    migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=env_for(store), cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0 and "applied: 0001_tables.sql" in migrated.stdout, migrated.stderr
+    yield store, writer_pw, reader_pw
+    proc.stop()
 
 
 @dataclass
