@@ -114,9 +114,9 @@ def send_story(settings: Settings) -> None:
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM goals")[0][0] == 1, 60, what="the goal in ClickHouse")
     now = datetime.now(timezone.utc).isoformat()
     answer = post(settings, [
-        {"type": "meeting", "occurred_at": now, "email": "cleo@acme.example", "duration_minutes": 60},
+        {"type": "meeting", "occurred_at": now, "email": "cleo@acme.example", "duration_minutes": 60, "rep": "Avery"},
         {"type": "call", "occurred_at": now, "email": "vic@acme.example", "direction": "inbound",
-         "duration_seconds": 1200, "outcome": "connected"},
+         "duration_seconds": 1200, "outcome": "connected", "rep": "Avery"},
         {"type": "email_open", "occurred_at": now, "email": "cleo@acme.example", "campaign_id": "cmp-nov"},
         {"type": "page_view", "occurred_at": now, "email": "ana@globex.example", "url": "https://us.example/pricing"},
         {"type": "form_submit", "occurred_at": now, "email": "ana@globex.example", "form_id": "demo"},
@@ -133,6 +133,12 @@ def send_story(settings: Settings) -> None:
     wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
                                                "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
                what="the stages of acme (MQA) and globex (engaged) in stage_changes")
+    # sales accept acme after its MQA change (the Sales activity page's acceptance)
+    decision = {"type": "account_status", "occurred_at": datetime.now(timezone.utc).isoformat(), "account_id": "acme",
+                "status": "accepted", "reason": "fits the profile", "owner": "Avery"}
+    assert post(settings, [decision], "/hooks/crm")["accepted"] == 1
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM account_statuses")[0][0] == 1, 60,
+               what="the account decision")
 
 
 def story_opportunities(now: datetime) -> list[dict]:

@@ -37,6 +37,7 @@ page = st.navigation([
     st.Page(PAGES / "reach.py", title="Reach and programs", icon=":material/ads_click:"),
     st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications_active:"),
     st.Page(PAGES / "revenue.py", title="Revenue", icon=":material/payments:"),
+    st.Page(PAGES / "sales_activity.py", title="Sales activity", icon=":material/support_agent:"),
     st.Page(PAGES / "influence.py", title="Influence", icon=":material/insights:"),
     st.Page(PAGES / "funnel.py", title="Funnel", icon=":material/filter_alt:"),
     st.Page(PAGES / "data_health.py", title="Data health", icon=":material/conveyor_belt:"),

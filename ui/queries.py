@@ -80,7 +80,11 @@ WHERE is_target = 1
 # Account lists read the worker's latest evaluation of account_engagement (a few seconds old,
 # `evaluated_at`), not the view itself: the view re-scores every stored touch, seconds at 10M.
 # Empty filters mean "all"; the flags avoid `IN ()` for an empty choice.
+# With sales' latest decision on each account (account_sales_status: accepted, rejected, not_interested, reopened).
 LEADERBOARD = """
+SELECT l.*, s.status AS sales_status, s.reason AS sales_reason
+FROM
+(
 SELECT account_id, account_name, tier, owner, stage,
        toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d,
        toFloat64(minutes_90d) AS minutes_90d, people_engaged_90d, surging, re_engaged, last_activity_at
@@ -97,6 +101,9 @@ WHERE is_target = 1
        OR positionCaseInsensitiveUTF8(account_id, %(search)s) > 0)
 ORDER BY minutes_30d DESC, account_name
 LIMIT %(limit)s
+) AS l
+LEFT JOIN (SELECT account_id, status, reason FROM account_sales_status) AS s ON s.account_id = l.account_id
+ORDER BY l.minutes_30d DESC, l.account_name
 """
 
 # A small trend per account: minutes per day over 30 days (zero days are filled in by the page).

@@ -42,6 +42,12 @@ def export_csv() -> str:
     return (rows if rows is not None else pd.DataFrame()).to_csv(index=False)
 
 
+def sales_label(status: str, reason: str) -> str:
+    """'Not interested: uses a competitor' — a rejection shows its reason, as the account journey does."""
+    label = status.replace("_", " ").capitalize() if status else ""
+    return f"{label}: {reason}" if reason and status in ("rejected", "not_interested") else label
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def leaderboard() -> None:
     rows = load(q.LEADERBOARD, params(SHOWN), what="The leaderboard")
@@ -62,11 +68,12 @@ def leaderboard() -> None:
                      for s, r in zip(rows["surging"], rows["re_engaged"])]
     rows["stage"] = rows["stage"].map(STAGE_LABELS).fillna(rows["stage"])
     rows["open"] = "account?account=" + rows["account_id"]
+    rows["sales"] = [sales_label(s, r) for s, r in zip(rows["sales_status"], rows["sales_reason"])]
     st.caption(f"{len(rows):,} target account{'s' if len(rows) != 1 else ''}"
                + (f" (the first {SHOWN}; the CSV has them all)" if len(rows) == SHOWN else ""))
     st.dataframe(
         rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
-        column_order=("open", "account_name", "stage", "trend", "minutes_7d", "minutes_30d", "minutes_90d",
+        column_order=("open", "account_name", "stage", "sales", "trend", "minutes_7d", "minutes_30d", "minutes_90d",
                       "people_engaged_90d", "flags", "last_activity_at", "owner", "tier"),
         column_config={
             "open": st.column_config.LinkColumn("", display_text="Open", width="small",
@@ -84,6 +91,9 @@ def leaderboard() -> None:
                                "before; re-engaged: active again after 60+ quiet days"),
             "last_activity_at": st.column_config.DatetimeColumn("Last activity", format="distance"),
             "tier": st.column_config.TextColumn("Tier", width="small"),
+            "sales": st.column_config.TextColumn(
+                "Sales", help="Sales' latest decision on the account (accepted, rejected, not interested with its "
+                              "reason, reopened); empty when none"),
             "owner": st.column_config.TextColumn("Owner"),
         },
     )

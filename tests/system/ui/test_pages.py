@@ -92,6 +92,8 @@ def test_accounts_leaderboard_matches_the_view_and_filters(story, dashboard):
     assert rows.set_index("account_name").loc["Acme Rockets", "trend"][-1] == 152.0  # today's point of the trend
     assert "Umbrella Pharma" not in rows["account_name"].tolist()  # not a target account
     assert rows.set_index("account_name").loc["Acme Rockets", "open"] == "account?account=acme"
+    assert dict(zip(rows["account_name"], rows["sales"])) == {"Acme Rockets": "Accepted", "Globex Media": "",
+                                                               "Initech Labs": ""}  # sales' decision (ui_fixtures)
     assert at.get("download_button"), "the CSV download is on the page"
 
     at.multiselect(key="accounts_stages").set_value(["mqa"]).run()
@@ -325,6 +327,39 @@ def test_influence_page_shows_quartiles_headline_and_attribution(story, dashboar
                            "AND model = 'w_shaped' AND period = 'mtd'") == [(Decimal("800.00"), Decimal("-1.0000"))]
 
 
+def test_sales_activity_page_shows_rates_coverage_acceptance_and_the_sla(story, dashboard):
+    """The story's sales side (ui_fixtures): Avery's meeting with cleo and connected inbound call with vic at acme
+    today, and sales' acceptance of acme after it became MQA; globex has a contact and an owner, initech neither."""
+    at = dashboard(story, "sales_activity")
+    assert not at.exception and not at.error
+    assert (metric(at, "Calls").value, metric(at, "Conversations").value, metric(at, "Meetings held").value) == \
+        ("1", "0", "1")
+    assert metric(at, "Call → conversation").value == "0.00%" and metric(at, "Call → meeting").value == "0.00%"
+    # 2 commercial actions (the call and the meeting) at 3 target accounts over the days of this month
+    per_day = (Decimal(2) / 3 / date.today().day).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    assert metric(at, "Actions per target account per day").value == f"{per_day:.4f}"
+    specs = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+    assert "Call rates per rep, against 1 in 3" in specs and "Call rates per target account" in specs
+    assert metric(at, "Target accounts covered").value == "1 of 3"
+    uncovered = table(at, "reason")
+    assert dict(zip(uncovered["account_name"], uncovered["reason"])) == {
+        "Globex Media": "No activity in 30 days", "Initech Labs": "No contact known"}
+    assert (metric(at, "MQAs handed over").value, metric(at, "Accepted").value) == ("1", "100.00%")
+    assert metric(at, "Accepted per 1,000 target accounts").value == "333.33"
+    decisions = table(at, "decided_by")
+    assert decisions[["account_name", "status", "reason"]].values.tolist() == [
+        ["Acme Rockets", "Accepted", "fits the profile"]]
+    # cleo became MQL 40 minutes ago (owner Avery from her lead change) and met Avery since: worked, but her
+    # 14 days have not passed, so the SLA judges nothing yet
+    sla = table(at, "pending").set_index("owner")
+    assert (sla.loc["Avery", "mqls"], sla.loc["Avery", "pending"], sla.loc["Avery", "sla"]) == (1, 1, "Pending")
+    assert pd.isna(sla.loc["Avery", "worked_pct"]) and pd.isna(sla.loc["Avery", "attempts_met_pct"])
+    hours = sql_rows(story, "SELECT toFloat64(median_hours_to_first_touch) FROM sla_by_owner WHERE period = 'mtd'")
+    assert sla.loc["Avery", "median_hours_to_first_touch"] == hours[0][0] and 0.6 < hours[0][0] < 0.7
+    assert "5 attempts within 14 days" in texts(at)
+    assert "Data updated" in texts(at)
+
+
 def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
     wait_until(lambda: sql_rows(story, "SELECT count() FROM pipeline_health")[0][0] > 0, 60,
                what="a pipeline_health reading")
@@ -365,7 +400,7 @@ def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
 
 
 @pytest.mark.parametrize("page", ["overview", "accounts", "account", "reach", "alerts", "revenue", "influence",
-                                  "data_health", "sql"])
+                                  "sales_activity", "data_health", "sql"])
 def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
     at = dashboard(blank, page)
     assert not at.exception and not at.error
@@ -377,6 +412,8 @@ def test_every_page_has_a_friendly_empty_state(blank, dashboard, page):
         assert "Nothing has been rejected" in words
     if page in ("revenue", "influence"):
         assert "No opportunities yet" in words and "/hooks/crm" in words and "pulse send" in words
+    if page == "sales_activity":
+        assert "No sales activity yet" in words and "/hooks/calls" in words and "/hooks/crm" in words
 
 
 def test_pages_say_when_the_database_is_not_reachable(broker, tmp_path, dashboard):
