@@ -39,6 +39,7 @@ MAX_LEN = {
     "lead_status": 64,
     "reason": 512,
     "subject": 512,
+    "user_agent": 512,
 }
 # Whole-number fields are bounded too, so one bogus value cannot dominate a sum (a day / 24 h).
 MAX_INT = {
@@ -77,6 +78,9 @@ class Touch(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True, 
     campaign_id: _text("campaign_id") | None = None
     program_id: _text("program_id") | None = None
     source: _text("source") | None = None
+    # The client's User-Agent (issue 19): the hooks fill it from the request on /collect, the pixels and
+    # the email links; a webhook may send the one its system saw. Classifies bots, scanners and MPP.
+    user_agent: _text("user_agent") | None = None
     # Unknown extra fields of the producer's payload, kept rather than dropped.
     properties: dict[str, Any] = {}
 

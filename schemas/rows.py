@@ -39,6 +39,11 @@ class TouchRow(msgspec.Struct, array_like=True, frozen=True, gc=False):
     prev_person: str = ""
     prev_minutes: Decimal = Decimal(0)
     prev_base_minutes: Decimal = Decimal(0)
+    prev_success: int = 0  # a re-classified touch may lose (or regain) its program success
+    # Issue 19: person, bot, scanner, privacy_proxy or internal, and why (streams/core/traffic.py). Any
+    # class but person is stored with 0 minutes (MPP opens: weights.toml [traffic]) and no success.
+    traffic: str = "person"
+    traffic_reason: str = ""
 
 
 TOUCH_COLUMNS = tuple(f.name for f in msgspec.structs.fields(TouchRow))

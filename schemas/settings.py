@@ -127,6 +127,12 @@ class Settings:
     click_allowed_hosts: tuple[str, ...] = ()    # hosts a click may redirect to without a signed URL
     token_max_age_days: int = 365                # email links older than this no longer count
     store_full_ips: bool = False                 # ClickHouse keeps truncated IPs unless this is set
+    # Traffic that is not a person (issue 19); a change re-classifies stored touches at worker start.
+    bot_max_views_per_minute: int = 30           # more page views of one cookie (or address) in a minute: bot
+    scanner_seconds: float = 10.0                # opens/clicks this close to an email's first open: scanner
+    internal_domains: tuple[str, ...] = ()       # the company's own email domains: internal
+    internal_ip_ranges: tuple[str, ...] = ()     # the company's own networks (CIDRs): internal
+    mpp_ip_ranges_file: Path | None = None       # more Apple MPP ranges (CSV, first column) besides the shipped list
     # Event types POST /collect takes: page events only; everything else comes signed.
     collect_types: tuple[str, ...] = ("page_view", "page_engagement", "identify", "form_submit")
     # Fault injection (tests and rehearsals only): off unless set, armed only with its token, capped.
@@ -203,11 +209,19 @@ class Settings:
                                 "from 1 to 3650")
         import ipaddress
 
-        for cidr in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise SettingsError(f"PULSE_TRUSTED_PROXIES: {cidr!r} is not an IP address or CIDR range") from None
+        for var, cidrs in (("PULSE_TRUSTED_PROXIES", self.trusted_proxies),
+                           ("PULSE_INTERNAL_IP_RANGES", self.internal_ip_ranges)):
+            for cidr in cidrs:
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except ValueError:
+                    raise SettingsError(f"{var}: {cidr!r} is not an IP address or CIDR range") from None
+        if not 1 <= self.bot_max_views_per_minute <= 100_000:
+            raise SettingsError("PULSE_BOT_MAX_VIEWS_PER_MINUTE must be a whole number from 1 to 100000")
+        if not 0 <= self.scanner_seconds <= 3600:
+            raise SettingsError("PULSE_SCANNER_SECONDS must be from 0 to 3600 seconds")
+        if self.mpp_ip_ranges_file is not None and not self.mpp_ip_ranges_file.is_file():
+            raise SettingsError(f"PULSE_MPP_IP_RANGES_FILE: {self.mpp_ip_ranges_file} is not a file")
 
     # Derived values, so nobody re-types a topic name or an address.
     @property
@@ -293,6 +307,11 @@ ENV = {
     "click_allowed_hosts": "PULSE_CLICK_ALLOWED_HOSTS",
     "token_max_age_days": "PULSE_TOKEN_MAX_AGE_DAYS",
     "store_full_ips": "PULSE_STORE_FULL_IPS",
+    "bot_max_views_per_minute": "PULSE_BOT_MAX_VIEWS_PER_MINUTE",
+    "scanner_seconds": "PULSE_SCANNER_SECONDS",
+    "internal_domains": "PULSE_INTERNAL_DOMAINS",
+    "internal_ip_ranges": "PULSE_INTERNAL_IP_RANGES",
+    "mpp_ip_ranges_file": "PULSE_MPP_IP_RANGES_FILE",
     "collect_types": "PULSE_COLLECT_TYPES",
     "fault_injection": "PULSE_FAULT_INJECTION",
     "fault_token": "PULSE_FAULT_TOKEN",

@@ -35,22 +35,26 @@ _ValidationError = msgspec.ValidationError
 PUBLIC_EMAIL_TYPES = frozenset({"identify", "form_submit"})
 
 
-def public_item(obj: Any, ip: str | None) -> Any:
-    """A browser's item with what it may not assert taken out (a copy; non-objects pass unchanged)."""
+def public_item(obj: Any, ip: str | None, user_agent: str | None = None) -> Any:
+    """A browser's item with what it may not assert taken out (a copy; non-objects pass unchanged).
+    The address and the user agent are the request's, never the body's."""
     if type(obj) is not dict:
         return obj
-    item = {k: v for k, v in obj.items() if k not in ("account_id", "ip")}
+    item = {k: v for k, v in obj.items() if k not in ("account_id", "ip", "user_agent")}
     if ip:
         item["ip"] = ip
+    if user_agent:
+        item["user_agent"] = user_agent
     if item.get("type") not in PUBLIC_EMAIL_TYPES:
         item.pop("email", None)
     return item
 
 
-def _public_event(event: Touch, ip: str | None) -> None:
+def _public_event(event: Touch, ip: str | None, user_agent: str | None = None) -> None:
     """`public_item` for a typed event, in place."""
     event.account_id = None
     event.ip = ip or None
+    event.user_agent = user_agent or None
     if event.email is not None and event.__struct_config__.tag not in PUBLIC_EMAIL_TYPES:
         event.email = None
 
@@ -128,7 +132,7 @@ _decode_one = msgspec.json.Decoder(typing.Union[_INBOUND]).decode  # type: ignor
 
 
 def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | None = None,
-                  max_events: int = 500, public: bool = False) -> list[Touch] | None:
+                  max_events: int = 500, public: bool = False, user_agent: str | None = None) -> list[Touch] | None:
     """Fast path for a whole request body of well-formed events (the snippet's and most producers').
 
     All or nothing: returns every event, validated and normalised exactly as `validate` would, or
@@ -142,16 +146,18 @@ def validate_body(raw: bytes, *, now: datetime, max_age: timedelta, ip: str | No
         return None
     if len(events) > max_events:
         return None
-    return events if follow_rules(events, now=now, max_age=max_age, ip=ip, public=public) else None
+    return events if follow_rules(events, now=now, max_age=max_age, ip=ip, public=public,
+                                  user_agent=user_agent) else None
 
 
 def follow_rules(events: list[Touch], *, now: datetime, max_age: timedelta, ip: str | None = None,
-                 public: bool = False, currency: str | None = None, stages: tuple[str, ...] | None = None) -> bool:
+                 public: bool = False, currency: str | None = None, stages: tuple[str, ...] | None = None,
+                 user_agent: str | None = None) -> bool:
     """Normalise typed events in place as `validate` would; False when one breaks a rule the types
     cannot express (then validate item by item to name it). `ip` fills events without one."""
     for event in events:
         if public:
-            _public_event(event, ip)
+            _public_event(event, ip, user_agent)
         if event.email is not None:
             normal = event.email.strip().lower()
             if normal != event.email:

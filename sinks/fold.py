@@ -27,7 +27,7 @@ def fold(rows: Iterable[TouchRow]) -> dict[tuple, list]:
         page_view = kind == "page_view"  # the daily cap applies to page views only
         if r.retracts:
             _add(out, (r.prev_account_id, r.day, r.channel, r.program_id, r.prev_person), -r.prev_minutes, -1,
-                 -r.success, -r.prev_base_minutes if page_view else zero, -r.prev_minutes if page_view else zero)
+                 -r.prev_success, -r.prev_base_minutes if page_view else zero, -r.prev_minutes if page_view else zero)
         _add(out, (r.account_id, r.day, r.channel, r.program_id, r.person), r.minutes, 1, r.success,
              r.base_minutes if page_view else zero, r.minutes if page_view else zero)
     # a retraction and its replacement on the same key cancel out: nothing to write

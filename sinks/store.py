@@ -13,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
+from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 # Views the dashboard refreshes every few seconds, snapshotted with account_engagement (0010_snapshots.sql).
@@ -118,6 +119,14 @@ class Store:
 
     def record_stage_changes(self, columns: tuple[str, ...], rows: list[list]) -> None:
         self.client.insert(f"{self.database}.stage_changes", rows, column_names=columns)
+
+    # -------------------------------------------------------------------------------- traffic
+    def behaviour_verdicts(self, since, max_views: int, scanner_seconds: float) -> list[tuple]:
+        """(event_id, traffic, reason) of the stored touches from reporting day `since` on whose behaviour
+        verdict changed (reason '' = no behaviour rule holds any more); sinks/traffic_sql.py."""
+        return self.client.query(BEHAVIOUR_VERDICTS.format(db=self.database), parameters={
+            "since": since, "max_views": int(max_views), "scanner_ms": round(scanner_seconds * 1000),
+            "scanner_label": f"{scanner_seconds:g}s"}).result_rows
 
     # ------------------------------------------------------------------------------ operations
     def applied_migrations(self) -> set[int]:

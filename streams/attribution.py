@@ -19,6 +19,7 @@ from schemas.rows import TouchRow
 from sinks.store import Store
 from sinks.writer import ClickHouseWriter
 from streams.core.score import Identities, Scoring, rescore
+from streams.core.traffic import TrafficRules
 from streams.core.weights import Weights
 
 log = logging.getLogger("pulse.attribution")
@@ -98,16 +99,20 @@ def reattribute(writer: ClickHouseWriter, where: str, params: dict, scoring: Sco
     return changed
 
 
-def weights_fingerprint(weights: Weights) -> str:
-    data = msgspec.json.encode({k: str(v) for k, v in vars(weights).items() if k != "roles"} |
-                               {"roles": {k: str(v) for k, v in sorted(weights.roles.items())}})
+def weights_fingerprint(weights: Weights, traffic: str = "") -> str:
+    """The weights and `traffic`, the traffic rules' own fingerprint (a new list or setting re-scores too)."""
+    data = msgspec.json.encode({k: str(v) for k, v in vars(weights).items() if k not in ("roles", "traffic")} |
+                               {"roles": {k: str(v) for k, v in sorted(weights.roles.items())},
+                                "traffic": {k: str(v) for k, v in sorted(weights.traffic.items())},
+                                "traffic_rules": traffic})
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def record_weights(store: Store, weights: Weights) -> bool:
-    """Store the weights in force; True when they differ from the last ones stored (history needs re-scoring)."""
+def record_weights(store: Store, weights: Weights, traffic: TrafficRules | None = None) -> bool:
+    """Store the weights and traffic rules in force; True when they differ from the last ones stored
+    (history needs re-scoring)."""
     previous = store.scoring_setting("weights")
-    current = weights_fingerprint(weights)
+    current = weights_fingerprint(weights, traffic.fingerprint() if traffic else "")
     store.store_scoring_settings({"weights": current, "page_view_daily_cap": str(weights.page_view_daily_cap),
                                   "form_submit_daily_cap": str(weights.form_submit_daily_cap),
                                   "form_submit": str(weights.form_submit)},  # the views' form cap needs both

@@ -21,7 +21,7 @@ from schemas.settings import Settings
 from schemas.validate import Accepted, public_item, validate, validate_body
 from streams import quiet_logs
 from streams.hooks_kafka import RETRY_AFTER_S, HooksKafka, KafkaUnavailable
-from streams.tracking import pixels, signatures, tokens
+from streams.tracking import agents, pixels, signatures, tokens
 from streams.tracking.bodies import NOT_JSON, why_not_json
 # Importable from here too, where the hooks' other limits are (tests/system/streams/test_hooks_security.py).
 from streams.tracking.clientip import ClientIp
@@ -122,8 +122,9 @@ class Hooks:
             return raw
         # A page may not say who it is: `account_id` and `ip` in the body are ignored (the address is
         # the connection's), an email is taken only on identify and form_submit (schemas.validate.public_item).
+        agent = agents.user_agent(request.headers)
         events = validate_body(raw, now=self._now(), max_age=self.public_max_age, ip=client or None,
-                               max_events=MAX_EVENTS, public=True)
+                               max_events=MAX_EVENTS, public=True, user_agent=agent)
         if events is not None and self.collect_types and not all(
                 e.__struct_config__.tag in self.collect_types for e in events):
             events = None  # some type this public endpoint does not take: answer item by item
@@ -134,7 +135,7 @@ class Hooks:
         items = await self._items(raw, "collect")
         if isinstance(items, web.Response):
             return items
-        items = [public_item(item, client) for item in items]
+        items = [public_item(item, client, agent) for item in items]
         refused = refused_by_collect(items, self.collect_types)
         response = await self.accept(items, "collect", prejudged=refused, max_age=self.public_max_age)
         response.headers.update(cors)
@@ -150,6 +151,7 @@ class Hooks:
             self.stats["rate_limited"] += 1
             return _gif(429)
         event = pixels.page_view(request.query, referer, client, self._now())
+        event.update(pixels.request_facts(request.method, agents.user_agent(request.headers)))
         await self.accept([event], "pixel", answer=False, max_age=self.public_max_age)
         return _gif()
 
@@ -160,7 +162,9 @@ class Hooks:
         now = self._now()
         claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s, kind="open")
         if isinstance(claims, tokens.Claims):
-            await self.accept([pixels.email_open(claims, now)], "email", answer=False)
+            event = pixels.email_open(claims, now)
+            event.update(self._request_facts(request))
+            await self.accept([event], "email", answer=False)
         elif self.limiter.allow(self._client(request), self.clock()):  # bad tokens must not flood the dead letters
             await self.kafka.dead_letter("email", _json_encode({"path": request.path[:4096]}),
                                          [{"field": "token", "reason": claims.reason}])
@@ -176,7 +180,9 @@ class Hooks:
         claims = tokens.verify(self.settings.link_secrets, token, now.timestamp(), self.token_max_age_s, kind="click")
         target = tokens.destination(claims, wanted, self.click_hosts)
         if isinstance(claims, tokens.Claims) and target is not None:
-            await self.accept([pixels.email_click(claims, target, now)], "email", answer=False)
+            event = pixels.email_click(claims, target, now)
+            event.update(self._request_facts(request))
+            await self.accept([event], "email", answer=False)
         elif isinstance(claims, tokens.BadToken) and self.limiter.allow(self._client(request), self.clock()):
             link = {"path": request.path[:4096], "u": (wanted or "")[:4096]}
             await self.kafka.dead_letter("email", _json_encode(link), [{"field": "token", "reason": claims.reason}])
@@ -258,6 +264,10 @@ class Hooks:
             self.stats["too_large"] += 1
             return _problem(413, f"{len(items)} events in one request; at most {MAX_EVENTS}")
         return items
+
+    def _request_facts(self, request: web.Request) -> dict:
+        """Who fetched an email image or link: its agent, address and method (issue 19)."""
+        return pixels.request_facts(request.method, agents.user_agent(request.headers), self._client(request))
 
     def _client(self, request: web.Request) -> str:
         # every X-Forwarded-For line, in order, as one list (a proxy may add its own line)

@@ -21,7 +21,7 @@ from schemas import topics
 from schemas.registry import (ACCOUNT_COLUMNS, CONTACT_COLUMNS, GOAL_COLUMNS, PROGRAM_COLUMNS, SPEND_COLUMNS,
                               AccountsChanged, ContactsChanged, GoalsChanged, ProgramsChanged, RescoreRequested,
                               SpendChanged, decode_change)
-from streams import attribution
+from streams import attribution, traffic_job
 from streams.core.weights import Weights
 from streams.kafka_admin import partitions_of
 from streams.pipeline import Pipeline
@@ -87,9 +87,12 @@ def rescore_history(pipeline: Pipeline, since_days: int) -> int:
 
 
 def rescore_stored(pipeline: Pipeline, since_days: int) -> int:
-    attribution.record_weights(pipeline.writer.store, pipeline.scoring.weights)
+    attribution.record_weights(pipeline.writer.store, pipeline.scoring.weights, pipeline.scoring.traffic)
     where = f"occurred_at >= now64(3) - INTERVAL {int(since_days)} DAY"
-    return attribution.reattribute(pipeline.writer, where, {}, pipeline.scoring)
+    changed = attribution.reattribute(pipeline.writer, where, {}, pipeline.scoring)
+    # then the behaviour rules over the same days (issue 19), on what is stored now
+    since = traffic_job.first_day(datetime.now(timezone.utc), pipeline.scoring.tz, int(since_days) + 1)
+    return changed + traffic_job.reclassify(pipeline.writer, pipeline.scoring, since)
 
 
 async def follow_registry(pipeline: Pipeline) -> None:

@@ -17,7 +17,7 @@ from sinks.client import OwnerLock, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.writer import ClickHouseWriter
-from streams import attribution, quiet_logs, stages
+from streams import attribution, quiet_logs, stages, traffic_job
 from streams.agents import wire_agents
 from streams.app import create_app
 from streams.core.registry import Registry
@@ -44,11 +44,12 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
                               shared_store=not settings.embedded_clickhouse)
     loaded = writer.start()
     scoring = Scoring(Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz),
-                      attribution.load_identities(writer.store), settings.store_full_ips)
+                      attribution.load_identities(writer.store), settings.store_full_ips,
+                      traffic_job.rules_of(settings))
     pipeline = Pipeline(settings, writer, scoring)
     load_registry(pipeline)
-    if attribution.record_weights(writer.store, scoring.weights):
-        log.warning("weights changed since the last run: re-scoring stored touches")
+    if attribution.record_weights(writer.store, scoring.weights, scoring.traffic):
+        log.warning("weights or traffic rules changed since the last run: re-scoring stored touches")
         rescore_history(pipeline, 400)
     log.info("worker ready: %d stored event ids, %d accounts, %d contacts",
              loaded, len(scoring.registry.accounts), len(scoring.registry.contacts))
@@ -71,6 +72,7 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     jobs = [(IdentitySync(pipeline), "identity sync", False),
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
+            (traffic_job.TrafficClassification(pipeline), "traffic classification", True),
             (Report(pipeline), "report", False)]
     for job, what, on_leader in jobs:
         tick = on_clock(what)(job.__call__)

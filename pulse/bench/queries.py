@@ -54,7 +54,8 @@ SELECT generateUUIDv4(number) AS event_id,
        minutes AS base_minutes, toUInt8(program_id != '') AS success,
        '' AS email, '' AS anonymous_id, '' AS ip, '' AS url, '' AS payload,
        0 AS retracts, '' AS prev_account_id, '' AS prev_person, toDecimal64(0, 2) AS prev_minutes,
-       toDecimal64(0, 2) AS prev_base_minutes, 'gen' AS writer, 1 AS batch_seq, 1 AS version
+       toDecimal64(0, 2) AS prev_base_minutes, 0 AS prev_success, 'person' AS traffic, '' AS traffic_reason,
+       'gen' AS writer, 1 AS batch_seq, 1 AS version
 FROM (SELECT number, rand(1) % 100 AS r FROM numbers({start}, {rows}))
 """
 _FOLD = """

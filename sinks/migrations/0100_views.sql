@@ -1,10 +1,27 @@
 -- repeatable: views are re-created whenever this file (or a setting it uses) changes.
 
+-- `traffic` and `traffic_reason` (issue 19, migration 0015): who made the touch, person, bot, scanner,
+-- privacy_proxy or internal, and why; every class but person is stored with 0 minutes and no success.
 CREATE OR REPLACE VIEW {database}.events AS
 SELECT event_id, type, occurred_at, received_at, day, account_id, person, method, channel,
        program_id, minutes, success, email, anonymous_id, ip, url, payload,
-       rep, outcome, direction  -- sales touches (migration 0014): the rep, a call's outcome, a call's or email's direction
+       rep, outcome, direction,  -- sales touches (migration 0014): the rep, a call's outcome, a call's or email's direction
+       traffic, traffic_reason
 FROM {database}.touches FINAL;
+
+-- Touches per day and traffic class over the last 90 days (reporting time zone), with each class's
+-- share of the day's touches in percent: the Data-health page's chart. Heartbeats (page_engagement)
+-- are not touches of their own and are left out.
+CREATE OR REPLACE VIEW {database}.traffic_daily AS
+SELECT day, traffic, touches, round(100 * touches / sum(touches) OVER (PARTITION BY day), 1) AS share
+FROM
+(
+    SELECT day, traffic, count() AS touches
+    FROM {database}.touches FINAL
+    WHERE type != 'page_engagement'
+      AND day > toDate(now(), '{reporting_tz}') - 90 AND day <= toDate(now(), '{reporting_tz}')
+    GROUP BY day, traffic
+);
 
 -- Capped minutes per account, person, day and channel: page views count at most
 -- `page_view_daily_cap` base minutes per person and day, form submissions at most

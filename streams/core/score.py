@@ -17,7 +17,8 @@ from schemas.events import CHANNEL, Call, EventAttendance, Identify, Touch, deco
 from schemas.rows import TouchRow
 from streams.core.registry import Registry
 from streams.core.resolve import Resolved, resolve
-from streams.core.weights import Weights, apply_role, base_minutes
+from streams.core.traffic import BEHAVIOUR_PREFIXES, PERSON, TrafficRules, Verdict, classify
+from streams.core.weights import ZERO, Weights, apply_role, base_minutes
 
 _payload = msgspec.json.Encoder().encode
 
@@ -85,9 +86,12 @@ class Scoring:
     tz: ZoneInfo
     identities: Identities = field(default_factory=Identities)
     full_ips: bool = False  # keep full IPs in storage (default: truncated, for privacy)
+    traffic: TrafficRules = field(default_factory=TrafficRules)  # what is not a person (issue 19)
 
 
-def score_event(event: Touch, scoring: Scoring, received_at: datetime) -> TouchRow:
+def score_event(event: Touch, scoring: Scoring, received_at: datetime, behaviour: Verdict | None = None) -> TouchRow:
+    """`behaviour` is the class the stored touches gave it (streams/traffic_job.py), when the touch alone
+    says person: rules on the touch itself win over it."""
     registry, weights, identities, tz = scoring.registry, scoring.weights, scoring.identities, scoring.tz
     kind = event.__struct_config__.tag
     # an identify is the link itself; its own touch counts for the email it names
@@ -97,15 +101,22 @@ def score_event(event: Touch, scoring: Scoring, received_at: datetime) -> TouchR
         account_id, method, role = resolution.account_id, resolution.method, resolution.role
     else:
         account_id, method, role = "", "unresolved", "unknown"
-    base = base_minutes(event, weights)
     program = event.program_id or event.campaign_id or ""
     stored_event = event if scoring.full_ips or not event.ip else msgspec.structs.replace(event, ip=truncate_ip(event.ip))
+    verdict = classify(event, event.email or stitched, stored_event.ip, scoring.traffic)
+    if verdict.traffic == PERSON and behaviour is not None:
+        verdict = behaviour
+    if verdict.traffic == PERSON:
+        base, success = base_minutes(event, weights), int(bool(program) and is_success(event))
+    else:  # stored and flagged, worth no minutes (an MPP open: its weight) and never a program success
+        base, success = weights.traffic.get(verdict.traffic, ZERO), 0
     # positional, in TouchRow's field order (keywords cost more on the hot path)
     return TouchRow(
         event.event_id, kind, event.occurred_at, received_at, event.occurred_at.astimezone(tz).date(), account_id,
         resolution.person, method, CHANNEL[kind], program, apply_role(base, role, weights), base,
-        int(bool(program) and is_success(event)), event.email or "", event.anonymous_id or "", stored_event.ip or "",
-        getattr(event, "url", None) or "", _payload(stored_event).decode(),
+        success, event.email or "", event.anonymous_id or "", stored_event.ip or "",
+        getattr(event, "url", None) or "", _payload(stored_event).decode(), 0, "", "", ZERO, ZERO, 0,
+        verdict.traffic, verdict.reason,
     )
 
 
@@ -117,18 +128,30 @@ def stored_event(row: TouchRow) -> Touch:
     return decode_batch(b"[" + row.payload.encode() + b"]")[0]
 
 
-def rescore(row: TouchRow, scoring: Scoring) -> TouchRow | None:
-    """A stored touch scored again with today's registry, identities and weights.
+_KEEP = Verdict("keep")
+
+
+def stored_behaviour(row: TouchRow) -> Verdict | None:
+    """The behaviour verdict a stored touch carries (kept when it is re-scored for another reason)."""
+    return Verdict(row.traffic, row.traffic_reason) if row.traffic_reason.startswith(BEHAVIOUR_PREFIXES) else None
+
+
+def rescore(row: TouchRow, scoring: Scoring, behaviour: Verdict | None = _KEEP) -> TouchRow | None:
+    """A stored touch scored again with today's registry, identities, weights and traffic rules.
+    `behaviour`: the traffic job's new verdict for it (None: no behaviour rule holds); by default the
+    one it carries.
 
     Returns the new version (carrying the attribution it takes back), or None when nothing changed.
     Stored IPs are truncated, so IP ranges narrower than /24 (IPv4) or /48 (IPv6) re-resolve on the
     network address; the live path resolves on the full address.
     """
-    fresh = score_event(stored_event(row), scoring, row.received_at)
-    if (fresh.account_id, fresh.person, fresh.minutes, fresh.base_minutes, fresh.method) == \
-            (row.account_id, row.person, row.minutes, row.base_minutes, row.method):
+    kept = stored_behaviour(row) if behaviour is _KEEP else behaviour
+    fresh = score_event(stored_event(row), scoring, row.received_at, kept)
+    if (fresh.account_id, fresh.person, fresh.minutes, fresh.base_minutes, fresh.method, fresh.success,
+            fresh.traffic, fresh.traffic_reason) == (row.account_id, row.person, row.minutes, row.base_minutes,
+                                                     row.method, row.success, row.traffic, row.traffic_reason):
         return None
     return msgspec.structs.replace(
         fresh, retracts=1, prev_account_id=row.account_id, prev_person=row.person,
-        prev_minutes=row.minutes, prev_base_minutes=row.base_minutes,
+        prev_minutes=row.minutes, prev_base_minutes=row.base_minutes, prev_success=row.success,
     )

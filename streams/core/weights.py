@@ -34,6 +34,10 @@ class Weights:
     # A rep's one-to-one email (issue 16): the person's reply is worth minutes, the rep's own email none.
     sales_email_inbound: Decimal = Decimal(2)
     sales_email_outbound: Decimal = Decimal(0)
+    # Minutes of a touch that is not a person's (issue 19), by class: only an Apple Mail Privacy
+    # Protection open may be given some ([traffic] privacy_proxy = 0.5); bots, scanners and our own
+    # people never earn minutes.
+    traffic: dict[str, Decimal] = field(default_factory=lambda: {"privacy_proxy": ZERO})
     roles: dict[str, Decimal] = field(
         default_factory=lambda: {
             "c_level": Decimal("2.0"),
@@ -51,11 +55,15 @@ class Weights:
             return cls()
         data = tomllib.loads(path.read_text())
         roles = {**cls().roles, **{k: Decimal(str(v)) for k, v in data.pop("roles", {}).items()}}
-        known = {f for f in cls.__dataclass_fields__ if f != "roles"}
+        traffic = {k: Decimal(str(v)) for k, v in data.pop("traffic", {}).items()}
+        if set(traffic) - {"privacy_proxy"}:
+            raise ValueError(f"{path}: [traffic] may weigh privacy_proxy only (bots, scanners and internal "
+                             f"touches earn no minutes); got {', '.join(sorted(traffic))}")
+        known = {f for f in cls.__dataclass_fields__ if f not in ("roles", "traffic")}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown weight(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        return cls(roles=roles, **{k: Decimal(str(v)) for k, v in data.items()})
+        return cls(roles=roles, traffic={**cls().traffic, **traffic}, **{k: Decimal(str(v)) for k, v in data.items()})
 
 
 _CONNECTED = frozenset({"connected", "conversation", "meeting_booked"})

@@ -53,3 +53,16 @@ def email_click(claims: Claims, url: str, now: datetime) -> dict:
         "occurred_at": now.isoformat(), "campaign_id": claims.campaign_id, "email": claims.recipient,
         "url": url, "source": "email",
     }
+
+
+def request_facts(method: str, user_agent: str | None, client_ip: str | None = None) -> dict:
+    """What the request says about who fetched the image or link (issue 19): its user agent, address,
+    and a HEAD request (mail scanners check links without fetching them; kept in `properties`)."""
+    facts: dict = {}
+    if user_agent:
+        facts["user_agent"] = user_agent
+    if client_ip:
+        facts["ip"] = client_ip
+    if method == "HEAD":
+        facts["request_method"] = "HEAD"
+    return facts

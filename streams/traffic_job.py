@@ -1,0 +1,70 @@
+"""Traffic classification by behaviour (issue 19): what one touch cannot say about itself.
+
+The rules run as one query over the stored touches (sinks/traffic_sql.py), by event time: more than
+PULSE_BOT_MAX_VIEWS_PER_MINUTE page views of a cookie in a minute, a cookie that never engages,
+email opens and clicks within PULSE_SCANNER_SECONDS of the email's first open, several links of one
+email clicked within those seconds. Each verdict that changed is written as a new version of the
+touch, re-scored with it (0 minutes, flagged), exactly as a weights change re-scores; a verdict that
+no longer holds (a late heartbeat, a changed setting) gives the touch back its minutes.
+
+So the verdicts do not depend on arrival order, replays or duplicates: they depend on what is stored.
+They are eventual: a touch counts from its arrival until the next pass (every `every` seconds) sees it.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sinks.writer import ClickHouseWriter
+from streams.core.score import Scoring, rescore
+from streams.core.traffic import TrafficRules, Verdict
+
+log = logging.getLogger("pulse.traffic")
+CHUNK = 20_000
+# Days evaluated at each pass: today and yesterday (a minute, a day, an email's seconds all fit in it).
+RECENT_DAYS = 2
+
+
+def rules_of(settings) -> TrafficRules:
+    return TrafficRules.of(settings.internal_domains, settings.internal_ip_ranges, settings.mpp_ip_ranges_file,
+                           settings.bot_max_views_per_minute, settings.scanner_seconds)
+
+
+def reclassify(writer: ClickHouseWriter, scoring: Scoring, since: date) -> int:
+    """One pass over the stored touches from reporting day `since`; on the sink thread. Returns the
+    number of touches written again."""
+    rules = scoring.traffic
+    changed = writer.store.behaviour_verdicts(since, rules.max_views_per_minute, rules.scanner_seconds)
+    written = 0
+    for start in range(0, len(changed), CHUNK):
+        part = changed[start:start + CHUNK]
+        verdicts = {event_id: Verdict(traffic, reason) if reason else None for event_id, traffic, reason in part}
+        rows = writer.stored("event_id IN %(ids)s", {"ids": list(verdicts)})
+        versions = [v for v in (rescore(r, scoring, verdicts.get(r.event_id)) for r in rows) if v is not None]
+        written += writer.replace(versions)
+    if written:
+        log.info("traffic: %d stored touches re-classified by behaviour", written)
+    return written
+
+
+def first_day(now: datetime, tz: ZoneInfo, days: int) -> date:
+    return now.astimezone(tz).date() - timedelta(days=days - 1)
+
+
+class TrafficClassification:
+    """The behaviour pass on a clock, on the leader only (two workers must not write the same version)."""
+
+    every = 30.0
+
+    def __init__(self, pipeline, days: int = RECENT_DAYS):
+        self.pipeline = pipeline
+        self.days = days  # the first pass after a change of the rules covers the whole history
+
+    async def __call__(self) -> None:
+        p = self.pipeline
+        if p.writer.state != "ok":
+            return
+        since = first_day(datetime.now(timezone.utc), p.scoring.tz, self.days)
+        await p.in_sink(reclassify, p.writer, p.scoring, since)
+        self.days = RECENT_DAYS

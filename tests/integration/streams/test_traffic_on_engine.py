@@ -1,0 +1,206 @@
+"""Traffic classification on the real engine (issue 19): flagged touches are stored with 0 minutes and
+no success, stay out of reach and awareness; the behaviour rules at their boundaries, under every
+arrival order; reclassification after a changed setting is exact (the sums equal a fresh scoring)."""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from schemas.events import EmailClick, EmailOpen, PageView
+from schemas.registry import ACCOUNT_COLUMNS, PROGRAM_COLUMNS, AccountRecord, ProgramRecord
+from sinks.writer import ClickHouseWriter
+from streams import attribution, traffic_job
+from streams.core.registry import Registry
+from streams.core.score import Scoring, score
+from streams.core.traffic import TrafficRules
+from streams.core.weights import Weights
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+T0 = NOW - timedelta(hours=1)
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/124.0.0.0 Safari/537.36")
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def _setup(engine, rules: TrafficRules | None = None):
+    client, settings = engine
+    registry = Registry()
+    acme = AccountRecord(account_id="acme", name="Acme", domains=("acme.example",), is_target=True)
+    registry.upsert_account(acme)
+    writer = ClickHouseWriter(client, settings.database, "traffic")
+    writer.start()
+    writer.store.store_records("accounts", ACCOUNT_COLUMNS, [acme], NOW)
+    writer.store.store_records("programs", PROGRAM_COLUMNS,
+                               [ProgramRecord(program_id="nov", name="Nov", channel="email")], NOW)
+    return writer, Scoring(registry, Weights(), ZoneInfo("UTC"), traffic=rules or TrafficRules())
+
+
+def _view(n: int, at: datetime, cookie: str = "c1", agent: str = CHROME, email: str | None = None, **kw) -> PageView:
+    return PageView(event_id=uuid.UUID(int=n, version=4), occurred_at=at, url=f"https://www.example.com/{n}",
+                    anonymous_id=cookie, user_agent=agent, email=email, ip="198.51.100.7", **kw)
+
+
+def _sql(client, query: str, database: str) -> list[tuple]:
+    return client.query(query.format(db=database)).result_rows
+
+
+def test_a_bot_touch_is_stored_flagged_with_0_minutes_and_out_of_reach(engine):
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    person = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="ana@acme.example", campaign_id="nov",
+                       user_agent=CHROME)
+    bot = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="bo@acme.example", campaign_id="nov",
+                    user_agent="Barracuda Sentinel (EE)")
+    crawler = PageView(event_id=uuid.uuid4(), occurred_at=T0, url="https://www.example.com/", email="bo@acme.example",
+                       user_agent=GOOGLEBOT)
+    writer.write(score([person, bot, crawler], scoring, NOW))
+    rows = _sql(client, "SELECT email, type, traffic, traffic_reason, minutes, success FROM {db}.events "
+                        "ORDER BY email, type", settings.database)
+    assert rows == [("ana@acme.example", "email_open", "person", "", Decimal("1.00"), 1),
+                    ("bo@acme.example", "email_open", "scanner", "scanner_ua:Barracuda", Decimal("0.00"), 0),
+                    ("bo@acme.example", "page_view", "bot", "ua:Googlebot", Decimal("0.00"), 0)]
+    # the bot's touches are counted as touches, but add no minutes and no reach
+    assert _sql(client, "SELECT person, minutes, touches, successes FROM {db}.engagement_person_daily "
+                        "ORDER BY person, channel", settings.database) == [
+        ("ana@acme.example", Decimal("1.00"), 1, 1), ("bo@acme.example", Decimal("0.00"), 1, 0),
+        ("bo@acme.example", Decimal("0.00"), 1, 0)]
+    assert _sql(client, "SELECT program_id, target_accounts_reached FROM {db}.program_reach",
+                settings.database) == [("nov", 1)]
+    daily = dict(((t, (n, s)) for _, t, n, s in _sql(client, "SELECT * FROM {db}.traffic_daily", settings.database)))
+    assert daily == {"person": (1, 33.3), "scanner": (1, 33.3), "bot": (1, 33.3)}
+
+
+def test_internal_traffic_is_out_of_reach_and_awareness(engine):
+    client, settings = engine
+    writer, scoring = _setup(engine, TrafficRules.of(internal_domains=["acme.example"]))
+    open_ = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="ana@acme.example", campaign_id="nov",
+                      user_agent=CHROME)
+    writer.write(score([open_], scoring, NOW))
+    assert _sql(client, "SELECT traffic, traffic_reason, minutes, success FROM {db}.events", settings.database) == [
+        ("internal", "internal_domain:acme.example", Decimal("0.00"), 0)]
+    assert _sql(client, "SELECT count() FROM {db}.channel_awareness", settings.database) == [(0,)]
+    assert _sql(client, "SELECT target_accounts_reached FROM {db}.program_reach", settings.database) == [(0,)]
+
+
+def _minutes(client, database: str) -> dict:
+    return dict(_sql(client, "SELECT person, sum(minutes) FROM {db}.engagement_person_daily GROUP BY person",
+                     database))
+
+
+def test_reclassification_after_a_changed_setting_is_exact(engine):
+    """Stored under no internal domain, re-scored under one, then back: the sums are those of a fresh
+    scoring each time, and the program successes follow."""
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    events = [EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email=f"p{i}@acme.example", campaign_id="nov",
+                        user_agent=CHROME) for i in range(4)]
+    events += [EmailClick(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(minutes=5), email="p0@acme.example",
+                          campaign_id="nov", url="https://www.example.com/a", user_agent=CHROME)]
+    writer.write(score(events, scoring, NOW))
+    before = _minutes(client, settings.database)
+    assert before["p0@acme.example"] == Decimal("3.00")
+    scoring.traffic = TrafficRules.of(internal_domains=["acme.example"])
+    assert attribution.reattribute(writer, "1", {}, scoring) == 5
+    assert set(_minutes(client, settings.database).values()) == {Decimal("0.00")}
+    assert _sql(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
+                settings.database) == [(0,)]
+    assert attribution.reattribute(writer, "1", {}, scoring) == 0       # nothing changed: nothing written
+    scoring.traffic = TrafficRules()
+    assert attribution.reattribute(writer, "1", {}, scoring) == 5
+    assert _minutes(client, settings.database) == before
+    assert _sql(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
+                settings.database) == [(5,)]
+
+
+def _rate_case(writer, scoring, views: int, cookie: str, start: int) -> None:
+    """`views` page views of one cookie within one calendar minute, in a shuffled arrival order."""
+    minute = T0.replace(second=0)
+    events = [_view(start + i, minute + timedelta(seconds=i * 59 / max(views, 1)), cookie, engaged_seconds=5)
+              for i in range(views)]
+    random.Random(views).shuffle(events)
+    for part in (events[: views // 2], events[views // 2:]):   # two batches, out of order
+        writer.write(score(part, scoring, NOW))
+
+
+def test_rate_rule_at_its_boundary_under_any_arrival_order(engine):
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    _rate_case(writer, scoring, 30, "thirty", 1000)
+    _rate_case(writer, scoring, 31, "thirty-one", 2000)
+    since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
+    assert traffic_job.reclassify(writer, scoring, since) == 31
+    assert traffic_job.reclassify(writer, scoring, since) == 0        # a second pass changes nothing
+    rows = _sql(client, "SELECT anonymous_id, traffic, traffic_reason, sum(minutes), count() FROM {db}.events "
+                        "GROUP BY anonymous_id, traffic, traffic_reason ORDER BY anonymous_id", settings.database)
+    assert rows == [("thirty", "person", "", Decimal("30.00"), 30),
+                    ("thirty-one", "bot", "rate:31/min", Decimal("0.00"), 31)]
+    assert _minutes(client, settings.database) == {"thirty": Decimal("30.00"), "thirty-one": Decimal("0.00")}
+    # a replay of the same views changes nothing
+    _rate_case(writer, scoring, 31, "thirty-one", 2000)
+    assert traffic_job.reclassify(writer, scoring, since) == 0
+    # a person spoofing nothing keeps their minutes; a bot with a person's agent was caught by behaviour
+    assert _minutes(client, settings.database)["thirty-one"] == Decimal("0.00")
+
+
+def test_a_cookie_that_never_engages_is_a_bot_and_a_late_heartbeat_gives_it_back(engine):
+    from schemas.events import PageEngagement
+
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    views = [_view(3000 + i, T0 + timedelta(minutes=i), "idle") for i in range(3)]
+    writer.write(score(views, scoring, NOW))
+    since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
+    assert traffic_job.reclassify(writer, scoring, since) == 3
+    assert _sql(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [("no_engaged_seconds",)]
+    beat = PageEngagement(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(minutes=4), anonymous_id="idle",
+                          page_view_id=views[0].event_id, engaged_seconds=12)
+    writer.write(score([beat], scoring, NOW))
+    assert traffic_job.reclassify(writer, scoring, since) == 3
+    assert _minutes(client, settings.database) == {"idle": Decimal("3.00")}
+
+
+def _email(n: int, kind: str, at: datetime, url: str = "https://www.example.com/a", who: str = "ana@acme.example"):
+    if kind == "open":
+        return EmailOpen(event_id=uuid.UUID(int=n, version=4), occurred_at=at, email=who, campaign_id="nov",
+                         user_agent=CHROME)
+    return EmailClick(event_id=uuid.UUID(int=n, version=4), occurred_at=at, email=who, campaign_id="nov",
+                      url=url, user_agent=CHROME)
+
+
+def test_scanner_timing_at_its_boundary(engine):
+    """A click 10 s after the first open is a scanner's (and so is that open); 10.001 s is a person's."""
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    events = [_email(1, "open", T0, who="fast@acme.example"),
+              _email(2, "click", T0 + timedelta(seconds=10), who="fast@acme.example"),
+              _email(3, "open", T0, who="slow@acme.example"),
+              _email(4, "click", T0 + timedelta(seconds=10, milliseconds=1), who="slow@acme.example")]
+    for event in reversed(events):  # clicks before their opens
+        writer.write(score([event], scoring, NOW))
+    since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
+    assert traffic_job.reclassify(writer, scoring, since) == 2
+    rows = _sql(client, "SELECT email, type, traffic, traffic_reason, minutes FROM {db}.events ORDER BY email, type",
+                settings.database)
+    assert rows == [("fast@acme.example", "email_click", "scanner", "scanner:within_10s_of_first_open", Decimal("0.00")),
+                    ("fast@acme.example", "email_open", "scanner", "scanner:click_within_10s_of_open", Decimal("0.00")),
+                    ("slow@acme.example", "email_click", "person", "", Decimal("2.00")),
+                    ("slow@acme.example", "email_open", "person", "", Decimal("1.00"))]
+
+
+def test_every_link_clicked_within_seconds_is_a_scanner(engine):
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    clicks = [_email(10 + i, "click", T0 + timedelta(seconds=2 * i), url=f"https://www.example.com/{i}")
+              for i in range(3)]
+    writer.write(score(clicks, scoring, NOW))
+    since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
+    assert traffic_job.reclassify(writer, scoring, since) == 3
+    assert _sql(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [
+        ("scanner:links_within_10s",)]
+    # the same three links a minute apart: a person reading
+    scoring.traffic = TrafficRules.of(scanner_seconds=1.0)
+    assert traffic_job.reclassify(writer, scoring, since) == 3
+    assert _minutes(client, settings.database) == {"ana@acme.example": Decimal("6.00")}
