@@ -173,7 +173,8 @@ LIMIT 200
 ACCOUNT_TIMELINE = """
 SELECT occurred_at, argMax(type, version) AS type, argMax(channel, version) AS channel,
        argMax(person, version) AS person, toFloat64(argMax(minutes, version)) AS minutes,
-       argMax(program_id, version) AS program_id, argMax(url, version) AS url, argMax(method, version) AS method
+       argMax(program_id, version) AS program_id, argMax(url, version) AS url, argMax(method, version) AS method,
+       argMax(traffic, version) AS traffic, argMax(traffic_reason, version) AS traffic_reason
 FROM account_touches
 WHERE account_id = %(account)s AND occurred_at >= now() - INTERVAL 90 DAY
   AND occurred_at >= (SELECT min(occurred_at) FROM

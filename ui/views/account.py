@@ -154,6 +154,10 @@ def latest_touches(account: str) -> None:
             "minutes": st.column_config.NumberColumn("Minutes", format="%.2f"),
             "program_id": "Program", "url": st.column_config.LinkColumn("Page"),
             "method": st.column_config.TextColumn("Found by", help="How the touch was tied to the account"),
+            "traffic": st.column_config.TextColumn(
+                "Traffic", help="person, or who else made it: bot, scanner (mail security), privacy_proxy "
+                                "(Apple Mail Privacy Protection) or internal (our own people); those count 0 minutes"),
+            "traffic_reason": st.column_config.TextColumn("Why", help="The rule that classified it (see Data health)"),
         })
 
 

@@ -204,3 +204,19 @@ def test_every_link_clicked_within_seconds_is_a_scanner(engine):
     scoring.traffic = TrafficRules.of(scanner_seconds=1.0)
     assert traffic_job.reclassify(writer, scoring, since) == 3
     assert _minutes(client, settings.database) == {"ana@acme.example": Decimal("6.00")}
+
+
+def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
+    from ui import queries
+
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    bot = PageView(event_id=uuid.uuid4(), occurred_at=T0, url="https://www.example.com/", email="bo@acme.example",
+                   user_agent=GOOGLEBOT)
+    person = PageView(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(seconds=1), url="https://www.example.com/",
+                      email="ana@acme.example", user_agent=CHROME)
+    writer.write(score([bot, person], scoring, NOW))
+    sql = queries.ACCOUNT_TIMELINE.replace(" account_touches", f" {settings.database}.account_touches")
+    rows = client.query(sql, parameters={"account": "acme"}).result_rows
+    assert [(r[3], r[4], r[-2], r[-1]) for r in rows] == [("ana@acme.example", 1.0, "person", ""),
+                                                          ("bo@acme.example", 0.0, "bot", "ua:Googlebot")]
