@@ -8,10 +8,14 @@ from datetime import datetime, timezone
 
 import faust
 import msgspec
+from aiokafka.admin import AIOKafkaAdminClient
 
+from schemas import topics as schema_topics
+from schemas.events import encode_batch
 from schemas.rows import RejectedRow
 from sinks.acking import AckingSink
 from streams import topics
+from streams.kafka_admin import partitions_of
 from streams.pipeline import Chunk, Pipeline, score_chunk, store_chunk
 
 SINK_QUEUE = 2  # chunks scored and waiting for (or in) the sink
@@ -22,12 +26,19 @@ def wire_agents(app: faust.App, pipeline: Pipeline) -> None:
     # ~50 events per message from the hooks: this many messages make about one sink batch (a chunk).
     messages_per_chunk = max(1, settings.batch_max_rows // 50)
 
-    @app.agent(topics.touches(app, settings), name="score_touches")
+    touches = topics.touches(app, settings)
+
+    @app.agent(touches, name="score_touches")
     async def score_touches(stream):
         sink, chunk_ids = AckingSink(pipeline.executor, SINK_QUEUE), itertools.count()
+        # several workers share the store: route every event id to its one home partition (core/homes.py)
+        homes = 0 if settings.embedded_clickhouse else await touch_partitions(settings)
         async for batch in stream.noack_take(messages_per_chunk, within=settings.batch_seconds):
             name = f"score_touches/{next(chunk_ids)}"
-            chunk = score_chunk(pipeline, [e.value for e in batch], datetime.now(timezone.utc))
+            chunk = score_chunk(pipeline, [e.value for e in batch], datetime.now(timezone.utc),
+                                [e.message.partition for e in batch], homes)
+            if chunk.away:  # in Kafka at their home before these messages are acknowledged
+                await forward(touches, chunk.away)
             pipeline.health.taken(chunk.size, min(e.message.timestamp for e in batch), time.time(), name)
             await sink.add(functools.partial(store_chunk, pipeline, chunk), _acknowledge(pipeline, stream, batch, chunk, name))
 
@@ -35,6 +46,21 @@ def wire_agents(app: faust.App, pipeline: Pipeline) -> None:
     async def store_rejected(stream):
         async for events in stream.take_events(500, within=settings.batch_seconds):
             await pipeline.in_sink(pipeline.writer.write_rejected, [deadletter_row(e) for e in events])
+
+
+async def forward(topic, away: dict[int, list]) -> None:
+    sent = [await topic.send(value=encode_batch(events), partition=home) for home, events in away.items()]
+    for delivery in sent:
+        await delivery
+
+
+async def touch_partitions(settings) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="pulse-homes")
+    await admin.start()
+    try:
+        return len(await partitions_of(admin, settings.topic(schema_topics.TOUCHES)))
+    finally:
+        await admin.close()
 
 
 def _acknowledge(pipeline: Pipeline, stream, batch: list, chunk: Chunk, name: str):

@@ -18,6 +18,7 @@ from sinks import threads
 from sinks.crm_records import write_records
 from sinks.writer import ClickHouseWriter, WriteResult
 from streams import attribution
+from streams.core.homes import keep_home
 from streams.core.score import Scoring, score
 from streams.health import HealthMonitor
 
@@ -53,17 +54,23 @@ class Chunk:
     identified: set[str]
     rejected: list[RejectedRow]
     records: list = field(default_factory=list)  # OpportunityRow, LifecycleRow, AccountStatusRow
+    away: dict[int, list] = field(default_factory=dict)  # events to forward to their home partition
 
     @property
     def size(self) -> int:
         return len(self.events) + len(self.records) + len(self.rejected)
 
 
-def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime) -> Chunk:
+def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime, partitions: list[int] | None = None,
+                homes: int = 0) -> Chunk:
+    """`homes`: the touches topic's partition count when workers share a store (0: one worker, no
+    routing); then the events of the message from partitions[i] that belong elsewhere go to `away`."""
     settings = pipeline.settings
-    events, records, rejected = [], [], []
-    for raw in messages:
+    events, records, rejected, away = [], [], [], {}
+    for i, raw in enumerate(messages):
         ok, bad = decode_message(raw, now, settings.max_event_age, settings.currency, settings.lifecycle_stages)
+        if homes:
+            ok = keep_home(ok, partitions[i], homes, away)
         for event in ok:
             kind = type(event)
             if kind is Opportunity:
@@ -77,7 +84,7 @@ def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime) -> Chu
         rejected.extend(bad)
     # identifies first: every touch of an identified cookie counts for its person, in this chunk too
     identified = pipeline.scoring.identities.learn(events)
-    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected, records)
+    return Chunk(score(events, pipeline.scoring, now), events, identified, rejected, records, away)
 
 
 def store_chunk(pipeline: Pipeline, chunk: Chunk) -> WriteResult:
