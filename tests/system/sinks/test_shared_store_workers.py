@@ -8,10 +8,14 @@ minutes came out one copy too high while the event count stayed right.
 """
 from __future__ import annotations
 
+import msgspec
+
 from conftest import sql_rows, start_service, wait_until
 from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
                     stored_totals, wait_for_registry)
+from hooks_helpers import TopicReader
 from pulse.support.ports import free_port
+from schemas import topics
 
 
 def _handled_by(workers, events: int):
@@ -45,5 +49,15 @@ def test_two_workers_on_one_shared_store_count_every_event_once(shared_store, tm
     assert sum(h["written"] for h in readings) == len(expected.ids)
     assert stored_totals(store) == want
     assert dict(sql_rows(store, "SELECT account_id, minutes_30d FROM account_engagement")) == expected.view_minutes()
+    # stages are evaluated by one worker (the group's leader): every change published once
+    reader = TopicReader(store, topics.STAGE_CHANGES)
+
+    def published():
+        sent = [msgspec.json.decode(raw)["change_id"] for raw in reader.read()]
+        recorded = {r[0] for r in sql_rows(store, "SELECT change_id FROM stage_changes FINAL")}
+        return sent if sent and set(sent) == recorded else None
+
+    sent = wait_until(published, 60, 1.0, what="the stage changes recorded and published")
+    assert len(sent) == len(set(sent)) >= 20, sent  # each of the 20 accounts changed stage at least once
     for proc in procs:
         proc.stop()
