@@ -22,6 +22,10 @@ FUNNEL_REFRESH_SECONDS = 30
 PERIODS = {"mtd": "Month to date", "qtd": "Quarter to date", "ytd": "Year to date", "90d": "Last 90 days",
            "365d": "Last 365 days"}
 HEADLINE = (("lead", "New leads"), ("mql", "New MQLs"), ("sql", "New SQLs"), ("customer", "New customers"))
+HEADLINE_HELP = ("New leads, MQLs, SQLs, customers: people who first reached the stage in the period (a skipped "
+                 "stage counts as reached with the next one). Visitors: distinct people (emails or cookies) with a "
+                 "page view in the period. Visit-to-lead rate: new leads ÷ visitors. Lead → customer: of the people "
+                 "who first became leads in the period, the share that has become a customer by now.")
 HOW_TO_SEND = ("No lifecycle stages yet. Import your CRM's history with `pulse lifecycle import contacts.csv "
                "--from hubspot` (or `--from salesforce`, or the contract's columns), post `lifecycle_change` "
                "events to the signed webhook `/hooks/crm` as the CRM changes a stage, or start with "
@@ -71,72 +75,88 @@ def _step(steps: pd.DataFrame, period: str, start: str, end: str):
 
 
 def headline(counts: pd.DataFrame, steps: pd.DataFrame) -> None:
-    st.subheader("This month beside this year")
-    for col, period in zip(st.columns(2), ("mtd", "ytd")):
+    """The articles' dashboard: the month beside the year, one row per figure."""
+    st.subheader("This month beside this year", help=HEADLINE_HELP)
+    columns: dict[str, list[str]] = {"Figure": [*(label for _, label in HEADLINE), "Visitors", "Visit-to-lead rate",
+                                                "Lead → customer (cohort)"]}
+    for period in ("mtd", "ytd"):
         rows = counts[counts["period"] == period].set_index("stage")
-        with col:
-            st.markdown(f"**{PERIODS[period]}**")
-            tiles = st.columns(len(HEADLINE))
-            for tile, (stage, label) in zip(tiles, HEADLINE):
-                reached = int(rows.loc[stage, "reached"]) if stage in rows.index else 0
-                tile.metric(f"{label}, {period.upper()}", f"{reached:,}", border=True,
-                            help=f"People who first reached {stage} in the period (a skipped stage counts as "
-                                 "reached with the next one)")
-            lead = rows.loc["lead"] if "lead" in rows.index else None
-            visitors = None if lead is None or pd.isna(lead["visitors"]) else int(lead["visitors"])
-            cumulative = _step(steps, period, "lead", "customer")
-            a, b = st.columns(2)
-            a.metric(f"Visit-to-lead rate, {period.upper()}", rate(None if lead is None else lead["visit_to_lead_rate"]),
-                     border=True, help="People who first reached lead in the period ÷ distinct people (emails or "
-                                       f"cookies) with a page view in the period ({visitors or 0:,} visitors)")
-            b.metric(f"Lead → customer, {period.upper()}",
-                     rate(None if cumulative is None else cumulative["conversion_rate"]), border=True,
-                     help="Of the people who first became leads in the period, the share that has become a "
-                          "customer by now (cohort)")
+        lead = rows.loc["lead"] if "lead" in rows.index else None
+        visitors = None if lead is None or pd.isna(lead["visitors"]) else int(lead["visitors"])
+        cumulative = _step(steps, period, "lead", "customer")
+        columns[PERIODS[period]] = [
+            *(f"{int(rows.loc[stage, 'reached']) if stage in rows.index else 0:,}" for stage, _ in HEADLINE),
+            f"{visitors or 0:,}", rate(None if lead is None else lead["visit_to_lead_rate"]),
+            rate(None if cumulative is None else cumulative["conversion_rate"])]
+    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", column_config={
+        "Figure": st.column_config.TextColumn("Figure", width="medium"),
+        "Month to date": st.column_config.TextColumn("Month to date", help="From the first of this month, today "
+                                                                           "included"),
+        "Year to date": st.column_config.TextColumn("Year to date", help="From the first of January, today included")})
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if not whole else round(100 * part / whole, 2)
+
+
+def _rows(counts: pd.DataFrame, steps: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """One row per stage: the period count, the conversion by the mode, and the time in stage."""
+    nxt = steps[steps["next_step"] == 1].set_index("from_stage")
+    from_lead = steps[steps["from_stage"] == "lead"].set_index("to_stage")
+    reached = dict(zip(counts["stage"], counts["reached"].astype(int)))
+    rows = []
+    for stage in counts.sort_values("position")["stage"]:
+        step = nxt.loc[stage] if stage in nxt.index else None
+        cum = from_lead.loc[stage] if stage in from_lead.index else None
+        after = None if step is None else step["to_stage"]
+        if mode == "cohort":
+            next_rate = _pct(None if step is None else step["conversion_rate"])
+            lead_rate = _pct(None if cum is None else cum["conversion_rate"])
+        else:  # period: this period's counts against each other
+            next_rate = None if after is None else _ratio(reached.get(after, 0), reached[stage])
+            lead_rate = None if cum is None else _ratio(reached[stage], reached.get("lead", 0))
+        rows.append({"stage": stage, "reached": reached[stage], "next_stage": after or "", "next_step": next_rate,
+                     "from_lead": lead_rate, "avg_days": _num(None if step is None else step["avg_days"]),
+                     "median_days": _num(None if step is None else step["median_days"]),
+                     "moved_on": None if step is None else int(step["moved_on"])})
+    return pd.DataFrame(rows)
+
+
+RATE_HELP = {
+    "cohort": ("Of the people who first reached the stage in the period, the share that has reached the next "
+               "stage by now", "Of the people who first became leads in the period, the share that has reached "
+                               "this stage by now"),
+    "period": ("People who first reached the next stage in the period ÷ those who first reached this stage in it",
+               "People who first reached this stage in the period ÷ those who first became leads in it"),
+}
 
 
 def stages(counts: pd.DataFrame, steps: pd.DataFrame, period: str) -> None:
     mode = st.session_state.get("funnel_mode", "cohort")
-    st.subheader(f"Stage by stage · {PERIODS[period].lower()}")
-    nxt = steps[steps["next_step"] == 1].set_index("from_stage")
-    from_lead = steps[steps["from_stage"] == "lead"].set_index("to_stage")
-    rows = []
-    for _, r in counts.sort_values("position").iterrows():
-        stage = r["stage"]
-        step = nxt.loc[stage] if stage in nxt.index else None
-        cum = from_lead.loc[stage] if stage in from_lead.index else None
-        rows.append({"stage": stage, "reached": int(r["reached"]),
-                     "cohort": None if step is None else int(step["entered"]),
-                     "next_stage": "" if step is None else step["to_stage"],
-                     "next_step": _pct(None if step is None else step["conversion_rate"]),
-                     "from_lead": _pct(None if cum is None else cum["conversion_rate"]),
-                     "avg_days": _num(None if step is None else step["avg_days"]),
-                     "median_days": _num(None if step is None else step["median_days"]),
-                     "moved_on": None if step is None else int(step["moved_on"])})
-    table = pd.DataFrame(rows)
-    value = "cohort" if mode == "cohort" else "reached"
-    title = ("People who first reached each stage in the period (cohort sizes)" if mode == "cohort" else
-             "People who first reached each stage in the period (period counts)")
+    st.subheader(f"Stage by stage · {PERIODS[period].lower()}", help=COHORT_HELP)
+    table = _rows(counts, steps, mode)
+    title = "People who first reached each stage in the period, and " + (
+        "the share of them at the next stage by now (cohort)" if mode == "cohort" else
+        "the next stage's count against it (period)")
     chart(alt.Chart(table, title=title).mark_bar(color="#4C78A8")
-          .encode(x=alt.X(f"{value}:Q", title="People"),
+          .encode(x=alt.X("reached:Q", title="People"),
                   y=alt.Y("stage:N", title=None, sort=list(table["stage"])),
-                  tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip(f"{value}:Q", title="People"),
-                           alt.Tooltip("next_step:Q", title="Next step %", format=".2f")])
+                  tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("reached:Q", title="People"),
+                           alt.Tooltip("next_step:Q", title="Next step %", format=".2f"),
+                           alt.Tooltip("from_lead:Q", title="From lead %", format=".2f")])
           .properties(height=alt.Step(30)))
+    next_help, lead_help = RATE_HELP[mode]
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "stage": "Stage", "reached": st.column_config.NumberColumn(
-            "Reached in period", help="Period counting: people who first reached the stage in the period"),
-        "cohort": st.column_config.NumberColumn("Cohort", help="The same people: the base of the conversion"),
+            "Reached in period", help="People who first reached the stage in the period: the period count, and "
+                                      "the cohort the conversion starts from"),
         "next_stage": "Next stage",
-        "next_step": st.column_config.NumberColumn("Next step (%)", format="%.2f",
-                                                   help="Of the cohort, the share that has reached the next stage"),
-        "from_lead": st.column_config.NumberColumn("From lead (%)", format="%.2f",
-                                                   help="Cumulative: of the people who first became leads in the "
-                                                        "period, the share that has reached this stage by now"),
+        "next_step": st.column_config.NumberColumn("Next step (%)", format="%.2f", help=next_help),
+        "from_lead": st.column_config.NumberColumn("From lead (%)", format="%.2f", help=lead_help),
         "avg_days": st.column_config.NumberColumn("Time in stage, average (days)", format="%.2f",
-                                                  help="Days from entering the stage to reaching the next stage, "
-                                                       "over the people who moved on in the period; a skipped "
-                                                       "stage has no time"),
+                                                  help="Days (seconds ÷ 86,400) from entering the stage to reaching "
+                                                       "the next stage, over the people who moved on in the period; "
+                                                       "a skipped stage has no time"),
         "median_days": st.column_config.NumberColumn("Median (days)", format="%.2f"),
         "moved_on": st.column_config.NumberColumn("Moved on", help="People who reached the next stage in the period "
                                                                     "after having been in this one")})

@@ -23,6 +23,7 @@ PAGES = [
     ("alerts", "alerts", ["New MQAs", "Surging and re-engaged"]),
     ("revenue", "revenue", ["Pipeline created, MTD", "Open pipeline by stage", "Sales velocity per day"]),
     ("influence", "influence", ["Do engaged accounts close faster?", "Which programs earned the pipeline?"]),
+    ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts"]),
     ("data_health", "data_health", ["Workers", "Unresolved today", "Data updated"]),
     ("sql", "sql", ["Run query"]),
 ]
@@ -68,7 +69,7 @@ def test_every_page_live_in_headless_chromium(settings):
                     if name == "sql":
                         page.get_by_role("button", name="Run query").click()
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
-                    if name in ("overview", "account", "reach", "revenue", "influence", "data_health"):
+                    if name in ("overview", "account", "reach", "revenue", "influence", "funnel", "data_health"):
                         page.locator(".vega-embed").first.wait_for(timeout=60_000)
                     if name in ("accounts", "account", "alerts", "data_health"):
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
