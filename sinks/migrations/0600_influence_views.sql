@@ -21,44 +21,46 @@
 --   min_minutes, max_minutes  the lowest and highest pre_opp_minutes in the segment; NULL when empty
 CREATE OR REPLACE VIEW {database}.engagement_influence AS
 WITH toDate(now(), '{reporting_tz}') AS today,
-closed AS
+-- each closed opportunity's minutes per person at its account, read once from engagement_person_daily (every
+-- stored day of the account): in its 90-day window, those not claimed and those claimed (web and form minutes
+-- of a person known by an email), and whether the person made a signed touch there on any day (confirmed)
+per_person AS
 (
-    SELECT opportunity_id, account_id, is_won, amount, ifNull(cycle_days, 0) AS cycle_days,
-           toDate(created_at, '{reporting_tz}') AS created_day
-    FROM {database}.opportunities
-    WHERE is_closed AND close_date BETWEEN today - 364 AND today
+    SELECT opportunity_id, any(is_won) AS is_won, any(amount) AS amount, any(cycle_days) AS cycle_days, person,
+           sumIf(minutes, in_window AND NOT claimed) AS unclaimed_minutes,
+           sumIf(minutes, in_window AND claimed) AS claimed_minutes,
+           sumIf(touches, NOT claimed) != 0 AS signed
+    FROM
+    (
+        SELECT c.opportunity_id AS opportunity_id, c.is_won AS is_won, c.amount AS amount,
+               c.cycle_days AS cycle_days, d.person AS person, d.minutes AS minutes, d.touches AS touches,
+               d.day BETWEEN c.created_day - 90 AND c.created_day - 1 AS in_window,
+               d.channel IN ('web', 'form') AND position(d.person, '@') > 0 AS claimed
+        FROM
+        (
+            SELECT opportunity_id, account_id, is_won, amount, ifNull(cycle_days, 0) AS cycle_days,
+                   toDate(created_at, '{reporting_tz}') AS created_day
+            FROM {database}.opportunities
+            WHERE is_closed AND close_date BETWEEN today - 364 AND today
+        ) AS c
+        -- an opportunity whose account has no minutes keeps one row (0 minutes, outside any window)
+        LEFT JOIN {database}.engagement_person_daily AS d ON d.account_id = c.account_id
+        SETTINGS join_use_nulls = 0
+    )
+    GROUP BY opportunity_id, person
 ),
--- people whose claimed (web, form) minutes count: as in account_engagement_part, a person is confirmed at an
--- account by any signed touch there (any day stored) or by being a known contact
-confirmed AS
-(
-    SELECT account_id, person FROM {database}.engagement_person_daily
-    WHERE account_id IN (SELECT account_id FROM closed) AND channel NOT IN ('web', 'form')
-    GROUP BY account_id, person HAVING sum(touches) != 0
-),
--- (opportunity_id, pre_opp_minutes) for the opportunities whose account had any minutes in its window
-pre_opp AS
-(
-    SELECT c.opportunity_id AS opportunity_id,
-           sumIf(d.minutes, NOT (d.channel IN ('web', 'form') AND position(d.person, '@') > 0)
-                            OR (d.account_id, d.person) IN (SELECT account_id, person FROM confirmed)
-                            OR d.person IN (SELECT email FROM {database}.contacts FINAL)) AS minutes
-    FROM closed AS c
-    INNER JOIN {database}.engagement_person_daily AS d ON d.account_id = c.account_id
-    WHERE d.day BETWEEN c.created_day - 90 AND c.created_day - 1
-    GROUP BY c.opportunity_id
-),
--- every closed opportunity with its minutes (0 without any) and its quartile; ties in minutes go by id
+-- every closed opportunity with its pre_opp_minutes and its quartile; ties in minutes go by id
 ranked AS
 (
     SELECT opportunity_id, is_won, amount, cycle_days, pre_opp_minutes,
            concat('q', toString(ntile(4) OVER (ORDER BY pre_opp_minutes, opportunity_id))) AS quartile
     FROM
     (
-        SELECT c.opportunity_id AS opportunity_id, c.is_won AS is_won, c.amount AS amount,
-               c.cycle_days AS cycle_days, toDecimal64(ifNull(p.minutes, 0), 2) AS pre_opp_minutes
-        FROM closed AS c
-        LEFT JOIN pre_opp AS p ON p.opportunity_id = c.opportunity_id
+        SELECT opportunity_id, any(is_won) AS is_won, any(amount) AS amount, any(cycle_days) AS cycle_days,
+               toDecimal64(sum(unclaimed_minutes + if(signed OR person IN (SELECT email FROM {database}.contacts FINAL),
+                                                      claimed_minutes, 0)), 2) AS pre_opp_minutes
+        FROM per_person
+        GROUP BY opportunity_id
     )
 ),
 -- each opportunity counts in its quartile and in engaged or not_engaged
@@ -93,7 +95,7 @@ SETTINGS join_use_nulls = 1;
 -- opportunity's account, with occurred_at in the {attribution_days} days (PULSE_ATTRIBUTION_DAYS) before
 -- created_at (created_at - {attribution_days} x 24 h included, created_at itself excluded), in the order of
 -- occurred_at, then event_id (as text).
---   opportunity_id, account_id
+--   opportunity_id, account_id, created_at, amount, is_won, source  the opportunity (its current state)
 --   model          first_touch: all to the first; last_touch: all to the last; linear: equal shares;
 --                  u_shaped: 40 % first, 40 % last, 20 % shared by those between;
 --                  w_shaped: 30 % first, 30 % the MQA touchpoint, 30 % last, 10 % shared by the others; the
@@ -111,14 +113,17 @@ SETTINGS join_use_nulls = 1;
 --                  touchpoint's is the amount minus the others', so the credits sum to the amount exactly
 CREATE OR REPLACE VIEW {database}.attribution_credits AS
 WITH
--- each touchpoint with its place, and the place of the account's MQA touchpoint (0: none)
+-- each touchpoint with its place, the place of the account's MQA touchpoint (0: none) and its time-decay share
 touchpoints AS
 (
-    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, age_days, position, touchpoints,
-           max(if(occurred_at <= first_mqa, position, 0)) OVER (PARTITION BY opportunity_id) AS mqa_position
+    SELECT *,
+           max(if(occurred_at <= first_mqa, position, 0)) OVER (PARTITION BY opportunity_id) AS mqa_position,
+           pow(2, -toFloat64(age_days) / 7) AS weight,
+           weight / sum(weight) OVER (PARTITION BY opportunity_id) AS decay_share
     FROM
     (
-        SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, o.amount AS amount,
+        SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, o.created_at AS created_at,
+               o.amount AS amount, o.is_won AS is_won, o.source AS source,
                e.event_id AS event_id, e.program_id AS program_id, e.occurred_at AS occurred_at,
                toDecimal128(dateDiff('millisecond', e.occurred_at, o.created_at), 6) / 86400000 AS age_days,
                -- the account's first change to mqa, when it precedes the opportunity (else never)
@@ -127,7 +132,10 @@ touchpoints AS
                row_number() OVER (PARTITION BY o.opportunity_id ORDER BY e.occurred_at, toString(e.event_id))
                    AS position,
                count() OVER (PARTITION BY o.opportunity_id) AS touchpoints
-        FROM (SELECT opportunity_id, account_id, amount, created_at FROM {database}.opportunities) AS o
+        FROM
+        (
+            SELECT opportunity_id, account_id, created_at, amount, is_won, source FROM {database}.opportunities
+        ) AS o
         INNER JOIN
         (
             SELECT event_id, account_id, program_id, occurred_at FROM {database}.events
@@ -143,15 +151,19 @@ touchpoints AS
         SETTINGS join_use_nulls = 0
     )
 ),
--- U and W as positions with base shares (in %): first, middle (those between), last, and W's MQA one.
--- A position exists when it has a touchpoint of its own: the MQA one only when it is neither the first
--- nor the last, the middle only with 3 touchpoints or more. k = the positions that exist, unused = 100 -
--- their base shares, spread equally: a position gets base + unused / k, the middle one's share split over
--- its touchpoints. So W without an MQA touchpoint is U, and U with 2 touchpoints is 50/50. Each share is
--- one exact fraction, numerator / (100 k x middle touchpoints): nothing is rounded before the amount is split.
-shaped AS
+-- Every model but linear and time decay as positions with base shares (in %): first, W's MQA one, those
+-- between (the middle), last. A position exists when it has a touchpoint of its own: the MQA one only when
+-- it is neither the first nor the last, the middle only with 3 touchpoints or more. k = the positions that
+-- exist, unused = 100 - their base shares, spread equally: a position gets base + unused / k, the middle
+-- one's share split over its touchpoints. So W without an MQA touchpoint is U, U with 2 touchpoints is 50/50,
+-- and first/last touch give 100 % to one. Each share is one exact fraction, numerator / (100 k x middle
+-- touchpoints): nothing is rounded before the amount is split. One row per touchpoint and model.
+shares AS
 (
-    SELECT *, arrayJoin([('u_shaped', 40, 0, 20, 40, 0), ('w_shaped', 30, 30, 10, 30, mqa_position)]) AS shape,
+    SELECT *,
+           arrayJoin([('first_touch', 100, 0, 0, 0, 0), ('last_touch', 0, 0, 0, 100, 0), ('linear', 0, 0, 0, 0, 0),
+                      ('u_shaped', 40, 0, 20, 40, 0), ('w_shaped', 30, 30, 10, 30, mqa_position),
+                      ('time_decay', 0, 0, 0, 0, 0)]) AS shape,
            tupleElement(shape, 1) AS model,
            if(tupleElement(shape, 6) IN (0, 1, touchpoints), 0, tupleElement(shape, 6)) AS mqa,
            touchpoints - 1 - (touchpoints >= 2) - (mqa > 0) AS middle,
@@ -162,34 +174,15 @@ shaped AS
                    position = mqa, tupleElement(shape, 3), tupleElement(shape, 4)) AS base,
            if(position = 1 OR position = touchpoints OR position = mqa, (base * k + unused) * greatest(middle, 1),
               base * k + unused) AS numerator,
-           100 * k * greatest(middle, 1) AS denominator
+           100 * k * greatest(middle, 1) AS denominator,
+           -- the share of the amount, exact to 14 decimals (time decay: its weight to 12)
+           multiIf(model = 'linear', toDecimal128(amount, 14) / touchpoints,
+                   model = 'time_decay', toDecimal128(amount, 2) * toDecimal128(decay_share, 12),
+                   toDecimal128(amount, 14) * numerator / denominator) AS exact
     FROM touchpoints
-),
--- (opportunity, model, touchpoint, share as an exact fraction or, for time decay, a decimal)
-shares AS
-(
-    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints, model,
-           toDecimal128(amount, 12) * numerator / denominator AS exact
-    FROM
-    (
-        SELECT *, arrayJoin([('first_touch', toUInt64(position = 1), 1), ('last_touch', position = touchpoints, 1),
-                             ('linear', 1, touchpoints)]) AS simple,
-               tupleElement(simple, 1) AS model, tupleElement(simple, 2) AS numerator,
-               tupleElement(simple, 3) AS denominator
-        FROM touchpoints
-    )
-    UNION ALL
-    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints, model,
-           toDecimal128(amount, 12) * numerator / denominator AS exact
-    FROM shaped
-    UNION ALL
-    SELECT opportunity_id, account_id, amount, event_id, program_id, occurred_at, position, touchpoints,
-           'time_decay' AS model,
-           toDecimal128(amount, 2) * toDecimal128(weight / sum(weight) OVER (PARTITION BY opportunity_id), 12)
-               AS exact
-    FROM (SELECT *, pow(2, -toFloat64(age_days) / 7) AS weight FROM touchpoints)
 )
-SELECT opportunity_id, account_id, model, position, touchpoints, event_id, program_id, occurred_at,
+SELECT opportunity_id, account_id, created_at, amount, is_won, source, model, position, touchpoints, event_id,
+       program_id, occurred_at,
        -- half up to the cent (round on decimals rounds half away from zero; amounts are >= 0); the last
        -- touchpoint takes what the others leave
        toDecimal128(if(position = touchpoints,
@@ -197,7 +190,7 @@ SELECT opportunity_id, account_id, model, position, touchpoints, event_id, progr
                        rounded), 2) AS credit
 FROM (SELECT *, toDecimal128(round(exact, 2), 2) AS rounded FROM shares);
 
--- Attribution per program, model and period: one row per program (registered, or named by a touchpoint),
+-- Attribution per program, model and period: one row per program (registered, or named by a program success),
 -- model (first_touch, last_touch, linear, u_shaped, w_shaped, time_decay, as attribution_credits) and
 -- period (reporting_periods: mtd, qtd, ytd, 90d, 365d), by the day the opportunity was created (its
 -- created_at in the reporting time zone, from the period's first day to today). Every opportunity counts,
@@ -215,53 +208,41 @@ FROM (SELECT *, toDecimal128(round(exact, 2), 2) AS rounded FROM shares);
 --                         cost (or a cost of 0)
 CREATE OR REPLACE VIEW {database}.program_attribution AS
 WITH toDate(now(), '{reporting_tz}') AS today,
--- opportunities with the periods their creation day falls in
-created AS
+-- (program, model, period, opportunity created in the period): the program's credit on it, its amount and
+-- whether the program sourced it; attribution_credits is read once
+per_opportunity AS
 (
-    SELECT o.opportunity_id AS opportunity_id, o.amount AS amount, o.is_won AS is_won, o.source AS source,
-           p.period AS period
-    FROM {database}.opportunities AS o
-    CROSS JOIN {database}.reporting_periods AS p
-    WHERE toDate(o.created_at, '{reporting_tz}') BETWEEN p.start AND today
-),
-credited AS
-(
-    SELECT c.program_id AS program_id, c.model AS model, o.period AS period,
-           sum(c.credit) AS attributed_pipeline, sumIf(c.credit, o.is_won) AS attributed_revenue
+    SELECT c.program_id AS program_id, c.model AS model, p.period AS period, c.opportunity_id AS opportunity_id,
+           sum(c.credit) AS credit, any(c.amount) AS amount, any(c.is_won) AS is_won,
+           max(c.position = 1 AND c.source = 'marketing') AS sourced
     FROM {database}.attribution_credits AS c
-    INNER JOIN created AS o ON o.opportunity_id = c.opportunity_id
+    CROSS JOIN {database}.reporting_periods AS p
+    WHERE toDate(c.created_at, '{reporting_tz}') BETWEEN p.start AND today
+    GROUP BY program_id, model, period, opportunity_id
+),
+per_program AS
+(
+    SELECT program_id, model, period, sum(credit) AS attributed_pipeline, sumIf(credit, is_won) AS attributed_revenue,
+           count() AS influenced_opportunities, sum(amount) AS influenced_pipeline,
+           sumIf(amount, sourced) AS sourced_pipeline
+    FROM per_opportunity
     GROUP BY program_id, model, period
 ),
--- model-independent: the touchpoints of one model (linear has a row for every touchpoint)
-influenced AS
-(
-    SELECT program_id, period, count() AS influenced_opportunities, sum(amount) AS influenced_pipeline,
-           sumIf(amount, sourced) AS sourced_pipeline
-    FROM
-    (
-        SELECT c.program_id AS program_id, o.period AS period, o.opportunity_id AS opportunity_id,
-               any(o.amount) AS amount, max(c.position = 1 AND o.source = 'marketing') AS sourced
-        FROM {database}.attribution_credits AS c
-        INNER JOIN created AS o ON o.opportunity_id = c.opportunity_id
-        WHERE c.model = 'linear'
-        GROUP BY program_id, period, opportunity_id
-    )
-    GROUP BY program_id, period
-),
+-- every registered program, and the ids that program successes name without a registration
 program_list AS
 (
     SELECT program_id, name, cost FROM {database}.programs FINAL
     UNION ALL
     SELECT DISTINCT program_id, '' AS name, CAST(NULL, 'Nullable(Decimal(18, 2))') AS cost
-    FROM {database}.attribution_credits
-    WHERE program_id NOT IN (SELECT program_id FROM {database}.programs FINAL)
+    FROM {database}.events
+    WHERE success = 1 AND program_id != '' AND program_id NOT IN (SELECT program_id FROM {database}.programs FINAL)
 )
 SELECT g.program_id AS program_id, g.name AS name, g.model AS model, g.period AS period,
        toDecimal128(ifNull(c.attributed_pipeline, 0), 2) AS attributed_pipeline,
        toDecimal128(ifNull(c.attributed_revenue, 0), 2) AS attributed_revenue,
-       ifNull(i.influenced_opportunities, 0) AS influenced_opportunities,
-       toDecimal128(ifNull(i.influenced_pipeline, 0), 2) AS influenced_pipeline,
-       toDecimal128(ifNull(i.sourced_pipeline, 0), 2) AS sourced_pipeline,
+       ifNull(c.influenced_opportunities, 0) AS influenced_opportunities,
+       toDecimal128(ifNull(c.influenced_pipeline, 0), 2) AS influenced_pipeline,
+       toDecimal128(ifNull(c.sourced_pipeline, 0), 2) AS sourced_pipeline,
        g.cost AS cost,
        if(g.cost IS NULL OR g.cost = 0, NULL, toNullable(toDecimal64(round(
            (toDecimal128(attributed_revenue, 8) - assumeNotNull(g.cost)) / assumeNotNull(g.cost), 4), 4))) AS roi
@@ -273,8 +254,7 @@ FROM
                     AS model) AS m
     CROSS JOIN {database}.reporting_periods AS p
 ) AS g
-LEFT JOIN credited AS c ON c.program_id = g.program_id AND c.model = g.model AND c.period = g.period
-LEFT JOIN influenced AS i ON i.program_id = g.program_id AND i.period = g.period
+LEFT JOIN per_program AS c ON c.program_id = g.program_id AND c.model = g.model AND c.period = g.period
 ORDER BY g.program_id, indexOf(['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'], g.model),
          g.ordinal
 SETTINGS join_use_nulls = 1;
