@@ -186,11 +186,12 @@ def pace_tiles(month: date, currency: str) -> None:
                      "`pulse goals import goals.csv`.")
     if rows is None:
         return
+    st.caption(f"{month:%B %Y} so far: each goal, the actual, and the pace against a straight line to the goal")
     for col, (_, g) in zip(st.columns(len(rows)), rows.iterrows()):
         label = GOAL_METRICS.get(g["metric"], g["metric"])
         on_pace = not pd.isna(g["pace"]) and _dec(g["pace"]) >= 1
         show = (lambda v: f"{int(v):,}") if g["metric"] == "new_customers" else (lambda v: money(v, currency))
-        col.metric(f"{label}, {month:%B} · goal {show(g['target'])}", show(g["actual"]), border=True,
+        col.metric(f"{label} · goal {show(g['target'])}", show(g["actual"]), border=True,
                    delta=None if pd.isna(g["pace"]) else f"pace {rate(g['pace'])}",
                    delta_color="green" if on_pace else "orange", delta_arrow="up" if on_pace else "down",
                    help=f"Month-to-date pace = actual ÷ (goal × elapsed share of the month) = actual ÷ "

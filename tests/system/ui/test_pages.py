@@ -224,8 +224,9 @@ def test_revenue_page_shows_cac_the_goal_with_its_pace_and_clv(story, dashboard)
     today = date.today()
     n = calendar.monthrange(today.year, today.month)[1]
     pace = (Decimal(1500) * n / (3000 * today.day) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    goal = metric(at, "Won revenue, " + today.strftime("%B"))
+    goal = metric(at, "Won revenue · goal")
     assert goal.label.endswith("goal $3,000.00") and goal.value == "$1,500.00" and goal.delta == f"pace {pace}%"
+    assert today.strftime("%B %Y") + " so far" in texts(at)
     # CLV: (1,200 + 300) / 2 customers a year x 3 years (no renewal closed) - CAC 900 / 2
     assert metric(at, "Customer lifetime value").value == "$1,800.00"
     assert metric(at, "Expected lifetime").value == "3.00 years"
