@@ -40,14 +40,15 @@ def as_float(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def rates_chart(rows: pd.DataFrame, label: str, title: str) -> alt.Chart:
-    """Call -> conversation and call -> meeting per rep or account, with the 1-in-3 reference line."""
+    """Call -> conversation and call -> meeting per rep or account (in the rows' order), with the 1-in-3 line."""
     long = as_float(rows, "call_to_conversation_rate", "call_to_meeting_rate").melt(
         id_vars=[label], value_vars=["call_to_conversation_rate", "call_to_meeting_rate"], var_name="rate")
     long["rate"] = long["rate"].map({"call_to_conversation_rate": "Call → conversation",
                                      "call_to_meeting_rate": "Call → meeting"})
     bars = alt.Chart(long).mark_bar().encode(
         x=alt.X("value:Q", title="Share of calls", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y(f"{label}:N", title=None, axis=alt.Axis(labelLimit=260)), yOffset="rate:N",
+        y=alt.Y(f"{label}:N", title=None, sort=rows[label].tolist(), axis=alt.Axis(labelLimit=260)),
+        yOffset="rate:N",
         color=alt.Color("rate:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip(f"{label}:N", title=label.replace("_", " ").capitalize()),
                  alt.Tooltip("rate:N", title="Rate"), alt.Tooltip("value:Q", title="Share", format=".1%")])
@@ -87,14 +88,14 @@ def activity(period: str) -> None:
         else:
             st.altair_chart(rates_chart(reps, "rep", "Call rates per rep, against 1 in 3"), width="stretch")
     with right:
-        called = accounts[accounts["calls"] > 0].head(15) if accounts is not None else pd.DataFrame()
+        called = accounts[accounts["calls"] > 0].head(10) if accounts is not None else pd.DataFrame()
         if called.empty:
             st.caption("No calls at target accounts in this period.")
         else:
-            st.altair_chart(rates_chart(called, "account_name", "Call rates per target account (most called 15)"),
+            st.altair_chart(rates_chart(called, "account_name", "Call rates per target account (the 10 most called)"),
                             width="stretch")
     if accounts is not None and not accounts.empty:
-        st.dataframe(accounts.drop(columns=["account_id"]), hide_index=True, width="stretch", column_config={
+        st.dataframe(accounts.drop(columns=["account_id"]), hide_index=True, width="stretch", height=250, column_config={
             "account_name": "Target account", "calls": "Calls", "conversations": "Conversations",
             "meetings_booked": "Meetings booked", "meetings_held": "Meetings held", "emails_out": "Emails sent",
             "emails_in": "Replies",
@@ -109,8 +110,7 @@ def coverage() -> None:
         st.caption("No target accounts yet: `pulse accounts import accounts.csv`.")
         return
     covered = int(rows["covered"].sum())
-    st.metric("Target accounts covered", f"{covered:,} of {len(rows):,}", border=True,
-              delta=f"{covered / len(rows):.0%}", delta_color="off",
+    st.metric("Target accounts covered", f"{covered:,} of {len(rows):,} ({covered / len(rows):.0%})", border=True,
               help="A target account is covered with at least one sales activity (a call, meeting or sales email, "
                    "either way) today or in the 29 days before")
     uncovered = rows[rows["covered"] == 0].assign(reason=lambda r: r["reason"].map(REASONS).fillna(r["reason"]))
@@ -120,7 +120,7 @@ def coverage() -> None:
     st.markdown("**Uncovered target accounts and why** · the first that applies: no contact known, no owner, "
                 "no activity in 30 days")
     st.dataframe(uncovered[["account_name", "owner", "reason", "last_sales_activity_at"]], hide_index=True,
-                 width="stretch", column_config={
+                 width="stretch", height=250, column_config={
                      "account_name": "Target account", "owner": "Owner", "reason": "Why",
                      "last_sales_activity_at": st.column_config.DatetimeColumn("Last sales activity",
                                                                                format="distance")})
@@ -146,7 +146,8 @@ def acceptance(period: str) -> None:
     decisions = load(q.DECISIONS, {"period": period}, what="Decisions")
     if decisions is not None and not decisions.empty:
         decisions["status"] = decisions["status"].map(STATUS).fillna(decisions["status"])
-        st.dataframe(decisions.drop(columns=["account_id"]), hide_index=True, width="stretch", column_config={
+        st.dataframe(decisions.drop(columns=["account_id"]), hide_index=True, width="stretch", height=250,
+                     column_config={
             "account_name": "Target account", "mqa_at": st.column_config.DatetimeColumn("MQA since", format="distance"),
             "status": "Decision", "reason": "Reason", "decided_by": "By",
             "decided_at": st.column_config.DatetimeColumn("Decided", format="distance")})
@@ -177,14 +178,14 @@ def sla(period: str) -> None:
                                                                          "the target; Pending: no MQL decided yet"),
         "mqls": "MQLs", "pending": st.column_config.NumberColumn("Pending", help="Still inside their attempt window"),
         "worked": st.column_config.NumberColumn("Worked", help="Decided MQLs with an attempt"),
-        "worked_pct": pct("Worked", "Of the decided MQLs"),
-        "worked_in_time_pct": pct("In time", f"First attempt within {s.sla_first_touch_hours:g} h"),
+        "worked_pct": pct("Worked %", "Of the decided MQLs"),
+        "worked_in_time_pct": pct("In time %", f"First attempt within {s.sla_first_touch_hours:g} h"),
         "median_hours_to_first_touch": st.column_config.NumberColumn(
             "Median hours to first touch", format="%.2f", help="Over every MQL with a first attempt, pending ones too"),
         "avg_attempts": st.column_config.NumberColumn("Avg attempts", format="%.2f",
                                                       help=f"In the {s.sla_attempt_days:g}-day window"),
-        "attempts_met_pct": pct("Attempts met", f"At least {s.sla_attempts} attempts in the window"),
-        "connected_pct": pct("Connected", "A connected call, a conversation, a booked meeting, a reply or a meeting")})
+        "attempts_met_pct": pct("Attempts met %", f"At least {s.sla_attempts} attempts in the window"),
+        "connected_pct": pct("Connected %", "A connected call, a conversation, a booked meeting, a reply or a meeting")})
 
 
 @st.fragment(run_every=SALES_REFRESH_SECONDS)

@@ -340,7 +340,7 @@ def test_sales_activity_page_shows_rates_coverage_acceptance_and_the_sla(story, 
     assert metric(at, "Actions per target account per day").value == f"{per_day:.4f}"
     specs = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
     assert "Call rates per rep, against 1 in 3" in specs and "Call rates per target account" in specs
-    assert metric(at, "Target accounts covered").value == "1 of 3"
+    assert metric(at, "Target accounts covered").value == "1 of 3 (33%)"
     uncovered = table(at, "reason")
     assert dict(zip(uncovered["account_name"], uncovered["reason"])) == {
         "Globex Media": "No activity in 30 days", "Initech Labs": "No contact known"}
