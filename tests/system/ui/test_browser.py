@@ -16,13 +16,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 # (file name, url path, what must be on the page once live data has arrived)
 PAGES = [
-    ("overview", "", ["Data updated", "Engagement minutes per day by channel"]),
+    ("overview", "", ["Data updated", "Engagement minutes per day by channel", "Won revenue this quarter"]),
     ("accounts", "accounts", ["target accounts", "Data updated"]),
-    ("account", "account", ["People engaged", "Latest touches", "Data updated"]),
+    ("account", "account", ["People engaged", "Latest touches", "Data updated", "Opportunities"]),
     ("reach", "reach", ["Awareness by channel", "Programs"]),
     ("alerts", "alerts", ["New MQAs", "Surging and re-engaged"]),
-    ("revenue", "revenue", ["Pipeline created, MTD", "Open pipeline by stage", "Sales velocity per day"]),
+    ("revenue", "revenue", ["Pipeline created, MTD", "CAC, MTD", "Open pipeline by stage", "Won revenue · goal",
+                            "Won revenue per month against the goals", "Sales velocity per day",
+                            "Customer lifetime value"]),
     ("influence", "influence", ["Do engaged accounts close faster?", "Which programs earned the pipeline?"]),
+    ("sales_activity", "sales_activity", ["Call rates per rep", "Uncovered target accounts",
+                                          "Marketing–sales SLA per owner"]),
     ("sales_activity", "sales_activity", ["Call rates per rep", "Uncovered target accounts",
                                           "Marketing–sales SLA per owner"]),
     ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts"]),
