@@ -27,8 +27,6 @@ PAGES = [
     ("influence", "influence", ["Do engaged accounts close faster?", "Which programs earned the pipeline?"]),
     ("sales_activity", "sales_activity", ["Call rates per rep", "Uncovered target accounts",
                                           "Marketing–sales SLA per owner"]),
-    ("sales_activity", "sales_activity", ["Call rates per rep", "Uncovered target accounts",
-                                          "Marketing–sales SLA per owner"]),
     ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts"]),
     ("data_health", "data_health", ["Workers", "Unresolved today", "Data updated"]),
     ("sql", "sql", ["Run query"]),
