@@ -329,3 +329,20 @@ def test_empty_views_have_an_all_row_and_no_rates(engine, period):
     acceptance = dicts(client, f"SELECT * FROM {db}.account_acceptance WHERE period = '{period}'")[0]
     assert (acceptance["mqas"], acceptance["acceptance_rate"], acceptance["accepted_per_1000_targets"]) == (0, None, None)
     assert dicts(client, f"SELECT * FROM {db}.sla_by_owner WHERE period = '{period}'") == []
+
+
+def test_touches_stored_before_migration_0014_get_the_sales_columns(engine):
+    from sinks.migrate import load_migrations
+
+    client, settings = engine
+    db = settings.database
+    # the table as it was before 0014, with a call, a meeting and an email stored in it
+    client.command(f"ALTER TABLE {db}.touches DROP COLUMN rep, DROP COLUMN outcome, DROP COLUMN direction")
+    write_touches(client, db, [call(NOW - H, "a@x.co", "acme", "ana", "conversation"), meeting(NOW - H, "a@x.co", "", "bo"),
+                               email_in(NOW - H, "a@x.co", "acme", "ana")])
+    for statement in next(m for m in load_migrations(settings) if m.version == 14).statements():
+        client.command(statement)
+    assert sorted(client.query(f"SELECT type, rep, outcome, direction FROM {db}.touches").result_rows) == [
+        ("call", "ana", "conversation", "outbound"), ("meeting", "bo", "", ""), ("sales_email", "ana", "", "inbound")]
+    assert client.query(f"SELECT rep, calls, conversations, meetings_held, emails_in FROM {db}.sales_activity_daily "
+                        f"ORDER BY rep").result_rows == [("ana", 1, 1, 0, 1), ("bo", 0, 0, 1, 0)]
