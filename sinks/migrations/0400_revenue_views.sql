@@ -60,6 +60,33 @@ FROM
     WHERE previous IS NULL OR previous != stage
 );
 
+-- Spend per reporting period: always 5 rows.
+--   period  mtd, qtd, ytd, 90d, 365d (reporting_periods)
+--   spend   cost of the programs whose starts_at (its day) is in the period, plus the spend rows
+--           (`pulse spend import`, the latest import per month and category) of the months whose first
+--           day is in the period: mtd this month, qtd and ytd the months of the quarter or year so far,
+--           90d and 365d the months that began in those days (the month holding the period's first day
+--           counts only when the period starts on the 1st); no month after today's
+CREATE OR REPLACE VIEW {database}.reporting_spend AS
+WITH toDate(now(), '{reporting_tz}') AS today
+SELECT p.period AS period, toDecimal128(ifNull(c.spend, 0), 2) AS spend
+FROM {database}.reporting_periods AS p
+LEFT JOIN
+(
+    SELECT p.period AS period, sum(x.amount) AS spend
+    FROM {database}.reporting_periods AS p
+    CROSS JOIN
+    (
+        SELECT toDate(assumeNotNull(starts_at), '{reporting_tz}') AS day, assumeNotNull(cost) AS amount
+        FROM {database}.programs FINAL WHERE cost IS NOT NULL AND starts_at IS NOT NULL
+        UNION ALL
+        SELECT month AS day, amount FROM {database}.spend FINAL
+    ) AS x
+    WHERE x.day BETWEEN p.start AND today
+    GROUP BY p.period
+) AS c ON c.period = p.period
+SETTINGS join_use_nulls = 1;
+
 -- Revenue per period and audience: always 10 rows (5 periods x 2 audiences).
 --   period    mtd, qtd, ytd (from the start of this month, quarter, year), 90d, 365d (today and the 89 or
 --             364 days before); "in the period" is by the date each metric names, today included
@@ -72,11 +99,8 @@ FROM
 --   avg_deal_size won_amount / won_count, to the cent (half up); NULL when nothing was won
 --   avg_cycle_days, median_cycle_days  cycle_days of the won ones, 2 decimals; NULL when nothing was won
 --   new_customers accounts whose first closed-won new_business opportunity (by close_date) closed in the period
---   spend         cost of the programs whose starts_at (its day) is in the period, plus the spend rows
---                 (`pulse spend import`) of the months whose first day is in the period: mtd this month, qtd
---                 and ytd the months of the quarter or year so far, 90d and 365d the months that began in
---                 those days (the month holding the first day counts only when the period starts on the 1st);
---                 no month after today's. The same for both audiences: spend is not split by account
+--   spend         reporting_spend's (program costs by starts_at, spend rows by the months whose first day is
+--                 in the period); the same for both audiences: spend is not split by account
 --   cac           spend / new_customers, to the cent (half up); NULL when there is no new customer
 CREATE OR REPLACE VIEW {database}.revenue_summary AS
 WITH toDate(now(), '{reporting_tz}') AS today
@@ -129,20 +153,7 @@ LEFT JOIN
     )
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
-LEFT JOIN
-(
-    SELECT p.period AS period, toDecimal128(sum(x.amount), 2) AS spend
-    FROM {database}.reporting_periods AS p
-    CROSS JOIN
-    (
-        SELECT toDate(assumeNotNull(starts_at), '{reporting_tz}') AS day, assumeNotNull(cost) AS amount
-        FROM {database}.programs FINAL WHERE cost IS NOT NULL AND starts_at IS NOT NULL
-        UNION ALL
-        SELECT month AS day, amount FROM {database}.spend FINAL
-    ) AS x
-    WHERE x.day BETWEEN p.start AND today
-    GROUP BY p.period
-) AS c ON c.period = g.period
+LEFT JOIN {database}.reporting_spend AS c ON c.period = g.period
 SETTINGS join_use_nulls = 0;
 
 -- Open pipeline now, per stage and audience: one row per stage that holds an open opportunity.
@@ -189,7 +200,9 @@ GROUP BY audience, stage;
 --   lifetime_years      expected customer lifetime: 1 / (1 - retention) = renewals_closed / (renewals_closed -
 --                       renewals_won), 2 decimals (retention 0 gives 1 year); PULSE_CUSTOMER_LIFETIME_YEARS
 --                       ({customer_lifetime_years}) when no renewal closed or every one was won
---   cac_365d            revenue_summary's cac for 365d and every opportunity (NULL without a new customer)
+--   new_customers_365d  accounts whose first closed-won new_business opportunity closed in the same days
+--   cac_365d            reporting_spend's 365d spend / new_customers_365d, to the cent (= revenue_summary's cac
+--                       for 365d and every opportunity); NULL without a new customer
 --   clv                 revenue_per_customer_year x lifetime_years - cac_365d, from the exact ratios, to the
 --                       cent; may be negative; NULL when nothing was won or cac_365d is NULL (without a new
 --                       customer the cost of one is unknown, and CLV without it would overstate)
@@ -222,14 +235,24 @@ SELECT countIf(NOT is_closed) AS open_count,
        renewals_closed = 0 OR renewals_won = renewals_closed AS lifetime_from_setting,
        if(lifetime_from_setting, toDecimal64('{customer_lifetime_years}', 2), toDecimal64(round(
            toDecimal128(renewals_closed, 8) / (renewals_closed - renewals_won), 2), 2)) AS lifetime_years,
-       (SELECT cac FROM {database}.revenue_summary WHERE period = '365d' AND audience = 'all') AS cac_365d,
+       uniqExactIf(account_id, is_won AND type = 'new_business' AND close_date = first_won AND in_365)
+           AS new_customers_365d,
+       if(new_customers_365d = 0, NULL, toNullable(toDecimal128(round(toDecimal128(
+           (SELECT spend FROM {database}.reporting_spend WHERE period = '365d'), 8) / new_customers_365d, 2), 2)))
+           AS cac_365d,
        if(won_customers_365d = 0 OR cac_365d IS NULL, NULL, toNullable(toDecimal128(round(
            if(lifetime_from_setting,
               toDecimal128(won_amount, 6) * toDecimal128('{customer_lifetime_years}', 2) / won_customers_365d,
               toDecimal128(won_amount, 8) * renewals_closed
                   / (won_customers_365d * (renewals_closed - renewals_won)))
            - assumeNotNull(cac_365d), 2), 2))) AS clv
-FROM (SELECT *, close_date BETWEEN today - 364 AND today AS in_365 FROM {database}.opportunities);
+FROM
+(
+    -- each account's first closed-won new_business close_date rides along (a window, not a second read)
+    SELECT *, close_date BETWEEN today - 364 AND today AS in_365,
+           minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id) AS first_won
+    FROM {database}.opportunities
+);
 
 -- Per month (reporting time zone), every opportunity (unregistered accounts too): what the goals are
 -- measured against. One row per month in which anything below happened.
@@ -238,20 +261,22 @@ FROM (SELECT *, close_date BETWEEN today - 364 AND today AS in_365 FROM {databas
 --   won_count, won_amount     opportunities now closed-won whose close_date is in the month
 --   new_customers             accounts whose first closed-won new_business opportunity closed in the month
 CREATE OR REPLACE VIEW {database}.revenue_monthly AS
-SELECT month, countIf(kind = 'created') AS pipeline_created_count,
-       toDecimal128(sumIf(amount, kind = 'created'), 2) AS pipeline_created_amount,
-       countIf(kind = 'won') AS won_count, toDecimal128(sumIf(amount, kind = 'won'), 2) AS won_amount,
-       countIf(kind = 'new_customer') AS new_customers
+SELECT k.2 AS month, countIf(k.1 = 'created') AS pipeline_created_count,
+       toDecimal128(sumIf(amount, k.1 = 'created'), 2) AS pipeline_created_amount,
+       countIf(k.1 = 'won') AS won_count, toDecimal128(sumIf(amount, k.1 = 'won'), 2) AS won_amount,
+       uniqExactIf(account_id, k.1 = 'won' AND first_new) AS new_customers
 FROM
 (
-    SELECT toStartOfMonth(toDate(created_at, '{reporting_tz}')) AS month, 'created' AS kind, amount
+    -- one read of the opportunities: each gives its created month, and its won month when won
+    SELECT account_id, amount,
+           is_won AND type = 'new_business'
+               AND close_date = minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id)
+               AS first_new,
+           arrayConcat([('created', toStartOfMonth(toDate(created_at, '{reporting_tz}')))],
+                        if(is_won, [('won', toStartOfMonth(close_date))], [])) AS kinds
     FROM {database}.opportunities
-    UNION ALL
-    SELECT toStartOfMonth(close_date) AS month, 'won' AS kind, amount FROM {database}.opportunities WHERE is_won
-    UNION ALL
-    SELECT toStartOfMonth(min(close_date)) AS month, 'new_customer' AS kind, toDecimal64(0, 2) AS amount
-    FROM {database}.opportunities WHERE is_won AND type = 'new_business' GROUP BY account_id
 )
+ARRAY JOIN kinds AS k
 GROUP BY month;
 
 -- Every goal (`pulse goals import`: the latest import per month and metric) against its actual.
