@@ -62,3 +62,24 @@ SELECT owner, mqls, worked, worked_pct, worked_in_time_pct, median_hours_to_firs
 FROM sla_by_owner
 WHERE period = %(period)s
 """
+
+# ---------------------------------------------------------------- Account page
+
+# One account: sales' latest decision (account_sales_status) and its coverage (sales_coverage).
+ACCOUNT_SALES = """
+SELECT c.covered AS covered, c.reason AS coverage_reason, c.last_sales_activity_at AS last_sales_activity_at,
+       s.status AS status, s.reason AS reason, s.owner AS decided_by, s.status_at AS status_at
+FROM (SELECT * FROM sales_coverage WHERE account_id = %(account)s) AS c
+LEFT JOIN (SELECT * FROM account_sales_status WHERE account_id = %(account)s) AS s ON s.account_id = c.account_id
+"""
+
+# One account's sales activity over the last 90 days, per rep.
+ACCOUNT_SALES_ACTIVITY = """
+SELECT rep, sum(calls) AS calls, sum(connected_calls) AS connected_calls, sum(conversations) AS conversations,
+       sum(meetings_booked) AS meetings_booked, sum(meetings_held) AS meetings_held, sum(emails_out) AS emails_out,
+       sum(emails_in) AS emails_in
+FROM sales_activity_daily
+WHERE account_id = %(account)s AND day > today() - 90
+GROUP BY rep
+ORDER BY calls + meetings_held + emails_out DESC, rep
+"""

@@ -9,6 +9,7 @@ import streamlit as st
 from ui import queries as q
 from ui import queries_funnel as qf
 from ui import queries_revenue as qr
+from ui import queries_sales as qs
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
 from ui.db import settings
 from ui.format import STAGE_LABELS, minutes, money
@@ -201,5 +202,28 @@ def opportunities(account: str) -> None:
                          "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.2f")})
 
 
+def sales(account: str) -> None:
+    """Sales' latest decision on the account, its coverage and the reps' activity there (90 days)."""
+    st.subheader("Sales")
+    found = load(qs.ACCOUNT_SALES, {"account": account}, what="The sales status")
+    if found is None or found.empty:
+        return
+    s = found.iloc[0]
+    decision = (f"Sales' decision: **{s['status'].replace('_', ' ')}**" + (f" ({s['reason']})" if s["reason"] else "")
+                + (f" by {s['decided_by']}" if s["decided_by"] else "") if s["status"] else "No decision from sales yet")
+    covered = "covered: sales activity in the last 30 days" if int(s["covered"]) else \
+        f"not covered: {s['coverage_reason'].replace('_', ' ').replace('30d', 'in 30 days')}"
+    st.markdown(f"{decision} · {covered}")
+    activity = load(qs.ACCOUNT_SALES_ACTIVITY, {"account": account}, what="The sales activity",
+                    none="No calls, meetings or sales emails here in 90 days.")
+    if activity is not None:
+        st.dataframe(activity.assign(rep=activity["rep"].replace("", "(no rep)")), hide_index=True, width="stretch",
+                     column_config={"rep": "Rep", "calls": "Calls", "connected_calls": "Connected",
+                                    "conversations": "Conversations", "meetings_booked": "Meetings booked",
+                                    "meetings_held": "Meetings held", "emails_out": "Emails sent",
+                                    "emails_in": "Replies"})
+
+
 story(account)
 opportunities(account)
+sales(account)

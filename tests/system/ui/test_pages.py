@@ -145,6 +145,17 @@ def test_account_page_tells_one_accounts_story(story, dashboard):
     assert "Acme Rockets" in texts(at) and "owner Avery" in texts(at)
 
 
+def test_account_page_shows_sales_decision_coverage_and_activity(story, dashboard):
+    at = dashboard(story, "account", query_params={"account": "acme"})
+    assert "Sales' decision: **accepted** (fits the profile) by Avery · covered" in texts(at)
+    reps = table(at, "meetings_held")
+    assert reps[["rep", "calls", "connected_calls", "conversations", "meetings_held", "emails_out"]].values.tolist() \
+        == [["Avery", 1, 1, 0, 1, 0]]
+    at = dashboard(story, "account", query_params={"account": "initech"})
+    assert "No decision from sales yet · not covered: no contact known" in texts(at)
+    assert "No calls, meetings or sales emails here in 90 days." in texts(at)
+
+
 def test_account_page_search_switches_account(story, dashboard):
     at = dashboard(story, "account")
     at.text_input(key="account_search").set_value("globex").run()
