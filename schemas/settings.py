@@ -12,45 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-
-
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """A comma-separated list; blanks dropped."""
-    return tuple(part.strip() for part in (env.get(name) or "").split(",") if part.strip())
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={raw!r} is not true or false")
-
-
-class SettingsError(ValueError):
-    """A setting has a value pulse cannot use; the message names the variable."""
+from schemas.alert_rules import check_digest_settings
+from schemas.env_values import SettingsError, _parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +98,17 @@ class Settings:
     mpp_ip_ranges_file: Path | None = None       # more Apple MPP ranges (CSV, first column) besides the shipped list
     # Event types POST /collect takes: page events only; everything else comes signed.
     collect_types: tuple[str, ...] = ("page_view", "page_engagement", "identify", "form_submit")
+    # Alerts and the daily digest (issue 19): rules in a TOML file (schemas/alert_rules.py); the digest's mail.
+    alerts_file: Path | None = None
+    digest_at: str = "07:00"                     # HH:MM in the reporting time zone
+    dashboard_url: str = "http://127.0.0.1:8501"
+    digest_to: tuple[str, ...] = ()              # the digest's recipients; none = `pulse digest` refuses to send
+    digest_from: str = "pulse@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str | None = dataclasses.field(default=None, repr=False)
+    smtp_starttls: bool = True
     # Fault injection (tests and rehearsals only): off unless set, armed only with its token, capped.
     fault_injection: bool = False
     fault_token: str | None = dataclasses.field(default=None, repr=False)
@@ -222,6 +196,7 @@ class Settings:
             raise SettingsError("PULSE_SCANNER_SECONDS must be from 0 to 3600 seconds")
         if self.mpp_ip_ranges_file is not None and not self.mpp_ip_ranges_file.is_file():
             raise SettingsError(f"PULSE_MPP_IP_RANGES_FILE: {self.mpp_ip_ranges_file} is not a file")
+        check_digest_settings(self)
 
     # Derived values, so nobody re-types a topic name or an address.
     @property
@@ -313,26 +288,20 @@ ENV = {
     "internal_ip_ranges": "PULSE_INTERNAL_IP_RANGES",
     "mpp_ip_ranges_file": "PULSE_MPP_IP_RANGES_FILE",
     "collect_types": "PULSE_COLLECT_TYPES",
+    "alerts_file": "PULSE_ALERTS_FILE",
+    "digest_at": "PULSE_DIGEST_AT",
+    "dashboard_url": "PULSE_DASHBOARD_URL",
+    "digest_to": "PULSE_DIGEST_TO",
+    "digest_from": "PULSE_DIGEST_FROM",
+    "smtp_host": "PULSE_SMTP_HOST",
+    "smtp_port": "PULSE_SMTP_PORT",
+    "smtp_user": "PULSE_SMTP_USER",
+    "smtp_password": "PULSE_SMTP_PASSWORD",
+    "smtp_starttls": "PULSE_SMTP_STARTTLS",
     "fault_injection": "PULSE_FAULT_INJECTION",
     "fault_token": "PULSE_FAULT_TOKEN",
     "fault_max_seconds": "PULSE_FAULT_MAX_SECONDS",
 }
-
-
-def _parse(env: Mapping[str, str], var: str, kind) -> object:
-    """A variable's text as the field's type; a value that does not fit names the variable."""
-    kinds = set(typing.get_args(kind)) or {kind}
-    if int in kinds:
-        return _int(env, var, 0)
-    if float in kinds:
-        return _float(env, var, 0.0)
-    if bool in kinds:
-        return _bool(env, var, False)
-    if Path in kinds:
-        return Path(env[var]).expanduser().resolve()
-    if typing.get_origin(kind) is tuple:
-        return _list(env, var)
-    return env[var]
 
 
 def _check_stages(stages: tuple[str, ...]) -> None:
