@@ -124,6 +124,10 @@ def test_lifetime_and_clv(engine, case):
         *(day_opportunity(f"R{i}", account, amount, created=days(-30), close=days(-5), closed="won" if won else "lost",
                           opportunity_type="renewal") for i, (account, amount, won) in enumerate(renewals))])
     assert client.query(f"SELECT {CLV} FROM {db}.sales_velocity").result_rows == [expected]
+    # the velocity's CAC is revenue_summary's for 365 days and every opportunity, computed in its own pass
+    assert client.query(f"SELECT new_customers_365d, cac_365d FROM {db}.sales_velocity").result_rows == \
+        client.query(f"SELECT new_customers, cac FROM {db}.revenue_summary WHERE period = '365d' AND audience = 'all'"
+                     ).result_rows
 
 
 def test_clv_is_empty_without_a_win_or_without_a_new_customer_and_follows_the_lifetime_setting(engine):
