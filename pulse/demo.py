@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from schemas.settings import Settings
 from decimal import Decimal
 
-from pulse import demo_funnel, demo_money, demo_sales
+from pulse import demo_funnel, demo_money, demo_sales, demo_traffic
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 from streams.tracking import signatures
 
@@ -197,6 +197,7 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     for start in range(0, len(history), 500):
         post(collect, history[start:start + 500], secret)
     post(f"{settings.hooks_url}/hooks/crm", make_opportunities(world, random.Random(seed + 2), now), secret)
+    demo_traffic.post_traffic(post, collect, secret, world, random.Random(seed + 5), now, backfill_days)
     demo_funnel.post_lifecycle(post, f"{settings.hooks_url}/hooks/crm", secret, world, random.Random(seed + 3), now)
     demo_sales.post_sales(post, settings.hooks_url, secret, world, random.Random(seed + 4), now, seed)
     started = time.monotonic()

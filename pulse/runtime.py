@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from pulse import demo_traffic
 from pulse.partenv import part_environ
 from pulse.support.broker import start_broker
 from pulse.support.ports import port_in_use
@@ -71,6 +72,9 @@ def up(settings: Settings, demo: bool = False) -> int:
         # The demo sends signed webhooks; with no secret configured, this run's hooks and demo share a
         # fresh one that nobody else knows (and that dies with the run).
         env["PULSE_HOOK_SECRET"] = secrets.token_urlsafe(32)
+    if demo and not settings.internal_domains:
+        # the demo's own people browse its own site: the Data-health page shows them as internal
+        env["PULSE_INTERNAL_DOMAINS"] = demo_traffic.OWN_DOMAIN
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))

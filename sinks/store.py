@@ -128,6 +128,13 @@ class Store:
             "since": since, "max_views": int(max_views), "scanner_ms": round(scanner_seconds * 1000),
             "scanner_label": f"{scanner_seconds:g}s"}).result_rows
 
+    def earliest_day_received(self, since: datetime):
+        """The earliest reporting day among touches received since `since` (None when none were)."""
+        rows = self.client.query(f"SELECT min(day), count() FROM {self.database}.touches "
+                                 "WHERE received_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
+                                 parameters={"ms": _ms(since)}).result_rows
+        return rows[0][0] if rows and rows[0][1] else None
+
     # ------------------------------------------------------------------------------ operations
     def applied_migrations(self) -> set[int]:
         return {r[0] for r in self.client.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows}

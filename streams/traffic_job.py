@@ -53,18 +53,27 @@ def first_day(now: datetime, tz: ZoneInfo, days: int) -> date:
 
 
 class TrafficClassification:
-    """The behaviour pass on a clock, on the leader only (two workers must not write the same version)."""
+    """The behaviour pass on a clock, on the leader only (two workers must not write the same version):
+    today and yesterday, and every earlier day that received a touch since the last pass (a late
+    arrival, a replay or a backfill of any worker), so no stored day escapes the rules."""
 
     every = 30.0
 
-    def __init__(self, pipeline, days: int = RECENT_DAYS):
+    def __init__(self, pipeline):
         self.pipeline = pipeline
-        self.days = days  # the first pass after a change of the rules covers the whole history
+        self.checked = datetime.now(timezone.utc) - timedelta(days=1)  # a restart looks back a day
 
     async def __call__(self) -> None:
         p = self.pipeline
         if p.writer.state != "ok":
             return
-        since = first_day(datetime.now(timezone.utc), p.scoring.tz, self.days)
-        await p.in_sink(reclassify, p.writer, p.scoring, since)
-        self.days = RECENT_DAYS
+        now = datetime.now(timezone.utc)
+        # a margin covers clocks a little apart and batches written while the last pass ran
+        await p.in_sink(self.step, now, self.checked - timedelta(seconds=60))
+        self.checked = now  # only once done: after a failure the next tick looks from the same point
+
+    def step(self, now: datetime, received_since: datetime) -> int:
+        p = self.pipeline
+        since = first_day(now, p.scoring.tz, RECENT_DAYS)
+        late = p.writer.store.earliest_day_received(received_since)
+        return reclassify(p.writer, p.scoring, min(since, late) if late else since)

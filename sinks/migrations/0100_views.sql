@@ -9,6 +9,12 @@ SELECT event_id, type, occurred_at, received_at, day, account_id, person, method
        traffic, traffic_reason
 FROM {database}.touches FINAL;
 
+-- The traffic job re-evaluates the days that received touches since its last pass (a late arrival, a
+-- replay, a backfill): this index lets it find them without reading every stored touch (parts are
+-- written a batch at a time, so each granule spans a short stretch of received_at). Idempotent, so it
+-- lives here; parts written before it get it as they merge.
+ALTER TABLE {database}.touches ADD INDEX IF NOT EXISTS idx_received_at received_at TYPE minmax GRANULARITY 1;
+
 -- Touches per day and traffic class over the last 90 days (reporting time zone), with each class's
 -- share of the day's touches in percent: the Data-health page's chart. Heartbeats (page_engagement)
 -- are not touches of their own and are left out.

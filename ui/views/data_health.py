@@ -5,11 +5,13 @@ import altair as alt
 import streamlit as st
 
 from ui import queries as q
+from ui import queries_traffic as qt
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
 from ui.format import age_seconds, ago, describe_reasons, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
-                      "the workers are, what was rejected and why, and how much traffic matched no account.")
+                      "the workers are, what was rejected and why, how much traffic matched no account, and how "
+                      "much was not a person.")
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -18,6 +20,7 @@ def health() -> None:
     worker_health()
     dead_letters()
     unresolved_touches()
+    traffic_classes()
 
 
 def worker_health() -> None:
@@ -102,6 +105,47 @@ def unresolved_touches() -> None:
                       tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), "touches:Q", "unresolved:Q",
                                alt.Tooltip("unresolved_pct:Q", title="%")])
               .properties(height=200))
+
+
+# What each class means (README, "Traffic that is not a person"); the chart's colours in this order.
+CLASSES = {
+    "person": "a person: counts its minutes",
+    "bot": "a crawler, preview bot, monitor or headless browser (by user agent), or a client that behaves like "
+           "one: more page views a minute than the limit, or never an engaged second",
+    "scanner": "a mail security gateway: a known scanner agent, a HEAD request, or an open or click within "
+               "seconds of the email's first open",
+    "privacy_proxy": "an email open fetched by Apple Mail Privacy Protection (Apple's network, or its bare agent)",
+    "internal": "our own people: an internal email domain or network",
+}
+COLOURS = ["#4E79A7", "#E15759", "#F28E2B", "#B07AA1", "#76B7B2"]
+
+
+def traffic_classes() -> None:
+    st.subheader("Traffic that is not a person")
+    daily = load(qt.TRAFFIC_DAILY, what="The traffic classes", none="No touches in the last 30 days.")
+    if daily is None:
+        return
+    today = daily[daily["day"] == daily["day"].max()]
+    person = float(today.loc[today["traffic"] == "person", "share"].sum())
+    st.metric("Not a person, latest day", f"{100 - person:.1f}%", border=True,
+              help="Share of the day's touches made by bots, scanners, Apple's privacy proxy or our own people: "
+                   "stored and flagged, worth 0 minutes, out of reach and awareness")
+    chart(alt.Chart(daily, title="Share of touches per day by who made them (%)").mark_bar()
+          .encode(x=alt.X("yearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
+                  y=alt.Y("share:Q", title="Share of touches (%)", stack="zero", scale=alt.Scale(domain=[0, 100])),
+                  color=alt.Color("traffic:N", title=None, sort=list(CLASSES),
+                                  scale=alt.Scale(domain=list(CLASSES), range=COLOURS)),
+                  order=alt.Order("traffic:N"),
+                  tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day"), alt.Tooltip("traffic:N", title="Class"),
+                           "touches:Q", alt.Tooltip("share:Q", title="%")])
+          .properties(height=220))
+    with st.expander("What each class means, and the most common reasons this week"):
+        st.dataframe([{"class": k, "meaning": v} for k, v in CLASSES.items()], hide_index=True, width="stretch",
+                     column_config={"class": "Class", "meaning": "Meaning"})
+        reasons = load(qt.TRAFFIC_REASONS, what="The reasons")
+        if reasons is not None and not reasons.empty:
+            st.dataframe(reasons, hide_index=True, width="stretch",
+                         column_config={"traffic": "Class", "traffic_reason": "Reason", "touches": "Touches"})
 
 
 health()

@@ -220,3 +220,22 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
     rows = client.query(sql, parameters={"account": "acme"}).result_rows
     assert [(r[3], r[4], r[-2], r[-1]) for r in rows] == [("ana@acme.example", 1.0, "person", ""),
                                                           ("bo@acme.example", 0.0, "bot", "ua:Googlebot")]
+
+
+def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
+    """The job looks at today and yesterday, and at any older day that just received a touch."""
+    import asyncio
+    from types import SimpleNamespace
+
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    old = T0 - timedelta(days=9)
+    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, in_sink=None))
+    since = datetime.now(timezone.utc)
+    writer.write(score([_email(50, "open", old), _email(51, "click", old + timedelta(seconds=3))], scoring,
+                       datetime.now(timezone.utc)))  # received now
+    assert job.step(datetime.now(timezone.utc), since - timedelta(seconds=60)) == 2
+    assert _sql(client, "SELECT DISTINCT traffic FROM {db}.events", settings.database) == [("scanner",)]
+    # nothing received since: the old day is not read again
+    assert job.step(datetime.now(timezone.utc), datetime.now(timezone.utc)) == 0
+    assert asyncio.iscoroutinefunction(job.__call__)

@@ -383,6 +383,9 @@ def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story,
     latest = table(at, "why")
     assert "occurred_at" in latest["why"].iloc[0] and "not a time" in latest["payload"].iloc[0]
     assert metric(at, "Unresolved today").value == "16.7%"  # bob@gmail.com: 1 of 6 touches
+    # the story's touches are all people's (signed, no bot agent); each class is defined on the page
+    assert metric(at, "Not a person, latest day").value == "0.0%"
+    assert table(at, "meaning")["class"].tolist() == ["person", "bot", "scanner", "privacy_proxy", "internal"]
 
 
 def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
