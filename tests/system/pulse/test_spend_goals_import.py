@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from conftest import ROOT, env_for, sql_rows, wait_until
+from ui_fixtures import dashboard, texts  # noqa: F401  (fixture)
 
 TODAY = datetime.now(timezone.utc).date()
 MONTH = TODAY.strftime("%Y-%m")
@@ -40,10 +41,14 @@ def summary(settings) -> list[tuple]:
                               "WHERE period = 'mtd' ORDER BY audience")
 
 
-def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp_path):
+def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp_path, dashboard):
     start("worker", settings)
     assert pulse(settings, "accounts", "import", write(tmp_path, "accounts.csv", ACCOUNTS)).returncode == 0
     assert pulse(settings, "opportunities", "import", write(tmp_path, "opps.csv", OPPORTUNITIES)).returncode == 0
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM opportunities") == [(2,)], 60, what="2 opportunities")
+    # opportunities but no goals yet: the Revenue page says how to import them
+    at = dashboard(settings, "revenue")
+    assert "No goals yet" in texts(at) and "pulse goals import goals.csv" in texts(at)
 
     spend_csv = write(tmp_path, "spend.csv", SPEND)
     result = pulse(settings, "spend", "import", spend_csv)
@@ -66,6 +71,10 @@ def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp
     # CLV: 2000 / 2 customers x 3 years (no renewal closed) - 500.25
     assert sql_rows(settings, "SELECT lifetime_years, clv FROM sales_velocity") == [(Decimal("3.00"),
                                                                                      Decimal("2499.75"))]
+    at = dashboard(settings, "revenue")
+    assert "No goals yet" not in texts(at)
+    assert [m.value for m in at.metric if m.label == "Won revenue · goal $4,000.00"] == ["$2,000.00"]
+    assert [m.value for m in at.metric if m.label == "CAC, MTD"] == ["$500.25"]
     rejected = wait_until(lambda: r if len(r := sql_rows(settings, "SELECT source, reasons FROM rejected_events "
                                                            "FINAL")) == 3 else None, 60, what="3 rows dead-lettered")
     assert sorted((s, sorted(e["field"] for e in json.loads(r))) for s, r in rejected) == [
