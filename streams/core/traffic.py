@@ -78,10 +78,15 @@ class Ranges:
                 net.max_prefixlen - net.prefixlen)] = str(net)
         # most specific first, so the reason names the narrowest range
         self._lengths = sorted(self._by_len, key=lambda k: -k[1])
+        # stored addresses are truncated to their network, so a few thousand make up most touches
+        self._cached = lru_cache(maxsize=65_536)(self._match)
 
     def match(self, ip: str) -> str | None:
         if not ip or not self._by_len:
             return None
+        return self._cached(ip)
+
+    def _match(self, ip: str) -> str | None:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:
@@ -135,10 +140,9 @@ class TrafficRules:
 def classify(event: Touch, email: str | None, ip: str | None, rules: TrafficRules) -> Verdict:
     """The class of one touch from itself alone. `email` is the person's (stitched included), `ip` as stored."""
     if email and rules.internal_domains:
-        domain = email.rpartition("@")[2]
-        for candidate in _domain_and_parents(domain):
-            if candidate in rules.internal_domains:
-                return Verdict(INTERNAL, f"internal_domain:{candidate}")
+        internal = _internal_domain(email.rpartition("@")[2], rules.internal_domains)
+        if internal:
+            return Verdict(INTERNAL, f"internal_domain:{internal}")
     if ip:
         internal = rules.internal_ranges.match(ip)
         if internal:
@@ -184,10 +188,15 @@ def _reason(prefix: str, text: str) -> str:
     return (prefix + clean)[:MAX_REASON]
 
 
-def _domain_and_parents(domain: str) -> Iterable[str]:
+@lru_cache(maxsize=65_536)
+def _internal_domain(domain: str, internal: frozenset[str]) -> str | None:
+    """The internal domain `domain` is, or is a subdomain of (None when neither)."""
     parts = domain.split(".")
     for i in range(len(parts) - 1):
-        yield ".".join(parts[i:])
+        candidate = ".".join(parts[i:])
+        if candidate in internal:
+            return candidate
+    return None
 
 
 _DETECTOR_LOCK = threading.Lock()
