@@ -239,3 +239,27 @@ def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
     # nothing received since: the old day is not read again
     assert job.step(datetime.now(timezone.utc), datetime.now(timezone.utc)) == 0
     assert asyncio.iscoroutinefunction(job.__call__)
+
+
+def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engine):
+    """The worker compares the stored fingerprint at start (a new list or setting re-scores history);
+    `pulse rescore` re-scores with the rules on the touch and then runs the behaviour pass."""
+    from types import SimpleNamespace
+
+    from streams.registry_changes import rescore_stored
+
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    store = writer.store
+    assert attribution.record_weights(store, Weights(), TrafficRules()) is False       # first start
+    assert attribution.record_weights(store, Weights(), TrafficRules()) is False       # unchanged
+    assert attribution.record_weights(store, Weights(), TrafficRules.of(scanner_seconds=5)) is True
+    writer.write(score([_email(60, "open", T0), _email(61, "click", T0 + timedelta(seconds=4)),
+                        _email(62, "open", T0, who="me@ourco.example")], scoring, NOW))
+    scoring.traffic = TrafficRules.of(internal_domains=["ourco.example"], scanner_seconds=5)
+    assert rescore_stored(SimpleNamespace(writer=writer, scoring=scoring), 400) == 3
+    assert _sql(client, "SELECT email, type, traffic, traffic_reason FROM {db}.events ORDER BY email, type",
+                settings.database) == [
+        ("ana@acme.example", "email_click", "scanner", "scanner:within_5s_of_first_open"),
+        ("ana@acme.example", "email_open", "scanner", "scanner:click_within_5s_of_open"),
+        ("me@ourco.example", "email_open", "internal", "internal_domain:ourco.example")]
