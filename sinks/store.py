@@ -13,6 +13,7 @@ from clickhouse_connect.driver.client import Client
 
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
+from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
@@ -134,6 +135,21 @@ class Store:
                                  "WHERE received_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
                                  parameters={"ms": _ms(since)}).result_rows
         return rows[0][0] if rows and rows[0][1] else None
+
+    # --------------------------------------------------------------------------------- alerts
+    def alert_moments(self, kind: str, since: datetime, first_touch_s: int) -> list[tuple]:
+        """(kind, change_id, account_id, account_name, owner, tier, is_target, at, detail) of one alert kind
+        since `since` (sinks/alerts_sql.py)."""
+        return self.client.query(MOMENTS[kind].format(db=self.database), parameters={
+            "since_ms": _ms(since), "first_touch_s": int(first_touch_s)}).result_rows
+
+    def latest_alert_deliveries(self, change_ids: Sequence[str]) -> list[tuple]:
+        """(rule, change_id, status, attempts, next_at) of the latest recorded attempt of each."""
+        return self.client.query(LATEST_DELIVERIES.format(db=self.database),
+                                 parameters={"ids": list(change_ids)}).result_rows
+
+    def record_alert_deliveries(self, columns: tuple[str, ...], rows: list[list]) -> None:
+        self.client.insert(f"{self.database}.alert_deliveries", rows, column_names=columns)
 
     # ------------------------------------------------------------------------------ operations
     def applied_migrations(self) -> set[int]:

@@ -17,7 +17,7 @@ from sinks.client import OwnerLock, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.writer import ClickHouseWriter
-from streams import attribution, quiet_logs, stages, traffic_job
+from streams import alerts_job, attribution, quiet_logs, stages, traffic_job
 from streams.agents import wire_agents
 from streams.app import create_app
 from streams.core.registry import Registry
@@ -74,6 +74,10 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
             (traffic_job.TrafficClassification(pipeline), "traffic classification", True),
             (Report(pipeline), "report", False)]
+    if settings.alerts_file is not None:  # rules checked here: a bad file stops the start, every problem named
+        rules = alerts_job.load_rules(settings)
+        delivery = alerts_job.AlertDelivery(pipeline, lambda: writer_client(settings), rules)
+        jobs.append((delivery, "alert delivery", True))
     for job, what, on_leader in jobs:
         tick = on_clock(what)(job.__call__)
         app.timer(interval=job.every, on_leader=on_leader, name=what.replace(" ", "_"))(tick)
