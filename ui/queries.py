@@ -333,6 +333,7 @@ EXAMPLES = {
     "Revenue this quarter, target accounts": "SELECT pipeline_created_amount, won_amount, win_rate, avg_deal_size, avg_cycle_days\nFROM revenue_summary\nWHERE period = 'qtd' AND audience = 'target'",
     "Open pipeline by stage": "SELECT stage, open_count, open_amount, weighted_open_amount\nFROM open_pipeline_by_stage\nWHERE audience = 'all'\nORDER BY open_amount DESC",
     "Target accounts per journey stage": "SELECT journey_stage, count() AS accounts, sum(open_pipeline) AS open_pipeline\nFROM account_journey\nWHERE is_target\nGROUP BY journey_stage\nORDER BY accounts DESC",
+    "Goals and month-to-date pace this year": "SELECT month, metric, target, actual, pace\nFROM revenue_goals\nWHERE month >= toStartOfYear(today())\nORDER BY month, metric",
 }
 
 # ---------------------------------------------------------------- for `pulse bench`
