@@ -107,21 +107,35 @@ def start(tmp_path):
         service.stop()
 
 
+@dataclass
+class SharedStore:
+    """A running `pulse store serve` (tests/system/sinks/test_shared_store*.py)."""
+    settings: Settings            # CLICKHOUSE_URL and CLICKHOUSE_READER_URL point at it
+    writer_password: str
+    reader_password: str
+    log_dir: Path
+    proc: Proc | None = None
+
+    def start(self) -> None:
+        port = self.settings.clickhouse_url.rsplit(":", 1)[1]
+        self.proc = start_service("store", ["store", "serve"], self.settings, f"http://127.0.0.1:{port}/ping",
+                                  self.log_dir, 60)
+
+
 @pytest.fixture
 def shared_store(settings, tmp_path):
-    """(settings pointing at a running `pulse store serve`, its writer password, its reader password):
-    a shared ClickHouse as workers reach a server (CLICKHOUSE_URL), migrated, 4 partitions a topic."""
+    """A shared ClickHouse as workers reach a server (CLICKHOUSE_URL), migrated, 4 partitions a topic."""
     port, writer_pw, reader_pw = free_port(), secrets.token_hex(12), secrets.token_hex(12)
-    store = settings.replace(
+    store = SharedStore(settings.replace(
         clickhouse_url=f"http://pulse:{writer_pw}@127.0.0.1:{port}",
         clickhouse_reader_url=f"http://pulse_reader:{reader_pw}@127.0.0.1:{port}",
-        data_dir=tmp_path / "store", partitions=4)
-    proc = start_service("store", ["store", "serve"], store, f"http://127.0.0.1:{port}/ping", tmp_path, 60)
-    migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=env_for(store), cwd=ROOT,
+        data_dir=tmp_path / "store", partitions=4), writer_pw, reader_pw, tmp_path)
+    store.start()
+    migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=env_for(store.settings), cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
     assert migrated.returncode == 0 and "applied: 0001_tables.sql" in migrated.stdout, migrated.stderr
-    yield store, writer_pw, reader_pw
-    proc.stop()
+    yield store
+    store.proc.stop()
 
 
 @dataclass

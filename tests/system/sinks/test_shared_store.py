@@ -26,7 +26,7 @@ def _post(url: str, query: str, user: str, password: str) -> tuple[int, str]:
 
 
 def test_the_writer_writes_in_every_format_the_client_sends_and_the_reader_only_reads(shared_store):
-    store, writer_pw, reader_pw = shared_store
+    store, writer_pw, reader_pw = shared_store.settings, shared_store.writer_password, shared_store.reader_password
     db = store.database
     writer = clickhouse_connect.get_client(dsn=store.clickhouse_url, database=db)
     writer.command("CREATE TABLE probe (id UInt32, amount Decimal(18, 2), note String) ENGINE = MergeTree ORDER BY id")
@@ -61,7 +61,7 @@ def test_migrations_and_every_view_run_with_the_compose_servers_compatibility(sh
 
     compose = (Path(__file__).resolve().parents[3] / "docker-compose.yml").read_text()
     version = re.search(r"image: clickhouse/clickhouse-server:(\d+\.\d+)", compose).group(1)
-    store, _, _ = shared_store
+    store = shared_store.settings
     old = store.replace(database=f"{store.database}_compat")
     client = clickhouse_connect.get_client(dsn=store.clickhouse_url, settings={"compatibility": version})
     assert client.query("SELECT getSetting('compatibility')").result_rows == [(version,)]
