@@ -57,3 +57,26 @@ def test_each_class_is_stored_flagged_and_worth_nothing(settings, start):
     assert stored == [("curl/8.4.0?" + "x" * 501,)]
     shares = {t: n for _, t, n, _ in sql_rows(settings, "SELECT * FROM traffic_daily")}
     assert shares == {"person": 2, "bot": 2, "scanner": 1, "privacy_proxy": 1, "internal": 1}
+
+
+def test_the_worker_flags_a_scraper_with_a_browsers_agent_by_its_rate(settings, start):
+    """31 page views of one cookie in a calendar minute through /collect, with a browser's agent: the
+    worker's traffic job flags all of them (rate:31/min) and takes their minutes back; 30 of another
+    cookie stay a person's."""
+    start("worker", settings)
+    start("hooks", settings)
+    minute = (datetime.now(timezone.utc) - timedelta(minutes=2)).replace(second=0, microsecond=0)
+
+    def views(cookie: str, n: int) -> list[dict]:
+        return [{"type": "page_view", "occurred_at": (minute + timedelta(seconds=i)).isoformat(),
+                 "url": f"https://www.example.com/{i}", "anonymous_id": cookie, "engaged_seconds": 3}
+                for i in range(n)]
+
+    assert post_json(settings, "/collect", views("scraper", 31), {"User-Agent": CHROME}).status == 202
+    assert post_json(settings, "/collect", views("reader", 30), {"User-Agent": CHROME}).status == 202
+    query = ("SELECT anonymous_id, traffic, traffic_reason, sum(minutes), count() FROM events "
+             "GROUP BY anonymous_id, traffic, traffic_reason ORDER BY anonymous_id")
+    want = [("reader", "person", "", Decimal("30.00"), 30), ("scraper", "bot", "rate:31/min", Decimal("0.00"), 31)]
+    wait_until(lambda: sql_rows(settings, query) == want, 120, 0.5, what="the scraper flagged by the traffic job")
+    minutes = dict(sql_rows(settings, "SELECT person, sum(minutes) FROM engagement_person_daily GROUP BY person"))
+    assert minutes == {"reader": Decimal("30.00"), "scraper": Decimal("0.00")}
