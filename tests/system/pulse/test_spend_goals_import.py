@@ -87,3 +87,21 @@ def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp
     assert pulse(settings, "spend", "import", again).returncode == 0
     expected = [("all", Decimal("1200.00"), 2, Decimal("600.00")), ("target", Decimal("1200.00"), 2, Decimal("600.00"))]
     wait_until(lambda: summary(settings) == expected, 60, what=f"the later import wins: {expected}")
+
+
+def test_files_that_cannot_be_read_are_refused_in_one_line_and_nothing_is_sent(settings, tmp_path):
+    cases = {  # (command, file content, what stderr says); nothing of them is imported
+        "empty.csv": ("spend", b"", "the file is empty"),
+        "header.csv": ("goals", b"month,metric,target\n", "only a header row"),
+        "twice.csv": ("spend", b"month,category,amount,Amount\n2026-01,x,1,2\n", "'amount' appears twice"),
+        "missing.csv": ("goals", b"month,target\n2026-01,5\n", "missing: metric"),
+        "latin1.csv": ("spend", "month,category,amount\n2026-01,caf\u00e9,1\n".encode("latin-1"), "--encoding"),
+        "utf16.csv": ("goals", "month,metric,target\n".encode("utf-16"), "not utf-8-sig"),
+        "nul.csv": ("spend", b"month,category,amount\n2026-01,a\x00b,1\n", "nul.csv:2: category: holds control"),
+    }
+    for name, (kind, content, says) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = pulse(settings, kind, "import", str(path))
+        assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr, (name, result)
+    assert pulse(settings, "spend", "import", str(tmp_path / "nowhere.csv")).stderr.endswith("does not exist\n")
