@@ -90,6 +90,9 @@ class Settings:
     click_allowed_hosts: tuple[str, ...] = ()    # hosts a click may redirect to without a signed URL
     token_max_age_days: int = 365                # email links older than this no longer count
     store_full_ips: bool = False                 # ClickHouse keeps truncated IPs unless this is set
+    # Producers send each event to its id's home partition (streams/core/homes.py): for several workers
+    # on one store, which otherwise forward the events that arrive away from home (twice the Kafka traffic).
+    route_events: bool = False
     # Traffic that is not a person (issue 19); a change re-classifies stored touches at worker start.
     bot_max_views_per_minute: int = 30           # more page views of one cookie (or address) in a minute: bot
     scanner_seconds: float = 10.0                # opens/clicks this close to an email's first open: scanner
@@ -282,6 +285,7 @@ ENV = {
     "click_allowed_hosts": "PULSE_CLICK_ALLOWED_HOSTS",
     "token_max_age_days": "PULSE_TOKEN_MAX_AGE_DAYS",
     "store_full_ips": "PULSE_STORE_FULL_IPS",
+    "route_events": "PULSE_ROUTE_EVENTS",
     "bot_max_views_per_minute": "PULSE_BOT_MAX_VIEWS_PER_MINUTE",
     "scanner_seconds": "PULSE_SCANNER_SECONDS",
     "internal_domains": "PULSE_INTERNAL_DOMAINS",

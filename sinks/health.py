@@ -33,6 +33,7 @@ class HealthReading(msgspec.Struct, frozen=True):
     partitions: list[PartitionLag] = []
     written: int = 0
     duplicates: int = 0
+    forwarded: int = 0       # events sent on to their home partition (several workers, streams/core/homes.py)
     # The fault-injection switch (sinks/faults.py): seconds left, 0 when not armed; None (and absent
     # from the JSON) when the worker runs without PULSE_FAULT_INJECTION, as in production.
     outage_remaining_s: float | None = None

@@ -39,6 +39,7 @@ def wire_agents(app: faust.App, pipeline: Pipeline) -> None:
                                 [e.message.partition for e in batch], homes)
             if chunk.away:  # in Kafka at their home before these messages are acknowledged
                 await forward(touches, chunk.away)
+                pipeline.forwarded += sum(map(len, chunk.away.values()))
             pipeline.health.taken(chunk.size, min(e.message.timestamp for e in batch), time.time(), name)
             await sink.add(functools.partial(store_chunk, pipeline, chunk), _acknowledge(pipeline, stream, batch, chunk, name))
 

@@ -146,12 +146,12 @@ class HealthService:
     POST /admin/sink-outage?seconds=N with the fault token (the test/ops hook)."""
 
     def __init__(self, settings: Settings, monitor: HealthMonitor, writer, switch: OutageSwitch | None,
-                 make_client, counters=lambda: (0, 0)):
+                 make_client, counters=lambda: (0, 0, 0)):
         self.settings = settings
         self.monitor = monitor
         self.writer = writer            # ClickHouseWriter: its .state and .last_error
         self.switch = switch            # None unless settings.fault_injection
-        self.counters = counters        # () -> (written, duplicates)
+        self.counters = counters        # () -> (written, duplicates, forwarded)
         self._make_client = make_client
         self._client = None
         self._lag = KafkaLag(settings)
@@ -167,7 +167,7 @@ class HealthService:
 
     def reading(self) -> HealthReading:
         now = time.time()
-        written, duplicates = self.counters()
+        written, duplicates, forwarded = self.counters()
         return HealthReading(
             at=datetime.now(timezone.utc),
             worker=self.settings.worker_id,
@@ -182,6 +182,7 @@ class HealthService:
             partitions=list(self._partitions),
             written=written,
             duplicates=duplicates,
+            forwarded=forwarded,
             outage_remaining_s=None if self.switch is None else round(self.switch.remaining(), 3),
         )
 
@@ -324,7 +325,7 @@ def wire_health(app, pipeline, make_client) -> HealthService:
                     "token stops the sink's inserts for up to %g s; never in production",
                     pipeline.settings.fault_max_seconds)
     service = HealthService(pipeline.settings, pipeline.health, pipeline.writer, switch, make_client,
-                            counters=lambda: (pipeline.written, pipeline.duplicates))
+                            counters=lambda: (pipeline.written, pipeline.duplicates, pipeline.forwarded))
 
     @app.task
     async def serve_health():

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from schemas import topics
 from schemas.events import encode_batch
 from schemas.settings import Settings
+from streams.core.homes import by_home
 from streams.tracking.bodies import dead_letter
 
 log = logging.getLogger("pulse.hooks")
@@ -77,7 +78,11 @@ class HooksKafka:
 
     async def _store(self, events: list, problems: list[dict], items: list, source: str) -> None:
         waits = []
-        if events:
+        if events and self.settings.route_events:  # several workers: each event to its id's home partition
+            homes = len(await self.producer.partitions_for(self.touches_topic))
+            for home, group in by_home(events, homes).items():
+                waits.append(await self.producer.send(self.touches_topic, encode_batch(group), partition=home))
+        elif events:
             # One Kafka message per request: Faust's cost is per message, not per event.
             waits.append(await self.producer.send(self.touches_topic, encode_batch(events)))
         for problem in problems:

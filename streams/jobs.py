@@ -114,4 +114,5 @@ class Report:
 
     async def __call__(self) -> None:
         p = self.pipeline
-        log.info("written=%d duplicates=%d rejected=%d sink=%s", p.written, p.duplicates, p.rejected, p.writer.state)
+        log.info("written=%d duplicates=%d rejected=%d forwarded=%d sink=%s", p.written, p.duplicates, p.rejected,
+                 p.forwarded, p.writer.state)

@@ -33,6 +33,7 @@ class Pipeline:
     executor: ThreadPoolExecutor = field(default_factory=lambda: threads.executor("pulse-sink"))
     health: HealthMonitor = field(default_factory=HealthMonitor)
     written: int = 0
+    forwarded: int = 0  # events sent on to their home partition: producers not routing (PULSE_ROUTE_EVENTS)
     duplicates: int = 0
     rejected: int = 0
 

@@ -18,6 +18,7 @@ from schemas.registry import (
     ProgramsChanged,
     encode_change,
 )
+from streams.core.homes import by_home
 
 REGISTRY_CHUNK = 5_000
 EVENTS_CHUNK = 500
@@ -61,6 +62,11 @@ def publish_dated(p: KafkaProducer, settings: Settings, change, items: Sequence,
 
 def send_events(p: KafkaProducer, settings: Settings, events: Sequence[Touch]) -> None:
     """Validated events only: callers run schemas.validate first, as the hooks do."""
+    name = settings.topic(topics.TOUCHES)
     for chunk in _chunks(events, EVENTS_CHUNK):
-        p.send(settings.topic(topics.TOUCHES), encode_batch(list(chunk)))
+        if settings.route_events:  # several workers: each event to its id's home partition
+            for home, group in by_home(chunk, len(p.partitions_for(name))).items():
+                p.send(name, encode_batch(group), partition=home)
+        else:
+            p.send(name, encode_batch(list(chunk)))
     p.flush()

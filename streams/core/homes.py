@@ -28,3 +28,11 @@ def keep_home(events: Iterable, partition: int, partitions: int, away: dict[int,
         else:
             away.setdefault(owner, []).append(event)
     return home
+
+
+def by_home(events: Iterable, partitions: int) -> dict[int, list]:
+    """The events grouped by their home partition, each group in its order of arrival."""
+    groups: dict[int, list] = {}
+    for event in events:
+        groups.setdefault(zlib.crc32(event.event_id.bytes) % partitions, []).append(event)
+    return groups

@@ -13,9 +13,10 @@ import msgspec
 from conftest import sql_rows, start_service, wait_until
 from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
                     stored_totals, wait_for_registry)
-from hooks_helpers import TopicReader
+from hooks_helpers import TopicReader, post_signed
 from pulse.support.ports import free_port
 from schemas import topics
+from schemas.events import encode_batch
 
 
 def _handled_by(workers, events: int):
@@ -38,6 +39,7 @@ def test_two_workers_on_one_shared_store_count_every_event_once(shared_store, tm
     send_in_messages(store, events, seed=31)
     readings = _handled_by(workers, len(events))
     assert all(h["written"] > 0 for h in readings), readings  # both workers took a share of the partitions
+    assert sum(h["forwarded"] for h in readings) > 0, readings  # unrouted messages: events sent home first
     want = expected_totals(expected)
     got = stored_totals(store)
     assert got == want, {k: (got[0].get(k), want[0].get(k), got[1].get(k), want[1].get(k))
@@ -118,5 +120,26 @@ def test_an_outage_of_the_shared_store_loses_nothing(shared_store, tmp_path):
     want = expected_totals(expected)
     wait_until(lambda: stored_totals(store) == want, 300, 1.0, what="every event stored once after the outage")
     assert all(health(w)["sink_state"] == "ok" for w in workers)
+    for proc in procs:
+        proc.stop()
+
+
+def test_hooks_that_route_by_event_id_leave_the_workers_nothing_to_forward(shared_store, tmp_path):
+    """PULSE_ROUTE_EVENTS: the hooks send each event to its id's home partition themselves."""
+    store = shared_store.settings.replace(route_events=True, hook_secrets=("r" * 32,))
+    publish_registry(store, accounts(20))
+    workers = [store.replace(worker_id=f"w{i}", health_port=free_port(), sql_port=free_port()) for i in (1, 2)]
+    procs = [start_service(kind, [kind], s, url, tmp_path) for kind, s, url in (
+        ("worker", workers[0], f"http://127.0.0.1:{workers[0].health_port}/health"),
+        ("worker", workers[1], f"http://127.0.0.1:{workers[1].health_port}/health"),
+        ("hooks", store, f"http://127.0.0.1:{store.hooks_port}/health"))]
+    wait_for_registry(store, 20)
+    events, expected = generate(1_500, 20, seed=43, now=now_utc())
+    for start in range(0, len(events), 100):
+        reply = post_signed(store, "/hooks/events", encode_batch(events[start:start + 100]), "r" * 32)
+        assert reply.status == 202, reply.body
+    readings = _handled_by(workers, len(events))
+    assert sum(h["forwarded"] for h in readings) == 0, readings
+    assert stored_totals(store) == expected_totals(expected)
     for proc in procs:
         proc.stop()
