@@ -140,14 +140,14 @@ LEFT JOIN
                toDate(o.created_at, '{reporting_tz}') BETWEEN p.start AND today AS created_in,
                o.is_won AND o.close_date BETWEEN p.start AND today AS won_in,
                o.is_closed AND NOT o.is_won AND o.close_date BETWEEN p.start AND today AS lost_in,
-               o.is_won AND o.type = 'new_business' AND o.close_date = f.first_won
-                   AND f.first_won BETWEEN p.start AND today AS first_won_in
-        FROM {database}.opportunities AS o
-        LEFT JOIN
+               o.is_won AND o.type = 'new_business' AND o.close_date = o.first_won
+                   AND o.first_won BETWEEN p.start AND today AS first_won_in
+        FROM
         (
-            SELECT account_id, min(close_date) AS first_won FROM {database}.opportunities
-            WHERE is_won AND type = 'new_business' GROUP BY account_id
-        ) AS f ON f.account_id = o.account_id
+            -- each account's first closed-won new_business close_date, from a window over the one read
+            SELECT *, minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id) AS first_won
+            FROM {database}.opportunities
+        ) AS o
         CROSS JOIN {database}.reporting_periods AS p
         ARRAY JOIN if(o.is_target = 1, ['target', 'all'], ['all']) AS audience
     )
