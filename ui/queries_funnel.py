@@ -5,8 +5,9 @@ from __future__ import annotations
 # Whether any lifecycle change has arrived (the page's empty state); the table without FINAL: a count only.
 LIFECYCLE_COUNT = "SELECT count() AS changes FROM lifecycle_changes"
 
-# The sources the split offers: those of people's first change ('' = the change named none).
-FUNNEL_SOURCES = "SELECT DISTINCT source FROM person_funnel ORDER BY source"
+# The sources the split offers: every source a change named (people of none are in `all`), read from the table
+# (a source only ever named by a later change is offered and shows zeros: the split is by the first change).
+FUNNEL_SOURCES = "SELECT DISTINCT source FROM lifecycle_changes WHERE source != '' ORDER BY source"
 
 # Period counts of every stage and period, for one source (`all` or one source), the visit-to-lead rate on lead.
 FUNNEL_COUNTS = """

@@ -135,9 +135,45 @@ FROM
 LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = d.account_id
 SETTINGS join_use_nulls = 0;
 
+-- One row per person who reached a stage of the order: their history as arrays indexed by position, in one
+-- pass over the changes; lifecycle_history, funnel_counts and funnel_conversion read it (no join per stage).
+--   person         the person (email)
+--   source         the source of the person's first change (ties: the larger event_id; '' when none)
+--   given_account  the account the CRM gave with the latest change that named one ('' when none)
+--   top            the furthest position reached
+--   entered        entered_at of positions 1..top: the earliest change to that stage or a later one
+--   entered_on     the days of `entered` in the reporting time zone
+--   skipped        1 at a position entered with a later stage (no change named it at that moment)
+--   owners         the owner when entering each position: the latest non-empty owner of a change at or before
+--                  it (ties: the larger event_id); '' when none named one by then
+CREATE OR REPLACE VIEW {database}.person_funnel AS
+SELECT email AS person, source, given_account, top, entered,
+       arrayMap(t -> toDate(t, '{reporting_tz}'), entered) AS entered_on,
+       arrayMap(p -> toUInt8(NOT arrayExists(c -> c.1 = p AND c.2 = entered[p], cs)), range(1, top + 1)) AS skipped,
+       arrayMap(p -> arrayLast(c -> c.2 <= entered[p] AND c.4 != '', cs).4, range(1, top + 1)) AS owners
+FROM
+(
+    SELECT email, source, given_account, top, cs,
+           arrayMap(p -> arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 >= p, cs))), range(1, top + 1)) AS entered
+    FROM
+    (
+        -- cs: (rank in the order or 0, occurred_at, event_id, owner) of every change, in history order
+        WITH {lifecycle_order} AS stages
+        SELECT email, max(indexOf(stages, stage)) AS top,
+               argMin(source, (occurred_at, toString(event_id))) AS source,
+               argMaxIf(account_id, (occurred_at, toString(event_id)), account_id != '') AS given_account,
+               arraySort(c -> (c.2, c.3), groupArray((indexOf(stages, stage), occurred_at, toString(event_id),
+                                                      owner))) AS cs
+        FROM {database}.lifecycle_changes FINAL
+        GROUP BY email
+    )
+    WHERE top > 0
+);
+
 -- One row per person and stage of the order they have reached: their lifecycle history as a funnel.
 --   person      the person (email)
---   account_id  the person's account (person_lifecycle.account_id: the CRM's, else the contact's, else '')
+--   account_id  the person's account: the CRM's (latest change that named one), else the contact's (pulse
+--               accounts import), else '' (as person_lifecycle.account_id)
 --   position    the stage's place in the funnel order, from 1
 --   stage       the stage (PULSE_LIFECYCLE_STAGES, `other` never: it stands outside the order)
 --   entered_at  when the person first reached the stage (person_stages.entered_at; a skipped stage is
@@ -152,48 +188,14 @@ SETTINGS join_use_nulls = 0;
 --               before entered_at (ties: the larger event_id); '' when none named one by then
 CREATE OR REPLACE VIEW {database}.lifecycle_history AS
 WITH {lifecycle_order} AS stages
-SELECT h.email AS person, l.account_id AS account_id, h.position AS position, stages[h.position] AS stage,
-       h.entered_at AS entered_at, h.left_at AS left_at, h.skipped AS skipped, l.source AS source,
-       h.owner AS owner
-FROM
-(
-    SELECT email, position,
-           arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 >= position, cs))) AS entered_at,
-           if(position < top, arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 > position, cs))), NULL) AS left_at,
-           toUInt8(NOT arrayExists(c -> c.1 = position AND c.2 = entered_at, cs)) AS skipped,
-           arrayLast(c -> c.2 <= entered_at AND c.4 != '', cs).4 AS owner
-    FROM
-    (
-        -- (rank in the order or 0, occurred_at, event_id, owner) of every change, in history order
-        SELECT email, max(indexOf(stages, stage)) AS top,
-               arraySort(c -> (c.2, c.3), groupArray((indexOf(stages, stage), occurred_at, toString(event_id),
-                                                      owner))) AS cs
-        FROM {database}.lifecycle_changes FINAL
-        GROUP BY email
-    )
-    ARRAY JOIN range(1, top + 1) AS position
-) AS h
-LEFT JOIN (SELECT email, account_id, source FROM {database}.person_lifecycle) AS l ON l.email = h.email
-SETTINGS join_use_nulls = 0;
-
--- One row per person who reached a stage of the order: their history as arrays indexed by position, what
--- funnel_counts and funnel_conversion count from (one pass over the history instead of a join per stage).
---   person       the person (email)
---   source       the source of the person's first change ('' when none)
---   top          the furthest position reached
---   entered      entered_at of positions 1..top (lifecycle_history.entered_at)
---   entered_on   the days of `entered` in the reporting time zone
---   skipped      1 at a position the person jumped over (lifecycle_history.skipped)
-CREATE OR REPLACE VIEW {database}.person_funnel AS
-SELECT person, source, top, entered, arrayMap(t -> toDate(t, '{reporting_tz}'), entered) AS entered_on, skipped
-FROM
-(
-    SELECT person, any(source) AS source, max(position) AS top,
-           arrayMap(h -> h.2, arraySort(groupArray((position, entered_at)))) AS entered,
-           arrayMap(h -> h.2, arraySort(groupArray((position, skipped)))) AS skipped
-    FROM {database}.lifecycle_history
-    GROUP BY person
-);
+SELECT f.person AS person, if(f.given_account != '', f.given_account, ifNull(k.account_id, '')) AS account_id,
+       position, stages[position] AS stage, f.entered[position] AS entered_at,
+       if(position < f.top, toNullable(f.entered[position + 1]), NULL) AS left_at,
+       f.skipped[position] AS skipped, f.source AS source, f.owners[position] AS owner
+FROM {database}.person_funnel AS f
+ARRAY JOIN arrayEnumerate(f.entered) AS position
+LEFT JOIN (SELECT email, account_id FROM {database}.contacts FINAL) AS k ON k.email = f.person
+SETTINGS join_use_nulls = 1;
 
 -- Period counts ("any stage"): one row per period, source and stage of the order, zeros included.
 --   period              mtd, qtd, ytd, 90d, 365d (reporting_periods), by the day a person first reached the
@@ -202,50 +204,53 @@ FROM
 --   position            the stage's place in the funnel order, from 1
 --   stage               the stage
 --   reached             people of the source who first reached the stage in the period (a skipped stage is
---                       reached with the next one, so reached never grows down the funnel's same period)
+--                       reached with the next one)
 --   visitors            on the `lead` row only (else NULL): distinct people with a page_view in the period,
---                       by the person stored on the view (the email, else the cookie): every source's row
---                       has the same visitors, page views carry no lifecycle source
+--                       by the person stored on the view (the email, else the cookie), people only (traffic
+--                       `person`: bots, scanners and internal traffic are no visitors); every source's row has
+--                       the same visitors, page views carry no lifecycle source
 --   visit_to_lead_rate  on the `lead` row only: reached / visitors, a fraction to 4 decimals; NULL when
 --                       there were no visitors. Without a stage named `lead` in PULSE_LIFECYCLE_STAGES, the
 --                       first stage of the order plays its part here and in funnel_conversion
+-- Each period is one element of an array per (source, stage) (ForEach), so the history is read once, not
+-- once per period.
 CREATE OR REPLACE VIEW {database}.funnel_counts AS
 WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
-     if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at
-SELECT g.period AS period, g.source AS source, g.position AS position, stages[g.position] AS stage,
-       r.reached AS reached,
-       if(g.position = lead_at, toNullable(v.visitors), NULL) AS visitors,
-       if(g.position = lead_at AND v.visitors > 0,
-          toNullable(toDecimal64(round(toDecimal128(r.reached, 8) / v.visitors, 4), 4)), NULL) AS visit_to_lead_rate
+     if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at,
+     (SELECT groupArray(start) FROM (SELECT start FROM {database}.reporting_periods ORDER BY ordinal)) AS starts,
+     (SELECT groupArray(period) FROM (SELECT period FROM {database}.reporting_periods ORDER BY ordinal)) AS names,
+     length(starts) AS periods
+SELECT names[k] AS period, f.source AS source, intDiv(cell - 1, periods) + 1 AS position, stages[position] AS stage,
+       f.counts[cell] AS reached,
+       if(position = lead_at, toNullable(v.visitors[k]), NULL) AS visitors,
+       if(position = lead_at AND v.visitors[k] > 0,
+          toNullable(toDecimal64(round(toDecimal128(reached, 8) / v.visitors[k], 4), 4)), NULL) AS visit_to_lead_rate
 FROM
 (
-    SELECT period, ordinal, source, position
-    FROM {database}.reporting_periods
-    CROSS JOIN (SELECT DISTINCT arrayJoin(['all', source]) AS source FROM {database}.person_funnel) AS s
-    ARRAY JOIN arrayEnumerate(stages) AS position
-) AS g
-LEFT JOIN
-(
-    SELECT p.period AS period, f.source AS source, f.position AS position, count() AS reached
+    -- per source, one count per (stage, period): element (position - 1) * periods + ordinal
+    SELECT source, sumForEach(flat) AS counts
     FROM
     (
-        SELECT arrayJoin(['all', source]) AS source, position, entered_on[position] AS day
-        FROM {database}.person_funnel ARRAY JOIN arrayEnumerate(entered) AS position
-    ) AS f
-    CROSS JOIN {database}.reporting_periods AS p
-    WHERE f.day BETWEEN p.start AND today
-    GROUP BY period, source, position
-) AS r ON r.period = g.period AND r.source = g.source AND r.position = g.position
-LEFT JOIN
+        SELECT arrayJoin(['all', source]) AS source,
+               arrayFlatten(arrayMap(p -> arrayMap(s -> toUInt64(p <= top AND entered_on[p] BETWEEN s AND today),
+                                                   starts), range(1, length(stages) + 1))) AS flat
+        FROM {database}.person_funnel
+        WHERE entered_on[top] >= arrayMin(starts)  -- a history wholly before the periods adds only zeros
+    )
+    GROUP BY source
+) AS f
+ARRAY JOIN arrayEnumerate(f.counts) AS cell
+CROSS JOIN
 (
-    SELECT p.period AS period, uniqExact(e.person) AS visitors
-    FROM (SELECT person, day FROM {database}.events WHERE type = 'page_view' AND person != '') AS e
-    CROSS JOIN {database}.reporting_periods AS p
-    WHERE e.day BETWEEN p.start AND today
-    GROUP BY period
-) AS v ON v.period = g.period
-ORDER BY g.ordinal, g.source != 'all', g.source, g.position
-SETTINGS join_use_nulls = 0;
+    SELECT [uniqExactIf(person, day >= starts[1]), uniqExactIf(person, day >= starts[2]),
+            uniqExactIf(person, day >= starts[3]), uniqExactIf(person, day >= starts[4]),
+            uniqExactIf(person, day >= starts[5])] AS visitors
+    FROM {database}.events
+    WHERE type = 'page_view' AND person != '' AND traffic = 'person' AND day BETWEEN arrayMin(starts) AND today
+      AND occurred_at >= toDateTime(arrayMin(starts) - 1)
+) AS v
+ARRAY JOIN [(cell - 1) % periods + 1] AS k
+ORDER BY k, source != 'all', source, position;
 
 -- Cohort conversion ("all stages", HubSpot's default funnel) and time in stage: one row per period,
 -- source and step, zeros included. The steps are every next step of the order (subscriber -> lead,
@@ -267,49 +272,49 @@ SETTINGS join_use_nulls = 0;
 --                    - for a next step, the time in from_stage up to the next stage reached - 4 decimals;
 --                    NULL when moved_on is 0
 --   median_days      the median of the same days (the mean of the two middle ones for an even count)
+-- As in funnel_counts, the periods are the elements of ForEach arrays: one pass over people x steps.
 CREATE OR REPLACE VIEW {database}.funnel_conversion AS
 WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
      if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at,
      arrayConcat(arrayMap(i -> (i, i + 1), range(1, length(stages))),
-                 arrayMap(j -> (lead_at, j), range(lead_at + 2, length(stages) + 1))) AS steps
-SELECT g.period AS period, g.source AS source, stages[g.step.1] AS from_stage, stages[g.step.2] AS to_stage,
-       toUInt8(g.step.2 = g.step.1 + 1) AS next_step, x.entered AS entered, x.converted AS converted,
-       if(x.entered > 0, toNullable(toDecimal64(round(toDecimal128(x.converted, 8) / x.entered, 4), 4)), NULL)
+                 arrayMap(j -> (lead_at, j), range(lead_at + 2, length(stages) + 1))) AS steps,
+     (SELECT groupArray(start) FROM (SELECT start FROM {database}.reporting_periods ORDER BY ordinal)) AS starts,
+     (SELECT groupArray(period) FROM (SELECT period FROM {database}.reporting_periods ORDER BY ordinal)) AS names,
+     length(starts) AS periods
+SELECT names[k] AS period, x.source AS source, steps[i].1 AS from_position, stages[from_position] AS from_stage,
+       stages[steps[i].2] AS to_stage, toUInt8(steps[i].2 = from_position + 1) AS next_step,
+       x.entered[cell] AS entered, x.converted[cell] AS converted,
+       if(entered > 0, toNullable(toDecimal64(round(toDecimal128(converted, 8) / entered, 4), 4)), NULL)
            AS conversion_rate,
-       x.moved_on AS moved_on,
-       if(x.moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.total_ms, 10) / x.moved_on / 86400000, 4), 4)),
-          NULL) AS avg_days,
-       if(x.moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.median_ms, 10) / 86400000, 4), 4)), NULL)
+       x.moved[cell] AS moved_on,
+       if(moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.total_ms[cell], 10) / moved_on / 86400000, 4),
+                                               4)), NULL) AS avg_days,
+       if(moved_on > 0, toNullable(toDecimal64(round(toDecimal128(x.median_ms[cell], 10) / 86400000, 4), 4)), NULL)
            AS median_days
 FROM
 (
-    SELECT period, ordinal, source, step, step_order
-    FROM {database}.reporting_periods
-    CROSS JOIN (SELECT DISTINCT arrayJoin(['all', source]) AS source FROM {database}.person_funnel) AS s
-    ARRAY JOIN steps AS step, arrayEnumerate(steps) AS step_order
-) AS g
-LEFT JOIN
-(
-    SELECT period, source, step, countIf(in_cohort) AS entered, countIf(in_cohort AND top >= step.2) AS converted,
-           countIf(moved) AS moved_on, sumIf(ms, moved) AS total_ms, quantileExactInclusiveIf(0.5)(ms, moved) AS median_ms
+    -- per source, one figure per (step, period): element (step - 1) * periods + ordinal
+    SELECT source, sumForEach(e) AS entered, sumForEach(c) AS converted, sumForEach(m) AS moved,
+           sumForEach(t) AS total_ms, quantileExactInclusiveForEach(0.5)(q) AS median_ms
     FROM
     (
-        SELECT p.period AS period, f.source AS source, f.step AS step, f.top AS top,
-               f.from_on BETWEEN p.start AND today AS in_cohort,
-               f.was_in AND f.to_on BETWEEN p.start AND today AS moved, f.ms AS ms
-        FROM
-        (
-            SELECT arrayJoin(['all', source]) AS source, step, top, entered_on[step.1] AS from_on,
-                   if(top >= step.2, entered_on[step.2], toDate('1970-01-01')) AS to_on,
-                   top >= step.2 AND skipped[step.1] = 0 AS was_in,
-                   if(top >= step.2, dateDiff('millisecond', entered[step.1], entered[step.2]), 0) AS ms
-            FROM {database}.person_funnel ARRAY JOIN steps AS step
-            WHERE top >= step.1
-        ) AS f
-        CROSS JOIN {database}.reporting_periods AS p
+        -- per step: (reached from, reached to, day from, day to, was in from (not skipped) and moved on, ms)
+        SELECT arrayJoin(['all', source]) AS source,
+               arrayMap(st -> (top >= st.1, top >= st.2, entered_on[st.1], entered_on[st.2],
+                               top >= st.2 AND skipped[st.1] = 0,
+                               if(top >= st.2, dateDiff('millisecond', entered[st.1], entered[st.2]), 0)), steps) AS z,
+               arrayFlatten(arrayMap(y -> arrayMap(s -> toUInt64(y.1 AND y.3 BETWEEN s AND today), starts), z)) AS e,
+               arrayFlatten(arrayMap(y -> arrayMap(s -> toUInt64(y.2 AND y.3 BETWEEN s AND today), starts), z)) AS c,
+               arrayFlatten(arrayMap(y -> arrayMap(s -> y.5 AND y.4 BETWEEN s AND today, starts), z)) AS moved_flags,
+               arrayMap(f -> toUInt64(f), moved_flags) AS m,
+               arrayFlatten(arrayMap(y -> arrayMap(s -> if(y.5 AND y.4 BETWEEN s AND today, y.6, 0), starts), z)) AS t,
+               arrayFlatten(arrayMap(y -> arrayMap(s -> if(y.5 AND y.4 BETWEEN s AND today, toNullable(y.6), NULL),
+                                                   starts), z)) AS q
+        FROM {database}.person_funnel
+        WHERE entered_on[top] >= arrayMin(starts)  -- a history wholly before the periods adds only zeros
     )
-    WHERE in_cohort OR moved
-    GROUP BY period, source, step
-) AS x ON x.period = g.period AND x.source = g.source AND x.step = g.step
-ORDER BY g.ordinal, g.source != 'all', g.source, g.step_order
-SETTINGS join_use_nulls = 0;
+    GROUP BY source
+) AS x
+ARRAY JOIN arrayEnumerate(x.entered) AS cell
+ARRAY JOIN [intDiv(cell - 1, periods) + 1] AS i, [(cell - 1) % periods + 1] AS k
+ORDER BY k, source != 'all', source, i;

@@ -64,7 +64,10 @@ def funnel() -> None:
         return
     headline(counts, steps)
     period = st.session_state.get("funnel_period", "ytd")
-    stages(counts[counts["period"] == period], steps[steps["period"] == period], period)
+    if counts[counts["period"] == period].empty:  # this source's people all entered before the last 365 days
+        empty("Nobody of this source reached a stage in the last 365 days.")
+    else:
+        stages(counts[counts["period"] == period], steps[steps["period"] == period], period)
     by_source(period)
     freshness(FUNNEL_REFRESH_SECONDS)
 
