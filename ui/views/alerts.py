@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import queries as q
+from ui.queries_alerts import ALERT_DELIVERIES
 from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
 from ui.format import STAGE_LABELS, age_seconds, utc_now
 
@@ -77,4 +78,32 @@ def alerts() -> None:
                                     "owner": "Owner", "tier": "Tier"})
 
 
+@st.fragment(run_every=REFRESH_SECONDS)
+def deliveries() -> None:
+    """What the alert rules (PULSE_ALERTS_FILE) sent: each rule's alert once, as its latest attempt."""
+    st.subheader("Deliveries")
+    hours = st.session_state.get("alerts_hours") or 24
+    sent = load(ALERT_DELIVERIES, {"hours": hours}, what="The alert deliveries",
+                none="No alert was delivered in this window. Rules live in the file PULSE_ALERTS_FILE names "
+                     "(see the README, Alerts).")
+    if sent is None:
+        return
+    counts = sent["status"].value_counts()
+    cols = st.columns(3)
+    for col, status, label in zip(cols, ("sent", "retrying", "failed"), ("Sent", "Retrying", "Failed")):
+        col.metric(label, int(counts.get(status, 0)), border=True,
+                   help={"sent": "Accepted by the destination", "retrying": "Failed so far; tried again with backoff",
+                         "failed": "Gave up after the rule file's max_attempts"}[status])
+    sent["open"] = "account?account=" + sent["account_id"]
+    st.dataframe(sent, hide_index=True, width="stretch",
+                 column_order=("open", "account_name", "kind", "rule", "destination", "status", "attempts",
+                               "attempted_at", "last_error"),
+                 column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                                "account_name": "Account", "kind": "Alert", "rule": "Rule", "destination": "To",
+                                "status": "Status", "attempts": "Attempts",
+                                "attempted_at": st.column_config.DatetimeColumn("Last attempt", format="distance"),
+                                "last_error": "Last error"})
+
+
 alerts()
+deliveries()

@@ -1,6 +1,6 @@
 """Alert delivery exactly once across a worker restart: a stage change to MQA reaches the webhook receiver
 once; the worker is stopped and started again (it re-reads its stage changes and alert_deliveries); a later
-MQA of another account is delivered, and the first one still only once."""
+MQA of another account is delivered, and the first one still only once. The Alerts page lists both."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -9,6 +9,7 @@ from alert_receivers import HttpReceiver
 from conftest import sql_rows, wait_until
 from test_pipeline import post_signed
 from test_scoring_end_to_end import ACCOUNTS, CONTACTS, eid, import_csv, touches
+from ui_fixtures import dashboard, texts  # noqa: F401  (fixture)
 
 from streams.tracking import signatures
 
@@ -17,7 +18,7 @@ def delivered(receiver: HttpReceiver) -> list[str]:
     return [r.headers["X-Pulse-Delivery"] for r in receiver.requests]
 
 
-def test_an_alert_is_delivered_once_across_a_worker_restart(settings, start, tmp_path, monkeypatch):
+def test_an_alert_is_delivered_once_across_a_worker_restart(settings, start, tmp_path, monkeypatch, dashboard):
     monkeypatch.setenv("ALERT_TEST_SECRET", "restart-secret")
     with HttpReceiver(fail_first=1) as receiver:
         rules = tmp_path / "alerts.toml"
@@ -48,3 +49,12 @@ def test_an_alert_is_delivered_once_across_a_worker_restart(settings, start, tmp
         assert sorted(delivered(receiver)) == ["mqa:acme:1", "mqa:umbrella:1"]
         rows = sql_rows(settings, "SELECT change_id, status, attempts FROM alert_deliveries ORDER BY change_id, attempts")
         assert rows == [("acme:1", "retrying", 1), ("acme:1", "sent", 2), ("umbrella:1", "sent", 1)]
+
+    # the Alerts page: each rule's alert once, as its latest attempt (acme's after one failure)
+    page = dashboard(settings, "alerts")
+    shown = next((f.value for f in page.dataframe if "destination" in f.value.columns), None)
+    assert shown is not None, texts(page)
+    assert sorted(zip(shown["account_name"], shown["status"], shown["attempts"])) == [
+        ("Acme", "sent", 2), ("Umbrella", "sent", 1)]
+    assert {m.label: m.value for m in page.metric if m.label in ("Sent", "Retrying", "Failed")} == {
+        "Sent": "2", "Retrying": "0", "Failed": "0"}
