@@ -12,10 +12,16 @@ They are eventual: a touch counts from its arrival until the next pass (every `e
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime, timedelta, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
+from clickhouse_connect.driver.client import Client
+
+from sinks import threads
+from sinks.store import Store
 from sinks.writer import ClickHouseWriter
 from streams.core.score import Scoring, rescore
 from streams.core.traffic import TrafficRules, Verdict
@@ -32,10 +38,17 @@ def rules_of(settings) -> TrafficRules:
 
 
 def reclassify(writer: ClickHouseWriter, scoring: Scoring, since: date) -> int:
-    """One pass over the stored touches from reporting day `since`; on the sink thread. Returns the
-    number of touches written again."""
+    """One pass over the stored touches from reporting day `since`, all on the sink thread (`pulse
+    rescore`). Returns the number of touches written again."""
     rules = scoring.traffic
-    changed = writer.store.behaviour_verdicts(since, rules.max_views_per_minute, rules.scanner_seconds)
+    return apply_verdicts(writer, scoring,
+                          writer.store.behaviour_verdicts(since, rules.max_views_per_minute, rules.scanner_seconds))
+
+
+def apply_verdicts(writer: ClickHouseWriter, scoring: Scoring, changed: list[tuple]) -> int:
+    """Write the touches whose behaviour verdict changed, re-scored with it; on the sink thread. The
+    stored row is read again here, so a verdict computed a moment ago on another session meets the
+    latest version (an unchanged one writes nothing)."""
     written = 0
     for start in range(0, len(changed), CHUNK):
         part = changed[start:start + CHUNK]
@@ -55,12 +68,19 @@ def first_day(now: datetime, tz: ZoneInfo, days: int) -> date:
 class TrafficClassification:
     """The behaviour pass on a clock, on the leader only (two workers must not write the same version):
     today and yesterday, and every earlier day that received a touch since the last pass (a late
-    arrival, a replay or a backfill of any worker), so no stored day escapes the rules."""
+    arrival, a replay or a backfill of any worker), so no stored day escapes the rules.
+
+    The verdicts are read on a session and thread of its own (a pass over two busy days takes a
+    while), so the sink thread only writes the few touches whose verdict changed.
+    """
 
     every = 30.0
 
-    def __init__(self, pipeline):
+    def __init__(self, pipeline, make_client: Callable[[], Client]):
         self.pipeline = pipeline
+        self.make_client = make_client
+        self.executor = threads.executor("pulse-traffic")
+        self.store: Store | None = None  # opened on first use: a worker that never leads never opens it
         self.checked = datetime.now(timezone.utc) - timedelta(days=1)  # a restart looks back a day
 
     async def __call__(self) -> None:
@@ -69,11 +89,26 @@ class TrafficClassification:
             return
         now = datetime.now(timezone.utc)
         # a margin covers clocks a little apart and batches written while the last pass ran
-        await p.in_sink(self.step, now, self.checked - timedelta(seconds=60))
+        changed = await asyncio.get_running_loop().run_in_executor(
+            self.executor, self._with_store, self.verdicts, now, self.checked - timedelta(seconds=60))
+        if changed:
+            await p.in_sink(apply_verdicts, p.writer, p.scoring, changed)
         self.checked = now  # only once done: after a failure the next tick looks from the same point
 
-    def step(self, now: datetime, received_since: datetime) -> int:
-        p = self.pipeline
-        since = first_day(now, p.scoring.tz, RECENT_DAYS)
-        late = p.writer.store.earliest_day_received(received_since)
-        return reclassify(p.writer, p.scoring, min(since, late) if late else since)
+    def verdicts(self, store: Store, now: datetime, received_since: datetime) -> list[tuple]:
+        rules = self.pipeline.scoring.traffic
+        since = first_day(now, self.pipeline.scoring.tz, RECENT_DAYS)
+        late = store.earliest_day_received(received_since)
+        return store.behaviour_verdicts(min(since, late) if late else since, rules.max_views_per_minute,
+                                        rules.scanner_seconds)
+
+    def _with_store(self, fn, *args):
+        if self.store is None:
+            self.store = Store(self.make_client(), self.pipeline.settings.database)
+        try:
+            return fn(self.store, *args)
+        except Exception:
+            # a failed query may leave the session unusable: a new one next time
+            self.store.client.close()
+            self.store = None
+            raise

@@ -72,7 +72,8 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     jobs = [(IdentitySync(pipeline), "identity sync", False),
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
-            (traffic_job.TrafficClassification(pipeline), "traffic classification", True),
+            (traffic_job.TrafficClassification(pipeline, lambda: evaluator_client(settings)), "traffic classification",
+             True),
             (Report(pipeline), "report", False)]
     if settings.alerts_file is not None:  # rules checked here: a bad file stops the start, every problem named
         rules = alerts_job.load_rules(settings)

@@ -224,21 +224,21 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
 
 def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
     """The job looks at today and yesterday, and at any older day that just received a touch."""
-    import asyncio
     from types import SimpleNamespace
 
     client, settings = engine
     writer, scoring = _setup(engine)
     old = T0 - timedelta(days=9)
-    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, in_sink=None))
+    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, settings=settings),
+                                            lambda: client)
     since = datetime.now(timezone.utc)
     writer.write(score([_email(50, "open", old), _email(51, "click", old + timedelta(seconds=3))], scoring,
                        datetime.now(timezone.utc)))  # received now
-    assert job.step(datetime.now(timezone.utc), since - timedelta(seconds=60)) == 2
+    changed = job.verdicts(writer.store, datetime.now(timezone.utc), since - timedelta(seconds=60))
+    assert traffic_job.apply_verdicts(writer, scoring, changed) == 2
     assert _sql(client, "SELECT DISTINCT traffic FROM {db}.events", settings.database) == [("scanner",)]
     # nothing received since: the old day is not read again
-    assert job.step(datetime.now(timezone.utc), datetime.now(timezone.utc)) == 0
-    assert asyncio.iscoroutinefunction(job.__call__)
+    assert job.verdicts(writer.store, datetime.now(timezone.utc), datetime.now(timezone.utc)) == []
 
 
 def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engine):
