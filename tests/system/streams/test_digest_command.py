@@ -1,9 +1,12 @@
 """`pulse digest --now` over a real SMTP conversation (aiosmtpd), parsed back; `pulse digest --preview FILE`
-writes the same HTML. The data is the scoring test's: acme becomes MQA, acme and globex surge."""
+writes the same HTML, which headless Chromium renders for the README (docs/screenshots/digest.png). The data is the scoring test's: acme becomes MQA, acme and globex surge."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+
+from playwright.sync_api import sync_playwright
 
 from alert_receivers import SmtpReceiver
 from conftest import ROOT, env_for, sql_rows, wait_until
@@ -38,6 +41,8 @@ def test_the_digest_is_sent_over_smtp_and_previewed(settings, start, tmp_path):
     assert "Became MQA (1)" in page and "Surging (2)" in page  # acme and globex (51 new minutes: a surge)
     assert 'href="https://pulse.example/dash/account?account=acme"' in page and 'href="https://pulse.example/dash"' in page
 
+    screenshot(preview)
+
     with SmtpReceiver() as smtp:
         mail = settings.replace(digest_to=("sales@example.com", "cmo@example.com"), digest_from="pulse@example.com",
                                 smtp_port=smtp.port, smtp_starttls=False)
@@ -52,3 +57,18 @@ def test_the_digest_is_sent_over_smtp_and_previewed(settings, start, tmp_path):
     assert sent.count(">228 min<") == 2  # acme 177.50 + globex 51.00 (the scoring test's), this month and this year
     assert "Became MQA (1)" in sent and ">Acme</a>" in sent and "https://pulse.example/dash" in sent
     assert "https://pulse.example/dash" in msg.get_body(("plain",)).get_content()
+
+
+def screenshot(page_file) -> None:
+    """The digest as a mail client shows it: Debian's chromium, as tests/system/ui/test_browser.py uses."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.goto(page_file.as_uri())
+            assert page.locator("td.tile").count() == 10
+            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "digest.png"), full_page=True)
+        finally:
+            browser.close()
