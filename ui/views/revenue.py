@@ -89,6 +89,10 @@ def periods(audience: str, currency: str) -> None:
                            f"{int(r['new_customers'])}); spend = the cost of programs starting in the period plus "
                            "`pulse spend import` rows of the months beginning in it (the same spend for target "
                            "accounts and all); empty without a new customer")
+    if all(_dec(r["spend"]) == 0 for r in by_period.values()):
+        st.caption("No spend in these periods, so CAC is 0: it divides the cost of the programs (`pulse programs "
+                   "import`, `cost` and `starts_at`) and the monthly spend of `pulse spend import spend.csv` "
+                   "(`month,category,amount`: salaries, tools, agencies).")
 
 
 def open_pipeline(audience: str, currency: str) -> None:

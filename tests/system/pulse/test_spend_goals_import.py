@@ -49,6 +49,7 @@ def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp
     # opportunities but no goals yet: the Revenue page says how to import them
     at = dashboard(settings, "revenue")
     assert "No goals yet" in texts(at) and "pulse goals import goals.csv" in texts(at)
+    assert "No spend in these periods" in texts(at) and "pulse spend import spend.csv" in texts(at)
 
     spend_csv = write(tmp_path, "spend.csv", SPEND)
     result = pulse(settings, "spend", "import", spend_csv)
@@ -72,7 +73,7 @@ def test_spend_and_goals_reach_the_views_through_the_broker(settings, start, tmp
     assert sql_rows(settings, "SELECT lifetime_years, clv FROM sales_velocity") == [(Decimal("3.00"),
                                                                                      Decimal("2499.75"))]
     at = dashboard(settings, "revenue")
-    assert "No goals yet" not in texts(at)
+    assert "No goals yet" not in texts(at) and "No spend in these periods" not in texts(at)
     assert [m.value for m in at.metric if m.label == "Won revenue · goal $4,000.00"] == ["$2,000.00"]
     assert [m.value for m in at.metric if m.label == "CAC, MTD"] == ["$500.25"]
     rejected = wait_until(lambda: r if len(r := sql_rows(settings, "SELECT source, reasons FROM rejected_events "
