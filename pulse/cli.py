@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Sub-commands of later parts register themselves from their own modules, so this file stays short.
     for module in ("pulse.cmd_ingest", "pulse.cmd_registry", "pulse.cmd_ops", "pulse.cmd_bench",
                    "pulse.cmd_opportunities", "pulse.cmd_spend_goals",
-                   "pulse.cmd_lifecycle", "pulse.cmd_store", "pulse.cmd_digest"):
+                   "pulse.cmd_lifecycle", "pulse.cmd_store", "pulse.cmd_digest",
+                   "pulse.cmd_alerts"):
         try:
             register = importlib.import_module(module).register
         except ModuleNotFoundError as exc:

@@ -28,12 +28,13 @@ _DEST_KEYS = {"slack": {"url_env"}, "webhook": {"url", "url_env", "secret_env"},
               "email": {"host", "port", "from", "to", "starttls", "user", "password_env"}}
 
 
-class AlertRulesError(ValueError):
-    """The rules file cannot be used; `problems` names each one as `rule "name" field: what is wrong`."""
+class AlertRulesError(SettingsError):
+    """The rules file cannot be used; `problems` names each one as `rule "name" field: what is wrong`.
+    A SettingsError: `pulse worker` stops at start with every problem listed, as for a bad variable."""
 
     def __init__(self, path, problems: list[str]):
         self.problems = problems
-        super().__init__(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        super().__init__(f"PULSE_ALERTS_FILE {path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
 
 
 @dataclass(frozen=True)
