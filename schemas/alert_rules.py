@@ -23,6 +23,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 _EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+RETRY_WINDOW_S = 12 * 3600  # the retries of one alert all fall within this (half the 24-hour lookback)
 _RULE_KEYS = {"name", "kind", "tiers", "owners", "target", *DESTINATIONS}
 _DEST_KEYS = {"slack": {"url_env"}, "webhook": {"url", "url_env", "secret_env"},
               "email": {"host", "port", "from", "to", "starttls", "user", "password_env"}}
@@ -98,6 +99,10 @@ def parse(data: dict, env: Mapping[str, str], path="alerts.toml") -> AlertRules:
     attempts = data.get("max_attempts", 8)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 30:
         problems.append("top level max_attempts: must be a whole number from 1 to 30")
+    if not problems and float(base) * (2 ** (int(attempts) - 1) - 1) > RETRY_WINDOW_S:
+        # moments are looked at for 24 hours (streams/alerts_job.LOOKBACK): every retry must fall inside them
+        problems.append(f"top level max_attempts: {attempts} attempts {base:g} s apart and doubling take more than "
+                        f"{RETRY_WINDOW_S // 3600} hours; use fewer attempts or a shorter retry_base_seconds")
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list):
         problems.append("top level rule: write each rule as a [[rule]] table")

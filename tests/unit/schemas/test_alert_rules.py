@@ -83,6 +83,8 @@ BAD = [
      'rule "x" name: used by an earlier rule too'),
     ("max_attempts = 0\n", "top level max_attempts: must be a whole number from 1 to 30"),
     ("rules = []\n", "top level: unknown key 'rules'"),
+    ("retry_base_seconds = 600\nmax_attempts = 8\n", "top level max_attempts: 8 attempts 600 s apart and doubling take "
+                                                    "more than 12 hours"),
 ]
 
 
