@@ -103,8 +103,9 @@ ORDER BY ordinal, who = 'all' DESC, who;
 --                          days before
 --   last_sales_activity_at the latest sales touch at the account (NULL when none, ever)
 --   reason                 why an uncovered account is uncovered, the first that applies: no_contact_known (no
---                          contact is known there: none registered with pulse contacts import, none given by the
---                          CRM's lifecycle changes, no sales touch with an email), no_owner (the account has no
+--                          contact is known there: none registered with pulse contacts import (by account or
+--                          email domain), none named by the CRM's lifecycle changes, no sales touch with an email),
+--                          no_owner (the account has no
 --                          owner), no_activity_30d; '' when covered
 CREATE OR REPLACE VIEW {database}.sales_coverage AS
 WITH toDate(now(), '{reporting_tz}') AS today
@@ -124,9 +125,16 @@ LEFT JOIN
 (
     SELECT DISTINCT account_id FROM
     (
-        SELECT account_id FROM {database}.account_coverage WHERE contacts_known > 0
+        SELECT account_id FROM {database}.contacts FINAL WHERE account_id != ''
+        UNION ALL  -- a contact without an account belongs to the account its email's domain resolves to
+        SELECT d.account_id FROM (SELECT email FROM {database}.contacts FINAL WHERE account_id = '') AS c
+        INNER JOIN
+        (
+            SELECT arrayJoin(domains) AS domain, any(account_id) AS account_id
+            FROM {database}.accounts FINAL GROUP BY domain
+        ) AS d ON d.domain = splitByChar('@', c.email)[2]
         UNION ALL
-        SELECT account_id FROM {database}.person_lifecycle WHERE account_id != ''
+        SELECT account_id FROM {database}.lifecycle_changes FINAL WHERE account_id != ''
         UNION ALL
         SELECT account_id FROM {database}.sales_touches WHERE account_id != '' AND email != ''
     )
@@ -151,44 +159,62 @@ SETTINGS join_use_nulls = 0;
 --   pending              1 while the window has not ended: the MQL still has time, so sla_by_owner leaves it out
 --                        of every percentage and average
 CREATE OR REPLACE VIEW {database}.sla_mqls AS
-SELECT m.email AS email, ifNull(pl.account_id, '') AS account_id,
-       multiIf(o.owner != '', o.owner, ifNull(a.owner, '')) AS owner,
-       m.entered_at AS mql_at, m.entered_on AS mql_on,
+SELECT m.email AS email, m.account_id AS account_id,
+       if(m.owner != '', m.owner, ifNull(a.owner, '')) AS owner,
+       m.mql_at AS mql_at, toDate(m.mql_at, '{reporting_tz}') AS mql_on,
        t.first_attempt_at AS first_attempt_at,
        if(t.first_attempt_at IS NULL, NULL, toNullable(toDecimal64(round(toDecimal128(
-           toUnixTimestamp64Milli(assumeNotNull(t.first_attempt_at)) - toUnixTimestamp64Milli(m.entered_at), 6)
+           toUnixTimestamp64Milli(assumeNotNull(t.first_attempt_at)) - toUnixTimestamp64Milli(m.mql_at), 6)
            / 3600000, 2), 2))) AS hours_to_first_touch,
        toUInt8(t.first_attempt_at IS NOT NULL) AS worked,
-       toUInt8(ifNull(t.first_attempt_at <= m.entered_at + toIntervalSecond({sla_first_touch_seconds}), 0))
+       toUInt8(ifNull(t.first_attempt_at <= m.mql_at + toIntervalSecond({sla_first_touch_seconds}), 0))
            AS worked_in_time,
        ifNull(t.attempts, 0) AS attempts,
        toUInt8(attempts >= {sla_attempts}) AS attempts_met,
        toUInt8(ifNull(t.connected, 0)) AS connected,
-       m.entered_at + toIntervalSecond({sla_attempt_seconds}) AS window_ends_at,
+       m.mql_at + toIntervalSecond({sla_attempt_seconds}) AS window_ends_at,
        toUInt8(now64(3) < window_ends_at) AS pending
-FROM (SELECT email, entered_at, entered_on FROM {database}.person_stages WHERE stage = 'mql') AS m
-LEFT JOIN (SELECT email, account_id FROM {database}.person_lifecycle) AS pl ON pl.email = m.email
-LEFT JOIN (SELECT account_id, owner FROM {database}.accounts FINAL) AS a ON a.account_id = pl.account_id
-LEFT JOIN
+FROM
 (
-    SELECT c.email AS email, argMax(c.owner, (c.occurred_at, toString(c.event_id))) AS owner
-    FROM {database}.lifecycle_changes AS c FINAL
-    INNER JOIN (SELECT email, entered_at FROM {database}.person_stages WHERE stage = 'mql') AS q ON q.email = c.email
-    WHERE c.owner != '' AND c.occurred_at <= q.entered_at
-    GROUP BY c.email
-) AS o ON o.email = m.email
+    -- one pass over the changes: when the person first reached mql (a change to mql or a later stage of the
+    -- order, as person_stages has it), the account the CRM last gave, the owners named up to that moment
+    SELECT l.email AS email, l.mql_at AS mql_at, if(l.given != '', l.given, ifNull(k.account_id, '')) AS account_id,
+           l.owner_at_mql AS owner
+    FROM
+    (
+        WITH {lifecycle_order} AS stages, indexOf(stages, 'mql') AS mql_rank
+        SELECT email, minIf(occurred_at, indexOf(stages, stage) >= mql_rank) AS mql_at,
+               argMaxIf(account_id, (occurred_at, toString(event_id)), account_id != '') AS given,
+               arrayFilter(c -> c.1 <= mql_at,
+                           arraySort(groupArrayIf((occurred_at, toString(event_id), owner), owner != ''))) AS before,
+               if(empty(before), '', before[-1].3) AS owner_at_mql
+        FROM {database}.lifecycle_changes FINAL
+        WHERE mql_rank > 0
+        GROUP BY email
+        HAVING countIf(indexOf(stages, stage) >= mql_rank) > 0
+    ) AS l
+    LEFT JOIN (SELECT email, account_id FROM {database}.contacts FINAL) AS k ON k.email = l.email
+) AS m
+LEFT JOIN (SELECT account_id, owner FROM {database}.accounts FINAL) AS a ON a.account_id = m.account_id
 LEFT JOIN
 (
     SELECT x.email AS email,
            minIf(toNullable(x.occurred_at), x.is_attempt = 1) AS first_attempt_at,
-           countIf(x.is_attempt = 1 AND x.occurred_at <= q.entered_at + toIntervalSecond({sla_attempt_seconds}))
+           countIf(x.is_attempt = 1 AND x.occurred_at <= q.mql_at + toIntervalSecond({sla_attempt_seconds}))
                AS attempts,
            max(x.is_connect) AS connected
     FROM {database}.sales_touches AS x
-    INNER JOIN (SELECT email, entered_at FROM {database}.person_stages WHERE stage = 'mql') AS q ON q.email = x.email
-    WHERE x.email != '' AND x.occurred_at >= q.entered_at
+    INNER JOIN
+    (
+        WITH {lifecycle_order} AS stages, indexOf(stages, 'mql') AS mql_rank
+        SELECT email, minIf(occurred_at, indexOf(stages, stage) >= mql_rank) AS mql_at
+        FROM {database}.lifecycle_changes FINAL
+        WHERE mql_rank > 0
+        GROUP BY email
+        HAVING countIf(indexOf(stages, stage) >= mql_rank) > 0
+    ) AS q ON q.email = x.email
+    WHERE x.email != '' AND x.occurred_at >= q.mql_at
     GROUP BY x.email
-    HAVING countIf(x.is_attempt = 1) > 0 OR connected = 1
 ) AS t ON t.email = m.email
 SETTINGS join_use_nulls = 1;
 

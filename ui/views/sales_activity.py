@@ -88,7 +88,8 @@ def activity(period: str) -> None:
         else:
             st.altair_chart(rates_chart(reps, "rep", "Call rates per rep, against 1 in 3"), width="stretch")
     with right:
-        called = accounts[accounts["calls"] > 0].head(10) if accounts is not None else pd.DataFrame()
+        called = accounts[accounts["calls"] > 0].head(10) if accounts is not None and not accounts.empty \
+            else pd.DataFrame()
         if called.empty:
             st.caption("No calls at target accounts in this period.")
         else:
