@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -41,20 +42,27 @@ class IdentitySync:
     """
 
     every = 5.0
+    # A link's stored_at is when its insert began: one that took long (a busy store) becomes visible
+    # with an earlier stamp. Links are re-read over this margin; learning one twice changes nothing.
+    margin = timedelta(seconds=60)
+    # Chunks scored before a link was learnt may be stored after its re-stitch (they wait in the sink
+    # queue): the cookies are re-stitched again at this many later ticks (only changed rows are written).
+    again = 2
 
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
         self.synced = datetime.now(timezone.utc)
+        self.recent: deque[set[str]] = deque(maxlen=self.again + 1)
 
     async def __call__(self) -> None:
-        # a margin covers clocks a little apart
-        since, now = self.synced - timedelta(seconds=2), datetime.now(timezone.utc)
+        since, now = self.synced - self.margin, datetime.now(timezone.utc)
         links = await self.pipeline.in_sink(lambda: self.pipeline.writer.store.identity_links_since(since))
         self.synced = now  # only once read: after a failed read the next tick asks from the same point
         # learnt here, between two scorings (see registry_changes), then re-stitched on the sink thread
-        changed = self.pipeline.scoring.identities.learn_links(links)
-        if changed:
-            await self.pipeline.in_sink(attribution.restitch, self.pipeline.writer, changed, self.pipeline.scoring)
+        self.recent.append(self.pipeline.scoring.identities.learn_links(links))
+        cookies = set().union(*self.recent)
+        if cookies:
+            await self.pipeline.in_sink(attribution.restitch, self.pipeline.writer, cookies, self.pipeline.scoring)
 
 
 class StageEvaluation:

@@ -234,8 +234,14 @@ def scale_out(report: Report, workdir: Path, bootstrap: str, workload: Workload,
     report.add("scale_out", **scaleout.measure(workdir, bootstrap, workload, plan))
 
 
+def shared_scale_out(report: Report, workdir: Path, bootstrap: str, workload: Workload, plan: Plan) -> None:
+    from pulse.bench import shared_scaleout
+
+    report.add("shared_scale_out", **shared_scaleout.measure(workdir, bootstrap, workload, plan))
+
+
 # Sections that read the generated workload from Kafka; the ceiling runs with any of them.
-KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "memory", "scale_out"}
+KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "memory", "scale_out", "shared_scale_out"}
 
 
 def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:
@@ -248,7 +254,8 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
     report.results["plan"] = vars(plan) | {"query_sizes": list(plan.query_sizes)}
     workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     broker, bootstrap = harness.start_broker(workdir)
-    want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out"))
+    want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out",
+                            "shared_scale_out"))
     try:
         if want & KAFKA_SECTIONS:  # the hooks and the queries need neither the workload nor the ceiling
             log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
@@ -273,6 +280,8 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
             queries(report, workdir, plan)
         if "scale_out" in want:
             scale_out(report, workdir, bootstrap, workload, plan)
+        if "shared_scale_out" in want:
+            shared_scale_out(report, workdir, bootstrap, workload, plan)
         report.results["targets"] = targets(report.results)
     finally:
         broker.stop()
@@ -298,6 +307,9 @@ def targets(r: dict) -> dict:
         out["freshness p99 <= 2 s"] = r["freshness"]["p99_s"] <= 2.0
     if "scale_out" in r:
         out["scale-out: no event lost, re-deliveries consistent"] = r["scale_out"]["exact"]
+    if "shared_scale_out" in r:
+        shared = r["shared_scale_out"]
+        out["shared store: 1, 2 and 3 workers exact"] = all(v for k, v in shared.items() if k.endswith("_exact"))
     if "hooks_collect" in r:
         out["/collect >= 50,000 events/s"] = r["hooks_collect"].get("accepted_events_per_s", 0) >= 50_000
     if "hooks_pixel" in r:

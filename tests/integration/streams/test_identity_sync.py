@@ -1,6 +1,7 @@
 """Two workers on one store: identity links one stored reach the other, which restitches its touches."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -9,6 +10,8 @@ from schemas.events import Identify, PageView
 from schemas.registry import AccountRecord, ContactRecord
 from sinks.writer import ClickHouseWriter
 from streams import attribution
+from streams.jobs import IdentitySync
+from streams.pipeline import Pipeline
 from streams.core.registry import Registry
 from streams.core.score import Scoring, score
 from streams.core.weights import Weights
@@ -37,3 +40,26 @@ def test_a_worker_syncs_identities_another_worker_stored(engine):
     attribution.restitch(writer, {"cookie"}, scoring_b)
     (row,) = writer.stored("anonymous_id = 'cookie'")
     assert (row.account_id, row.person, row.method) == ("globex", "cfo@globex.example", "stitched")
+
+
+def test_a_touch_stored_after_the_link_was_learnt_is_restitched_at_a_later_tick(engine):
+    """A chunk scored before the sync learnt a link (the cookie still anonymous) and stored after that
+    tick's re-stitch (it waited in the sink queue) is re-stitched by the next tick: before, it stayed
+    on the IP's account for good (found by the shared-store bench with three workers)."""
+    client, settings = engine
+    registry = Registry()
+    registry.upsert_account(AccountRecord(account_id="acme", ip_ranges=("10.0.0.0/8",)))
+    registry.upsert_account(AccountRecord(account_id="globex", domains=("globex.example",)))
+    writer = ClickHouseWriter(client, settings.database, "b", shared_store=True)
+    writer.start()
+    pipeline = Pipeline(settings, writer, Scoring(registry, Weights(), ZoneInfo("UTC")))
+    sync = IdentitySync(pipeline)
+    (visit,) = score([PageView(event_id=uuid.uuid4(), occurred_at=T0, url="https://x", anonymous_id="late-cookie",
+                               ip="10.1.1.1")], pipeline.scoring, T0)       # scored: the link is not known yet
+    identify = Identify(event_id=uuid.uuid4(), occurred_at=T0, anonymous_id="late-cookie", email="ann@globex.example")
+    attribution.store_identities(writer.store, [identify])               # another worker's identify
+    asyncio.run(sync())                                                   # learnt; nothing of the cookie stored
+    writer.write([visit])                                                 # the waiting chunk lands now
+    asyncio.run(sync())
+    (row,) = writer.stored("anonymous_id = 'late-cookie'")
+    assert (row.account_id, row.person, row.method) == ("globex", "ann@globex.example", "stitched")
