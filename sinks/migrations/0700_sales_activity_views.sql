@@ -273,10 +273,12 @@ ORDER BY ordinal, owner;
 
 -- Target accounts that became MQA per period, with sales' decision since: one row per period and account.
 --   period        the reporting period
+--   ordinal       the period's place in report order (reporting_periods)
 --   account_id    the target account
 --   account_name  its name
 --   mqa_at        its first change to mqa in the period (stage_changes.changed_at: when pulse observed it)
---   status        sales' latest account_status at or after mqa_at (ties: the larger event_id): accepted,
+--   latest        sales' latest account_status at or after mqa_at (ties: the larger event_id), as given; '' when none
+--   status        that decision as acceptance counts it: accepted,
 --                 rejected or not_interested; undecided when none since, or the latest is reopened
 --   reason        the reason given with that status ('' when none or undecided)
 --   decided_by    the rep who decided ('' when not given or undecided)
