@@ -42,8 +42,10 @@ def _run(workdir: Path, bootstrap: str, workload: Workload, plan, n: int) -> dic
     s = _shared_settings(settings_for(workdir, bootstrap, "store", plan.partitions))
     store = harness.start_pulse("store", s, workdir, f"http://127.0.0.1:{_port(s)}/ping", ("serve",))
     try:
-        subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=harness.env_for(s), check=True,
-                       capture_output=True, timeout=300)
+        migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=harness.env_for(s),
+                                  capture_output=True, text=True, timeout=300)
+        if migrated.returncode != 0:
+            raise RuntimeError(f"pulse migrate against the shared store failed:\n{migrated.stderr[-3000:]}")
         _registry(s, workdir, workload)
         workers = [harness.start_pulse("worker", w, workdir, f"http://127.0.0.1:{w.health_port}/health")
                    for w in (s.replace(worker_id=f"w{i}", health_port=harness.free_port()) for i in range(n))]
