@@ -24,8 +24,21 @@ SELECT event_id, occurred_at, day, account_id, email, type, rep, outcome, direct
        toUInt8(type IN ('call', 'meeting') OR (type = 'sales_email' AND direction = 'outbound')) AS is_attempt,
        toUInt8(type = 'meeting' OR (type = 'sales_email' AND direction = 'inbound')
                OR (type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked'))) AS is_connect
-FROM {database}.touches FINAL
-WHERE type IN ('call', 'meeting', 'sales_email');
+FROM
+(
+    -- each sales touch's latest version, as FINAL keeps it, but FINAL over the sales touches only (a version
+    -- re-attributes a touch, it never changes its type): about ten times less to read than FINAL over all touches
+    SELECT t.event_id AS event_id, argMax(t.occurred_at, t.version) AS occurred_at, argMax(t.day, t.version) AS day,
+           argMax(t.account_id, t.version) AS account_id, argMax(t.email, t.version) AS email, any(t.type) AS type,
+           argMax(t.rep, t.version) AS rep, argMax(t.outcome, t.version) AS outcome,
+           argMax(t.direction, t.version) AS direction
+    FROM
+    (
+        SELECT event_id, version, occurred_at, day, account_id, email, type, rep, outcome, direction
+        FROM {database}.touches WHERE type IN ('call', 'meeting', 'sales_email')
+    ) AS t
+    GROUP BY t.event_id
+);
 
 -- Sales activity per day, rep and account: one row per combination with at least one sales touch.
 --   day              the day in the reporting time zone
