@@ -293,10 +293,7 @@ def _gif(status: int = 200) -> web.Response:
 
 
 def run(settings: Settings) -> None:
-    from streams.kafka_admin import ensure_topics
-
-    ensure_topics(settings)
-    quiet_logs.install()
+    quiet_logs.install()  # the topics are made when Kafka first answers (streams/hooks_kafka.py)
     hooks = Hooks(settings)
     # a stop waits for requests in flight, each bounded by the Kafka budget (streams/hooks_kafka.py)
     web.run_app(hooks.app(), host=settings.hooks_host, port=settings.hooks_port, access_log=None,

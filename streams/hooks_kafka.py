@@ -45,15 +45,46 @@ class HooksKafka:
         self.down_since: float | None = None   # monotonic time of the first failed store of this outage
         self._probing = False
         self._reminded_at = 0.0
+        self._connecting: asyncio.Task | None = None  # while Kafka was not there at start
 
     async def start(self, _app=None) -> None:
-        self.producer = AIOKafkaProducer(
+        """The topics and the producer; while Kafka is not there yet, serve anyway (503 with
+        Retry-After) and keep trying in the background, with a log line per interval."""
+        try:
+            await self._connect()
+        except Exception as exc:  # noqa: BLE001 - either Kafka client's error (kafka-python makes the topics)
+            self._went_down(exc)
+            self._connecting = asyncio.get_running_loop().create_task(self._keep_connecting())
+
+    async def _connect(self) -> None:
+        from streams.kafka_admin import ensure_topics
+
+        await asyncio.get_running_loop().run_in_executor(None, ensure_topics, self.settings)
+        producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap, linger_ms=2, acks="all", enable_idempotence=False,
             max_request_size=4 * 1024 * 1024,
         )
-        await self.producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()  # its half-open connections
+            raise
+        self.producer = producer
+
+    async def _keep_connecting(self) -> None:
+        delay = 0.5
+        while self.producer is None:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                await self._connect()
+            except Exception as exc:  # noqa: BLE001 - as in start(): logged once per interval
+                self._went_down(exc)
+        log.warning("connected to Kafka at %s", self.settings.bootstrap)
 
     async def stop(self, _app=None) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
         if self.producer is not None:
             try:  # flushes what is buffered, unless Kafka is away: then what is left was answered 503
                 await asyncio.wait_for(self.producer.stop(), STOP_BUDGET_S)
@@ -77,6 +108,8 @@ class HooksKafka:
         await self._guarded(self._dead_letter(source, payload, reasons))
 
     async def _store(self, events: list, problems: list[dict], items: list, source: str) -> None:
+        if self.producer is None:
+            raise KafkaUnavailable("not connected to Kafka yet")
         waits = []
         if events and self.settings.route_events:  # several workers: each event to its id's home partition
             homes = len(await self.producer.partitions_for(self.touches_topic))
@@ -91,6 +124,8 @@ class HooksKafka:
             await asyncio.gather(*waits)
 
     async def _dead_letter(self, source: str, payload: bytes, reasons: list[dict]) -> None:
+        if self.producer is None:
+            raise KafkaUnavailable("not connected to Kafka yet")
         await (await self._send_dead_letter(source, payload, reasons))
 
     async def _send_dead_letter(self, source: str, item, reasons: list[dict]):

@@ -56,14 +56,13 @@ class RepeatLimiter(logging.Filter):
 
 
 def install(interval: float = INTERVAL_S) -> RepeatLimiter:
-    """On every handler of the root logger (where Faust's, aiohttp's and basicConfig's records end up),
-    once; call it after the logging set-up that adds those handlers."""
+    """On every handler of the root logger (where Faust's, aiohttp's and basicConfig's records end up);
+    call it after the logging set-up that adds handlers (the worker calls it before and after Faust's)."""
     root = logging.getLogger()
+    # again later is fine: handlers added since (Faust's) get the same limiter, the others keep it
+    limiter = next((f for h in root.handlers for f in h.filters if isinstance(f, RepeatLimiter)), None)
+    limiter = limiter or RepeatLimiter(interval)
     for handler in root.handlers:
-        for existing in handler.filters:
-            if isinstance(existing, RepeatLimiter):
-                return existing
-    limiter = RepeatLimiter(interval)
-    for handler in root.handlers:
-        handler.addFilter(limiter)
+        if limiter not in handler.filters:
+            handler.addFilter(limiter)
     return limiter

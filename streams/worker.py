@@ -25,7 +25,7 @@ from streams.core.score import Scoring
 from streams.core.weights import Weights
 from streams.health import exit_promptly_at_stop_signal, wire_health
 from streams.jobs import IdentitySync, Report, StageEvaluation, on_clock
-from streams.kafka_admin import ensure_topics
+from streams.kafka_admin import wait_for_topics
 from streams.pipeline import Pipeline
 from streams.registry_changes import follow_registry, load_registry, rescore_history
 
@@ -35,7 +35,8 @@ log = logging.getLogger("pulse.worker")
 def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
     """Blocking start-up: own the data, migrate, load ids and registry, wire the agents."""
     lock = OwnerLock(settings.data_dir).acquire() if settings.embedded_clickhouse else None
-    ensure_topics(settings)
+    quiet_logs.install()  # the Kafka client complains per attempt while it waits for Kafka
+    wait_for_topics(settings)
     client = writer_client(settings)
     applied = migrate(client, settings)
     if applied:
