@@ -121,6 +121,7 @@ class ClickHouseWriter:
         )
         self.seen = SeenIds(np.asarray(hashes, dtype=np.uint64).ravel())
         self.recover()
+        self.store.repair_opportunity_state()  # a crash between a snapshot insert and its views' inserts
         return len(self.seen)
 
     def recover(self) -> int:

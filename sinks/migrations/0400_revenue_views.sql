@@ -26,9 +26,12 @@ SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, a.name AS
        o.occurred_at AS updated_at
 FROM
 (
-    SELECT * FROM {database}.opportunity_snapshots FINAL
-    ORDER BY opportunity_id, occurred_at DESC, toString(event_id) DESC
-    LIMIT 1 BY opportunity_id
+    -- the latest snapshot of each opportunity, kept as the snapshots arrive (0017_opportunity_state.sql)
+    SELECT opportunity_id, s.1 AS account_id, s.2 AS occurred_at, s.3 AS stage, s.4 AS is_closed, s.5 AS is_won,
+           s.6 AS amount, s.7 AS created_at, s.8 AS close_date, s.9 AS name, s.10 AS owner,
+           toLowCardinality(s.11) AS source, toLowCardinality(s.12) AS type, s.13 AS program_id,
+           s.14 AS probability
+    FROM (SELECT opportunity_id, argMaxMerge(latest) AS s FROM {database}.opportunity_state GROUP BY opportunity_id)
 ) AS o
 LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = o.account_id
 SETTINGS join_use_nulls = 0;
@@ -54,8 +57,9 @@ FROM
         SELECT opportunity_id, stage, occurred_at, tie,
                lagInFrame(toNullable(stage)) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, tie
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS previous
-        FROM (SELECT opportunity_id, stage, occurred_at, toString(event_id) AS tie
-              FROM {database}.opportunity_snapshots FINAL)
+        -- each snapshot's stage in history order (0017_opportunity_state.sql); a duplicate not merged
+        -- away yet repeats its stage, so it starts no visit
+        FROM {database}.opportunity_stage_points
     )
     WHERE previous IS NULL OR previous != stage
 );
