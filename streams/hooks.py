@@ -21,7 +21,7 @@ from schemas.settings import Settings
 from schemas.validate import Accepted, public_item, validate, validate_body
 from streams import quiet_logs
 from streams.hooks_kafka import RETRY_AFTER_S, HooksKafka, KafkaUnavailable
-from streams.tracking import agents, pixels, signatures, tokens
+from streams.tracking import pixels, signatures, tokens, useragent
 from streams.tracking.bodies import NOT_JSON, why_not_json
 # Importable from here too, where the hooks' other limits are (tests/system/streams/test_hooks_security.py).
 from streams.tracking.clientip import ClientIp
@@ -122,7 +122,7 @@ class Hooks:
             return raw
         # A page may not say who it is: `account_id` and `ip` in the body are ignored (the address is
         # the connection's), an email is taken only on identify and form_submit (schemas.validate.public_item).
-        agent = agents.user_agent(request.headers)
+        agent = useragent.user_agent(request.headers)
         events = validate_body(raw, now=self._now(), max_age=self.public_max_age, ip=client or None,
                                max_events=MAX_EVENTS, public=True, user_agent=agent)
         if events is not None and self.collect_types and not all(
@@ -151,7 +151,7 @@ class Hooks:
             self.stats["rate_limited"] += 1
             return _gif(429)
         event = pixels.page_view(request.query, referer, client, self._now())
-        event.update(pixels.request_facts(request.method, agents.user_agent(request.headers)))
+        event.update(pixels.request_facts(request.method, useragent.user_agent(request.headers)))
         await self.accept([event], "pixel", answer=False, max_age=self.public_max_age)
         return _gif()
 
@@ -267,7 +267,7 @@ class Hooks:
 
     def _request_facts(self, request: web.Request) -> dict:
         """Who fetched an email image or link: its agent, address and method (issue 19)."""
-        return pixels.request_facts(request.method, agents.user_agent(request.headers), self._client(request))
+        return pixels.request_facts(request.method, useragent.user_agent(request.headers), self._client(request))
 
     def _client(self, request: web.Request) -> str:
         # every X-Forwarded-For line, in order, as one list (a proxy may add its own line)

@@ -17,7 +17,7 @@ from streams.core.score import Scoring, rescore, score_event
 from streams.core.traffic import (HEADLESS_MARKERS, SCANNER_MARKERS, Ranges, TrafficRules, Verdict, by_user_agent,
                                   classify)
 from streams.core.weights import Weights
-from streams.tracking.agents import user_agent
+from streams.tracking.useragent import user_agent
 
 AT = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
