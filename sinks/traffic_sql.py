@@ -22,14 +22,15 @@ touch AS
 (
     SELECT event_id, any(v_type) AS type, any(v_at) AS occurred_at, any(v_day) AS day,
            any(v_cookie) AS anonymous_id, any(v_ip) AS ip, any(v_email) AS email, any(v_program) AS program_id,
-           any(v_url) AS url, max(v_engaged) AS engaged, any(v_ms) AS ms,
+           any(v_url) AS url, max(v_engaged) AS engaged, any(v_ms) AS ms, any(v_pixel) AS pixel,
            argMax(v_traffic, version) AS traffic, argMax(v_reason, version) AS traffic_reason
     FROM
     (
         SELECT event_id, type AS v_type, occurred_at AS v_at, day AS v_day, anonymous_id AS v_cookie, ip AS v_ip,
                email AS v_email, program_id AS v_program, url AS v_url, traffic AS v_traffic,
                traffic_reason AS v_reason, version, toUnixTimestamp64Milli(occurred_at) AS v_ms,
-               if(type IN ('page_view', 'page_engagement'), JSONExtractUInt(payload, 'engaged_seconds'), 0) AS v_engaged
+               if(type IN ('page_view', 'page_engagement'), JSONExtractUInt(payload, 'engaged_seconds'), 0) AS v_engaged,
+               type = 'page_view' AND JSONExtractString(payload, 'source') = 'pixel' AS v_pixel
         FROM {db}.touches
         WHERE day >= %(since)s AND type IN ('page_view', 'page_engagement', 'email_open', 'email_click')
     )
@@ -39,11 +40,12 @@ touch AS
 -- the page views, the largest engaged time.
 web_keys AS
 (
-    SELECT key, day, max(n) AS peak, sum(n) AS views, max(engaged_max) AS engaged_max
+    SELECT key, day, max(n) AS peak, sum(scripted) AS views, max(engaged_max) AS engaged_max
     FROM
     (
         SELECT if(anonymous_id != '', anonymous_id, concat('ip:', ip)) AS key, day,
-               toStartOfMinute(occurred_at) AS minute, countIf(type = 'page_view') AS n, max(engaged) AS engaged_max
+               toStartOfMinute(occurred_at) AS minute, countIf(type = 'page_view') AS n,
+               countIf(type = 'page_view' AND NOT pixel) AS scripted, max(engaged) AS engaged_max
         FROM touch
         WHERE type IN ('page_view', 'page_engagement') AND (anonymous_id != '' OR ip != '')
         GROUP BY key, day, minute
@@ -52,7 +54,8 @@ web_keys AS
 ),
 -- More than max_views page views in one minute: every page view of that key on that day is a bot's.
 -- A cookie with 3 or more page views on a day and no engaged second on any (the snippet reports
--- engaged time whenever a visible tab is left): a client that runs no page.
+-- engaged time whenever a visible tab is left): a client that runs no page. Views of the no-script
+-- pixel (/p.gif, source 'pixel') never report engaged time, so they are not judged by it.
 web AS
 (
     SELECT t.event_id AS event_id, 'bot' AS traffic,

@@ -160,6 +160,10 @@ def test_a_cookie_that_never_engages_is_a_bot_and_a_late_heartbeat_gives_it_back
     writer.write(score([beat], scoring, NOW))
     assert traffic_job.reclassify(writer, scoring, since) == 3
     assert _minutes(client, settings.database) == {"idle": Decimal("3.00")}
+    # a reader without scripts (the /p.gif pixel) never reports engaged time: not judged by it
+    pixel = [_view(3100 + i, T0 + timedelta(minutes=i), "no-script", source="pixel") for i in range(4)]
+    writer.write(score(pixel, scoring, NOW))
+    assert traffic_job.reclassify(writer, scoring, since) == 0
 
 
 def _email(n: int, kind: str, at: datetime, url: str = "https://www.example.com/a", who: str = "ana@acme.example"):
