@@ -124,12 +124,13 @@ class SharedStore:
 
 @pytest.fixture
 def shared_store(settings, tmp_path):
-    """A shared ClickHouse as workers reach a server (CLICKHOUSE_URL), migrated, 4 partitions a topic."""
+    """A shared ClickHouse as workers reach a server (CLICKHOUSE_URL), migrated; topics of 12 partitions,
+    as docker-compose makes them."""
     port, writer_pw, reader_pw = free_port(), secrets.token_hex(12), secrets.token_hex(12)
     store = SharedStore(settings.replace(
         clickhouse_url=f"http://pulse:{writer_pw}@127.0.0.1:{port}",
         clickhouse_reader_url=f"http://pulse_reader:{reader_pw}@127.0.0.1:{port}",
-        data_dir=tmp_path / "store", partitions=4), writer_pw, reader_pw, tmp_path)
+        data_dir=tmp_path / "store", partitions=12), writer_pw, reader_pw, tmp_path)
     store.start()
     migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=env_for(store.settings), cwd=ROOT,
                               capture_output=True, text=True, timeout=120)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import msgspec
 
 from conftest import sql_rows, start_service, wait_until
-from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, send_in_messages,
+from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, pulse, send_in_messages,
                     stored_totals, wait_for_registry)
 from hooks_helpers import TopicReader, post_signed
 from pulse.support.ports import free_port
@@ -48,6 +48,12 @@ def test_two_workers_on_one_shared_store_count_every_event_once(shared_store, tm
     # stored in the shared tables (its own memory of ids knows only its own)
     send_in_messages(store, events, seed=31)
     readings = _handled_by(workers, 2 * len(events))
+    assert sum(h["written"] for h in readings) == len(expected.ids)
+    assert stored_totals(store) == want
+    # a full replay of the topic (every message again, each to its partition): nothing new
+    replayed = pulse(store, "replay", "--from", "earliest")
+    assert replayed.returncode == 0, replayed.stderr
+    readings = _handled_by(workers, 4 * len(events))
     assert sum(h["written"] for h in readings) == len(expected.ids)
     assert stored_totals(store) == want
     assert dict(sql_rows(store, "SELECT account_id, minutes_30d FROM account_engagement")) == expected.view_minutes()
