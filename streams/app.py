@@ -48,4 +48,9 @@ def create_app(settings: Settings) -> faust.App:
         # it: 10 s instead of 60 s, so a restarted or surviving worker takes over quickly. Heartbeats come
         # from aiokafka's own task, so a sink blocked on ClickHouse does not make a live worker look dead.
         broker_session_timeout=10.0,
+        # The rebalance fence for several workers on one store: a worker losing a partition first waits
+        # until every message it has taken is acknowledged, and the agent acknowledges only after the
+        # chunk is written, so the partition's next owner never writes the same events beside it
+        # (Faust's default, stated here because exactness depends on it).
+        stream_wait_empty=True,
     )
