@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
-from sinks.opportunity_state_sql import REPAIR_STAGE_POINTS, REPAIR_STATE
+from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
@@ -80,7 +80,7 @@ class Store:
         """The opportunity state tables brought up to opportunity_snapshots after a crash
         (sinks/opportunity_state_sql.py)."""
         self.client.command(REPAIR_STAGE_POINTS.format(db=self.database))
-        self.client.command(REPAIR_STATE.format(db=self.database))
+        self.client.command(REPAIR_LATEST.format(db=self.database))
 
     def count_touches(self, where: str, parameters: dict) -> int:
         return self.client.query(f"SELECT count() FROM {self.database}.touches WHERE {where}",

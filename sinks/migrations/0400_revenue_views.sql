@@ -26,12 +26,8 @@ SELECT o.opportunity_id AS opportunity_id, o.account_id AS account_id, a.name AS
        o.occurred_at AS updated_at
 FROM
 (
-    -- the latest snapshot of each opportunity, kept as the snapshots arrive (0017_opportunity_state.sql)
-    SELECT opportunity_id, s.1 AS account_id, s.2 AS occurred_at, s.3 AS stage, s.4 AS is_closed, s.5 AS is_won,
-           s.6 AS amount, s.7 AS created_at, s.8 AS close_date, s.9 AS name, s.10 AS owner,
-           toLowCardinality(s.11) AS source, toLowCardinality(s.12) AS type, s.13 AS program_id,
-           s.14 AS probability
-    FROM (SELECT opportunity_id, argMaxMerge(latest) AS s FROM {database}.opportunity_state GROUP BY opportunity_id)
+    -- the latest snapshot of each opportunity, kept as the snapshots arrive (0018_opportunity_latest.sql)
+    SELECT * FROM {database}.opportunity_latest FINAL
 ) AS o
 LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = o.account_id
 SETTINGS join_use_nulls = 0;
@@ -148,12 +144,21 @@ LEFT JOIN
                    AND o.first_won BETWEEN p.start AND today AS first_won_in
         FROM
         (
-            -- each account's first closed-won new_business close_date, from a window over the one read
-            SELECT *, minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id) AS first_won
-            FROM {database}.opportunities
+            -- each account's first closed-won new_business close_date, from a window over the one read;
+            -- then only the opportunities with a date on or after the earliest period's start
+            SELECT * FROM
+            (
+                SELECT *, minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id)
+                           AS first_won
+                FROM {database}.opportunities
+            )
+            WHERE greatest(toDate(created_at, '{reporting_tz}'), close_date, first_won)
+                  >= (SELECT min(start) FROM {database}.reporting_periods)
         ) AS o
         CROSS JOIN {database}.reporting_periods AS p
         ARRAY JOIN if(o.is_target = 1, ['target', 'all'], ['all']) AS audience
+        -- a row that counts in none of the figures changes none (the join below gives every row)
+        WHERE created_in OR won_in OR lost_in OR first_won_in
     )
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience

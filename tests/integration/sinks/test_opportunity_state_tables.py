@@ -1,5 +1,6 @@
-"""The opportunity state kept as snapshots arrive (0017_opportunity_state.sql) against the definitions the
-views had before it, which read every snapshot at every query (kept below as OLD_*): random histories,
+"""The opportunity state kept as snapshots arrive (0017_opportunity_state.sql, 0018_opportunity_latest.sql)
+against the definitions the views had before it, which read every snapshot at every query (kept below
+as OLD_*): random histories,
 inserted shuffled, in several parts, with duplicates (a replay re-inserts rows the writer would skip)
 and ties on occurred_at, must give the same `opportunities` and `opportunity_stages`, row for row. The
 backfill of the migration is checked the same way on snapshots stored before the state tables existed,
@@ -117,7 +118,7 @@ def test_state_tables_equal_the_old_views_on_shuffled_snapshots_with_duplicates_
     # a late batch for the same opportunities (older and newer snapshots), and after merges
     insert_shuffled(client, settings.database, rng, history(rng, 60))
     assert_same_as_before(client, settings)
-    for table in ("opportunity_state", "opportunity_stage_points", "opportunity_snapshots"):
+    for table in ("opportunity_latest", "opportunity_stage_points", "opportunity_snapshots"):
         client.command(f"OPTIMIZE TABLE {settings.database}.{table} FINAL")
     assert_same_as_before(client, settings)
 
@@ -127,13 +128,14 @@ def test_the_migration_backfills_snapshots_stored_before_it(engine):
     db = settings.database
     rng = random.Random(7)
     register_accounts(client, db)
-    for name in ("opportunity_state_mv", "opportunity_stage_points_mv"):
+    for name in ("opportunity_latest_mv", "opportunity_stage_points_mv"):
         client.command(f"DROP VIEW {db}.{name}")
-    for name in ("opportunity_state", "opportunity_stage_points"):
+    for name in ("opportunity_latest", "opportunity_stage_points"):
         client.command(f"DROP TABLE {db}.{name}")
-    client.command(f"ALTER TABLE {db}.schema_migrations DELETE WHERE version = 17 SETTINGS mutations_sync = 1")
+    client.command(f"ALTER TABLE {db}.schema_migrations DELETE WHERE version IN (17, 18) SETTINGS mutations_sync = 1")
     insert_shuffled(client, db, rng, history(rng, 40))  # stored by a worker before the upgrade
-    assert migrate(client, settings) == ["0017_opportunity_state.sql"]
+    assert migrate(client, settings) == ["0017_opportunity_state.sql", "0018_opportunity_latest.sql"]
+    assert client.query(f"EXISTS TABLE {db}.opportunity_state").result_rows == [(0,)]  # 0018 dropped it
     assert_same_as_before(client, settings)
     insert_shuffled(client, db, rng, history(rng, 40))  # and the views follow new snapshots
     assert_same_as_before(client, settings)
@@ -148,9 +150,9 @@ def test_the_writer_repairs_snapshots_a_crash_kept_from_the_state_tables(engine)
     register_accounts(client, db)
     rows = history(rng, 60)
     insert_shuffled(client, db, rng, rows[: len(rows) // 2])
-    views = [s for s in next(m for m in load_migrations(settings) if m.version == 17).statements()
-             if s.startswith("CREATE MATERIALIZED VIEW")]
-    for name in ("opportunity_state_mv", "opportunity_stage_points_mv"):
+    views = [s for m in load_migrations(settings) if m.version in (17, 18) for s in m.statements()
+             if s.startswith("CREATE MATERIALIZED VIEW") and "opportunity_state_mv" not in s]
+    for name in ("opportunity_latest_mv", "opportunity_stage_points_mv"):
         client.command(f"DROP VIEW {db}.{name}")
     insert_shuffled(client, db, rng, rows[len(rows) // 2:])
     for statement in views:
