@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-SECTIONS = ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out", "shared_scale_out")
+SECTIONS = ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out", "shared_scale_out",
+            "revenue_queries")
 
 
 def cmd_bench(args) -> int:

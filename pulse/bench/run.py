@@ -40,6 +40,7 @@ class Plan:
     memory_seconds: float = 600.0
     query_sizes: tuple[int, ...] = (10_000_000, 100_000_000)
     query_repeats: int = 20
+    revenue_sizes: tuple[int, int, int] = (100_000, 1_000_000, 10_000_000)  # accounts, snapshots, touches
     partitions: int = 4
     hook_requests: int = 4000
     seed: int = 42
@@ -48,7 +49,7 @@ class Plan:
     def tiny(cls) -> "Plan":
         return cls(accounts=500, contacts=2_000, events=5_000, naive_events=1_000, freshness_seconds=3.0,
                    freshness_rate=500, memory_seconds=3.0, query_sizes=(20_000,), query_repeats=3,
-                   hook_requests=200)
+                   hook_requests=200, revenue_sizes=(500, 5_000, 20_000))
 
 
 @dataclass
@@ -195,6 +196,13 @@ def queries(report: Report, workdir: Path, plan: Plan) -> None:
         report.add(f"queries_{size}", **q.measure(workdir / "queries", size, plan.query_repeats))
 
 
+def revenue_queries(report: Report, workdir: Path, plan: Plan) -> None:
+    from pulse.bench import revenue
+
+    # in the queries section's engine directory (one engine per process), a database of its own
+    report.add("revenue_queries", **revenue.measure(workdir / "queries", *plan.revenue_sizes, plan.query_repeats))
+
+
 # ---------------------------------------------------------------------------------------- 6. memory
 def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> None:
     """Worker RSS while the demo-like load of the freshness run continues for `memory_seconds`."""
@@ -255,7 +263,7 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
     workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     broker, bootstrap = harness.start_broker(workdir)
     want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out",
-                            "shared_scale_out"))
+                            "shared_scale_out", "revenue_queries"))
     try:
         if want & KAFKA_SECTIONS:  # the hooks and the queries need neither the workload nor the ceiling
             log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
@@ -278,6 +286,8 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
             hooks(report, workdir, bootstrap, plan)
         if "queries" in want:
             queries(report, workdir, plan)
+        if "revenue_queries" in want:
+            revenue_queries(report, workdir, plan)
         if "scale_out" in want:
             scale_out(report, workdir, bootstrap, workload, plan)
         if "shared_scale_out" in want:
@@ -317,6 +327,9 @@ def targets(r: dict) -> dict:
     for key, value in r.items():
         if key.startswith("queries_") and key.endswith("10000000"):
             out["each dashboard query p95 < 100 ms at 10M"] = value["worst_p95_ms"] < 100
+    if r.get("revenue_queries", {}).get("snapshots", 0) >= 1_000_000:
+        revenue = r["revenue_queries"]
+        out["revenue views p95 < 100 ms at 1M snapshots"] = not revenue["failed"] and revenue["worst_p95_ms"] < 100
     if "memory" in r:
         memory = r["memory"]
         out["worker RSS flat (floor < 10% growth)"] = memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"]

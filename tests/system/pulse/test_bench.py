@@ -24,7 +24,8 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
     for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",
-                    "hooks_open", "queries_20000", "scale_out", "shared_scale_out"):
+                    "hooks_open", "queries_20000", "scale_out", "shared_scale_out",
+                    "revenue_queries"):
         assert section in data, f"{section} missing from {sorted(data)}"
     totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
     assert data["pipeline"]["exact"] is True, totals
@@ -42,4 +43,6 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
     assert data["hooks_collect"]["accepted_events"] > 0
+    revenue = data["revenue_queries"]  # the revenue views, timed on a generated store of their own
+    assert revenue["snapshots"] == 5_000 and revenue["opportunities"] == 1_250 and revenue["worst_p95_ms"] > 0
     assert "targets:" in result.stdout
