@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from schemas.settings import Settings
 from decimal import Decimal
 
-from pulse import demo_funnel, demo_money, demo_sales, demo_traffic
+from pulse import demo_crm, demo_funnel, demo_money, demo_sales, demo_traffic
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 from streams.tracking import signatures
 
@@ -58,6 +58,10 @@ class DemoWorld:
         self.people: dict[str, list[ContactRecord]] = {}
         for contact in self.contacts:
             self.people.setdefault(contact.account_id, []).append(contact)
+        # where a touch is (pulse/demo_crm.py): by its person's email, or by its IP's /24 range
+        self.account_by_id = {a.account_id: a for a in self.accounts}
+        self.account_by_email = {c.email: c.account_id for c in self.contacts}
+        self.account_by_range = {tuple(a.ip_ranges[0].split(".")[1:3]): a.account_id for a in self.accounts}
 
 
 def make_world(seed: int = 7, n_accounts: int = 400, targets: int = 250) -> DemoWorld:
@@ -126,41 +130,9 @@ def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
     return {**base, "type": kind, "email": person.email, "form_id": "demo-request", "asset": "ABM guide"}
 
 
-# The CRM's sales stages with their probability, the last two closed (a Salesforce-like ladder).
-_STAGES = (("Prospecting", 10), ("Discovery", 25), ("Proposal", 50), ("Negotiation", 75))
-
-
-def make_opportunities(world: DemoWorld, rnd: random.Random, now: datetime, count: int = 40) -> list[dict]:
-    """The CRM history: opportunities at the most engaged target accounts (the Zipf heads), created after the
-    backfilled touches began, each as the snapshots a CRM sends while it moves up the stages; about a third
-    won, a fifth lost, the rest open; a few are renewals. Dates in the last 28 days, as the touches."""
-    heads = sorted((a for a in world.accounts if a.is_target), key=lambda a: -world.weights[world.accounts.index(a)])
-    snapshots = []
-    for n in range(count):
-        account = heads[n % (count // 2)]
-        renewal = n % 9 == 8
-        created = now - timedelta(days=rnd.uniform(0.2, 28))
-        outcome = rnd.choices(("won", "lost", "open"), (0.6, 0.2, 0.2) if renewal else (0.35, 0.2, 0.45))[0]
-        reached = rnd.randint(1, len(_STAGES)) if outcome == "open" else len(_STAGES)
-        age = (now - created).total_seconds()
-        times = sorted(created + timedelta(seconds=rnd.uniform(0, age)) for _ in range(reached))
-        closes = times[-1] + timedelta(seconds=(now - times[-1]).total_seconds() * rnd.random())
-        base = {"opportunity_id": f"demo-opp-{n + 1:03d}", "account_id": account.account_id,
-                "name": f"{account.name} · {'renewal' if renewal else 'platform'}",
-                "owner": account.owner, "amount": str(Decimal(rnd.randrange(50, 800)) * 100),
-                "created_at": created.isoformat(), "type": "opportunity",
-                "opportunity_type": "renewal" if renewal else "new_business",
-                "source": rnd.choice(("marketing", "marketing", "sales", "partner"))}
-        expected = (now + timedelta(days=rnd.randint(10, 60))).date().isoformat()
-        for (stage, probability), at in zip(_STAGES, [created] + times[1:]):
-            snapshots.append({**base, "stage": stage, "probability": probability, "is_closed": False,
-                              "is_won": False, "close_date": expected, "occurred_at": at.isoformat()})
-        if outcome != "open":
-            snapshots.append({**base, "stage": "Closed Won" if outcome == "won" else "Closed Lost",
-                              "probability": 100 if outcome == "won" else 0, "is_closed": True,
-                              "is_won": outcome == "won", "close_date": closes.date().isoformat(),
-                              "occurred_at": closes.isoformat()})
-    return snapshots
+def make_history(world: DemoWorld, rnd: random.Random, now: datetime, days: int) -> list[dict]:
+    """The backfilled touches: 120 a day over `days` days before now (the CRM history follows them)."""
+    return [make_touch(world, rnd, now - timedelta(seconds=rnd.uniform(60, days * 86400))) for _ in range(days * 120)]
 
 
 def post(url: str, events: list[dict], secret: str) -> dict:
@@ -192,11 +164,11 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     rnd = random.Random(seed + 1)
     collect = f"{settings.hooks_url}/hooks/events"
     now = datetime.now(timezone.utc)
-    history = [make_touch(world, rnd, now - timedelta(seconds=rnd.uniform(60, backfill_days * 86400)))
-               for _ in range(backfill_days * 120)]
+    history = make_history(world, rnd, now, backfill_days)
     for start in range(0, len(history), 500):
         post(collect, history[start:start + 500], secret)
-    post(f"{settings.hooks_url}/hooks/crm", make_opportunities(world, random.Random(seed + 2), now), secret)
+    post(f"{settings.hooks_url}/hooks/crm",
+         demo_crm.make_opportunities(world, random.Random(seed + 2), now, history), secret)
     demo_traffic.post_traffic(post, collect, secret, world, random.Random(seed + 5), now, backfill_days)
     demo_funnel.post_lifecycle(post, f"{settings.hooks_url}/hooks/crm", secret, world, random.Random(seed + 3), now)
     demo_sales.post_sales(post, settings.hooks_url, secret, world, random.Random(seed + 4), now, seed)
