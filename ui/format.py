@@ -109,6 +109,9 @@ def _decimal(value) -> Decimal | None:
 
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+# What a tile or a table cell shows for an empty figure (no cost, nothing won, nothing closed): never "None".
+# Tables pass it as st.dataframe's placeholder, so their cells stay numbers (sorting, the CSV) yet read "—".
+MISSING = "—"
 
 
 def money(value, currency: str) -> str:
@@ -116,7 +119,7 @@ def money(value, currency: str) -> str:
     '—' when there is none (nothing won yet)."""
     amount = _decimal(value)
     if amount is None:
-        return "—"
+        return MISSING
     text = f"{amount.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
     return f"{SYMBOLS[currency]}{text}" if currency in SYMBOLS else f"{text} {currency}"
 
@@ -124,14 +127,14 @@ def money(value, currency: str) -> str:
 def rate(value) -> str:
     """A fraction of the revenue views (0.6667) as a percentage: '66.67%'; '—' when empty (nothing closed)."""
     fraction = _decimal(value)
-    return "—" if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+    return MISSING if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
 
 
 def days(value) -> str:
     """A number of days: '33.33 days', '1 day'; '—' when empty."""
     count = _decimal(value)
     if count is None:
-        return "—"
+        return MISSING
     return "1 day" if count == 1 else f"{count.normalize():,f} days"
 
 

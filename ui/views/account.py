@@ -12,7 +12,7 @@ from ui import queries_revenue as qr
 from ui import queries_sales as qs
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
 from ui.db import settings
-from ui.format import STAGE_LABELS, minutes, money
+from ui.format import MISSING, STAGE_LABELS, minutes, money
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
 
@@ -102,7 +102,7 @@ def people(account: str) -> None:
         stages = quiet(qf.ACCOUNT_PEOPLE_STAGES, {"account": account})  # the CRM's lifecycle stage, when known
         if stages is not None:
             found = found.merge(stages, on="person", how="left")
-        st.dataframe(found, hide_index=True, width="stretch", column_config={
+        st.dataframe(found, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
             "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
             "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
@@ -139,9 +139,9 @@ def stage_history(account: str) -> None:
     if history is not None:
         history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
                              + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
-        st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", column_config={
-            "changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
-            "change": "Change"})
+        st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", placeholder=MISSING,
+                     column_config={"changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+                                    "change": "Change"})
 
 
 def latest_touches(account: str) -> None:
@@ -149,7 +149,7 @@ def latest_touches(account: str) -> None:
     timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline",
                     none="No touches in the last 90 days.")
     if timeline is not None:
-        st.dataframe(timeline, hide_index=True, width="stretch", column_config={
+        st.dataframe(timeline, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM, HH:mm:ss"),
             "type": "Touch", "channel": "Channel", "person": "Person",
             "minutes": st.column_config.NumberColumn("Minutes", format="%.2f"),
@@ -181,6 +181,7 @@ def opportunities(account: str) -> None:
     cols[2].metric("Lost", f"{int((deals['status'] == 'lost').sum())}", border=True,
                    help="Closed-lost opportunities")
     st.dataframe(deals.assign(amount=[float(v) for v in deals["amount"]]), hide_index=True, width="stretch",
+                 placeholder=MISSING,
                  column_config={
                      "opportunity_id": "Id", "name": "Name", "stage": "Stage", "status": "Status",
                      "amount": st.column_config.NumberColumn(f"Amount ({currency})", format="localized"),
@@ -194,7 +195,7 @@ def opportunities(account: str) -> None:
         st.markdown("**Stage history of these opportunities** · each visit to a stage, from the CRM's snapshots")
         st.dataframe(stages.assign(days_in_stage=[None if v is None or pd.isna(v) else float(v)
                                                   for v in stages["days_in_stage"]]),
-                     hide_index=True, width="stretch", column_config={
+                     hide_index=True, width="stretch", placeholder=MISSING, column_config={
                          "opportunity_id": "Id", "stage": "Stage",
                          "entered_at": st.column_config.DatetimeColumn("Entered", format="D MMM YYYY, HH:mm"),
                          "left_at": st.column_config.DatetimeColumn("Left", format="D MMM YYYY, HH:mm",
@@ -218,6 +219,7 @@ def sales(account: str) -> None:
                     none="No calls, meetings or sales emails here in 90 days.")
     if activity is not None:
         st.dataframe(activity.assign(rep=activity["rep"].replace("", "(no rep)")), hide_index=True, width="stretch",
+                     placeholder=MISSING,
                      column_config={"rep": "Rep", "calls": "Calls", "connected_calls": "Connected",
                                     "conversations": "Conversations", "meetings_booked": "Meetings booked",
                                     "meetings_held": "Meetings held", "emails_out": "Emails sent",

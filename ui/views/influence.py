@@ -13,7 +13,7 @@ from ui import queries as q
 from ui import queries_influence as qi
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import influence_headline
+from ui.format import MISSING, influence_headline
 
 header("Influence", "Does engagement move revenue, and which programs earned the pipeline? Opportunities from "
                     "your CRM against the engagement and program touches pulse measured before each was created.")
@@ -83,7 +83,7 @@ def engagement(currency: str) -> None:
     table = frame[["label", "opportunities", "won", "win_pct", "avg_deal_size", "cycle", "min_minutes",
                    "max_minutes"]].assign(**{c: [_num(v) for v in frame[c]]
                                              for c in ("avg_deal_size", "min_minutes", "max_minutes")})
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING, column_config={
         "label": st.column_config.TextColumn("Segment", help="Quartiles of pre-opportunity minutes (ties by "
                                                              "opportunity id); engaged = 10 minutes or more"),
         "opportunities": st.column_config.NumberColumn("Closed", help="Opportunities closed (won or lost) with a "
@@ -141,7 +141,7 @@ def attribution_table(shown: pd.DataFrame, currency: str) -> None:
 
     columns = ["program", "attributed_pipeline", "attributed_revenue", "influenced_opportunities",
                "influenced_pipeline", "sourced_pipeline", "cost", "roi_pct"]
-    st.dataframe(shown[columns], hide_index=True, width="stretch", column_config={
+    st.dataframe(shown[columns], hide_index=True, width="stretch", placeholder=MISSING, column_config={
         "program": st.column_config.TextColumn("Program", help="The program's name (its id when unregistered)"),
         "attributed_pipeline": money_col("Attributed pipeline", "The program's shares, by this model, of the "
                                          "opportunities created in the period"),

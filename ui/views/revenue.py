@@ -14,7 +14,7 @@ import streamlit as st
 from ui import queries_revenue as q
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import days, money, rate
+from ui.format import MISSING, days, money, rate
 
 header("Revenue", "Did engagement turn into pipeline and revenue? Opportunities from your CRM, in the "
                   "reporting currency, by the date each figure names (reporting time zone).")
@@ -118,7 +118,7 @@ def open_pipeline(audience: str, currency: str) -> None:
                            alt.Tooltip("open_amount:Q", title="Amount", format=",.2f")])
           .properties(height=alt.Step(34)))
     table = rows.assign(**{c: [float(_dec(v)) for v in rows[c]] for c in ("open_amount", "weighted_open_amount")})
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING,
                  column_config={"stage": "Stage", "open_count": "Open",
                                 "open_amount": st.column_config.NumberColumn(f"Amount ({currency})", format="localized"),
                                 "weighted_open_amount": st.column_config.NumberColumn(f"Weighted ({currency})",

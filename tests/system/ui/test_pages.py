@@ -338,6 +338,21 @@ def test_influence_page_shows_quartiles_headline_and_attribution(story, dashboar
                            "AND model = 'w_shaped' AND period = 'mtd'") == [(Decimal("800.00"), Decimal("-1.0000"))]
 
 
+@pytest.mark.parametrize("page, params, column, row", [
+    ("influence", {}, "avg_deal_size", 3),        # Q4: no closed opportunity, so no deal size
+    ("account", {"account": "acme"}, "cycle_days", 0),   # P1 is open: no cycle yet
+])
+def test_a_missing_money_value_or_figure_reads_as_a_dash_never_none(story, dashboard, page, params, column, row):
+    """Streamlit shows a missing cell as "None" unless the table names a placeholder: every table of the
+    Influence, Revenue and Account pages shows "—", as their tiles do (ui/format.MISSING)."""
+    at = dashboard(story, page, query_params=params)
+    frames = [f for f in at.dataframe if column in f.value.columns]
+    assert frames and pd.isna(frames[0].value[column].iloc[row])
+    assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe)
+    revenue = dashboard(story, "revenue")
+    assert revenue.dataframe and all(f.proto.placeholder == "—" for f in revenue.dataframe)
+
+
 def test_sales_activity_page_shows_rates_coverage_acceptance_and_the_sla(story, dashboard):
     """The story's sales side (ui_fixtures): Avery's meeting with cleo and connected inbound call with vic at acme
     today, and sales' acceptance of acme after it became MQA; globex has a contact and an owner, initech neither."""
