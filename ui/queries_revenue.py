@@ -67,7 +67,8 @@ FROM revenue_summary
 WHERE period = 'qtd' AND audience = 'target'
 """
 
-# One account's opportunities, the open ones first, then the latest closed.
+# One account's opportunities, the open ones first, then the latest closed: the opportunities view, which reads
+# the kept latest snapshot of each (opportunity_latest, 0018_opportunity_latest.sql), never every snapshot.
 ACCOUNT_OPPORTUNITIES = """
 SELECT opportunity_id, name, stage, multiIf(is_won, 'won', is_closed, 'lost', 'open') AS status, amount,
        type, created_at, close_date, owner, probability, cycle_days
@@ -76,10 +77,11 @@ WHERE account_id = %(account)s
 ORDER BY is_closed, close_date DESC, opportunity_id
 """
 
-# The stage history of those opportunities.
+# The stage history of those same opportunities: the ones the kept state puts at the account now (one moved
+# here by the CRM brings its whole history; one moved away takes it along), not every snapshot ever there.
 ACCOUNT_OPPORTUNITY_STAGES = """
 SELECT opportunity_id, stage, entered_at, left_at, days_in_stage
 FROM opportunity_stages
-WHERE opportunity_id IN (SELECT DISTINCT opportunity_id FROM opportunity_snapshots WHERE account_id = %(account)s)
+WHERE opportunity_id IN (SELECT opportunity_id FROM opportunity_latest FINAL WHERE account_id = %(account)s)
 ORDER BY opportunity_id, entered_at
 """
