@@ -9,7 +9,8 @@ A *moment* is something an alert is about, with a stable id (`change_id`) that d
   (`account:sla_breach:<hash of person and mql time>`: no email address leaves in the id).
 
 Every text that came from outside (account names, owners, tiers) is escaped for the channel it goes to:
-Slack mrkdwn (&, <, > as entities, so no `<!channel>` and no `<url|link>` can be injected), HTML for email,
+Slack mrkdwn (&, <, > as entities, so no `<!channel>` and no `<url|link>` can be injected; *, _, ~ and `
+as look-alikes, so a name formats nothing), HTML for email,
 JSON for webhooks; header values lose control characters (no header injection).
 """
 from __future__ import annotations
@@ -120,9 +121,20 @@ def account_url(dashboard_url: str, account_id: str) -> str:
     return f"{dashboard_url.rstrip('/')}/account?account={quote(account_id, safe='')}"
 
 
+# Slack's mrkdwn has no escape for its formatting characters (a backslash shows as itself): in outside text
+# each becomes the look-alike jsx-slack's <Escape> uses (docs/about-escape-and-exact-mode.md there), so a name
+# like "*Acme* _Corp_" reads as written and can neither bold, italicise, strike nor open a code span. The
+# full-width forms, which Slack also formats, likewise.
+_SLACK_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb",
+                                   "\uff0a": "\ufe61", "\uff3f": "\u2e0f", "\uff40": "\u02cb"})
+
+
 def slack_escape(text: str) -> str:
-    """Slack's three control characters as entities (its formatting docs): no mention, link or channel."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Outside text for Slack mrkdwn: its three control characters as entities (its formatting docs: no
+    mention, link or channel), formatting characters as look-alikes, and a leading > (a quote) behind an
+    invisible soft hyphen."""
+    text = text.translate(_SLACK_FORMATTING).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "\u00ad" + text if text.startswith(("&gt;", "\uff1e")) else text
 
 
 def slack_payload(m: Moment, dashboard_url: str) -> dict:

@@ -46,9 +46,33 @@ def test_attempts_are_due_once_then_after_an_exponential_backoff():
 def test_the_slack_message_is_text_and_blocks_with_slacks_control_characters_escaped():
     payload = alerts.slack_payload(moment(name="<!here> <https://evil|x> & *Acme*"), "https://pulse.example/")
     assert set(payload) == {"text", "blocks"}
-    assert payload["text"].startswith("&lt;!here&gt; &lt;https://evil|x&gt; &amp; *Acme* became marketing-qualified")
+    assert payload["text"].startswith("&lt;!here&gt; &lt;https://evil|x&gt; &amp; \u2217Acme\u2217 became "
+                                      "marketing-qualified")
     assert [b["type"] for b in payload["blocks"]] == ["section", "context"]
     assert payload["blocks"][1]["elements"][0]["text"] == "<https://pulse.example/account?account=acme|Open in pulse>"
+
+
+@pytest.mark.parametrize("name", [
+    "*Acme*", "_Acme_", "~Acme~", "`Acme`", "```Acme```", "Acme *bold* _italic_ ~strike~ `code`", "a*b_c~d`e",
+    "*", "**", "_*~`", "\uff0aAcme\uff0a \uff3fAcme\uff3f \uff40Acme\uff40", "> quoted", "&gt; quoted", "\uff1e quoted",
+    "*Acme* <!channel> <https://evil.example|click>", ":white_check_mark: Acme",
+])
+def test_formatting_characters_in_a_name_or_owner_format_nothing_in_slack(name):
+    """Slack mrkdwn has no escape: each of *, _, ~ and ` (and their full-width forms) becomes a look-alike,
+    so the only formatting left is pulse's own bold title; a leading > quotes nothing."""
+    payload = alerts.slack_payload(moment(name=name, owner=name, tier=name), "https://pulse.example/")
+    title, more = payload["blocks"][0]["text"]["text"].split("\n", 1)
+    assert title.startswith("*") and title.endswith("*") and "\n" not in more
+    for text in (title[1:-1], more, payload["text"]):
+        assert not set(text) & set("*_~`\uff0a\uff3f\uff40<>"), text
+        assert not text.startswith(("&gt;", "\uff1e")), text
+
+
+def test_the_look_alikes_read_as_the_name_was_written():
+    assert alerts.slack_escape("*Acme* _Corp_ ~Ltd~ `x`") == \
+        "\u2217Acme\u2217 \u02cdCorp\u02cd \u223cLtd\u223c \u02cbx\u02cb"
+    assert alerts.slack_escape("> Acme & <Co>") == "\u00ad&gt; Acme &amp; &lt;Co&gt;"
+    assert alerts.slack_escape("Plain Acme 3.0") == "Plain Acme 3.0"
 
 
 def test_an_account_id_cannot_break_out_of_the_link():
