@@ -70,14 +70,15 @@ def test_kafka_and_clickhouse_live_on_internal_networks_joined_only_by_their_use
     members = {net: {s for s, spec in services.items() if net in spec.get("networks", [])} for net in networks}
     assert members["ingest"] == {"kafka", "worker", "hooks"}
     assert members["writers"] == {"clickhouse", "worker", "migrate"}
-    assert members["readers"] == {"clickhouse", "ui"}
+    assert members["readers"] == {"clickhouse", "ui", "digest"}
     assert members["public"] == {"hooks", "ui"}
+    assert members["outbound"] == {"digest"} and not networks["outbound"].get("internal")  # to the mail relay
     # ClickHouse takes the writer only from the writers' subnet, the one compose gives that network
     subnet = networks["writers"]["ipam"]["config"][0]["subnet"]
     assert substitute(subnet, {}) == service_env("clickhouse")["PULSE_WRITERS_SUBNET"] == "172.28.250.0/24"
 
 
-@pytest.mark.parametrize("service", ["clickhouse", "migrate", "worker", "hooks", "ui"])
+@pytest.mark.parametrize("service", ["clickhouse", "migrate", "worker", "hooks", "ui", "digest"])
 def test_secrets_are_required_with_no_default(service):
     raw = compose()["services"][service].get("environment", {})
     text = " ".join(str(v) for v in raw.values())
@@ -109,7 +110,7 @@ def test_each_service_holds_only_its_own_secrets(service, part):
         assert env["PULSE_UI_PASSWORD"] == OPERATOR["PULSE_UI_PASSWORD"]
 
 
-@pytest.mark.parametrize("service", ["worker", "hooks", "ui", "migrate"])
+@pytest.mark.parametrize("service", ["worker", "hooks", "ui", "migrate", "digest"])
 def test_pulse_services_read_their_settings_from_the_same_variable_names(service):
     env = service_env(service)
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
@@ -119,6 +120,24 @@ def test_pulse_services_read_their_settings_from_the_same_variable_names(service
     assert settings.trusted_proxies == ()                         # X-Forwarded-For believed from nobody
     assert not settings.fault_injection
     assert compose()["services"]["worker"]["command"] == ["worker"]
+
+
+def test_the_daily_digest_is_a_service_that_runs_pulse_digest_on_its_schedule():
+    """`pulse digest` (no --now): it waits for PULSE_DIGEST_AT every day; opted into with its profile, as the
+    reader (no writer password, none of the hooks' or the dashboard's secrets), published nowhere."""
+    digest = compose()["services"]["digest"]
+    assert digest["command"] == ["digest"] and digest["profiles"] == ["digest"]
+    assert digest["restart"] == "unless-stopped" and not digest.get("ports")
+    env = service_env("digest")
+    assert env["CLICKHOUSE_URL"] == env["CLICKHOUSE_READER_URL"]
+    assert env["CLICKHOUSE_URL"].startswith("http://pulse_reader:")
+    assert not {"PULSE_HOOK_SECRET", "PULSE_LINK_SECRET", "PULSE_UI_PASSWORD", "PULSE_SQL_TOKEN"} & set(env)
+    assert OPERATOR["PULSE_CLICKHOUSE_PASSWORD"] not in " ".join(env.values())
+    settings = Settings.from_env(env)
+    assert (settings.digest_at, settings.digest_to, settings.smtp_port) == ("07:00", (), 587)
+    chosen = Settings.from_env(service_env("digest", {**OPERATOR, "PULSE_DIGEST_AT": "06:30",
+                                                      "PULSE_DIGEST_TO": "ceo@corp.example,cmo@corp.example"}))
+    assert chosen.digest_at == "06:30" and chosen.digest_to == ("ceo@corp.example", "cmo@corp.example")
 
 
 def users() -> ET.Element:
