@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 import urllib.error
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from schemas.settings import Settings
 from decimal import Decimal
 
-from pulse import demo_crm, demo_funnel, demo_money, demo_sales, demo_traffic
+from pulse import demo_alerts, demo_crm, demo_funnel, demo_money, demo_sales, demo_traffic
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 from streams.tracking import signatures
 
@@ -153,6 +154,7 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     if not settings.hook_secrets:
         raise SystemExit("the demo signs what it sends: set PULSE_HOOK_SECRET (pulse up --demo makes one)")
     secret = settings.hook_secrets[0]
+    demo_alerts.start_inbox(os.environ)  # where the demo's alert rules deliver, under `pulse up --demo`
     world = make_world(seed)
     p = producer(settings)
     publish_accounts(p, settings, world.accounts)

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pulse import demo_traffic
+from pulse import demo_alerts, demo_traffic
 from pulse.partenv import part_environ
 from pulse.support.broker import start_broker
 from pulse.support.ports import port_in_use
@@ -75,6 +75,9 @@ def up(settings: Settings, demo: bool = False) -> int:
     if demo and not settings.internal_domains:
         # the demo's own people browse its own site: the Data-health page shows them as internal
         env["PULSE_INTERNAL_DOMAINS"] = demo_traffic.OWN_DOMAIN
+    if demo and settings.alerts_file is None:
+        # the demo's alert rules post to the demo's own inbox on loopback, logged (pulse/demo_alerts.py)
+        env.update(demo_alerts.environment(logs))
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))

@@ -20,7 +20,7 @@ PAGES = [
     ("accounts", "accounts", ["target accounts", "Data updated"]),
     ("account", "account", ["People engaged", "Latest touches", "Data updated", "Opportunities"]),
     ("reach", "reach", ["Awareness by channel", "Programs"]),
-    ("alerts", "alerts", ["New MQAs", "Surging and re-engaged"]),
+    ("alerts", "alerts", ["New MQAs", "Surging and re-engaged", "Deliveries"]),
     ("revenue", "revenue", ["Pipeline created, MTD", "CAC, MTD", "Open pipeline by stage", "Won revenue · goal",
                             "Won revenue per month against the goals", "Sales velocity per day",
                             "Customer lifetime value"]),
@@ -82,6 +82,9 @@ def test_every_page_live_in_headless_chromium(settings):
                                            timeout=60_000)
                     assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: a traceback"
                     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"{name}: an error"
+                    if name == "alerts":  # the demo's rules (pulse/demo_alerts.toml) delivered to its inbox
+                        page.get_by_text("No alert was delivered", exact=False).wait_for(state="detached",
+                                                                                        timeout=60_000)
                     # Streamlit scrolls inside its own container: clip the tall viewport to the content
                     bottom = page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
                                            ".getBoundingClientRect().bottom")
