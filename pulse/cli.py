@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in ("pulse.cmd_ingest", "pulse.cmd_registry", "pulse.cmd_ops", "pulse.cmd_bench",
                    "pulse.cmd_opportunities", "pulse.cmd_spend_goals",
                    "pulse.cmd_lifecycle", "pulse.cmd_store", "pulse.cmd_digest",
-                   "pulse.cmd_alerts"):
+                   "pulse.cmd_alerts", "pulse.cmd_forget"):
         try:
             register = importlib.import_module(module).register
         except ModuleNotFoundError as exc:

@@ -46,7 +46,8 @@ def wire_agents(app: faust.App, pipeline: Pipeline) -> None:
     @app.agent(topics.deadletter(app, settings), name="store_rejected")
     async def store_rejected(stream):
         async for events in stream.take_events(500, within=settings.batch_seconds):
-            await pipeline.in_sink(pipeline.writer.write_rejected, [deadletter_row(e) for e in events])
+            rows = pipeline.erased.keep_rejected([deadletter_row(e) for e in events])  # not an erased person's
+            await pipeline.in_sink(pipeline.writer.write_rejected, rows)
 
 
 async def forward(topic, away: dict[int, list]) -> None:

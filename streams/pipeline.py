@@ -18,6 +18,7 @@ from sinks import threads
 from sinks.crm_records import write_records
 from sinks.writer import ClickHouseWriter, WriteResult
 from streams import attribution
+from streams.core.erasure import ErasedSet
 from streams.core.homes import keep_home
 from streams.core.score import Scoring, score
 from streams.health import HealthMonitor
@@ -32,6 +33,7 @@ class Pipeline:
     scoring: Scoring
     executor: ThreadPoolExecutor = field(default_factory=lambda: threads.executor("pulse-sink"))
     health: HealthMonitor = field(default_factory=HealthMonitor)
+    erased: ErasedSet = field(default_factory=ErasedSet)  # people `pulse forget` erased: never stored again
     written: int = 0
     forwarded: int = 0  # events sent on to their home partition: producers not routing (PULSE_ROUTE_EVENTS)
     duplicates: int = 0
@@ -70,6 +72,7 @@ def score_chunk(pipeline: Pipeline, messages: list[bytes], now: datetime, partit
     events, records, rejected, away = [], [], [], {}
     for i, raw in enumerate(messages):
         ok, bad = decode_message(raw, now, settings.max_event_age, settings.currency, settings.lifecycle_stages)
+        ok, bad = pipeline.erased.keep(ok), pipeline.erased.keep_rejected(bad, "touches")  # a replay, a re-delivery
         if homes:
             ok = keep_home(ok, partitions[i], homes, away)
         for event in ok:

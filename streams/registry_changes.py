@@ -43,6 +43,8 @@ def take_registry_change(pipeline: Pipeline, raw: bytes) -> Callable[[], int]:
     re-attributes the touches it affects."""
     change = decode_change(raw)
     registry, scoring, writer = pipeline.scoring.registry, pipeline.scoring, pipeline.writer
+    if isinstance(change, ContactsChanged):  # the topic is re-read at every start: an erased contact stays so
+        change.items = pipeline.erased.keep_contacts(change.items)
     if isinstance(change, (AccountsChanged, ContactsChanged)):
         # the registry topic is read from the start by every worker at every start: skip what is known
         known = registry.accounts if isinstance(change, AccountsChanged) else registry.contacts

@@ -17,7 +17,7 @@ from sinks.client import OwnerLock, writer_client
 from sinks.migrate import migrate
 from sinks.sql_endpoint import SqlEndpoint
 from sinks.writer import ClickHouseWriter
-from streams import alerts_job, attribution, quiet_logs, stages, traffic_job
+from streams import alerts_job, attribution, erasure, quiet_logs, stages, traffic_job
 from streams.agents import wire_agents
 from streams.app import create_app
 from streams.core.registry import Registry
@@ -48,6 +48,7 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
                       attribution.load_identities(writer.store), settings.store_full_ips,
                       traffic_job.rules_of(settings))
     pipeline = Pipeline(settings, writer, scoring)
+    erasure.load(pipeline)  # the erased people, before any input is taken
     load_registry(pipeline)
     if attribution.record_weights(writer.store, scoring.weights, scoring.traffic):
         log.warning("weights or traffic rules changed since the last run: re-scoring stored touches")
@@ -63,6 +64,7 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
     settings = pipeline.settings
     wire_agents(app, pipeline)
     app.task(lambda: follow_registry(pipeline))
+    app.task(lambda: erasure.follow_erasures(pipeline))
     if settings.embedded_clickhouse:
         endpoint = SqlEndpoint(settings)
         app.task(lambda: endpoint.start(settings.sql_host, settings.sql_port))

@@ -1,0 +1,169 @@
+"""Erasure in ClickHouse: find a person's rows, delete them, log the request by hash (README, Erasure).
+
+Aggregates are corrected by deleting, not by writing negative deltas: `engagement_daily` keeps the signed
+deltas of every person under their own key (account, day, channel, program, person), so deleting the
+person's keys takes out exactly what they added, and a worker that runs the same erasure twice (a
+restart, a second worker of a shared store) deletes nothing more. Every DELETE is a synchronous mutation:
+the rows are gone from disk when it returns, not only hidden.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Sequence
+
+from clickhouse_connect.driver.client import Client
+
+_CHUNK = 2_000  # ids per statement: an IN list of 2,000 UUIDs is ~80 KB of SQL, under max_query_size
+_SYNC = {"mutations_sync": 2}
+# stands for "nobody" in an IN list that would be empty: longer than any stored email, cookie or person
+# ('' would match every touch without an email, or the IP-only touches' empty person)
+_NOBODY = "!" * 300
+# the touches a person owns now: the latest version of the touch names them (or carries their email, or
+# their cookie without an email); older versions of the same touch go with it
+_OWNED = """
+SELECT event_id FROM {db}.touches
+WHERE event_id IN (SELECT event_id FROM {db}.touches
+                   WHERE person IN %(people)s OR email IN %(emails)s OR anonymous_id IN %(cookies)s)
+GROUP BY event_id
+HAVING argMax(person, version) IN %(people)s OR argMax(email, version) IN %(emails)s
+    OR (argMax(anonymous_id, version) IN %(cookies)s AND argMax(email, version) = '')
+"""
+# each cookie's current person, for the cookies the request reaches
+_LINKS = """
+SELECT anonymous_id, argMax(email, identified_at) FROM {db}.identities
+WHERE anonymous_id IN (SELECT anonymous_id FROM {db}.identities
+                       WHERE email IN %(emails)s OR anonymous_id IN %(cookies)s)
+GROUP BY anonymous_id
+"""
+_REJECTED_CANDIDATES = """
+SELECT dlq_key, payload FROM {db}.rejected_events
+WHERE multiSearchAnyCaseInsensitive(payload, %(needles)s)
+"""
+COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejected_events", "engagement_rows")
+LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
+               "rows_erased")
+
+
+@dataclass
+class Erased:
+    """What one erasure deleted: rows per name in COUNTS, and the minutes taken out of the totals."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    minutes: Decimal = Decimal(0)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+
+class ErasureStore:
+    def __init__(self, client: Client, database: str):
+        self.client = client
+        self.db = database
+
+    def linked(self, emails: set[str], cookies: set[str]) -> tuple[set[str], set[str]]:
+        """The identity graph's closure: the cookies whose current person is one of the emails, and the
+        current person of each cookie. A cookie since identified as someone else stays theirs."""
+        emails, cookies = set(emails), set(cookies)
+        for _ in range(8):  # a person's cookies and a cookie's person: two steps reach all; more is a guard
+            rows = self._rows(_LINKS, emails, cookies)
+            found_cookies = {c for c, e in rows if e in emails} | cookies
+            found_emails = {e for c, e in rows if c in cookies and e} | emails
+            if found_cookies == cookies and found_emails == emails:
+                break
+            emails, cookies = found_emails, found_cookies
+        return emails, cookies
+
+    def rejected_candidates(self, needles: Sequence[str]) -> list[tuple[str, str]]:
+        """(dlq_key, payload) of dead letters whose raw input contains one of the strings (a coarse
+        match: the caller keeps those that carry it as a whole token)."""
+        out = []
+        for start in range(0, len(needles), 200):  # multiSearch takes at most 255 needles
+            out += self.client.query(_REJECTED_CANDIDATES.format(db=self.db),
+                                     parameters={"needles": list(needles[start:start + 200])}).result_rows
+        return out
+
+    def erase(self, emails: set[str], cookies: set[str], rejected_keys: Sequence[str]) -> Erased:
+        """Delete everything of these people (the closure `linked` gave); idempotent."""
+        db, people = self.db, sorted(emails | cookies)
+        p = {"people": people or [_NOBODY], "emails": sorted(emails) or [_NOBODY],
+             "cookies": sorted(cookies) or [_NOBODY]}
+        owned = [r[0] for r in self.client.query(_OWNED.format(db=db), parameters=p).result_rows]
+        done = Erased()
+        counts = done.counts
+        counts["touches"] = len(owned)
+        minutes, counts["engagement_rows"] = self.client.query(
+            f"SELECT sum(minutes), count() FROM {db}.engagement_daily WHERE kind = 'touch' AND person IN %(people)s",
+            parameters=p).result_rows[0]
+        done.minutes = Decimal(minutes or 0)
+        for start in range(0, len(owned), _CHUNK):
+            ids = {"ids": owned[start:start + _CHUNK]}
+            for table in ("account_touches", "anonymous_touches", "touches"):
+                self._delete(table, "event_id IN %(ids)s", ids)
+        self._forget_older_versions(p)
+        self._mark_changed(p)
+        self._delete("engagement_daily", "kind = 'touch' AND person IN %(people)s", p)
+        counts["identity_links"] = self._delete("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p,
+                                           count=True)
+        counts["contacts"] = self._delete("contacts", "email IN %(emails)s", p, count=True)
+        counts["lifecycle_changes"] = self._delete("lifecycle_changes", "email IN %(emails)s", p, count=True)
+        for start in range(0, len(rejected_keys), _CHUNK):
+            keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
+            counts["rejected_events"] += self._delete("rejected_events", "dlq_key IN %(keys)s", keys, count=True)
+        return done
+
+    def _forget_older_versions(self, p: dict) -> None:
+        """Touches now someone else's (a cookie identified again as another person) keep their current
+        version; older versions that named these people go, and the current one forgets whom it replaced."""
+        for table in ("touches", "anonymous_touches"):
+            self._delete(table, "person IN %(people)s", p)
+            if self._count(table, "prev_person IN %(people)s", p):
+                self.client.command(f"ALTER TABLE {self.db}.{table} UPDATE prev_person = '' "
+                                    f"WHERE prev_person IN %(people)s", parameters=p, settings=_SYNC)
+        self._delete("account_touches", "person IN %(people)s", p)
+
+    def _mark_changed(self, p: dict) -> None:
+        """A deletion fires no materialized view: where the stage evaluator keeps its own rollup of
+        engagement_daily (engagement_changes), name the person's accounts and days to it, as an insert would."""
+        if self.client.query("SELECT count() FROM system.tables WHERE database = %(db)s "
+                             "AND name = 'engagement_changes'", parameters={"db": self.db}).result_rows[0][0]:
+            self.client.command(
+                f"INSERT INTO {self.db}.engagement_changes (scope, account_id, day, changed_at) "
+                f"SELECT 'account', account_id, day, now64(3, 'UTC') FROM {self.db}.engagement_daily "
+                f"WHERE kind = 'touch' AND person IN %(people)s AND account_id != '' GROUP BY account_id, day",
+                parameters=p)
+
+    def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]]) -> None:
+        """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier."""
+        now = datetime.now(timezone.utc)
+        data = [[h, kind, rid, named, at, now, *(e.counts[n] for n in COUNTS), e.minutes, e.rows]
+                for h, kind, rid, named, at, e in rows]
+        self.client.insert(f"{self.db}.erasure_log", data, column_names=LOG_COLUMNS)
+
+    def erased_hashes(self) -> set[str]:
+        rows = self.client.query(f"SELECT DISTINCT identifier_hash FROM {self.db}.erasure_log").result_rows
+        return {r[0] for r in rows}
+
+    def record_drops(self, drops: dict[tuple[str, str], int]) -> None:
+        today = datetime.now(timezone.utc).date()
+        self.client.insert(f"{self.db}.erasure_drops", [[today, h, source, n] for (h, source), n in drops.items()],
+                           column_names=("day", "identifier_hash", "source", "events"))
+
+    # -- internals -----------------------------------------------------------------------------
+    def _rows(self, query: str, emails: set[str], cookies: set[str]) -> list[tuple]:
+        return self.client.query(query.format(db=self.db), parameters={
+            "emails": sorted(emails) or [_NOBODY], "cookies": sorted(cookies) or [_NOBODY]}).result_rows
+
+    def _count(self, table: str, where: str, parameters: dict) -> int:
+        return self.client.query(f"SELECT count() FROM {self.db}.{table} WHERE {where}",
+                                 parameters=parameters).result_rows[0][0]
+
+    def _delete(self, table: str, where: str, parameters: dict, count: bool = False) -> int:
+        """A synchronous mutation, skipped when nothing matches (a mutation rewrites every part it touches)."""
+        n = self._count(table, where, parameters)
+        if n:
+            self.client.command(f"ALTER TABLE {self.db}.{table} DELETE WHERE {where}", parameters=parameters,
+                                settings=_SYNC)
+        return n if count else 0

@@ -1,0 +1,113 @@
+"""Erasure in the store (sinks/erasure.py) on the real engine: exact totals, other people untouched, the
+identity graph followed, dead letters matched as whole tokens, and a second run deleting nothing."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from msgspec.structs import replace
+
+from schemas.rows import RejectedRow, TouchRow
+from sinks.erasure import ErasureStore
+from sinks.writer import ClickHouseWriter
+from streams.core.erasure import mentions
+
+AT = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+
+
+def touch(account: str, person: str, minutes: str, email: str = "", cookie: str = "") -> TouchRow:
+    return TouchRow(uuid.uuid4(), "page_view", AT, AT, date(2026, 11, 20), account, person, "domain", "web", "",
+                    Decimal(minutes), Decimal(minutes), 0, email, cookie, "", "https://x", "{}")
+
+
+def stitched(row: TouchRow, person: str) -> TouchRow:
+    """The version an identify writes: the cookie's touch now counts for `person`."""
+    return replace(row, person=person, retracts=1, prev_account_id=row.account_id, prev_person=row.person,
+                   prev_minutes=row.minutes, prev_base_minutes=row.base_minutes)
+
+
+def totals(client, db) -> dict[str, tuple]:
+    """account -> (minutes, touches, people with minutes)"""
+    return {a: (m, t, p) for a, m, t, p in client.query(
+        f"SELECT account_id, sum(m), sum(t), countIf(m != 0 AND person != '') FROM "
+        f"(SELECT account_id, person, sum(minutes) AS m, sum(touches) AS t FROM {db}.engagement_daily "
+        f" WHERE kind = 'touch' GROUP BY account_id, person) GROUP BY account_id").result_rows}
+
+
+def started(engine) -> tuple:
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w1")
+    writer.start()
+    return client, settings.database, writer
+
+
+def test_erasing_a_person_takes_exactly_their_rows(engine):
+    client, db, writer = started(engine)
+    ana_cookie = touch("acme", "c-ana", "0.50", cookie="c-ana")
+    writer.write([
+        touch("acme", "ana@acme.example", "1.50", email="ana@acme.example"),
+        touch("globex", "ana@acme.example", "2.00", email="ana@acme.example"),  # a touch at another account
+        ana_cookie,
+        touch("acme", "bob@acme.example", "3.00", email="bob@acme.example"),
+        touch("acme", "", "0.25"),                          # an IP-only touch: no person
+        touch("acme", "c-other", "0.75", cookie="c-other"),  # somebody's cookie, never identified
+    ])
+    writer.write([], [stitched(ana_cookie, "ana@acme.example")])
+    client.insert(f"{db}.identities", [["c-ana", "ana@acme.example", AT]],
+                  column_names=("anonymous_id", "email", "identified_at"))
+    client.insert(f"{db}.contacts", [["ana@acme.example", "acme", AT], ["bob@acme.example", "acme", AT]],
+                  column_names=("email", "account_id", "updated_at"))
+    writer.write_rejected([
+        RejectedRow(AT, "worker", "[]", '[{"email": "ANA@acme.example", "occurred_at": "x"}]', "k1"),
+        RejectedRow(AT, "worker", "[]", '[{"anonymous_id": "c-ana", "url": 1}]', "k2"),
+        RejectedRow(AT, "worker", "[]", '[{"email": "xana@acme.example"}]', "k3"),   # another person
+        RejectedRow(AT, "worker", "[]", '[{"anonymous_id": "c-ana-2"}]', "k4"),      # another cookie
+    ])
+    # what the totals are without ana: computed from the other people's touches only
+    without_ana = {"acme": (Decimal("4.00"), 3, 2)}
+
+    store = ErasureStore(client, db)
+    emails, cookies = store.linked({"ana@acme.example"}, set())
+    assert (emails, cookies) == ({"ana@acme.example"}, {"c-ana"})
+    needles = sorted(emails | cookies)
+    keys = [k for k, payload in store.rejected_candidates(needles) if mentions(payload, emails, cookies)]
+    assert sorted(keys) == ["k1", "k2"]
+    done = store.erase(emails, cookies, keys)
+
+    assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
+        "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 0, "rejected_events": 2,
+        "engagement_rows": 0}
+    assert done.minutes == Decimal("4.00")
+    assert totals(client, db) == without_ana  # globex's only person was ana
+    for table, column in (("touches", "person"), ("account_touches", "person"), ("anonymous_touches", "person"),
+                          ("engagement_daily", "person")):
+        left = client.query(f"SELECT count() FROM {db}.{table} WHERE {column} IN ('ana@acme.example', 'c-ana')")
+        assert left.result_rows[0][0] == 0, table
+    assert client.query(f"SELECT email FROM {db}.contacts").result_rows == [("bob@acme.example",)]
+    assert sorted(r[0] for r in client.query(f"SELECT dlq_key FROM {db}.rejected_events").result_rows) == ["k3", "k4"]
+
+    again = store.erase(emails, cookies, [])
+    assert again.rows == 0 and again.minutes == 0
+    assert totals(client, db)["acme"] == without_ana["acme"]
+
+
+def test_a_cookie_identified_again_as_someone_else_stays_theirs(engine):
+    client, db, writer = started(engine)
+    visit = touch("acme", "c-1", "1.00", cookie="c-1")
+    writer.write([visit])
+    first = stitched(visit, "ana@acme.example")
+    writer.write([], [first])
+    writer.write([], [stitched(replace(first, retracts=0), "eve@acme.example")])
+    client.insert(f"{db}.identities", [["c-1", "ana@acme.example", AT],
+                                       ["c-1", "eve@acme.example", datetime(2026, 11, 21, tzinfo=timezone.utc)]],
+                  column_names=("anonymous_id", "email", "identified_at"))
+    store = ErasureStore(client, db)
+    emails, cookies = store.linked({"ana@acme.example"}, set())
+    assert (emails, cookies) == ({"ana@acme.example"}, set())  # the cookie is eve's now
+    done = store.erase(emails, cookies, [])
+    assert done.counts["touches"] == 0
+    assert totals(client, db) == {"acme": (Decimal("1.00"), 1, 1)}
+    assert client.query(f"SELECT count() FROM {db}.touches WHERE person = 'ana@acme.example' "
+                        f"OR prev_person = 'ana@acme.example'").result_rows[0][0] == 0
+    assert client.query(f"SELECT email FROM {db}.identities").result_rows == [("eve@acme.example",)]
