@@ -53,11 +53,20 @@ FROM {database}.engagement_daily AS e
 WHERE kind = 'touch'
 GROUP BY account_id, person, day, channel;
 
--- account_engagement, computed for one slice of the accounts (cityHash64(account_id) % slices = slice):
--- the worker evaluates it slice by slice into account_engagement_snapshot, so memory stays bounded
--- however many touches are stored. Analysts query account_engagement (all slices at once).
-CREATE OR REPLACE VIEW {database}.account_engagement_part AS
-WITH toDate(now(), '{reporting_tz}') AS today,
+-- account_engagement of the registered accounts of one slice (cityHash64(account_id) % slices = slice),
+-- all of them (batch = 0) or those of one stage_queue batch, as at the moment `at`. Every read is by
+-- account (the primary keys of engagement_daily and account_touches), so evaluating a few accounts
+-- costs their own history, not the store's: the worker evaluates the accounts that changed
+-- (streams/stages.py), and everything slice by slice, so memory stays bounded.
+CREATE OR REPLACE VIEW {database}.account_engagement_eval AS
+WITH toDate({at:DateTime64(3, 'UTC')}, '{reporting_tz}') AS today,
+chosen AS
+(
+    SELECT account_id FROM {database}.accounts FINAL
+    WHERE modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32}
+      AND ({batch:UInt64} = 0
+           OR account_id IN (SELECT account_id FROM {database}.stage_queue WHERE batch = {batch:UInt64}))
+),
 -- A claimed email does not count until it is confirmed (issue 13). Web and form touches of a person
 -- known by an email rest on an email anyone can type into a page (identify, form_submit); they count
 -- toward the stage only once that person is confirmed at the account: a known contact (the CRM), or
@@ -75,8 +84,7 @@ per_person_claim AS
            sumIf(minutes, day BETWEEN today - 34 AND today - 7) AS c_prior28,
            sum(touches) AS n
     FROM {database}.engagement_person_daily
-    WHERE account_id != '' AND day > today - 400 AND day <= today
-      AND modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32}
+    WHERE account_id IN chosen AND day > today - 400 AND day <= today
     GROUP BY account_id, person, claimed
 ),
 per_person AS
@@ -113,18 +121,25 @@ active_days AS
     FROM
     (
         SELECT account_id, day FROM {database}.engagement_person_daily
-        WHERE account_id != '' AND day <= today
-          AND modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32}
+        WHERE account_id IN chosen AND day <= today
         GROUP BY account_id, day HAVING sum(minutes) > 0
     )
     GROUP BY account_id
 ),
+-- the latest version of each touch the account holds (account_touches, 0004: a version that moved the
+-- touch away is a tombstone under this account), as touches FINAL would give it, read by account
 last_activity AS
 (
-    SELECT account_id, max(occurred_at) AS last_activity_at
-    FROM {database}.touches FINAL
-    WHERE account_id != '' AND minutes > 0
-      AND modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32}
+    SELECT account_id, max(at) AS last_activity_at
+    FROM
+    (
+        SELECT account_id, event_id, argMax(occurred_at, version) AS at, argMax(minutes, version) AS m,
+               argMax(is_deleted, version) AS gone
+        FROM {database}.account_touches
+        WHERE account_id IN chosen
+        GROUP BY account_id, event_id
+    )
+    WHERE gone = 0 AND m > 0
     GROUP BY account_id
 )
 SELECT a.account_id                                  AS account_id,
@@ -150,7 +165,12 @@ FROM {database}.accounts AS a FINAL
 LEFT JOIN per_account AS p ON p.account_id = a.account_id
 LEFT JOIN active_days AS d ON d.account_id = a.account_id
 LEFT JOIN last_activity AS l ON l.account_id = a.account_id
-WHERE modulo(cityHash64(a.account_id), {slices:UInt32}) = {slice:UInt32};
+WHERE a.account_id IN chosen;
+
+-- account_engagement now, for one slice of the accounts. Analysts query account_engagement (all slices).
+CREATE OR REPLACE VIEW {database}.account_engagement_part AS
+SELECT * FROM {database}.account_engagement_eval(slices = {slices:UInt32}, slice = {slice:UInt32}, batch = 0,
+                                                 at = now64(3));
 
 CREATE OR REPLACE VIEW {database}.account_engagement AS
 SELECT * FROM {database}.account_engagement_part(slices = 1, slice = 0);
@@ -253,3 +273,7 @@ SELECT tupleElement(p, 1) AS period, tupleElement(p, 2) AS start, tupleElement(p
 FROM (SELECT arrayJoin([('mtd', toStartOfMonth(today), 1), ('qtd', toStartOfQuarter(today), 2),
                         ('ytd', toStartOfYear(today), 3), ('90d', today - 89, 4),
                         ('365d', today - 364, 5)]) AS p);
+
+-- The reporting day (reporting time zone) of a moment: the stage evaluator's clock (streams/stages.py).
+CREATE OR REPLACE VIEW {database}.reporting_day AS
+SELECT toDate({at:DateTime64(3, 'UTC')}, '{reporting_tz}') AS day;
