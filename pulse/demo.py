@@ -40,10 +40,13 @@ _PAGES = ("/", "/pricing", "/product", "/product/attribution", "/customers", "/b
           "/docs/getting-started", "/webinars/q4-roadmap", "/compare", "/security")
 CAMPAIGN = "cmp-november-newsletter"
 WEBINAR = "evt-q4-roadmap-webinar"
+# Costs all-in (content, agency, sends, promotion), sized to the demo's CRM history (about 3.5M of pipeline a
+# month, pulse/demo_crm.py): the Influence page's ROI then reads in the hundreds to thousands of percent, not
+# 100,000 %. The content program has no cost: its ROI is empty (—), as for any program imported without one.
 PROGRAMS = [
-    ProgramRecord(program_id=CAMPAIGN, name="November newsletter", channel="email", cost=Decimal("1200"),
+    ProgramRecord(program_id=CAMPAIGN, name="November newsletter", channel="email", cost=Decimal("24000"),
                   audience_size=8000),
-    ProgramRecord(program_id=WEBINAR, name="Q4 roadmap webinar", channel="webinar", cost=Decimal("4500"),
+    ProgramRecord(program_id=WEBINAR, name="Q4 roadmap webinar", channel="webinar", cost=Decimal("18000"),
                   audience_size=600),
     ProgramRecord(program_id="web-abm-playbook", name="ABM playbook (content)", channel="web"),
 ]

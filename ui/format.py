@@ -112,6 +112,8 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 # What a tile or a table cell shows for an empty figure (no cost, nothing won, nothing closed): never "None".
 # Tables pass it as st.dataframe's placeholder, so their cells stay numbers (sorting, the CSV) yet read "—".
 MISSING = "—"
+# Money in tables: thousands separators and always the cents ("31,012.50"); "localized" drops a trailing zero.
+MONEY_FORMAT = "accounting"
 
 
 def money(value, currency: str) -> str:

@@ -12,7 +12,7 @@ from ui import queries_revenue as qr
 from ui import queries_sales as qs
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
 from ui.db import settings
-from ui.format import MISSING, STAGE_LABELS, minutes, money
+from ui.format import MISSING, MONEY_FORMAT, STAGE_LABELS, minutes, money
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
 
@@ -184,7 +184,7 @@ def opportunities(account: str) -> None:
                  placeholder=MISSING,
                  column_config={
                      "opportunity_id": "Id", "name": "Name", "stage": "Stage", "status": "Status",
-                     "amount": st.column_config.NumberColumn(f"Amount ({currency})", format="localized"),
+                     "amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
                      "type": "Type", "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY"),
                      "close_date": st.column_config.DateColumn("Close date"), "owner": "Owner",
                      "probability": st.column_config.NumberColumn("Probability (%)"),

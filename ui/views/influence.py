@@ -13,7 +13,7 @@ from ui import queries as q
 from ui import queries_influence as qi
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import MISSING, influence_headline
+from ui.format import MISSING, MONEY_FORMAT, influence_headline
 
 header("Influence", "Does engagement move revenue, and which programs earned the pipeline? Opportunities from "
                     "your CRM against the engagement and program touches pulse measured before each was created.")
@@ -90,7 +90,7 @@ def engagement(currency: str) -> None:
                                                                       "close date in the last 365 days"),
         "won": st.column_config.NumberColumn("Won", help="Of them, closed-won"),
         "win_pct": st.column_config.NumberColumn("Win rate", format="%.2f%%", help="Won ÷ closed"),
-        "avg_deal_size": st.column_config.NumberColumn(f"Average deal size ({currency})", format="localized",
+        "avg_deal_size": st.column_config.NumberColumn(f"Average deal size ({currency})", format=MONEY_FORMAT,
                                                        help="Won amount ÷ won count"),
         "cycle": st.column_config.NumberColumn("Sales cycle (days)", format="%.2f",
                                                help="Average days from created to closed of the won ones"),
@@ -137,7 +137,7 @@ def roi_chart(with_cost: pd.DataFrame) -> None:
 
 def attribution_table(shown: pd.DataFrame, currency: str) -> None:
     def money_col(title: str, text: str):
-        return st.column_config.NumberColumn(title, format="localized", help=f"{text} ({currency})")
+        return st.column_config.NumberColumn(title, format=MONEY_FORMAT, help=f"{text} ({currency})")
 
     columns = ["program", "attributed_pipeline", "attributed_revenue", "influenced_opportunities",
                "influenced_pipeline", "sourced_pipeline", "cost", "roi_pct"]

@@ -14,7 +14,7 @@ import streamlit as st
 from ui import queries_revenue as q
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import MISSING, days, money, rate
+from ui.format import MISSING, MONEY_FORMAT, days, money, rate
 
 header("Revenue", "Did engagement turn into pipeline and revenue? Opportunities from your CRM, in the "
                   "reporting currency, by the date each figure names (reporting time zone).")
@@ -120,9 +120,9 @@ def open_pipeline(audience: str, currency: str) -> None:
     table = rows.assign(**{c: [float(_dec(v)) for v in rows[c]] for c in ("open_amount", "weighted_open_amount")})
     st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING,
                  column_config={"stage": "Stage", "open_count": "Open",
-                                "open_amount": st.column_config.NumberColumn(f"Amount ({currency})", format="localized"),
+                                "open_amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
                                 "weighted_open_amount": st.column_config.NumberColumn(f"Weighted ({currency})",
-                                                                                      format="localized"),
+                                                                                      format=MONEY_FORMAT),
                                 "without_probability": "Without probability",
                                 "avg_probability": "Average probability (%)"})
 

@@ -13,6 +13,7 @@ The story, worked out by hand (engagement minutes, today):
 from __future__ import annotations
 
 import calendar
+import json
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -351,6 +352,16 @@ def test_a_missing_money_value_or_figure_reads_as_a_dash_never_none(story, dashb
     assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe)
     revenue = dashboard(story, "revenue")
     assert revenue.dataframe and all(f.proto.placeholder == "—" for f in revenue.dataframe)
+    # money to the cent with separators ("31,012.50"), never "localized", which drops a trailing zero
+    money = {"avg_deal_size": "influence", "attributed_pipeline": "influence", "cost": "influence",
+             "amount": "account", "open_amount": "revenue"}
+    checked = set()
+    for frame in list(at.dataframe) + list(revenue.dataframe):
+        config = json.loads(frame.proto.columns)
+        for name in set(config) & {c for c, p in money.items() if p in (page, "revenue")}:
+            assert config[name]["type_config"]["format"] == "accounting", name
+            checked.add(name)
+    assert checked == {c for c, p in money.items() if p in (page, "revenue")}
 
 
 def test_sales_activity_page_shows_rates_coverage_acceptance_and_the_sla(story, dashboard):
