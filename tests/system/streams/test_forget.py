@@ -38,6 +38,12 @@ def events() -> list[dict]:
     ]
 
 
+def engaged(settings, account_id: str) -> int:
+    rows = sql_rows(settings, "SELECT people_engaged_90d FROM account_engagement WHERE account_id = %(a)s",
+                    {"a": account_id})
+    return rows[0][0] if rows else -1
+
+
 def count(settings, query: str, parameters: dict | None = None) -> int:
     return sql_rows(settings, query, parameters)[0][0]
 
@@ -60,6 +66,7 @@ def test_forget_erases_exactly_and_a_replay_does_not_bring_them_back(settings, s
                and count(settings, "SELECT count() FROM rejected_events") == 1, 60, what="the events stored")
     assert sql_rows(settings, "SELECT person, type FROM events WHERE anonymous_id = %(c)s ORDER BY type",
                     {"c": COOKIE}) == [(ANA, "identify"), (ANA, "page_view")]  # the cookie's visit is ana's
+    wait_until(lambda: engaged(settings, "acme") == 2, 60, what="ana and bob engaged at acme")
     without = sql_rows(settings, TOTALS.format(where="AND person NOT IN %(p)s"), {"p": [ANA, COOKIE]})
     others = sql_rows(settings, "SELECT event_id, person, minutes FROM events WHERE person NOT IN %(p)s "
                                 "ORDER BY event_id", {"p": [ANA, COOKIE]})
@@ -71,6 +78,7 @@ def test_forget_erases_exactly_and_a_replay_does_not_bring_them_back(settings, s
     assert "1 contact records, 1 lifecycle changes, 1 dead letters" in done.stdout, done.stdout
     assert ANA not in done.stdout and "ana" not in done.stdout
     assert_erased(settings, without, others)
+    wait_until(lambda: engaged(settings, "acme") == 1, 60, what="the stage evaluation to count bob alone")
     log = sql_rows(settings, "SELECT identifier_hash, kind, named FROM erasure_log ORDER BY named")
     assert [(k, n) for _, k, n in log] == [("anonymous_id", 0), ("email", 1)]  # the cookie went with her
     assert all(len(h) == 64 and "@" not in h for h, _, _ in log)
