@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 SECTIONS = ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out", "shared_scale_out",
-            "revenue_queries")
+            "revenue_queries", "funnel_queries")
 
 
 def cmd_bench(args) -> int:

@@ -342,6 +342,15 @@ _ALL = {"all_tiers": 1, "tiers": [""], "all_owners": 1, "owners": [""], "all_sta
         "all_channels": 1, "channels": [""], "search": "", "limit": 200}
 _DAYS = {"days": 30}
 
+# The Funnel and Sales activity pages' queries (and the Account page's stage and sales parts), re-exported so
+# that PAGES names every page's queries in one place.
+from ui.queries_funnel import (ACCOUNT_PEOPLE_STAGES, FUNNEL_BY_SOURCE_COUNTS, FUNNEL_BY_SOURCE_STEPS,  # noqa: E402,F401
+                               FUNNEL_COUNTS, FUNNEL_SOURCES, FUNNEL_STEPS, LIFECYCLE_COUNT)
+from ui.queries_sales import (ACCEPTANCE, ACCOUNT_ACTIVITY, ACCOUNT_SALES, ACCOUNT_SALES_ACTIVITY,  # noqa: E402,F401
+                              COVERAGE, DECISIONS, SALES_ANY, SALES_SUMMARY, SLA)
+
+_MTD = {"period": "mtd"}
+
 # Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
 PAGES: dict[str, list[tuple[str, dict]]] = {
     "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_JOURNEY", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
@@ -351,12 +360,20 @@ PAGES: dict[str, list[tuple[str, dict]]] = {
                 ("ACCOUNT_PEOPLE", {"account": "{account}"}), ("ACCOUNT_TIMELINE", {"account": "{account}"}),
                 ("ACCOUNT_COVERAGE", {"account": "{account}"}), ("ACCOUNT_STAGE_HISTORY", {"account": "{account}"}),
                 ("ACCOUNT_OPPORTUNITIES", {"account": "{account}"}),
-                ("ACCOUNT_OPPORTUNITY_STAGES", {"account": "{account}"})],
+                ("ACCOUNT_OPPORTUNITY_STAGES", {"account": "{account}"}),
+                ("ACCOUNT_PEOPLE_STAGES", {"account": "{account}"}), ("ACCOUNT_SALES", {"account": "{account}"}),
+                ("ACCOUNT_SALES_ACTIVITY", {"account": "{account}"})],
     "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
     "Alerts": [("MQA_COUNTS", {}), ("NEW_MQAS", {"hours": 24}), ("FLAGGED_ACCOUNTS", {})],
     "Revenue": [("OPPORTUNITY_COUNT", {}), ("REVENUE_PERIODS", {"audience": "target"}),
                 ("OPEN_PIPELINE", {"audience": "target"}), ("SALES_VELOCITY", {}), ("GOAL_COUNT", {}),
                 ("MONTHLY_GOALS", {"since": "2026-01-01"}), ("GOALS_THIS_MONTH", {"month": "2026-12-01"})],
+    # the page's defaults: all sources, the split by source over the year to date; the sales page month to date
+    "Funnel": [("LIFECYCLE_COUNT", {}), ("FUNNEL_SOURCES", {}), ("FUNNEL_COUNTS", {"source": "all"}),
+               ("FUNNEL_STEPS", {"source": "all"}), ("FUNNEL_BY_SOURCE_COUNTS", {"period": "ytd"}),
+               ("FUNNEL_BY_SOURCE_STEPS", {"period": "ytd"})],
+    "Sales activity": [("SALES_ANY", {}), ("SALES_SUMMARY", _MTD), ("ACCOUNT_ACTIVITY", _MTD), ("COVERAGE", {}),
+                       ("ACCEPTANCE", _MTD), ("DECISIONS", _MTD), ("SLA", _MTD)],
     "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
 }

@@ -41,6 +41,7 @@ class Plan:
     query_sizes: tuple[int, ...] = (10_000_000, 100_000_000)
     query_repeats: int = 20
     revenue_sizes: tuple[int, int, int] = (100_000, 1_000_000, 10_000_000)  # accounts, snapshots, touches
+    funnel_sizes: tuple[int, int, int] = (1_000_000, 2_000_000, 8_000_000)  # people, sales touches, other touches
     partitions: int = 4
     hook_requests: int = 4000
     seed: int = 42
@@ -49,7 +50,8 @@ class Plan:
     def tiny(cls) -> "Plan":
         return cls(accounts=500, contacts=2_000, events=5_000, naive_events=1_000, freshness_seconds=3.0,
                    freshness_rate=500, memory_seconds=3.0, query_sizes=(20_000,), query_repeats=3,
-                   hook_requests=200, revenue_sizes=(500, 5_000, 20_000))
+                   hook_requests=200, revenue_sizes=(500, 5_000, 20_000),
+                   funnel_sizes=(2_000, 5_000, 20_000))
 
 
 @dataclass
@@ -203,6 +205,13 @@ def revenue_queries(report: Report, workdir: Path, plan: Plan) -> None:
     report.add("revenue_queries", **revenue.measure(workdir / "queries", *plan.revenue_sizes, plan.query_repeats))
 
 
+def funnel_queries(report: Report, workdir: Path, plan: Plan) -> None:
+    from pulse.bench import funnel
+
+    # the Funnel and Sales activity pages, in the queries section's engine directory, a database of its own
+    report.add("funnel_queries", **funnel.measure(workdir / "queries", *plan.funnel_sizes, plan.query_repeats))
+
+
 # ---------------------------------------------------------------------------------------- 6. memory
 def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> None:
     """Worker RSS while the demo-like load of the freshness run continues for `memory_seconds`."""
@@ -263,7 +272,7 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
     workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     broker, bootstrap = harness.start_broker(workdir)
     want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out",
-                            "shared_scale_out", "revenue_queries"))
+                            "shared_scale_out", "revenue_queries", "funnel_queries"))
     try:
         if want & KAFKA_SECTIONS:  # the hooks and the queries need neither the workload nor the ceiling
             log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
@@ -288,6 +297,8 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
             queries(report, workdir, plan)
         if "revenue_queries" in want:
             revenue_queries(report, workdir, plan)
+        if "funnel_queries" in want:
+            funnel_queries(report, workdir, plan)
         if "scale_out" in want:
             scale_out(report, workdir, bootstrap, workload, plan)
         if "shared_scale_out" in want:
@@ -330,6 +341,9 @@ def targets(r: dict) -> dict:
     if r.get("revenue_queries", {}).get("snapshots", 0) >= 1_000_000:
         revenue = r["revenue_queries"]
         out["revenue views p95 < 100 ms at 1M snapshots"] = not revenue["failed"] and revenue["worst_p95_ms"] < 100
+    if r.get("funnel_queries", {}).get("people", 0) >= 1_000_000:
+        funnel = r["funnel_queries"]
+        out["funnel and sales queries p95 < 100 ms at 1M people"] = not funnel["failed"] and funnel["worst_p95_ms"] < 100
     if "memory" in r:
         memory = r["memory"]
         out["worker RSS flat (floor < 10% growth)"] = memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"]

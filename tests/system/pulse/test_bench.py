@@ -25,7 +25,7 @@ def test_tiny_bench_runs_every_section(tmp_path):
     data = json.loads(out.read_text())
     for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",
                     "hooks_open", "queries_20000", "scale_out", "shared_scale_out",
-                    "revenue_queries"):
+                    "revenue_queries", "funnel_queries"):
         assert section in data, f"{section} missing from {sorted(data)}"
     totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
     assert data["pipeline"]["exact"] is True, totals
@@ -45,4 +45,7 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert data["hooks_collect"]["accepted_events"] > 0
     revenue = data["revenue_queries"]  # the revenue views, timed on a generated store of their own
     assert revenue["snapshots"] == 5_000 and revenue["opportunities"] == 1_250 and revenue["worst_p95_ms"] > 0
+    funnel = data["funnel_queries"]  # the Funnel and Sales activity pages and their views, on a store of their own
+    assert funnel["people"] == 2_000 and funnel["failed"] == [] and funnel["worst_p95_ms"] > 0, funnel
+    assert all(f"{name}_p95_ms" in funnel for name in ("FUNNEL_COUNTS", "FUNNEL_STEPS", "SLA", "COVERAGE")), funnel
     assert "targets:" in result.stdout
