@@ -102,8 +102,17 @@ SETTINGS join_use_nulls = 1;
 --   spend         reporting_spend's (program costs by starts_at, spend rows by the months whose first day is
 --                 in the period); the same for both audiences: spend is not split by account
 --   cac           spend / new_customers, to the cent (half up); NULL when there is no new customer
+-- How it stays fast (issue 15: under 100 ms at 250,000 opportunities): every period ends today, so a day
+-- is in a period exactly when it is on or after the period's first day. Each day is replaced by `since`,
+-- the latest first day of a period on or before it (1970-01-01: in no period), and one read of the kept
+-- latest snapshots (0018_opportunity_latest.sql) groups into a few hundred rows (since x flags x the won
+-- ones' cycle days) and, in a second grouping set of the same read, into each account's first closed-won
+-- new_business close date; the five periods are then joined to those few rows.
 CREATE OR REPLACE VIEW {database}.revenue_summary AS
-WITH toDate(now(), '{reporting_tz}') AS today
+WITH toDate(now(), '{reporting_tz}') AS today,
+     toDate(0) AS never,
+     -- the periods' first days, latest first
+     (SELECT arrayReverseSort(groupArray(start)) FROM {database}.reporting_periods) AS starts
 SELECT g.period AS period, g.audience AS audience,
        s.pipeline_created_count AS pipeline_created_count, s.pipeline_created_amount AS pipeline_created_amount,
        s.won_count AS won_count, s.won_amount AS won_amount, s.lost_count AS lost_count,
@@ -117,49 +126,79 @@ FROM
 ) AS g
 LEFT JOIN
 (
-    SELECT period, audience,
-           countIf(created_in) AS pipeline_created_count,
-           toDecimal128(sumIf(amount, created_in), 2) AS pipeline_created_amount,
-           countIf(won_in) AS won_count,
-           toDecimal128(sumIf(amount, won_in), 2) AS won_amount,
-           countIf(lost_in) AS lost_count,
+    SELECT p.period AS period, audience,
+           sumIf(f.n, f.created_since >= p.start) AS pipeline_created_count,
+           toDecimal128(sumIf(f.amount, f.created_since >= p.start), 2) AS pipeline_created_amount,
+           sumIf(f.n, f.is_won AND f.close_since >= p.start) AS won_count,
+           toDecimal128(sumIf(f.amount, f.is_won AND f.close_since >= p.start), 2) AS won_amount,
+           sumIf(f.n, f.is_lost AND f.close_since >= p.start) AS lost_count,
            if(won_count + lost_count = 0, NULL, toNullable(toDecimal64(round(
                toDecimal128(won_count, 8) / (won_count + lost_count), 4), 4))) AS win_rate,
            if(won_count = 0, NULL, toNullable(toDecimal128(round(
                toDecimal128(won_amount, 8) / won_count, 2), 2))) AS avg_deal_size,
            if(won_count = 0, NULL, toNullable(toDecimal64(round(
-               toDecimal128(sumIf(cycle_days, won_in), 8) / won_count, 2), 2))) AS avg_cycle_days,
+               toDecimal128(sumIf(f.cycle_days * f.n, f.is_won AND f.close_since >= p.start), 8) / won_count, 2), 2)))
+               AS avg_cycle_days,
+           -- the won ones' cycle days as a sorted list of values and how many have each; the exact median
+           -- (the middle value, or the mean of the two middle ones) is read off the running counts
+           sumMapIf([f.cycle_days], [f.n], f.is_won AND f.close_since >= p.start) AS cycles,
+           arrayCumSum(cycles.2) AS running,
            if(won_count = 0, NULL, toNullable(toDecimal64(round(
-               toDecimal128(quantileExactInclusiveIf(0.5)(toFloat64(cycle_days), won_in), 8), 2), 2)))
+               (toDecimal128(cycles.1[arrayFirstIndex(r -> r > intDiv(won_count - 1, 2), running)], 8)
+                + cycles.1[arrayFirstIndex(r -> r > intDiv(won_count, 2), running)]) / 2, 2), 2)))
                AS median_cycle_days,
-           uniqExactIf(account_id, first_won_in) AS new_customers
+           sumIf(f.n, f.new_customer AND f.close_since >= p.start) AS new_customers
     FROM
     (
-        SELECT o.account_id AS account_id, o.amount AS amount, ifNull(o.cycle_days, 0) AS cycle_days,
-               p.period AS period, audience,
-               toDate(o.created_at, '{reporting_tz}') BETWEEN p.start AND today AS created_in,
-               o.is_won AND o.close_date BETWEEN p.start AND today AS won_in,
-               o.is_closed AND NOT o.is_won AND o.close_date BETWEEN p.start AND today AS lost_in,
-               o.is_won AND o.type = 'new_business' AND o.close_date = o.first_won
-                   AND o.first_won BETWEEN p.start AND today AS first_won_in
+        -- (new_customer, since of created, since of close or of the first win, flags, cycle days): how many
+        SELECT new_customer, created_since, close_since, is_won, is_lost, is_target, cycle_days, sum(n) AS n,
+               sum(amount) AS amount
         FROM
         (
-            -- each account's first closed-won new_business close_date, from a window over the one read;
-            -- then only the opportunities with a date on or after the earliest period's start
-            SELECT * FROM
+            SELECT g.new_business_of != '' AS new_customer,
+                   if(new_customer, g.any_target, g.is_target) AS is_target,
+                   if(new_customer, never, g.created_since) AS created_since,
+                   multiIf(NOT new_customer, g.close_since, g.first_won > today, never,
+                           multiIf(g.first_won >= starts[1], starts[1], g.first_won >= starts[2], starts[2],
+                                   g.first_won >= starts[3], starts[3], g.first_won >= starts[4], starts[4],
+                                   g.first_won >= starts[5], starts[5], never)) AS close_since,
+                   g.is_won AND NOT new_customer AS is_won, g.is_lost AS is_lost, g.cycle_days AS cycle_days,
+                   if(new_customer, 1, g.n) AS n, g.amount AS amount
+            FROM
             (
-                SELECT *, minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id)
-                           AS first_won
-                FROM {database}.opportunities
-            )
-            WHERE greatest(toDate(created_at, '{reporting_tz}'), close_date, first_won)
-                  >= (SELECT min(start) FROM {database}.reporting_periods)
-        ) AS o
-        CROSS JOIN {database}.reporting_periods AS p
-        ARRAY JOIN if(o.is_target = 1, ['target', 'all'], ['all']) AS audience
-        -- a row that counts in none of the figures changes none (the join below gives every row)
-        WHERE created_in OR won_in OR lost_in OR first_won_in
-    )
+                SELECT created_since, close_since, is_won, is_lost, is_target, cycle_days, new_business_of,
+                       count() AS n, sum(amount) AS amount, min(close_date) AS first_won, any(is_target) AS any_target
+                FROM
+                (
+                    SELECT amount, is_won, is_closed AND NOT is_won AS is_lost, close_date,
+                           account_id IN (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1)
+                               AS is_target,
+                           toDate(created_at, '{reporting_tz}') AS created_day,
+                           if(created_day > today, never, multiIf(created_day >= starts[1], starts[1],
+                              created_day >= starts[2], starts[2], created_day >= starts[3], starts[3],
+                              created_day >= starts[4], starts[4], created_day >= starts[5], starts[5], never))
+                               AS created_since,
+                           if(NOT is_closed OR close_date > today, never, multiIf(close_date >= starts[1], starts[1],
+                              close_date >= starts[2], starts[2], close_date >= starts[3], starts[3],
+                              close_date >= starts[4], starts[4], close_date >= starts[5], starts[5], never))
+                               AS close_since,
+                           if(is_won AND close_since != never, toInt32(dateDiff('day', created_day, close_date)), 0)
+                               AS cycle_days,
+                           -- the account, for its closed-won new_business opportunities
+                           if(is_won AND type = 'new_business', account_id, '') AS new_business_of
+                    FROM {database}.opportunity_latest FINAL
+                )
+                GROUP BY GROUPING SETS ((created_since, close_since, is_won, is_lost, is_target, cycle_days),
+                                        (new_business_of))
+            ) AS g
+            -- the second set's rows: one per account with a closed-won new_business opportunity (and one
+            -- of every other opportunity, in no period)
+        )
+        WHERE created_since != never OR close_since != never
+        GROUP BY new_customer, created_since, close_since, is_won, is_lost, is_target, cycle_days
+    ) AS f
+    CROSS JOIN {database}.reporting_periods AS p
+    ARRAY JOIN if(f.is_target, ['target', 'all'], ['all']) AS audience
     GROUP BY period, audience
 ) AS s ON s.period = g.period AND s.audience = g.audience
 LEFT JOIN {database}.reporting_spend AS c ON c.period = g.period
@@ -217,14 +256,13 @@ GROUP BY audience, stage;
 --                       customer the cost of one is unknown, and CLV without it would overstate)
 CREATE OR REPLACE VIEW {database}.sales_velocity AS
 WITH toDate(now(), '{reporting_tz}') AS today
-SELECT countIf(NOT is_closed) AS open_count,
-       toDecimal128(sumIf(amount, NOT is_closed), 2) AS open_amount,
-       toDecimal128(round(sumIf(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6), NOT is_closed)
-                          / 100, 2), 2) AS weighted_open_amount,
-       countIf(is_won AND in_365) AS won_count,
-       countIf(is_closed AND NOT is_won AND in_365) AS lost_count,
-       sumIf(amount, is_won AND in_365) AS won_amount,
-       sumIf(ifNull(cycle_days, 0), is_won AND in_365) AS won_cycle_days,
+SELECT sum(a.open_n) AS open_count,
+       toDecimal128(sum(a.open_sum), 2) AS open_amount,
+       toDecimal128(round(sum(a.open_weighted) / 100, 2), 2) AS weighted_open_amount,
+       sum(a.won_n) AS won_count,
+       sum(a.lost_n) AS lost_count,
+       sum(a.won_sum) AS won_amount,
+       sum(a.won_cycles) AS won_cycle_days,
        if(won_count + lost_count = 0, NULL, toNullable(toDecimal64(round(
            toDecimal128(won_count, 8) / (won_count + lost_count), 4), 4))) AS win_rate_365d,
        if(won_count = 0, NULL, toNullable(toDecimal128(round(toDecimal128(won_amount, 8) / won_count, 2), 2)))
@@ -234,18 +272,17 @@ SELECT countIf(NOT is_closed) AS open_count,
        if(won_count = 0 OR won_cycle_days = 0, NULL, toNullable(toDecimal128(round(
            toDecimal128(won_amount, 8) * open_count * won_count / ((won_count + lost_count) * won_cycle_days), 2), 2)))
            AS velocity_per_day,
-       countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won,
-       countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed,
+       sum(a.renewals_won_n) AS renewals_won,
+       sum(a.renewals_closed_n) AS renewals_closed,
        if(renewals_closed = 0, NULL, toNullable(toDecimal64(round(
            toDecimal128(renewals_won, 8) / renewals_closed, 4), 4))) AS retention_365d,
-       uniqExactIf(account_id, is_won AND in_365) AS won_customers_365d,
+       countIf(a.won_of != '' AND a.won_n > 0) AS won_customers_365d,
        if(won_customers_365d = 0, NULL, toNullable(toDecimal128(round(
            toDecimal128(won_amount, 8) / won_customers_365d, 2), 2))) AS revenue_per_customer_year,
        renewals_closed = 0 OR renewals_won = renewals_closed AS lifetime_from_setting,
        if(lifetime_from_setting, toDecimal64('{customer_lifetime_years}', 2), toDecimal64(round(
            toDecimal128(renewals_closed, 8) / (renewals_closed - renewals_won), 2), 2)) AS lifetime_years,
-       uniqExactIf(account_id, is_won AND type = 'new_business' AND close_date = first_won AND in_365)
-           AS new_customers_365d,
+       countIf(a.won_of != '' AND a.first_new_business BETWEEN today - 364 AND today) AS new_customers_365d,
        if(new_customers_365d = 0, NULL, toNullable(toDecimal128(round(toDecimal128(
            (SELECT spend FROM {database}.reporting_spend WHERE period = '365d'), 8) / new_customers_365d, 2), 2)))
            AS cac_365d,
@@ -257,11 +294,27 @@ SELECT countIf(NOT is_closed) AS open_count,
            - assumeNotNull(cac_365d), 2), 2))) AS clv
 FROM
 (
-    -- each account's first closed-won new_business close_date rides along (a window, not a second read)
-    SELECT *, close_date BETWEEN today - 364 AND today AS in_365,
-           minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id) AS first_won
-    FROM {database}.opportunities
-);
+    -- one read of the kept latest snapshots (0018_opportunity_latest.sql), grouped by the account of the
+    -- closed-won ones: one row per account with a win (its wins: the customers are counted from these rows)
+    -- and one row of every other opportunity (won_of '')
+    SELECT won_of, countIf(NOT is_closed) AS open_n, sumIf(amount, NOT is_closed) AS open_sum,
+           sumIf(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6), NOT is_closed) AS open_weighted,
+           countIf(is_won AND in_365) AS won_n, countIf(is_closed AND NOT is_won AND in_365) AS lost_n,
+           sumIf(amount, is_won AND in_365) AS won_sum,
+           sumIf(toInt32(dateDiff('day', toDate(created_at, '{reporting_tz}'), close_date)), is_won AND in_365)
+               AS won_cycles,
+           countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won_n,
+           countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed_n,
+           -- the account's first closed-won new_business close date; 1970-01-01 when it has none
+           minIf(close_date, is_won AND type = 'new_business') AS first_new_business
+    FROM
+    (
+        SELECT if(is_won, account_id, '') AS won_of, is_closed, is_won, amount, probability, created_at, close_date,
+               type, close_date BETWEEN today - 364 AND today AS in_365
+        FROM {database}.opportunity_latest FINAL
+    )
+    GROUP BY won_of
+) AS a;
 
 -- Per month (reporting time zone), every opportunity (unregistered accounts too): what the goals are
 -- measured against. One row per month in which anything below happened.
@@ -270,22 +323,31 @@ FROM
 --   won_count, won_amount     opportunities now closed-won whose close_date is in the month
 --   new_customers             accounts whose first closed-won new_business opportunity closed in the month
 CREATE OR REPLACE VIEW {database}.revenue_monthly AS
-SELECT k.2 AS month, countIf(k.1 = 'created') AS pipeline_created_count,
-       toDecimal128(sumIf(amount, k.1 = 'created'), 2) AS pipeline_created_amount,
-       countIf(k.1 = 'won') AS won_count, toDecimal128(sumIf(amount, k.1 = 'won'), 2) AS won_amount,
-       uniqExactIf(account_id, k.1 = 'won' AND first_new) AS new_customers
+SELECT k.2 AS month, sumIf(k.3, k.1 = 'created') AS pipeline_created_count,
+       toDecimal128(sumIf(k.4, k.1 = 'created'), 2) AS pipeline_created_amount,
+       sumIf(k.3, k.1 = 'won') AS won_count, toDecimal128(sumIf(k.4, k.1 = 'won'), 2) AS won_amount,
+       sumIf(k.3, k.1 = 'new') AS new_customers
 FROM
 (
-    -- one read of the opportunities: each gives its created month, and its won month when won
-    SELECT account_id, amount,
-           is_won AND type = 'new_business'
-               AND close_date = minIf(close_date, is_won AND type = 'new_business') OVER (PARTITION BY account_id)
-               AS first_new,
-           arrayConcat([('created', toStartOfMonth(toDate(created_at, '{reporting_tz}')))],
-                        if(is_won, [('won', toStartOfMonth(close_date))], [])) AS kinds
-    FROM {database}.opportunities
+    -- one read of the kept latest snapshots (0018_opportunity_latest.sql) in two grouping sets: opportunities
+    -- by created month and won month, and each account's first closed-won new_business close date
+    SELECT opportunity, created_month, is_won, won_month, new_business_of, count() AS n, sum(amount) AS amount,
+           min(close_date) AS first_won
+    FROM
+    (
+        SELECT 1 AS opportunity, toStartOfMonth(toDate(created_at, '{reporting_tz}')) AS created_month, is_won,
+               toStartOfMonth(close_date) AS won_month, amount, close_date,
+               if(is_won AND type = 'new_business', account_id, '') AS new_business_of
+        FROM {database}.opportunity_latest FINAL
+    )
+    GROUP BY GROUPING SETS ((opportunity, created_month, is_won, won_month), (new_business_of))
 )
-ARRAY JOIN kinds AS k
+-- (kind, month, how many, amount): a first set's row gives its created month, and its won month when won; a
+-- second set's row (opportunity 0) one new customer, unless it is the row of the other opportunities
+ARRAY JOIN multiIf(opportunity = 1, arrayConcat([('created', created_month, n, amount)],
+                                                if(is_won, [('won', won_month, n, amount)], [])),
+                   new_business_of != '', [('new', toStartOfMonth(first_won), toUInt64(1), CAST(0, 'Decimal(38, 2)'))],
+                   []) AS k
 GROUP BY month;
 
 -- Every goal (`pulse goals import`: the latest import per month and metric) against its actual.
