@@ -6,7 +6,7 @@ health timer each have their own.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
@@ -24,6 +24,11 @@ SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "acco
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
+
+
+def _literal(at: datetime) -> str:
+    """A moment as a DateTime64(3, 'UTC') literal (a view's parameter)."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 class Store:
@@ -101,13 +106,72 @@ class Store:
     def engagement_rows(self) -> int:
         return self.client.query(f"SELECT count() FROM {self.database}.engagement_daily").result_rows[0][0]
 
-    def snapshot_account_engagement(self, now: datetime, slices: int, index: int) -> None:
-        """One slice of account_engagement (accounts by hash) into its snapshot, stamped `now`."""
+    def snapshot_account_engagement(self, now: datetime, slices: int, index: int, batch: int = 0) -> None:
+        """One slice of account_engagement as at `now` (accounts by hash; only stage_queue's `batch` unless 0)
+        into its snapshot, stamped `now`."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
-            f"FROM {self.database}.account_engagement_part(slices = {int(slices)}, slice = {int(index)})",
+            f"FROM {self.database}.account_engagement_eval(slices = {int(slices)}, slice = {int(index)}, "
+            f"batch = {int(batch)}, at = '{_literal(now)}')",
             parameters={"ms": _ms(now)})
+
+    # ------------------------------------------------------------- incremental stages (issue 17)
+    def stage_clock(self, now: datetime) -> tuple[datetime, date]:
+        """The engine's clock (engagement_changes is stamped by it) and the reporting day of `now`."""
+        row = self.client.query(f"SELECT now64(3, 'UTC'), day FROM {self.database}.reporting_day("
+                                f"at = '{_literal(now)}')").result_rows[0]
+        return row[0], row[1]
+
+    def stage_mark(self) -> tuple[datetime, date] | None:
+        """(read_until, today) of the latest incremental evaluation, None when there was none."""
+        row = self.client.query(f"SELECT argMax(read_until, marked_at), argMax(today, marked_at), count() "
+                                f"FROM {self.database}.stage_marks").result_rows[0]
+        return (row[0], row[1]) if row[2] else None
+
+    def set_stage_mark(self, now: datetime, read_until: datetime, today: date) -> None:
+        self.client.insert(f"{self.database}.stage_marks", [[now, read_until, today]],
+                           column_names=("marked_at", "read_until", "today"))
+
+    def change_scopes(self, since: datetime) -> set[str]:
+        """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql)."""
+        return {r[0] for r in self.client.query(
+            f"SELECT DISTINCT scope FROM {self.database}.engagement_changes "
+            f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows}
+
+    def refold_account_days(self, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
+        """account_daily and account_days_by_day re-folded for the (account, day) pairs changed since
+        `since`; None: every pair of one slice of the accounts (by hash)."""
+        db = self.database
+        if since is None:
+            where = f"modulo(cityHash64(account_id), {int(slices)}) = {int(index)}"
+            days = (f"SELECT DISTINCT day, account_id FROM {db}.engagement_daily "
+                    f"WHERE kind = 'touch' AND account_id != '' AND {where}")
+        else:
+            changed = (f"FROM {db}.engagement_changes WHERE scope = 'account' "
+                       "AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
+            where = f"(account_id, day) IN (SELECT account_id, day {changed})"
+            days = f"SELECT DISTINCT day, account_id {changed} AND day != toDate(0)"
+        parameters = {"ms": _ms(now), "since": _ms(since) if since else 0}
+        self.client.command(
+            f"INSERT INTO {db}.account_daily SELECT account_id, day, channel, sum(minutes), sum(touches), "
+            f"sum(successes), fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {db}.engagement_person_daily "
+            f"WHERE account_id != '' AND {where} GROUP BY account_id, day, channel", parameters=parameters)
+        self.client.command(f"INSERT INTO {db}.account_days_by_day {days}", parameters=parameters)
+
+    def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
+        """Queue (stage_queue `batch`) the accounts changed since `since` and those with rows on `days`;
+        returns how many."""
+        db = self.database
+        self.client.command(
+            f"INSERT INTO {db}.stage_queue SELECT %(batch)s, account_id, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
+            f"FROM (SELECT account_id FROM {db}.engagement_changes WHERE scope = 'account' "
+            f"      AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
+            f"      UNION DISTINCT SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
+            f"GROUP BY account_id",
+            parameters={"batch": int(batch), "ms": _ms(now), "since": _ms(since), "days": list(days) or [date(1970, 1, 1)]})
+        return self.client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(batch)s",
+                                 parameters={"batch": int(batch)}).result_rows[0][0]
 
     def snapshot_views(self, now: datetime) -> None:
         for view in SNAPSHOTS:

@@ -68,9 +68,12 @@ class IdentitySync:
 class StageEvaluation:
     """Stages from the latest engagement, published when they change; on the leader only.
 
-    It reads every account's engagement (seconds on a large store), so it runs on a thread and a
-    session of its own: on the sink thread it held back every chunk behind it. It writes only
-    snapshots and stage_changes, which nothing on the sink thread reads or writes.
+    Incremental (stages.evaluate, issue 17): each tick re-folds and re-decides only the accounts whose
+    engagement changed since the last one, and at a day boundary those whose windows lost a day; the
+    first tick (and one after a change of the scoring settings) reads every account's engagement
+    (minutes on a large store). So it runs on a thread and a session of its own: on the sink thread it
+    held back every chunk behind it. It writes only snapshots, the account-day rollup and
+    stage_changes, which nothing on the sink thread reads or writes.
     """
 
     every = stages.EVERY_SECONDS
@@ -89,7 +92,7 @@ class StageEvaluation:
             # while the sink waits for ClickHouse nothing new is stored: leave the cores to the catch-up
             return
         now = datetime.now(timezone.utc)
-        wait = await self._run(stages.refresh, now)
+        wait = await self._run(stages.evaluate, now)
         self.next_at = time.monotonic() + wait - self.every
         changes = await self._run(stages.detect, now)
         for change in changes:

@@ -8,7 +8,7 @@ record re-publishes the same id, which consumers dedupe on.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -52,12 +52,83 @@ MAX_INTERVAL_S = 60.0
 def refresh(store: Store, now: datetime) -> float:
     """Evaluate account_engagement slice by slice into the snapshot; returns seconds until the next."""
     started = time.monotonic()
-    slices = max(1, store.engagement_rows() // ROWS_PER_SLICE + 1)
+    _evaluate_all(store, now)
+    store.snapshot_views(now)
+    return _wait(time.monotonic() - started)
+
+
+def _slices(store: Store) -> int:
+    return max(1, store.engagement_rows() // ROWS_PER_SLICE + 1)
+
+
+def _evaluate_all(store: Store, now: datetime) -> None:
+    slices = _slices(store)
     for i in range(slices):
         store.snapshot_account_engagement(now, slices, i)
-    store.snapshot_views(now)
-    took = time.monotonic() - started
+
+
+def _wait(took: float) -> float:
     return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / TIME_SHARE))
+
+
+# Issue 17: incremental evaluation. engagement_changes (0030_rollups.sql) says which accounts and days
+# changed since the last evaluation; they are re-folded into account_daily and re-decided, and at a
+# day boundary so are the accounts with rows on a day that entered or left a window. Changes are
+# re-read over MARGIN: a change is stamped as its insert runs and seen once that insert commits (a
+# batch's insert takes well under a second); deciding an account twice is harmless, but every change
+# of the last MARGIN is decided again at each tick, so it is kept short.
+MARGIN = timedelta(seconds=10)
+# Days a window of account_engagement_eval (0100_views.sql) starts or ends at, before today:
+# `day <= today`, 7 days (and the 28 before them up to day 34), 30, 90, and the 400 days of confirmation.
+WINDOW_EDGES = (0, 7, 30, 35, 90, 400)
+# Longer without an evaluation (engagement_changes keeps a week): everything is evaluated again.
+MAX_GAP_DAYS = 5
+
+
+def window_days(before: date, today: date) -> set[date]:
+    """Pure: the days whose accounts' numbers may change when the reporting day moves from `before` to
+    `today` with no new touch: a day that entered or left a window, the month (year) to date that ended."""
+    days: set[date] = set()
+    d = before + timedelta(days=1)
+    while d <= today:
+        days.update(d - timedelta(days=k) for k in WINDOW_EDGES)
+        d += timedelta(days=1)
+    for starts, same in ((before.replace(day=1), before.month == today.month and before.year == today.year),
+                         (before.replace(month=1, day=1), before.year == today.year)):
+        if not same:
+            days.update(starts + timedelta(days=i) for i in range((before - starts).days + 1))
+    return days
+
+
+def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
+    """Re-fold what changed and re-decide the accounts it may move, as at `now`; returns seconds until
+    the next. The first evaluation, one after a long gap or a change of the scoring settings folds and
+    decides everything; a contacts import re-decides every account. (`margin`: MARGIN but in tests
+    that write nothing while it runs.)"""
+    started = time.monotonic()
+    read_at, today = store.stage_clock(now)
+    mark = store.stage_mark()
+    if mark is None or (today - mark[1]).days > MAX_GAP_DAYS or (today - mark[1]).days < 0:
+        scopes = {"refold_all"}
+    else:
+        scopes = store.change_scopes(mark[0] - margin)
+    if "refold_all" in scopes:
+        slices = _slices(store)
+        for i in range(slices):
+            store.refold_account_days(now, None, slices, i)
+        _evaluate_all(store, now)
+    else:
+        since = mark[0] - margin
+        store.refold_account_days(now, since)
+        if "evaluate_all" in scopes:
+            _evaluate_all(store, now)
+        else:
+            batch = int(now.timestamp() * 1000)
+            if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
+                store.snapshot_account_engagement(now, 1, 0, batch)
+    store.snapshot_views(now)
+    store.set_stage_mark(now, read_at, today)
+    return _wait(time.monotonic() - started)
 
 
 def detect(store: Store, now: datetime) -> list[StageChange]:

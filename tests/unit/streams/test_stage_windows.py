@@ -1,0 +1,32 @@
+"""window_days: at a day boundary, every day whose place in one of account_engagement's windows
+changed is named (checked against the windows themselves, day by day, over two years of boundaries)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from streams.stages import MAX_GAP_DAYS, window_days
+
+
+def windows(day: date, today: date) -> tuple[bool, ...]:
+    """Which windows of account_engagement_eval (0100_views.sql) hold `day` when it is `today`."""
+    def ago(n):
+        return today - timedelta(days=n)
+    return (day <= today, day > ago(7), day > ago(30), day > ago(90), day > ago(400),
+            ago(34) <= day <= ago(7), day >= today.replace(day=1), day >= today.replace(month=1, day=1))
+
+
+def test_every_day_that_changes_window_is_named():
+    start = date(2025, 12, 1)
+    for offset in range(0, 430, 3):
+        before = start + timedelta(days=offset)
+        for gap in range(1, MAX_GAP_DAYS + 1):
+            today = before + timedelta(days=gap)
+            named = window_days(before, today)
+            for back in range(-3, 410):
+                day = today - timedelta(days=back)
+                if windows(day, before) != windows(day, today):
+                    assert day in named, (before, today, day)
+
+
+def test_same_day_names_nothing():
+    assert window_days(date(2026, 3, 4), date(2026, 3, 4)) == set()
