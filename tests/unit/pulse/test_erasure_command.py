@@ -21,14 +21,13 @@ def test_every_identifier_once_in_order_from_flags_and_file(tmp_path):
                       " ANA@acme.example \n")       # the same person as --email: sent once
     items, problems = collect(args(["ana@acme.example"], ["c-1"], listed))
     assert problems == []
-    assert [(i.kind, i.value, i.where) for i in items] == [
-        ("email", "ana@acme.example", "--email #1"),
-        ("anonymous_id", "c-1", "--anonymous-id #1"),
-        ("email", "carol@globex.example", "erasures.txt line 2"),
-        ("anonymous_id", "c-7f3a", "erasures.txt line 4"),
-        ("anonymous_id", "odd@cookie", "erasures.txt line 5"),
-        ("email", "dan@globex.example", "erasures.txt line 6"),
-    ]
+    assert [f"{i.kind} {i.value} | {i.where}" for i in items] == """\
+email ana@acme.example | --email #1
+anonymous_id c-1 | --anonymous-id #1
+email carol@globex.example | erasures.txt line 2
+anonymous_id c-7f3a | erasures.txt line 4
+anonymous_id odd@cookie | erasures.txt line 5
+email dan@globex.example | erasures.txt line 6""".splitlines()
 
 
 def test_one_bad_identifier_names_every_problem(tmp_path):
