@@ -49,7 +49,7 @@ def count(settings, query: str, parameters: dict | None = None) -> int:
 
 
 def test_forget_erases_exactly_and_a_replay_does_not_bring_them_back(settings, start):
-    start("worker", settings)
+    worker = start("worker", settings)
     p = producer(settings)
     publish_accounts(p, settings, [AccountRecord(account_id="acme", domains=("acme.example",)),
                                    AccountRecord(account_id="globex", domains=("globex.example",))])
@@ -97,6 +97,16 @@ def test_forget_erases_exactly_and_a_replay_does_not_bring_them_back(settings, s
     # SQL that is a well-formed address is only an address: parameters, never spliced into a statement
     sql = pulse(settings, "forget", "--email", "x');DROP_TABLE_touches;--@acme.example")
     assert sql.returncode == 0 and "unknown: nothing stored" in sql.stdout, sql.stdout + sql.stderr
+    assert_erased(settings, without, others)
+
+    # a restarted worker knows them from erasure_log: the registry topic it re-reads (ana's contact record)
+    # and another replay are dropped too
+    worker.stop()
+    start("worker", settings)
+    assert pulse(settings, "replay", "--from", "earliest").returncode == 0
+    wait_until(lambda: count(settings, "SELECT sum(events) FROM erasure_drops WHERE source = 'touches'") == 14
+               and count(settings, "SELECT sum(events) FROM erasure_drops WHERE source = 'registry'") == 1, 90,
+               what="the second replay and the registry's contact record of ana dropped")
     assert_erased(settings, without, others)
 
 
