@@ -24,6 +24,7 @@ Kind = Literal["email", "anonymous_id"]
 # email-looking tokens in a raw payload (a dead letter need not be JSON): what the filter hashes
 _EMAILISH = re.compile(r"[^\s@\"'<>,;:()\[\]{}]+@[^\s@\"'<>,;:()\[\]{}]+\.[^\s@\"'<>,;:()\[\]{}]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REMEMBER = 100_000  # identifiers per kind whose answer the filter keeps (~10 MB at the most)
 
 
 class ErasureInputError(ValueError):
@@ -78,29 +79,48 @@ def mentions(payload: str, emails: Iterable[str], cookies: Iterable[str]) -> boo
 
 @dataclass
 class ErasedSet:
-    """The hashes of erased identifiers, and what was dropped for them since the last report."""
+    """The hashes of erased identifiers, and what was dropped for them since the last report.
+
+    Once anybody is erased every event is looked up (two SHA-256, about 4 us an event); the answer per
+    identifier is remembered, since a person sends many events: about 1.5 us an event for people seen
+    before (100,000 page views of 5,000 people, on a loaded 2-core machine)."""
 
     salt: str = ""
     hashes: set[str] = field(default_factory=set)
     dropped: Counter = field(default_factory=Counter)  # (identifier_hash, source) -> events
+    _known: dict[str, dict[str, bool]] = field(default_factory=lambda: {k: {} for k in KINDS}, repr=False)
 
     def add(self, hashes: Iterable[str]) -> None:
         self.hashes.update(hashes)
+        for known in self._known.values():  # a remembered "not erased" may be wrong now
+            known.clear()
 
     def hit(self, kind: str, value: str | None) -> str | None:
         if not value:
             return None
-        h = identifier_hash(self.salt, kind, value.strip().lower() if kind == "email" else value)
-        return h if h in self.hashes else None
+        known = self._known[kind]
+        erased = known.get(value)
+        if erased is None:
+            if len(known) >= _REMEMBER:
+                known.clear()
+            erased = known[value] = self._hash(kind, value) in self.hashes
+        return self._hash(kind, value) if erased else None
+
+    def _hash(self, kind: str, value: str) -> str:
+        return identifier_hash(self.salt, kind, value.strip().lower() if kind == "email" else value)
 
     def keep(self, events: Sequence, source: str = "touches") -> Sequence:
         """Events whose email and anonymous id are not erased; the others counted."""
         if not self.hashes:
             return events
-        kept = []
+        kept, emails, cookies = [], self._known["email"], self._known["anonymous_id"]
         for event in events:
-            h = self.hit("email", getattr(event, "email", None)) or self.hit("anonymous_id",
-                                                                            getattr(event, "anonymous_id", None))
+            email, cookie = getattr(event, "email", None), getattr(event, "anonymous_id", None)
+            # the remembered answers first, inline: this loop sees every event
+            if (not email or emails.get(email) is False) and (not cookie or cookies.get(cookie) is False):
+                kept.append(event)
+                continue
+            h = self.hit("email", email) or self.hit("anonymous_id", cookie)
             if h is None:
                 kept.append(event)
             else:

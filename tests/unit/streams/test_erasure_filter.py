@@ -94,3 +94,14 @@ def test_dead_letters_and_contacts_of_erased_people_are_dropped():
     contacts = [ContactRecord(email="ana@acme.example"), ContactRecord(email="bob@acme.example")]
     assert gone.keep_contacts(contacts) == contacts[1:]
     assert {source for _, source in gone.dropped} == {"deadletter", "registry"}
+
+
+def test_a_person_seen_before_is_dropped_once_erased(monkeypatch):
+    monkeypatch.setattr("streams.core.erasure._REMEMBER", 2)  # and the remembered answers overflow
+    gone = erased(("email", "old@acme.example"))
+    people = [PageView(event_id=uuid4(), occurred_at=AT, url="https://x/", email=f"p{i}@acme.example")
+              for i in range(5)]
+    assert gone.keep(people) == people and gone.keep(people) == people
+    gone.add([identifier_hash("db", "email", "p3@acme.example")])
+    assert gone.keep(people) == people[:3] + people[4:]
+    assert gone.keep(people) == people[:3] + people[4:]
