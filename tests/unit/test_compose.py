@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pulse.partenv import SECRETS
+from schemas.alert_rules import load
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +73,8 @@ def test_kafka_and_clickhouse_live_on_internal_networks_joined_only_by_their_use
     assert members["writers"] == {"clickhouse", "worker", "migrate"}
     assert members["readers"] == {"clickhouse", "ui", "digest"}
     assert members["public"] == {"hooks", "ui"}
-    assert members["outbound"] == {"digest"} and not networks["outbound"].get("internal")  # to the mail relay
+    # the way out: the digest's mail relay, the worker's alert destinations (Slack, webhooks, SMTP)
+    assert members["outbound"] == {"digest", "worker"} and not networks["outbound"].get("internal")
     # ClickHouse takes the writer only from the writers' subnet, the one compose gives that network
     subnet = networks["writers"]["ipam"]["config"][0]["subnet"]
     assert substitute(subnet, {}) == service_env("clickhouse")["PULSE_WRITERS_SUBNET"] == "172.28.250.0/24"
@@ -138,6 +140,27 @@ def test_the_daily_digest_is_a_service_that_runs_pulse_digest_on_its_schedule():
     chosen = Settings.from_env(service_env("digest", {**OPERATOR, "PULSE_DIGEST_AT": "06:30",
                                                       "PULSE_DIGEST_TO": "ceo@corp.example,cmo@corp.example"}))
     assert chosen.digest_at == "06:30" and chosen.digest_to == ("ceo@corp.example", "cmo@corp.example")
+
+
+def test_the_worker_reads_its_alert_rules_read_only_and_can_reach_their_destinations():
+    """Alert rules are delivered by the worker (streams/alerts_job.py): it gets the rules file, mounted read-only,
+    under PULSE_ALERTS_FILE; the secrets the rules name from a file of their own (optional, never .env, which
+    holds every part's secrets, and kept out of git); the dashboard's address for the links; and a way out."""
+    worker = compose()["services"]["worker"]
+    assert worker["volumes"] == ["./deploy/alerts.toml:/etc/pulse/alerts.toml:ro"]
+    env = service_env("worker")
+    settings = Settings.from_env(env)
+    assert settings.alerts_file == Path("/etc/pulse/alerts.toml")
+    assert settings.dashboard_url == "http://127.0.0.1:8501"
+    assert Settings.from_env(service_env("worker", {**OPERATOR, "PULSE_DASHBOARD_URL": "https://pulse.corp.example"})
+                             ).dashboard_url == "https://pulse.corp.example"
+    assert worker["env_file"] == [{"path": "./deploy/alerts.env", "required": False}]
+    assert "deploy/alerts.env" in (ROOT / ".gitignore").read_text().split()
+    assert not any(s.get("env_file") or s.get("volumes", []) and "alerts" in str(s["volumes"])
+                   for name, s in compose()["services"].items() if name != "worker")
+    # the shipped file parses as the worker reads it, and sends nothing until the operator writes a rule
+    assert load(ROOT / "deploy/alerts.toml", {}).rules == ()
+    assert "outbound" in worker["networks"]
 
 
 def users() -> ET.Element:
