@@ -42,6 +42,8 @@ SELECT dlq_key, payload FROM {db}.rejected_events
 WHERE multiSearchAnyCaseInsensitive(payload, %(needles)s)
 """
 COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejected_events", "engagement_rows")
+# tables that views keep per person from the ones above (where a migration made them)
+_KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s"}
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
 
@@ -109,6 +111,9 @@ class ErasureStore:
                                            count=True)
         counts["contacts"] = self._delete("contacts", "email IN %(emails)s", p, count=True)
         counts["lifecycle_changes"] = self._delete("lifecycle_changes", "email IN %(emails)s", p, count=True)
+        for table, where in _KEPT_PER_PERSON.items():  # deletions fire no view: its derived tables too
+            if self._exists(table):
+                self._delete(table, where, p)
         for start in range(0, len(rejected_keys), _CHUNK):
             keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
             counts["rejected_events"] += self._delete("rejected_events", "dlq_key IN %(keys)s", keys, count=True)
@@ -127,8 +132,7 @@ class ErasureStore:
     def _mark_changed(self, p: dict) -> None:
         """A deletion fires no materialized view: where the stage evaluator keeps its own rollup of
         engagement_daily (engagement_changes), name the person's accounts and days to it, as an insert would."""
-        if self.client.query("SELECT count() FROM system.tables WHERE database = %(db)s "
-                             "AND name = 'engagement_changes'", parameters={"db": self.db}).result_rows[0][0]:
+        if self._exists("engagement_changes"):
             self.client.command(
                 f"INSERT INTO {self.db}.engagement_changes (scope, account_id, day, changed_at) "
                 f"SELECT 'account', account_id, day, now64(3, 'UTC') FROM {self.db}.engagement_daily "
@@ -155,6 +159,10 @@ class ErasureStore:
     def _rows(self, query: str, emails: set[str], cookies: set[str]) -> list[tuple]:
         return self.client.query(query.format(db=self.db), parameters={
             "emails": sorted(emails) or [_NOBODY], "cookies": sorted(cookies) or [_NOBODY]}).result_rows
+
+    def _exists(self, table: str) -> bool:
+        return bool(self.client.query("SELECT count() FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+                                      parameters={"db": self.db, "t": table}).result_rows[0][0])
 
     def _count(self, table: str, where: str, parameters: dict) -> int:
         return self.client.query(f"SELECT count() FROM {self.db}.{table} WHERE {where}",

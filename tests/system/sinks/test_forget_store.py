@@ -58,6 +58,9 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
                   column_names=("anonymous_id", "email", "identified_at"))
     client.insert(f"{db}.contacts", [["ana@acme.example", "acme", AT], ["bob@acme.example", "acme", AT]],
                   column_names=("email", "account_id", "updated_at"))
+    client.insert(f"{db}.lifecycle_changes", [[uuid.uuid4(), "ana@acme.example", "acme", "mql", AT, AT],
+                                              [uuid.uuid4(), "bob@acme.example", "acme", "lead", AT, AT]],
+                  column_names=("event_id", "email", "account_id", "stage", "occurred_at", "received_at"))
     writer.write_rejected([
         RejectedRow(AT, "worker", "[]", '[{"email": "ANA@acme.example", "occurred_at": "x"}]', "k1"),
         RejectedRow(AT, "worker", "[]", '[{"anonymous_id": "c-ana", "url": 1}]', "k2"),
@@ -76,7 +79,7 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     done = store.erase(emails, cookies, keys)
 
     assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
-        "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 0, "rejected_events": 2,
+        "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 1, "rejected_events": 2,
         "engagement_rows": 0}
     assert done.minutes == Decimal("4.00")
     assert totals(client, db) == without_ana  # globex's only person was ana
@@ -85,6 +88,9 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
         left = client.query(f"SELECT count() FROM {db}.{table} WHERE {column} IN ('ana@acme.example', 'c-ana')")
         assert left.result_rows[0][0] == 0, table
     assert client.query(f"SELECT email FROM {db}.contacts").result_rows == [("bob@acme.example",)]
+    assert client.query(f"SELECT email FROM {db}.lifecycle_changes").result_rows == [("bob@acme.example",)]
+    if store._exists("funnel_people"):  # the funnel's per-person table, kept by a view from lifecycle_changes
+        assert client.query(f"SELECT DISTINCT email FROM {db}.funnel_people").result_rows == [("bob@acme.example",)]
     assert sorted(r[0] for r in client.query(f"SELECT dlq_key FROM {db}.rejected_events").result_rows) == ["k3", "k4"]
 
     again = store.erase(emails, cookies, [])
