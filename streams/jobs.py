@@ -99,6 +99,7 @@ class StageEvaluation:
             await self.publish(change)
         if changes:
             await self._run(stages.record, changes)
+        await self._run(stages.snapshot_views, now)
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, self._with_store, fn, *args)

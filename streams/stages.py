@@ -104,7 +104,8 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     """Re-fold what changed and re-decide the accounts it may move, as at `now`; returns seconds until
     the next. The first evaluation, one after a long gap or a change of the scoring settings folds and
     decides everything; a contacts import re-decides every account. (`margin`: MARGIN but in tests
-    that write nothing while it runs.)"""
+    that write nothing while it runs.) The dashboard's other snapshots are snapshot_views' (after the
+    stage changes are out: they read every account's 90 days, seconds on a large store)."""
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
@@ -126,9 +127,12 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
             batch = int(now.timestamp() * 1000)
             if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
                 store.snapshot_account_engagement(now, 1, 0, batch)
-    store.snapshot_views(now)
     store.set_stage_mark(now, read_at, today)
     return _wait(time.monotonic() - started)
+
+
+def snapshot_views(store: Store, now: datetime) -> None:
+    store.snapshot_views(now)
 
 
 def detect(store: Store, now: datetime) -> list[StageChange]:

@@ -11,11 +11,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 
 from schemas.settings import Settings
 from schemas.registry import ACCOUNT_COLUMNS, AccountRecord
 from schemas.rows import TouchRow
-from sinks.migrate import load_migrations
+from sinks.client import writer_client
+from sinks.migrate import load_migrations, migrate
 from sinks.writer import ClickHouseWriter
 
 TZ = "America/Los_Angeles"
@@ -64,6 +66,16 @@ def moved(rng: random.Random, row: TouchRow) -> TouchRow:
         row, account_id=rng.choice(ACCOUNTS + [""]), person=rng.choice(PEOPLE), minutes=minutes, base_minutes=base,
         success=rng.randint(0, 1), retracts=1, prev_account_id=row.account_id, prev_person=row.person,
         prev_minutes=row.minutes, prev_base_minutes=row.base_minutes, prev_success=row.success)
+
+
+@pytest.fixture
+def zoned(engine_dir, settings):
+    """The in-process engine, migrated with a reporting time zone eight hours off UTC."""
+    settings = settings.replace(data_dir=engine_dir, reporting_tz=TZ)
+    client = writer_client(settings)
+    migrate(client, settings)
+    yield client, settings.database
+    client.command(f"DROP DATABASE IF EXISTS {settings.database}")
 
 
 class RandomEngagement:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 # ---------------------------------------------------------------- shared
 
-# Freshness: the newest arrival, read from the current and previous month's partitions only.
+# Freshness: the newest arrival among touches of this and the previous month, from the latest arrival
+# kept per month of occurrence (touch_arrivals, 0031): a few rows, however many touches are stored.
 FRESHNESS = """
-SELECT max(received_at) AS latest
-FROM touches
-WHERE occurred_at >= toStartOfMonth(now() - INTERVAL 1 MONTH)
+SELECT max(latest) AS latest
+FROM touch_arrivals
+WHERE month >= toStartOfMonth(now() - INTERVAL 1 MONTH)
 """
 
 # ---------------------------------------------------------------- Overview
@@ -106,10 +107,11 @@ LEFT JOIN (SELECT account_id, status, reason FROM account_sales_status) AS s ON 
 ORDER BY l.minutes_30d DESC, l.account_name
 """
 
-# A small trend per account: minutes per day over 30 days (zero days are filled in by the page).
+# A small trend per account: minutes per day over 30 days (zero days are filled in by the page), from
+# the account-day rollup (account_daily, 0030: caps applied, kept by the stage evaluator every few seconds).
 ACCOUNT_TRENDS = """
 SELECT account_id, day, toFloat64(sum(minutes)) AS minutes
-FROM engagement_person_daily
+FROM account_daily FINAL
 WHERE account_id IN %(accounts)s AND day > today() - 30
 GROUP BY account_id, day
 """
@@ -147,9 +149,11 @@ FROM account_engagement_snapshot FINAL
 WHERE account_id = %(account)s
 """
 
+# One account's minutes and touches per day and channel over 90 days, from the account-day rollup
+# (account_daily: one row per day and channel, not one per person, program and day).
 ACCOUNT_DAILY = """
 SELECT day, channel, toFloat64(sum(minutes)) AS minutes, sum(touches) AS touches
-FROM engagement_person_daily
+FROM account_daily FINAL
 WHERE account_id = %(account)s AND day > today() - 90
 GROUP BY day, channel
 HAVING touches != 0

@@ -41,6 +41,7 @@ class Plan:
     query_sizes: tuple[int, ...] = (10_000_000, 100_000_000)
     query_repeats: int = 20
     revenue_sizes: tuple[int, int, int] = (100_000, 1_000_000, 10_000_000)  # accounts, snapshots, touches
+    rollup_sizes: tuple[int, ...] = (1_000_000, 10_000_000)  # stored touches (issue 17)
     funnel_sizes: tuple[int, int, int] = (1_000_000, 2_000_000, 8_000_000)  # people, sales touches, other touches
     partitions: int = 4
     hook_requests: int = 4000
@@ -50,7 +51,7 @@ class Plan:
     def tiny(cls) -> "Plan":
         return cls(accounts=500, contacts=2_000, events=5_000, naive_events=1_000, freshness_seconds=3.0,
                    freshness_rate=500, memory_seconds=3.0, query_sizes=(20_000,), query_repeats=3,
-                   hook_requests=200, revenue_sizes=(500, 5_000, 20_000),
+                   hook_requests=200, revenue_sizes=(500, 5_000, 20_000), rollup_sizes=(20_000, 50_000),
                    funnel_sizes=(2_000, 5_000, 20_000))
 
 
@@ -212,6 +213,15 @@ def funnel_queries(report: Report, workdir: Path, plan: Plan) -> None:
     report.add("funnel_queries", **funnel.measure(workdir / "queries", *plan.funnel_sizes, plan.query_repeats))
 
 
+
+def rollups(report: Report, workdir: Path, plan: Plan) -> None:
+    from pulse.bench import rollups as section
+
+    # stage evaluation and the per-account queries as history grows (issue 17): the queries section's
+    # engine directory, a database of its own
+    for size, row in section.measure(workdir / "queries", plan.rollup_sizes, plan.query_repeats).items():
+        report.add(f"rollups_{size}", **row)
+
 # ---------------------------------------------------------------------------------------- 6. memory
 def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> None:
     """Worker RSS while the demo-like load of the freshness run continues for `memory_seconds`."""
@@ -272,7 +282,7 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
     workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     broker, bootstrap = harness.start_broker(workdir)
     want = set(sections or ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out",
-                            "shared_scale_out", "revenue_queries", "funnel_queries"))
+                            "shared_scale_out", "revenue_queries", "rollups", "funnel_queries"))
     try:
         if want & KAFKA_SECTIONS:  # the hooks and the queries need neither the workload nor the ceiling
             log_print(f"generating the workload: {plan.accounts:,} accounts, {plan.contacts:,} contacts, "
@@ -297,6 +307,8 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
             queries(report, workdir, plan)
         if "revenue_queries" in want:
             revenue_queries(report, workdir, plan)
+        if "rollups" in want:
+            rollups(report, workdir, plan)
         if "funnel_queries" in want:
             funnel_queries(report, workdir, plan)
         if "scale_out" in want:

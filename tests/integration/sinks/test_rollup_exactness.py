@@ -9,19 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from sinks.client import writer_client
-from sinks.migrate import migrate
-from tests.rollup_helpers import CONTACTS, TZ, RandomEngagement, add_contacts, evaluated, raw_engagement, register
+from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
+    CONTACTS, RandomEngagement, add_contacts, evaluated, raw_engagement, register, zoned)
 
-
-@pytest.fixture
-def zoned(engine_dir, settings):
-    """The in-process engine, migrated with a reporting time zone eight hours off UTC."""
-    settings = settings.replace(data_dir=engine_dir, reporting_tz=TZ)
-    client = writer_client(settings)
-    migrate(client, settings)
-    yield client, settings.database
-    client.command(f"DROP DATABASE IF EXISTS {settings.database}")
 
 
 # moments the windows are evaluated at: now, either side of the next local midnights, a month on

@@ -12,26 +12,16 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from sinks.client import writer_client
-from sinks.migrate import migrate
 from sinks.store import Store
 from streams import stages
-from tests.rollup_helpers import (CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, random_touch,
-                                   register)
+from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
+    CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, random_touch, register, zoned)
 
 # (hours after the start, new touches, moved touches)
 STEPS = [(0, 300, 0), (1, 60, 30), (2, 0, 40), (9, 40, 10), (24, 0, 0), (25, 50, 20), (48, 0, 0), (49, 0, 30),
          (24 * 8, 0, 0), (24 * 9, 30, 10), (24 * 30, 0, 0), (24 * 31, 30, 5), (24 * 32, 0, 0), (24 * 33, 0, 0),
          (24 * 34, 0, 2), (24 * 35, 0, 0)]
 
-
-@pytest.fixture
-def zoned(engine_dir, settings):
-    settings = settings.replace(data_dir=engine_dir, reporting_tz=TZ)
-    client = writer_client(settings)
-    migrate(client, settings)
-    yield client, settings.database
-    client.command(f"DROP DATABASE IF EXISTS {settings.database}")
 
 
 def snapshot(client, db: str) -> list[tuple]:

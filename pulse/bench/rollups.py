@@ -1,0 +1,119 @@
+"""Stays live as history grows (issue 17): stage evaluation and the per-account dashboard queries,
+before and after the incremental rollups, on one generated store grown from size to size.
+
+The store is generated in SQL inside the engine as for the `queries` section (pulse/bench/queries.py,
+in a database of its own): touches over a year, Zipf-like account activity, and their engagement rows
+folded as the writer folds them. At each size it times
+- the full stage evaluation every tick ran before (stages.refresh: every account re-decided from all
+  of its person-days), and the first incremental tick, which folds everything (it sets the mark);
+- an incremental tick after `fresh` new touches (stages.evaluate: the changed account-days
+  re-folded, their accounts re-decided), and the tick at the next day boundary (the accounts whose
+  windows lost a day);
+- ACCOUNT_DAILY, FRESHNESS and ACCOUNT_TRENDS for the most active account (p50/p95 on a read-only
+  session): the statements before issue 17 (below) and ui/queries.py's now.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from schemas.settings import Settings
+
+DB = "rollups"
+
+# The dashboard statements before issue 17, for the `before` column.
+BEFORE = {
+    "ACCOUNT_DAILY": """
+SELECT day, channel, toFloat64(sum(minutes)) AS minutes, sum(touches) AS touches
+FROM engagement_person_daily
+WHERE account_id = %(account)s AND day > today() - 90
+GROUP BY day, channel
+HAVING touches != 0
+ORDER BY day
+""",
+    "FRESHNESS": """
+SELECT max(received_at) AS latest
+FROM touches
+WHERE occurred_at >= toStartOfMonth(now() - INTERVAL 1 MONTH)
+""",
+    "ACCOUNT_TRENDS": """
+SELECT account_id, day, toFloat64(sum(minutes)) AS minutes
+FROM engagement_person_daily
+WHERE account_id IN %(accounts)s AND day > today() - 30
+GROUP BY account_id, day
+""",
+}
+
+
+def _timed(fn, *args, **kwargs) -> float:
+    started = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def _pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def _queries(reader, account: str, repeats: int) -> dict:
+    from ui import queries
+
+    params = {"ACCOUNT_DAILY": {"account": account}, "FRESHNESS": {}, "ACCOUNT_TRENDS": {"accounts": [account]}}
+    out = {}
+    for name, bound in params.items():
+        for when, sql in (("before", BEFORE[name]), ("after", getattr(queries, name))):
+            ms = [_timed(reader.query, sql, parameters=bound) * 1000 for _ in range(repeats)]
+            out[f"{name}_{when}_p50_ms"], out[f"{name}_{when}_p95_ms"] = _pct(ms, 50), _pct(ms, 95)
+    return out
+
+
+def _ticks(client, size: int, fresh: int) -> dict:
+    from pulse.bench.queries import generate
+    from sinks.store import Store
+    from streams import stages
+
+    store, now = Store(client, DB), datetime.now(timezone.utc)
+    out = {"full_evaluation_s": _timed(stages.refresh, store, now)}
+    client.command(f"TRUNCATE TABLE {DB}.stage_marks")  # the first tick folds everything again
+    out["first_tick_s"] = _timed(stages.evaluate, store, now + timedelta(seconds=1), margin=timedelta(0))
+    generate(client, DB, size, fresh)
+    later = now + timedelta(seconds=2)
+    out["tick_after_fresh_s"] = _timed(stages.evaluate, store, later, margin=timedelta(0))
+    out["tick_after_fresh_accounts"] = _queued(client, later)
+    boundary = later + timedelta(days=1)
+    out["day_boundary_tick_s"] = _timed(stages.evaluate, store, boundary, margin=timedelta(0))
+    out["day_boundary_accounts"] = _queued(client, boundary)
+    return out
+
+
+def _queued(client, at: datetime) -> int:
+    return client.query(f"SELECT count() FROM {DB}.stage_queue WHERE batch = %(b)s",
+                        parameters={"b": int(at.timestamp() * 1000)}).result_rows[0][0]
+
+
+def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1000) -> dict:
+    """Grow the store to each size in turn (fresh touches of one size count toward the next)."""
+    from pulse.bench.queries import _CONTACTS, _PROGRAMS, _REGISTRY, ACCOUNTS, CONTACTS, generate
+    from sinks.client import engine_reader_client, writer_client
+    from sinks.migrate import migrate
+
+    settings = Settings(data_dir=data_dir, database=DB)
+    client = writer_client(settings)
+    migrate(client, settings)
+    for sql in (_REGISTRY, _CONTACTS, _PROGRAMS):
+        client.command(sql.format(db=DB, accounts=ACCOUNTS, contacts=CONTACTS))
+    reader = engine_reader_client(settings)
+    reader.database = DB
+    results, rows = {}, 0
+    for size in sizes:
+        generated_s = _timed(generate, client, DB, rows, size - rows)
+        row = {"touches": client.query(f"SELECT count() FROM {DB}.touches").result_rows[0][0],
+               "engagement_rows": client.query(f"SELECT count() FROM {DB}.engagement_daily").result_rows[0][0],
+               "generate_s": generated_s, **_ticks(client, size, fresh)}
+        rows = size + fresh
+        account = client.query(f"SELECT account_id FROM {DB}.engagement_daily WHERE account_id != '' "
+                               "GROUP BY account_id ORDER BY sum(touches) DESC LIMIT 1").result_rows[0][0]
+        results[size] = row | _queries(reader, account, repeats)
+    return results
