@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Mapping
 
 from pulse import demo_alerts, demo_traffic
 from pulse.partenv import part_environ
@@ -61,13 +62,18 @@ def preflight(settings: Settings, demo: bool) -> None:
             raise StartupError(f"port {port} ({what}) is already taken; stop what uses it or set {var}")
 
 
-def up(settings: Settings, demo: bool = False) -> int:
-    preflight(settings, demo)
-    logs = settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    parts: list[Proc] = []
-    _not_dumpable()
-    env = {**os.environ, "PULSE_DATA_DIR": str(settings.data_dir)}
+def dashboard_address(settings: Settings) -> str:
+    """Where this machine's dashboard answers, as a browser on it reaches it (a wildcard bind: loopback)."""
+    host = settings.ui_host if settings.ui_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.ui_port}"
+
+
+def parts_environment(settings: Settings, demo: bool, logs: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The supervisor's environment for its parts (each then gets its share, pulse/partenv.py)."""
+    env = {**environ, "PULSE_DATA_DIR": str(settings.data_dir)}
+    if not environ.get("PULSE_DASHBOARD_URL"):
+        # the links of alerts (and the digest) lead to this dashboard, on whatever port it was given
+        env["PULSE_DASHBOARD_URL"] = dashboard_address(settings)
     if demo and not settings.hook_secrets:
         # The demo sends signed webhooks; with no secret configured, this run's hooks and demo share a
         # fresh one that nobody else knows (and that dies with the run).
@@ -78,6 +84,16 @@ def up(settings: Settings, demo: bool = False) -> int:
     if demo and settings.alerts_file is None:
         # the demo's alert rules post to the demo's own inbox on loopback, logged (pulse/demo_alerts.py)
         env.update(demo_alerts.environment(logs))
+    return env
+
+
+def up(settings: Settings, demo: bool = False) -> int:
+    preflight(settings, demo)
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    parts: list[Proc] = []
+    _not_dumpable()
+    env = parts_environment(settings, demo, logs, os.environ)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
@@ -116,7 +132,7 @@ def start_parts(settings: Settings, demo: bool, logs: Path, env: dict[str, str],
     ui = _spawn("dashboard", "ui", logs, env)
     parts.append(ui)
     wait_for_port(settings.ui_host, settings.ui_port, 60, ui.popen, "the dashboard")
-    print(f"  dashboard  http://{settings.ui_host}:{settings.ui_port}", flush=True)
+    print(f"  dashboard  {dashboard_address(settings)}", flush=True)
     if demo:
         parts.append(_spawn("demo", "demo", logs, env))
         print("  demo       generating traffic (accounts, web visits, emails, a webinar, calls)", flush=True)
