@@ -114,6 +114,9 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 MISSING = "—"
 # Money in tables: thousands separators and always the cents ("31,012.50"); "localized" drops a trailing zero.
 MONEY_FORMAT = "accounting"
+# Percentages in tables: thousands separators and 2 decimals ("4,737.49%": an ROI runs into the thousands);
+# printf-style, so the cell stays the number the chart and sorting use.
+PERCENT_FORMAT = "%,.2f%%"
 
 
 def money(value, currency: str) -> str:
@@ -127,9 +130,10 @@ def money(value, currency: str) -> str:
 
 
 def rate(value) -> str:
-    """A fraction of the revenue views (0.6667) as a percentage: '66.67%'; '—' when empty (nothing closed)."""
+    """A fraction of the revenue views (0.6667) as a percentage: '66.67%', '4,737.49%' (an ROI); '—' when empty
+    (nothing closed)."""
     fraction = _decimal(value)
-    return MISSING if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
+    return MISSING if fraction is None else f"{(fraction * 100).quantize(Decimal('0.01'), ROUND_HALF_UP):,}%"
 
 
 def days(value) -> str:

@@ -13,7 +13,7 @@ from ui import queries as q
 from ui import queries_influence as qi
 from ui.components import chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import MISSING, MONEY_FORMAT, influence_headline
+from ui.format import MISSING, MONEY_FORMAT, PERCENT_FORMAT, influence_headline
 
 header("Influence", "Does engagement move revenue, and which programs earned the pipeline? Opportunities from "
                     "your CRM against the engagement and program touches pulse measured before each was created.")
@@ -89,7 +89,7 @@ def engagement(currency: str) -> None:
         "opportunities": st.column_config.NumberColumn("Closed", help="Opportunities closed (won or lost) with a "
                                                                       "close date in the last 365 days"),
         "won": st.column_config.NumberColumn("Won", help="Of them, closed-won"),
-        "win_pct": st.column_config.NumberColumn("Win rate", format="%.2f%%", help="Won ÷ closed"),
+        "win_pct": st.column_config.NumberColumn("Win rate", format=PERCENT_FORMAT, help="Won ÷ closed"),
         "avg_deal_size": st.column_config.NumberColumn(f"Average deal size ({currency})", format=MONEY_FORMAT,
                                                        help="Won amount ÷ won count"),
         "cycle": st.column_config.NumberColumn("Sales cycle (days)", format="%.2f",
@@ -153,8 +153,8 @@ def attribution_table(shown: pd.DataFrame, currency: str) -> None:
         "sourced_pipeline": money_col("Sourced pipeline", "Amounts of the opportunities whose lead source is "
                                       "marketing and whose first touchpoint is this program's"),
         "cost": money_col("Cost", "The program's cost (pulse programs import); empty when not given"),
-        "roi_pct": st.column_config.NumberColumn("ROI", format="%.2f%%", help="(Attributed revenue − cost) ÷ cost; "
-                                                 "empty without a cost"),
+        "roi_pct": st.column_config.NumberColumn("ROI", format=PERCENT_FORMAT,
+                                                 help="(Attributed revenue − cost) ÷ cost; empty without a cost"),
     })
     st.caption(f"Amounts in {currency}. Attributed figures depend on the model; influenced and sourced do not.")
 

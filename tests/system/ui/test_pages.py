@@ -329,6 +329,10 @@ def test_influence_page_shows_quartiles_headline_and_attribution(story, dashboar
     assert "Which programs earned the pipeline? · Linear, last 365 days" in words
     programs = table(at, "attributed_pipeline").set_index("program")
     assert programs.loc["November newsletter"].tolist() == [800.0, 0.0, 1, 800.0, 0.0, 300.0, -100.0]
+    # percentages with thousands separators, as money has them: an ROI of 4737.49 % reads "4,737.49%"
+    formats = {name: c["type_config"]["format"] for f in at.dataframe for name, c in json.loads(f.proto.columns).items()
+               if name in ("roi_pct", "win_pct")}
+    assert formats == {"roi_pct": "%,.2f%%", "win_pct": "%,.2f%%"}
     assert at.get("download_button")
     at.selectbox(key="influence_model").set_value("w_shaped").run()
     at.selectbox(key="influence_period").set_value("mtd").run()

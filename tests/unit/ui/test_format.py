@@ -89,5 +89,7 @@ def test_money_rate_and_days_are_exact_and_say_when_empty():
     assert money(Decimal("1234567.8"), "CHF") == "1,234,567.80 CHF"
     assert money(None, "USD") == "—" and money(float("nan"), "USD") == "—"
     assert rate(Decimal("0.6667")) == "66.67%" and rate(Decimal("1")) == "100.00%" and rate(None) == "—"
+    # an ROI runs into the thousands: separated like money, as the tables' PERCENT_FORMAT shows it
+    assert rate(Decimal("47.3749")) == "4,737.49%" and rate(Decimal("-1.0000")) == "-100.00%"
     assert days(Decimal("33.33")) == "33.33 days" and days(Decimal("10.00")) == "10 days" and days(1) == "1 day"
     assert days(None) == "—"
