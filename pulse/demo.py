@@ -172,11 +172,12 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     history = make_history(world, rnd, now, backfill_days)
     for start in range(0, len(history), 500):
         post(collect, history[start:start + 500], secret)
-    post(f"{settings.hooks_url}/hooks/crm",
-         demo_crm.make_opportunities(world, random.Random(seed + 2), now, history), secret)
+    opportunities = demo_crm.make_opportunities(world, random.Random(seed + 2), now, history)
+    post(f"{settings.hooks_url}/hooks/crm", opportunities, secret)
     demo_traffic.post_traffic(post, collect, secret, world, random.Random(seed + 5), now, backfill_days)
     demo_funnel.post_lifecycle(post, f"{settings.hooks_url}/hooks/crm", secret, world, random.Random(seed + 3), now)
-    demo_sales.post_sales(post, settings.hooks_url, secret, world, random.Random(seed + 4), now, seed)
+    demo_sales.post_sales(post, settings.hooks_url, secret, world, random.Random(seed + 4), now, seed,
+                          demo_crm.accounts_in_business(opportunities))
     started = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
         tick = time.monotonic()

@@ -120,3 +120,11 @@ def make_opportunities(world, rnd: random.Random, now: datetime, touches: list[d
                               "is_won": result == "won", "close_date": closes.date().isoformat(),
                               "occurred_at": closes.isoformat()})
     return snapshots
+
+def accounts_in_business(snapshots: list[dict]) -> frozenset[str]:
+    """The accounts with a won or an open opportunity in this history (each one's latest snapshot): sales work
+    them, so their decision can only be accepted (pulse/demo_sales.py), never rejected or not interested."""
+    latest: dict[str, dict] = {}
+    for item in sorted(snapshots, key=lambda s: s["occurred_at"]):
+        latest[item["opportunity_id"]] = item
+    return frozenset(o["account_id"] for o in latest.values() if o["is_won"] or not o["is_closed"])

@@ -81,15 +81,19 @@ def make_sales_activity(world, rnd: random.Random, now: datetime, lifecycle: lis
     return touches
 
 
-def make_decisions(world, rnd: random.Random, at: datetime, first: int, last: int) -> list[dict]:
+def make_decisions(world, rnd: random.Random, at: datetime, first: int, last: int,
+                   in_business: frozenset[str] = frozenset()) -> list[dict]:
     """Sales' decisions at `at` on the most engaged target accounts of ranks first..last-1 (the demo's Zipf heads,
-    the likeliest MQAs): about a fifth stay undecided; the first not_interested one is reopened."""
+    the likeliest MQAs): about a fifth stay undecided; the first not_interested one is reopened. An account of
+    `in_business` (a won or open opportunity in the demo's CRM history) is accepted: sales won or work a deal there."""
     heads = sorted((a for a in world.accounts if a.is_target), key=lambda a: -world.weights[world.accounts.index(a)])
     decisions = []
     for account in heads[first:last]:
         if rnd.random() < 0.2:
             continue
         status = rnd.choices(("accepted", "rejected", "not_interested"), (0.55, 0.25, 0.2))[0]
+        if account.account_id in in_business:
+            status = "accepted"
         reason = "" if status == "accepted" else rnd.choice(_REJECTED if status == "rejected" else _NOT_INTERESTED)
         decisions.append({"type": "account_status", "account_id": account.account_id, "status": status,
                           "occurred_at": at.isoformat(), "owner": account.owner, **({"reason": reason} if reason else {})})
@@ -100,8 +104,10 @@ def make_decisions(world, rnd: random.Random, at: datetime, first: int, last: in
     return decisions
 
 
-def post_sales(post, hooks_url: str, secret: str, world, rnd: random.Random, now: datetime, seed: int) -> None:
-    """The reps' work now (to /hooks/events, 500 a request), the account decisions later (to /hooks/crm)."""
+def post_sales(post, hooks_url: str, secret: str, world, rnd: random.Random, now: datetime, seed: int,
+               in_business: frozenset[str] = frozenset()) -> None:
+    """The reps' work now (to /hooks/events, 500 a request), the account decisions later (to /hooks/crm), consistent
+    with the CRM history (`in_business`: the accounts with a won or open opportunity, accepted)."""
     lifecycle = demo_funnel.make_lifecycle(world, random.Random(seed + 3), now)  # what demo_funnel posted
     touches = make_sales_activity(world, rnd, now, lifecycle)
     for start in range(0, len(touches), 500):
@@ -111,7 +117,8 @@ def post_sales(post, hooks_url: str, secret: str, world, rnd: random.Random, now
 
     def decide(first: int, last: int) -> None:
         try:
-            post(f"{hooks_url}/hooks/crm", make_decisions(world, rnd, datetime.now(timezone.utc), first, last), secret)
+            post(f"{hooks_url}/hooks/crm", make_decisions(world, rnd, datetime.now(timezone.utc), first, last,
+                                                          in_business), secret)
         except OSError as exc:
             log.warning("demo: account decisions not posted (%s)", exc)
 

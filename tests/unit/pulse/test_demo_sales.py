@@ -67,3 +67,33 @@ def test_decisions_give_reasons_and_reopen_one_not_interested():
     assert before["occurred_at"] < reopened["occurred_at"]
     targets = {a.account_id for a in world.accounts if a.is_target}
     assert {d["account_id"] for d in decisions} <= targets
+
+
+def test_decisions_follow_the_crm_history_an_account_with_a_won_or_open_deal_is_accepted():
+    """As run() makes them (seed 7): the CRM history first, then both rounds of decisions on it. Without the
+    history the same draws reject or drop accounts that won a deal; with it, none."""
+    from pulse.demo import make_history
+    from pulse.demo_crm import accounts_in_business, make_opportunities
+
+    world = make_world(7)
+    snapshots = make_opportunities(world, random.Random(9), NOW, make_history(world, random.Random(8), NOW, 30))
+    latest = {}
+    for item in sorted(snapshots, key=lambda s: s["occurred_at"]):
+        latest[item["opportunity_id"]] = item
+    won = {o["account_id"] for o in latest.values() if o["is_won"]}
+    open_ = {o["account_id"] for o in latest.values() if not o["is_closed"]}
+    assert accounts_in_business(snapshots) == won | open_
+
+    def decide(in_business: frozenset[str]) -> list[dict]:
+        rnd = random.Random(11)
+        return [d for first, last in ((0, 25), (25, 40))
+                for d in make_decisions(world, rnd, NOW, first, last, in_business)]
+
+    negative = ("rejected", "not_interested")
+    assert any(d["status"] in negative and d["account_id"] in won for d in decide(frozenset()))  # the bug, seeded
+    decisions = decide(accounts_in_business(snapshots))
+    assert all(valid(d) for d in decisions)
+    assert not [d for d in decisions if d["status"] in negative and d["account_id"] in won | open_]
+    assert {d["account_id"] for d in decisions if d["status"] == "accepted"} >= won & {d["account_id"] for d in decisions}
+    # the others still get every kind of decision: a story, not a column of "accepted"
+    assert {"accepted", "rejected", "not_interested"} <= {d["status"] for d in decisions}
