@@ -12,6 +12,7 @@ deletes nothing more and logs no second count. The offset is committed once the 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 
@@ -68,11 +69,17 @@ async def follow_erasures(pipeline: Pipeline) -> None:
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    await apply_message(pipeline, record.value)
+                    try:
+                        await apply_message(pipeline, record.value)
+                    except Exception as exc:  # never skipped: read again after a pause, from this one on
+                        log.error("erasure request %s/%d failed, trying again: %s", tp.topic, record.offset, exc)
+                        consumer.seek(tp, record.offset)
+                        await asyncio.sleep(5.0)
+                        break
             if batches:
-                await consumer.commit()
+                await consumer.commit()  # up to the position: what was applied
             await report_drops(pipeline)
     finally:
         await consumer.stop()
