@@ -19,49 +19,87 @@
 --   avg_cycle_days  cycle_days (close_date - the day of created_at) of the won ones, averaged, 2 decimals;
 --                   NULL when none was won
 --   min_minutes, max_minutes  the lowest and highest pre_opp_minutes in the segment; NULL when empty
+-- How it runs at 10M touches (issue 15): the closed opportunities (a few per account) are the join's
+-- in-memory side, engagement_daily streams past them, and only its rows inside an opportunity's 90 days are
+-- kept. The caps of engagement_person_daily (0100_views.sql) apply to a person's day and channel; a row with
+-- no page-view minutes, not of a form and not claimed adds its minutes as they are (the caps change no sum
+-- it is part of), so only the others are grouped by person, day and channel, on 128-bit hashes of the ids (as
+-- uniqExact counts strings). Whether a person with claimed minutes is confirmed is looked up in the set of
+-- (account, person) with signed touches.
 CREATE OR REPLACE VIEW {database}.engagement_influence AS
 WITH toDate(now(), '{reporting_tz}') AS today,
--- each closed opportunity's minutes per person at its account, read once from engagement_person_daily (every
--- stored day of the account): in its 90-day window, those not claimed and those claimed (web and form minutes
--- of a person known by an email), and whether the person made a signed touch there on any day (confirmed)
+     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(30, 2))
+         FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS page_view_cap,
+     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
+         FROM {database}.scoring_settings WHERE key = 'form_submit_daily_cap')) AS form_cap,
+     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
+         FROM {database}.scoring_settings WHERE key = 'form_submit')) AS form_minutes,
+-- the population, from the kept latest snapshots (0018_opportunity_latest.sql)
+closed AS
+(
+    SELECT opportunity_id, account_id, is_won, amount, toDate(created_at, '{reporting_tz}') AS created_day,
+           toInt32(dateDiff('day', created_day, close_date)) AS cycle_days,
+           reinterpretAsUInt128(sipHash128(opportunity_id)) AS opportunity_key
+    FROM {database}.opportunity_latest FINAL
+    WHERE is_closed AND close_date BETWEEN today - 364 AND today
+),
+-- each closed opportunity's capped minutes in its 90-day window: per claimed person (web and form minutes of a
+-- person known by an email) and, unclaimed, all together (person '')
 per_person AS
 (
-    SELECT opportunity_id, any(is_won) AS is_won, any(amount) AS amount, any(cycle_days) AS cycle_days, person,
-           sumIf(minutes, in_window AND NOT claimed) AS unclaimed_minutes,
-           sumIf(minutes, in_window AND claimed) AS claimed_minutes,
-           sumIf(touches, NOT claimed) != 0 AS signed
+    SELECT opportunity_key, person, sum(minutes) AS minutes
     FROM
     (
-        SELECT c.opportunity_id AS opportunity_id, c.is_won AS is_won, c.amount AS amount,
-               c.cycle_days AS cycle_days, d.person AS person, d.minutes AS minutes, d.touches AS touches,
-               d.day BETWEEN c.created_day - 90 AND c.created_day - 1 AS in_window,
-               d.channel IN ('web', 'form') AND position(d.person, '@') > 0 AS claimed
+        SELECT opportunity_key, any(claimed_by) AS person,
+               toDecimal64(if(channel = 'form' AND sum(touches) * form_minutes > form_cap,
+                   toDecimal128(round(sum(minutes) * form_cap / (sum(touches) * form_minutes), 2), 2),
+                   sum(minutes) - sum(pv_minutes)
+                   + if(sum(pv_base) > page_view_cap,
+                        toDecimal128(round(sum(pv_minutes) * page_view_cap / sum(pv_base), 2), 2),
+                        toDecimal128(sum(pv_minutes), 2))), 2) AS minutes
         FROM
         (
-            SELECT opportunity_id, account_id, is_won, amount, ifNull(cycle_days, 0) AS cycle_days,
-                   toDate(created_at, '{reporting_tz}') AS created_day
-            FROM {database}.opportunities
-            WHERE is_closed AND close_date BETWEEN today - 364 AND today
-        ) AS c
-        -- an opportunity whose account has no minutes keeps one row (0 minutes, outside any window)
-        LEFT JOIN {database}.engagement_person_daily AS d ON d.account_id = c.account_id
-        SETTINGS join_use_nulls = 0
+            SELECT c.opportunity_key AS opportunity_key,
+                   e.channel IN ('web', 'form') AND position(e.person, '@') > 0 AS claimed,
+                   if(claimed, e.person, '') AS claimed_by,
+                   NOT claimed AND e.channel != 'form' AND e.pv_base = 0 AND e.pv_minutes = 0 AS as_is,
+                   -- the rows added as they are: one group per opportunity
+                   if(as_is, toUInt128(0), reinterpretAsUInt128(sipHash128(e.person))) AS person_key,
+                   if(as_is, toDate(0), e.day) AS day, if(as_is, '', toString(e.channel)) AS channel,
+                   e.minutes AS minutes, e.touches AS touches, e.pv_base AS pv_base, e.pv_minutes AS pv_minutes
+            FROM {database}.engagement_daily AS e
+            INNER JOIN closed AS c ON c.account_id = e.account_id
+            WHERE e.kind = 'touch' AND e.day BETWEEN c.created_day - 90 AND c.created_day - 1
+        )
+        GROUP BY opportunity_key, person_key, day, channel
     )
-    GROUP BY opportunity_id, person
+    GROUP BY opportunity_key, person
 ),
--- every closed opportunity with its pre_opp_minutes and its quartile; ties in minutes go by id
+-- every closed opportunity with its pre_opp_minutes and its quartile; ties in minutes go by id. A person's
+-- claimed minutes count once the person is confirmed at the account: a known contact, or a touch of another
+-- channel there, on any day (signed input: email links, events, calls, meetings)
 ranked AS
 (
-    SELECT opportunity_id, is_won, amount, cycle_days, pre_opp_minutes,
+    SELECT c.opportunity_id AS opportunity_id, c.is_won AS is_won, c.amount AS amount, c.cycle_days AS cycle_days,
+           toDecimal64(ifNull(m.minutes, 0), 2) AS pre_opp_minutes,
            concat('q', toString(ntile(4) OVER (ORDER BY pre_opp_minutes, opportunity_id))) AS quartile
-    FROM
+    FROM closed AS c
+    LEFT JOIN
     (
-        SELECT opportunity_id, any(is_won) AS is_won, any(amount) AS amount, any(cycle_days) AS cycle_days,
-               toDecimal64(sum(unclaimed_minutes + if(signed OR person IN (SELECT email FROM {database}.contacts FINAL),
-                                                      claimed_minutes, 0)), 2) AS pre_opp_minutes
-        FROM per_person
-        GROUP BY opportunity_id
-    )
+        SELECT p.opportunity_key AS opportunity_key,
+               sum(if(p.person = '' OR p.minutes = 0
+                          OR sipHash128(o.account_id, p.person) IN
+                      (
+                          SELECT sipHash128(account_id, person) FROM {database}.engagement_daily
+                          WHERE kind = 'touch' AND position(person, '@') > 0 AND channel NOT IN ('web', 'form')
+                            AND account_id IN (SELECT account_id FROM closed)
+                          GROUP BY account_id, person HAVING sum(touches) != 0
+                      )
+                          OR p.person IN (SELECT email FROM {database}.contacts FINAL), p.minutes, 0)) AS minutes
+        FROM per_person AS p
+        INNER JOIN (SELECT opportunity_key, account_id FROM closed) AS o ON o.opportunity_key = p.opportunity_key
+        GROUP BY opportunity_key
+    ) AS m ON m.opportunity_key = c.opportunity_key
 ),
 -- each opportunity counts in its quartile and in engaged or not_engaged
 per_segment AS

@@ -1,70 +1,20 @@
 """The fast revenue views (0400_revenue_views.sql: one read of the kept latest snapshots, days folded into
 the periods they belong to) against the straightforward computation, in Python, from every snapshot inserted
-(the latest per opportunity by occurred_at, then event_id as text; each period, audience and month evaluated
-opportunity by opportunity), on random histories: snapshots shuffled over several inserts, a fifth of them twice, late older snapshots that must change
-nothing, newer ones that move an opportunity to another stage, account, type or outcome, dates on both sides of
-every period's first day, accounts that are targets, not targets or not registered (then registered)."""
+(tests/revenue_random.py: the latest per opportunity; each period, audience and month evaluated opportunity by
+opportunity), on random histories: late older snapshots that must change nothing, newer ones that move an
+opportunity to another stage, account, type or outcome, dates on both sides of every period's first day, accounts that are targets, not targets or not registered (then registered)."""
 from __future__ import annotations
 
 import random
-import uuid
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from revenue_random import NOW, TODAY, history, insert_shuffled, latest, ratio, register, snapshot_row
 
-COLUMNS = ("event_id", "opportunity_id", "account_id", "occurred_at", "received_at", "stage", "is_closed", "is_won",
-           "amount", "currency", "created_at", "close_date", "name", "owner", "source", "type", "program_id",
-           "probability", "payload", "writer")
-NOW = datetime.now(timezone.utc).replace(microsecond=0)  # as stored: to the millisecond
-TODAY = NOW.date()
 TARGETS = {"t-1", "t-2"}
-
-
-def boundary_days() -> list[date]:
-    """Every period's first day and the day before it, today, tomorrow, and days far back."""
-    firsts = [TODAY.replace(day=1), date(TODAY.year, 3 * ((TODAY.month - 1) // 3) + 1, 1), TODAY.replace(month=1, day=1),
-              TODAY - timedelta(days=89), TODAY - timedelta(days=364)]
-    return [d + timedelta(days=k) for d in firsts for k in (-1, 0)] + [TODAY, TODAY + timedelta(days=1),
-                                                                   TODAY - timedelta(days=700)]
-
-
-def snapshot_row(rng: random.Random, opportunity: str, at: datetime) -> list:
-    days = boundary_days()
-    created = rng.choice(days + [TODAY - timedelta(days=rng.randint(0, 800))])
-    fate = rng.choice(["open", "open", "won", "won", "lost"])
-    close = rng.choice(days + [created + timedelta(days=rng.randint(-3, 200))])
-    return [uuid.UUID(int=rng.getrandbits(128)), opportunity, rng.choice(["t-1", "t-2", "n-1", "n-2", "ghost", "late"]),
-            at, at, {"open": rng.choice(["Prospecting", "Proposal"]), "won": "Closed Won", "lost": "Closed Lost"}[fate],
-            int(fate != "open"), int(fate == "won"), Decimal(rng.randint(0, 10**7)) / 100, "USD",
-            datetime.combine(created, time(rng.choice([0, 12, 23]), rng.choice([0, 59])), timezone.utc), close,
-            f"deal {opportunity}", "", rng.choice(["marketing", "sales"]),
-            rng.choice(["new_business", "new_business", "renewal", "expansion"]), "",
-            None if fate != "open" else rng.choice([None, 0, 35, 100]), "{}", "w"]
-
-
-def history(rng: random.Random, opportunities: int, snapshots: int) -> list[list]:
-    """Each opportunity's snapshots at distinct or equal instants (ties go by event_id)."""
-    return [snapshot_row(rng, f"o-{n}", NOW - timedelta(hours=rng.randint(1, 2000), milliseconds=rng.choice([0, 1])))
-            for n in range(opportunities) for _ in range(rng.randint(1, snapshots))]
-
-
-def insert_shuffled(client, db: str, rng: random.Random, rows: list[list]) -> None:
-    rows = rows + [list(r) for r in rng.sample(rows, len(rows) // 5)]
-    rng.shuffle(rows)
-    for start in range(0, len(rows), 41):
-        client.insert(f"{db}.opportunity_snapshots", rows[start:start + 41], column_names=COLUMNS)
-
-
-def latest(rows: list[list]) -> list[dict]:
-    """The state: each opportunity's snapshot with the largest (occurred_at, event_id as text)."""
-    state: dict[str, list] = {}
-    for r in rows:
-        if r[1] not in state or (r[3], str(r[0])) > (state[r[1]][3], str(state[r[1]][0])):
-            state[r[1]] = r
-    return [dict(zip(COLUMNS, r)) for r in state.values()]
 
 
 def cycle(o: dict) -> int:
@@ -78,12 +28,6 @@ def first_wins(opps: list[dict]) -> dict[str, date]:
         if o["is_won"] and o["type"] == "new_business":
             out[o["account_id"]] = min(out.get(o["account_id"], o["close_date"]), o["close_date"])
     return out
-
-
-def ratio(a, b, places: str) -> Decimal:
-    """As the views divide: to 8 decimals toward zero, then half away from zero."""
-    exact = (Decimal(a) / Decimal(b)).quantize(Decimal("1e-8"), ROUND_DOWN)
-    return exact.quantize(Decimal(places), ROUND_HALF_UP)
 
 
 def median(values: list[int]) -> Decimal:
@@ -152,11 +96,6 @@ def assert_views_equal_reference(client, db: str, rows: list[list]) -> None:
     assert summary == expected_summary(opps)
     assert client.query(f"SELECT {VELOCITY} FROM {db}.sales_velocity").result_rows == [expected_velocity(opps)]
     assert client.query(f"SELECT * FROM {db}.revenue_monthly ORDER BY month").result_rows == expected_monthly(opps)
-
-
-def register(client, db: str, *accounts: tuple[str, int]) -> None:
-    values = ", ".join(f"('{a}', 'name {a}', {t}, now64(3))" for a, t in accounts)
-    client.command(f"INSERT INTO {db}.accounts (account_id, name, is_target, updated_at) VALUES {values}")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
