@@ -133,3 +133,12 @@ def test_hostile_identifiers_are_refused_and_nothing_is_sent(settings):
         assert len(refused.stderr) < 400  # a 10 KB input is not echoed back whole
     nothing = pulse(settings, "forget")
     assert nothing.returncode == 2 and "name someone" in nothing.stderr
+
+
+def test_a_request_sent_while_no_worker_runs_is_done_when_one_starts(settings, start):
+    waiting = pulse(settings, "forget", "--email", ANA, "--timeout", "2")
+    assert waiting.returncode == 1, waiting.stdout + waiting.stderr
+    assert "not confirmed within 2 s" in waiting.stderr and "wait on the erasure topic" in waiting.stderr
+    start("worker", settings)
+    wait_until(lambda: count(settings, "SELECT count() FROM erasure_log WHERE named = 1 AND kind = 'email'") == 1,
+               60, what="the waiting request done by the worker")
