@@ -68,21 +68,29 @@ async def follow_erasures(pipeline: Pipeline) -> None:
     await consumer.start()
     try:
         while True:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for tp, records in batches.items():
-                for record in records:
-                    try:
-                        await apply_message(pipeline, record.value)
-                    except Exception as exc:  # never skipped: read again after a pause, from this one on
-                        log.error("erasure request %s/%d failed, trying again: %s", tp.topic, record.offset, exc)
-                        consumer.seek(tp, record.offset)
-                        await asyncio.sleep(5.0)
-                        break
-            if batches:
-                await consumer.commit()  # up to the position: what was applied
+            try:
+                await take_requests(pipeline, consumer)
+            except Exception as exc:  # Kafka away (a commit needs its coordinator): the worker goes on
+                log.error("erasure requests: %s; trying again", exc)
+                await asyncio.sleep(5.0)
             await report_drops(pipeline)
     finally:
         await consumer.stop()
+
+
+async def take_requests(pipeline: Pipeline, consumer: AIOKafkaConsumer) -> None:
+    batches = await consumer.getmany(timeout_ms=1000)
+    for tp, records in batches.items():
+        for record in records:
+            try:
+                await apply_message(pipeline, record.value)
+            except Exception as exc:  # never skipped: read again after a pause, from this one on
+                log.error("erasure request %s/%d failed, trying again: %s", tp.topic, record.offset, exc)
+                consumer.seek(tp, record.offset)
+                await asyncio.sleep(5.0)
+                break
+    if batches:
+        await consumer.commit()  # up to the position: what was applied
 
 
 async def apply_message(pipeline: Pipeline, raw: bytes) -> Erased | None:
