@@ -105,8 +105,9 @@ class ErasureStore:
             for table in ("account_touches", "anonymous_touches", "touches"):
                 self._delete(table, "event_id IN %(ids)s", ids)
         self._forget_older_versions(p)
-        self._mark_changed(p)
+        changed = self._account_days(p)
         self._delete("engagement_daily", "kind = 'touch' AND person IN %(people)s", p)
+        self._mark_changed(changed)
         counts["identity_links"] = self._delete("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p,
                                            count=True)
         counts["contacts"] = self._delete("contacts", "email IN %(emails)s", p, count=True)
@@ -129,15 +130,19 @@ class ErasureStore:
                                     f"WHERE prev_person IN %(people)s", parameters=p, settings=_SYNC)
         self._delete("account_touches", "person IN %(people)s", p)
 
-    def _mark_changed(self, p: dict) -> None:
+    def _account_days(self, p: dict) -> list[tuple]:
+        return self.client.query(f"SELECT DISTINCT account_id, day FROM {self.db}.engagement_daily "
+                                 f"WHERE kind = 'touch' AND person IN %(people)s AND account_id != ''",
+                                 parameters=p).result_rows
+
+    def _mark_changed(self, account_days: list[tuple]) -> None:
         """A deletion fires no materialized view: where the stage evaluator keeps its own rollup of
-        engagement_daily (engagement_changes), name the person's accounts and days to it, as an insert would."""
-        if self._exists("engagement_changes"):
-            self.client.command(
-                f"INSERT INTO {self.db}.engagement_changes (scope, account_id, day, changed_at) "
-                f"SELECT 'account', account_id, day, now64(3, 'UTC') FROM {self.db}.engagement_daily "
-                f"WHERE kind = 'touch' AND person IN %(people)s AND account_id != '' GROUP BY account_id, day",
-                parameters=p)
+        engagement_daily (engagement_changes), name the person's accounts and days to it, as an insert
+        would, once their rows are gone (a fold of those days before then would still count them)."""
+        if account_days and self._exists("engagement_changes"):
+            now = datetime.now(timezone.utc)
+            self.client.insert(f"{self.db}.engagement_changes", [["account", a, d, now] for a, d in account_days],
+                               column_names=("scope", "account_id", "day", "changed_at"))
 
     def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]]) -> None:
         """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier."""

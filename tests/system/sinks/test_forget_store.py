@@ -76,8 +76,14 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     needles = sorted(emails | cookies)
     keys = [k for k, payload in store.rejected_candidates(needles) if mentions(payload, emails, cookies)]
     assert sorted(keys) == ["k1", "k2"]
+    before = datetime.now(timezone.utc)
     done = store.erase(emails, cookies, keys)
 
+    if store._exists("engagement_changes"):  # the stage evaluator's rollup is told which account-days changed
+        marked = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_changes "
+                              f"WHERE scope = 'account' AND changed_at >= %(t)s ORDER BY account_id",
+                              parameters={"t": before}).result_rows
+        assert marked == [("acme", date(2026, 11, 20)), ("globex", date(2026, 11, 20))]
     assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
         "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 1, "rejected_events": 2,
         "engagement_rows": 0}
