@@ -15,20 +15,14 @@
 --   entered_on  the day of entered_at in the reporting time zone
 CREATE OR REPLACE VIEW {database}.person_stages AS
 WITH {lifecycle_order} AS stages
-SELECT email, position, stages[position] AS stage, entered_at, toDate(entered_at, '{reporting_tz}') AS entered_on
+SELECT email, toUInt32(position) AS position, stages[position] AS stage, entered_at,
+       toDate(entered_at, '{reporting_tz}') AS entered_on
 FROM
 (
-    SELECT email, position, min(occurred_at) AS entered_at
-    FROM
-    (
-        SELECT email, occurred_at, indexOf(stages, stage) AS rank
-        FROM {database}.lifecycle_changes FINAL
-        WHERE rank > 0
-    )
-    ARRAY JOIN arrayEnumerate(stages) AS position
-    WHERE rank >= position
-    GROUP BY email, position
-);
+    -- the kept state of 0025_funnel_people.sql: position -> first reached (ms), for positions 1..top
+    SELECT email, entered FROM {database}.funnel_people FINAL
+)
+ARRAY JOIN entered.1 AS position, arrayMap(ms -> fromUnixTimestamp64Milli(ms, 'UTC'), entered.2) AS entered_at;
 
 -- One row per person with a lifecycle change: the current stage and when each stage was first reached.
 --   email          the person
@@ -135,8 +129,9 @@ FROM
 LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS a ON a.account_id = d.account_id
 SETTINGS join_use_nulls = 0;
 
--- One row per person who reached a stage of the order: their history as arrays indexed by position, in one
--- pass over the changes; lifecycle_history, funnel_counts and funnel_conversion read it (no join per stage).
+-- One row per person who reached a stage of the order: their history as arrays indexed by position, from the
+-- kept state of 0025_funnel_people.sql (one merged row per person); lifecycle_history, funnel_counts and
+-- funnel_conversion read it (no join per stage).
 --   person         the person (email)
 --   source         the source of the person's first change (ties: the larger event_id; '' when none)
 --   given_account  the account the CRM gave with the latest change that named one ('' when none)
@@ -147,28 +142,18 @@ SETTINGS join_use_nulls = 0;
 --   owners         the owner when entering each position: the latest non-empty owner of a change at or before
 --                  it (ties: the larger event_id); '' when none named one by then
 CREATE OR REPLACE VIEW {database}.person_funnel AS
-SELECT email AS person, source, given_account, top, entered,
-       arrayMap(t -> toDate(t, '{reporting_tz}'), entered) AS entered_on,
-       arrayMap(p -> toUInt8(NOT arrayExists(c -> c.1 = p AND c.2 = entered[p], cs)), range(1, top + 1)) AS skipped,
-       arrayMap(p -> arrayLast(c -> c.2 <= entered[p] AND c.4 != '', cs).4, range(1, top + 1)) AS owners
+SELECT email AS person, f.3 AS source, a.3 AS given_account, length(e.1) AS top, times AS entered,
+       arrayMap(t -> toDate(t, '{reporting_tz}'), times) AS entered_on,
+       arrayMap((p, t) -> toUInt8(NOT has(arrayZip(n.1, n.2), (p, t))), e.1, e.2) AS skipped,
+       arrayMap(t -> arrayLast(x -> x.1 <= t, arraySort(o)).3, times) AS owners
 FROM
 (
-    SELECT email, source, given_account, top, cs,
-           arrayMap(p -> arrayMin(arrayMap(c -> c.2, arrayFilter(c -> c.1 >= p, cs))), range(1, top + 1)) AS entered
-    FROM
-    (
-        -- cs: (rank in the order or 0, occurred_at, event_id, owner) of every change, in history order
-        WITH {lifecycle_order} AS stages
-        SELECT email, max(indexOf(stages, stage)) AS top,
-               argMin(source, (occurred_at, toString(event_id))) AS source,
-               argMaxIf(account_id, (occurred_at, toString(event_id)), account_id != '') AS given_account,
-               arraySort(c -> (c.2, c.3), groupArray((indexOf(stages, stage), occurred_at, toString(event_id),
-                                                      owner))) AS cs
-        FROM {database}.lifecycle_changes FINAL
-        GROUP BY email
-    )
-    WHERE top > 0
-);
+    -- the kept state of 0025_funnel_people.sql: positions 1..top reached, first times in ms
+    SELECT email, entered AS e, named AS n, first AS f, account AS a, owners AS o,
+           arrayMap(ms -> fromUnixTimestamp64Milli(ms, 'UTC'), entered.2) AS times
+    FROM {database}.funnel_people FINAL
+)
+WHERE top > 0;
 
 -- One row per person and stage of the order they have reached: their lifecycle history as a funnel.
 --   person      the person (email)

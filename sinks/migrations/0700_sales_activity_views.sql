@@ -154,6 +154,19 @@ LEFT JOIN
 ) AS k ON k.account_id = a.account_id
 SETTINGS join_use_nulls = 0;
 
+-- Every person who reached mql, from the kept funnel state (0025_funnel_people.sql: one merged row per person,
+-- instead of every change read with FINAL): sla_mqls reads it twice.
+--   email         the person
+--   mql_at        when they first reached mql: the earliest change to mql or a later stage of the order
+--   given         the account the CRM gave with the latest change naming one ('' when none)
+--   owner_at_mql  the owner of their latest change naming one at or before mql_at (ties: the larger event_id); ''
+CREATE OR REPLACE VIEW {database}.person_mql AS
+WITH {lifecycle_order} AS stages, indexOf(stages, 'mql') AS mql_rank
+SELECT email, fromUnixTimestamp64Milli(e.2[mql_rank], 'UTC') AS mql_at, a.3 AS given,
+       arrayLast(x -> x.1 <= mql_at, arraySort(o)).3 AS owner_at_mql
+FROM (SELECT email, entered AS e, account AS a, owners AS o FROM {database}.funnel_people FINAL)
+WHERE mql_rank > 0 AND length(e.1) >= mql_rank;
+
 -- Every person who reached mql (the stage named `mql` of PULSE_LIFECYCLE_STAGES), judged against the SLA.
 --   email                the person
 --   account_id           their account (person_lifecycle: the CRM's, else the contact's; '' when unknown)
@@ -189,23 +202,11 @@ SELECT m.email AS email, m.account_id AS account_id,
        toUInt8(now64(3) < window_ends_at) AS pending
 FROM
 (
-    -- one pass over the changes: when the person first reached mql (a change to mql or a later stage of the
-    -- order, as person_stages has it), the account the CRM last gave, the owners named up to that moment
+    -- when the person first reached mql (a change to mql or a later stage of the order, as person_stages has
+    -- it), the account the CRM last gave (else the contact's), the owner named up to that moment
     SELECT l.email AS email, l.mql_at AS mql_at, if(l.given != '', l.given, ifNull(k.account_id, '')) AS account_id,
            l.owner_at_mql AS owner
-    FROM
-    (
-        WITH {lifecycle_order} AS stages, indexOf(stages, 'mql') AS mql_rank
-        SELECT email, minIf(occurred_at, indexOf(stages, stage) >= mql_rank) AS mql_at,
-               argMaxIf(account_id, (occurred_at, toString(event_id)), account_id != '') AS given,
-               arrayFilter(c -> c.1 <= mql_at,
-                           arraySort(groupArrayIf((occurred_at, toString(event_id), owner), owner != ''))) AS before,
-               if(empty(before), '', before[-1].3) AS owner_at_mql
-        FROM {database}.lifecycle_changes FINAL
-        WHERE mql_rank > 0
-        GROUP BY email
-        HAVING countIf(indexOf(stages, stage) >= mql_rank) > 0
-    ) AS l
+    FROM {database}.person_mql AS l
     LEFT JOIN (SELECT email, account_id FROM {database}.contacts FINAL) AS k ON k.email = l.email
 ) AS m
 LEFT JOIN (SELECT account_id, owner FROM {database}.accounts FINAL) AS a ON a.account_id = m.account_id
@@ -217,15 +218,7 @@ LEFT JOIN
                AS attempts,
            max(x.is_connect) AS connected
     FROM {database}.sales_touches AS x
-    INNER JOIN
-    (
-        WITH {lifecycle_order} AS stages, indexOf(stages, 'mql') AS mql_rank
-        SELECT email, minIf(occurred_at, indexOf(stages, stage) >= mql_rank) AS mql_at
-        FROM {database}.lifecycle_changes FINAL
-        WHERE mql_rank > 0
-        GROUP BY email
-        HAVING countIf(indexOf(stages, stage) >= mql_rank) > 0
-    ) AS q ON q.email = x.email
+    INNER JOIN (SELECT email, mql_at FROM {database}.person_mql) AS q ON q.email = x.email
     WHERE x.email != '' AND x.occurred_at >= q.mql_at
     GROUP BY x.email
 ) AS t ON t.email = m.email
