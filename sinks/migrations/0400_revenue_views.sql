@@ -256,13 +256,15 @@ GROUP BY audience, stage;
 --                       customer the cost of one is unknown, and CLV without it would overstate)
 CREATE OR REPLACE VIEW {database}.sales_velocity AS
 WITH toDate(now(), '{reporting_tz}') AS today
-SELECT sum(a.open_n) AS open_count,
-       toDecimal128(sum(a.open_sum), 2) AS open_amount,
-       toDecimal128(round(sum(a.open_weighted) / 100, 2), 2) AS weighted_open_amount,
-       sum(a.won_n) AS won_count,
-       sum(a.lost_n) AS lost_count,
-       sum(a.won_sum) AS won_amount,
-       sum(a.won_cycles) AS won_cycle_days,
+SELECT countIf(NOT is_closed) AS open_count,
+       toDecimal128(sumIf(amount, NOT is_closed), 2) AS open_amount,
+       toDecimal128(round(sumIf(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6), NOT is_closed)
+                          / 100, 2), 2) AS weighted_open_amount,
+       countIf(is_won AND in_365) AS won_count,
+       countIf(is_closed AND NOT is_won AND in_365) AS lost_count,
+       sumIf(amount, is_won AND in_365) AS won_amount,
+       sumIf(toInt32(dateDiff('day', toDate(created_at, '{reporting_tz}'), close_date)), is_won AND in_365)
+           AS won_cycle_days,
        if(won_count + lost_count = 0, NULL, toNullable(toDecimal64(round(
            toDecimal128(won_count, 8) / (won_count + lost_count), 4), 4))) AS win_rate_365d,
        if(won_count = 0, NULL, toNullable(toDecimal128(round(toDecimal128(won_amount, 8) / won_count, 2), 2)))
@@ -272,17 +274,20 @@ SELECT sum(a.open_n) AS open_count,
        if(won_count = 0 OR won_cycle_days = 0, NULL, toNullable(toDecimal128(round(
            toDecimal128(won_amount, 8) * open_count * won_count / ((won_count + lost_count) * won_cycle_days), 2), 2)))
            AS velocity_per_day,
-       sum(a.renewals_won_n) AS renewals_won,
-       sum(a.renewals_closed_n) AS renewals_closed,
+       countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won,
+       countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed,
        if(renewals_closed = 0, NULL, toNullable(toDecimal64(round(
            toDecimal128(renewals_won, 8) / renewals_closed, 4), 4))) AS retention_365d,
-       countIf(a.won_of != '' AND a.won_n > 0) AS won_customers_365d,
+       uniqExactIf(account_id, is_won AND in_365) AS won_customers_365d,
        if(won_customers_365d = 0, NULL, toNullable(toDecimal128(round(
            toDecimal128(won_amount, 8) / won_customers_365d, 2), 2))) AS revenue_per_customer_year,
        renewals_closed = 0 OR renewals_won = renewals_closed AS lifetime_from_setting,
        if(lifetime_from_setting, toDecimal64('{customer_lifetime_years}', 2), toDecimal64(round(
            toDecimal128(renewals_closed, 8) / (renewals_closed - renewals_won), 2), 2)) AS lifetime_years,
-       countIf(a.won_of != '' AND a.first_new_business BETWEEN today - 364 AND today) AS new_customers_365d,
+       -- an account's first win is in the 365 days when it has a win by today and none before those days
+       toUInt64(uniqExactIf(account_id, is_won AND type = 'new_business' AND close_date <= today)
+                - uniqExactIf(account_id, is_won AND type = 'new_business' AND close_date < today - 364))
+           AS new_customers_365d,
        if(new_customers_365d = 0, NULL, toNullable(toDecimal128(round(toDecimal128(
            (SELECT spend FROM {database}.reporting_spend WHERE period = '365d'), 8) / new_customers_365d, 2), 2)))
            AS cac_365d,
@@ -294,27 +299,11 @@ SELECT sum(a.open_n) AS open_count,
            - assumeNotNull(cac_365d), 2), 2))) AS clv
 FROM
 (
-    -- one read of the kept latest snapshots (0018_opportunity_latest.sql), grouped by the account of the
-    -- closed-won ones: one row per account with a win (its wins: the customers are counted from these rows)
-    -- and one row of every other opportunity (won_of '')
-    SELECT won_of, countIf(NOT is_closed) AS open_n, sumIf(amount, NOT is_closed) AS open_sum,
-           sumIf(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6), NOT is_closed) AS open_weighted,
-           countIf(is_won AND in_365) AS won_n, countIf(is_closed AND NOT is_won AND in_365) AS lost_n,
-           sumIf(amount, is_won AND in_365) AS won_sum,
-           sumIf(toInt32(dateDiff('day', toDate(created_at, '{reporting_tz}'), close_date)), is_won AND in_365)
-               AS won_cycles,
-           countIf(is_won AND in_365 AND type = 'renewal') AS renewals_won_n,
-           countIf(is_closed AND in_365 AND type = 'renewal') AS renewals_closed_n,
-           -- the account's first closed-won new_business close date; 1970-01-01 when it has none
-           minIf(close_date, is_won AND type = 'new_business') AS first_new_business
-    FROM
-    (
-        SELECT if(is_won, account_id, '') AS won_of, is_closed, is_won, amount, probability, created_at, close_date,
-               type, close_date BETWEEN today - 364 AND today AS in_365
-        FROM {database}.opportunity_latest FINAL
-    )
-    GROUP BY won_of
-) AS a;
+    -- one read of the kept latest snapshots (0018_opportunity_latest.sql)
+    SELECT account_id, is_closed, is_won, amount, probability, created_at, close_date, type,
+           close_date BETWEEN today - 364 AND today AS in_365
+    FROM {database}.opportunity_latest FINAL
+);
 
 -- Per month (reporting time zone), every opportunity (unregistered accounts too): what the goals are
 -- measured against. One row per month in which anything below happened.
