@@ -40,7 +40,7 @@ def register(sub) -> None:
     p = sub.add_parser("forget", help="erase a person (GDPR / CCPA): touches, identity links, contact, lifecycle "
                                       "changes, dead letters; their minutes leave the totals")
     p.add_argument("--email", action="append", default=[], help="an email to erase (repeatable)")
-    p.add_argument("--anonymous-id", action="append", default=[], dest="anonymous_ids",
+    p.add_argument("--anonymous-id", action="append", default=[], dest="anonymous_ids", metavar="ID",
                    help="a website cookie id to erase (repeatable)")
     p.add_argument("--file", type=Path, help="one identifier per line: an email (has @) or an anonymous id; "
                                              "`email:` / `anonymous_id:` prefixes say which; # comments")
