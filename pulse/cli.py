@@ -53,7 +53,9 @@ def cmd_ui(args) -> int:
 def cmd_demo(args) -> int:
     from pulse import demo
 
-    demo.run(_settings(), rate=args.rate)
+    if args.rate is not None and not 0 <= args.rate <= 1000:
+        raise SystemExit("pulse demo: --rate must be from 0 to 1000 touches a second")
+    demo.run(_settings(), rate=demo.LIVE_RATE if args.rate is None else args.rate)
     return 0
 
 
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("hooks", help="run the tracking hooks (HTTP ingress)").set_defaults(func=cmd_hooks)
     sub.add_parser("ui", help="run the Streamlit dashboard").set_defaults(func=cmd_ui)
     p = sub.add_parser("demo", help="publish a demo registry and post demo touches to the hooks")
-    p.add_argument("--rate", type=float, default=40.0, help="touches per second (about)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="live touches per second, on average (default 0.3, the history's pace: pulse/demo.py)")
     p.set_defaults(func=cmd_demo)
     sub.add_parser("migrate", help="apply missing ClickHouse migrations").set_defaults(func=cmd_migrate)
     p = sub.add_parser("sql", help="run a read-only SQL query (argument or stdin)")

@@ -16,12 +16,12 @@ import urllib.request
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from schemas.settings import Settings
 from decimal import Decimal
 
-from pulse import demo_alerts, demo_crm, demo_funnel, demo_money, demo_sales, demo_traffic
+from pulse import demo_alerts, demo_crm, demo_funnel, demo_history, demo_money, demo_sales, demo_traffic
 from schemas.registry import AccountRecord, ContactRecord, ProgramRecord
 from streams.tracking import signatures
 
@@ -38,6 +38,10 @@ _LAST = "smith garcia muller rossi kim novak silva tanaka okafor larsen dubois k
 _ROLES = (("c_level", 0.08), ("vp", 0.14), ("director", 0.22), ("manager", 0.3), ("other", 0.26))
 _PAGES = ("/", "/pricing", "/product", "/product/attribution", "/customers", "/blog/abm-playbook",
           "/docs/getting-started", "/webinars/q4-roadmap", "/compare", "/security")
+# Live touches a second, at about the pace of the history (600 a day, pulse/demo_history.py) sped up: an hour adds
+# about a quarter to the last 7 days, so the accounts surging are still the history's few; at 20 a second every touched
+# account surged within minutes. `pulse demo --rate` sets it (a demo left running for hours: more surge).
+LIVE_RATE = 0.3
 CAMPAIGN = "cmp-november-newsletter"
 WEBINAR = "evt-q4-roadmap-webinar"
 # Costs all-in (content, agency, sends, promotion), sized to the demo's CRM history (about 3.5M of pipeline a
@@ -97,8 +101,9 @@ def make_world(seed: int = 7, n_accounts: int = 400, targets: int = 250) -> Demo
     return DemoWorld(accounts, contacts, weights)
 
 
-def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
-    account = rnd.choices(world.accounts, world.weights)[0]
+def make_touch(world: DemoWorld, rnd: random.Random, at: datetime, account: AccountRecord | None = None) -> dict:
+    """One touch at `at`, at `account` or at one the Zipf weights choose."""
+    account = account or rnd.choices(world.accounts, world.weights)[0]
     person = rnd.choice(world.people[account.account_id])
     host = int(account.ip_ranges[0].split(".")[2])
     ip = f"198.{account.ip_ranges[0].split('.')[1]}.{host}.{rnd.randint(2, 250)}"
@@ -134,9 +139,15 @@ def make_touch(world: DemoWorld, rnd: random.Random, at: datetime) -> dict:
     return {**base, "type": kind, "email": person.email, "form_id": "demo-request", "asset": "ABM guide"}
 
 
-def make_history(world: DemoWorld, rnd: random.Random, now: datetime, days: int) -> list[dict]:
-    """The backfilled touches: 120 a day over `days` days before now (the CRM history follows them)."""
-    return [make_touch(world, rnd, now - timedelta(seconds=rnd.uniform(60, days * 86400))) for _ in range(days * 120)]
+def make_history(world: DemoWorld, rnd: random.Random, now: datetime, days: int = demo_history.DAYS) -> list[dict]:
+    """The backfilled touches over `days` days before now: steady weeks, a few accounts surging
+    (pulse/demo_history.py); the CRM history follows them."""
+    return demo_history.make_history(world, rnd, now, make_touch, days)[0]
+
+
+def live_count(rnd: random.Random, rate: float) -> int:
+    """Touches to post this second: `rate` on average (0.3: one about every third second)."""
+    return int(rate) + (rnd.random() < rate % 1)
 
 
 def post(url: str, events: list[dict], secret: str) -> dict:
@@ -149,7 +160,7 @@ def post(url: str, events: list[dict], secret: str) -> dict:
         return json.loads(response.read())
 
 
-def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: int = 7,
+def run(settings: Settings, rate: float = LIVE_RATE, backfill_days: int = demo_history.DAYS, seed: int = 7,
         stop_after: float | None = None) -> None:
     """Publish the registry, backfill some history, then post live touches at about `rate` per second."""
     from streams.producer import producer, publish_accounts, publish_contacts, publish_programs
@@ -181,9 +192,10 @@ def run(settings: Settings, rate: float = 40.0, backfill_days: int = 30, seed: i
     started = time.monotonic()
     while stop_after is None or time.monotonic() - started < stop_after:
         tick = time.monotonic()
-        batch = [make_touch(world, rnd, datetime.now(timezone.utc)) for _ in range(max(1, rnd.randint(1, int(rate))))]
+        batch = [make_touch(world, rnd, datetime.now(timezone.utc)) for _ in range(live_count(rnd, rate))]
         try:
-            post(collect, batch, secret)
+            if batch:
+                post(collect, batch, secret)
         except (urllib.error.URLError, OSError) as exc:
             log.warning("demo: hooks not reachable (%s); retrying", exc)
         time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))

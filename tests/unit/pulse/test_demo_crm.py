@@ -4,6 +4,7 @@ or after their creation, never in the future), and it follows engagement as the 
 the most engaged quarter of closed opportunities wins more often and closes faster than the least engaged."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from collections import Counter
@@ -18,10 +19,11 @@ from schemas.validate import Accepted, validate
 NOW = datetime(2026, 3, 15, 12, tzinfo=timezone.utc)
 
 
+@functools.cache
 def generate(seed: int):
     """What `pulse demo` posts, as run() makes it: the touches, then the opportunities' latest snapshots."""
     world = make_world(seed)
-    touches = make_history(world, random.Random(seed + 1), NOW, 30)
+    touches = make_history(world, random.Random(seed + 1), NOW)
     snapshots = make_opportunities(world, random.Random(seed + 2), NOW, touches)
     latest = {}
     for item in sorted(snapshots, key=lambda s: s["occurred_at"]):

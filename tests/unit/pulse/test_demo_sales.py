@@ -76,7 +76,7 @@ def test_decisions_follow_the_crm_history_an_account_with_a_won_or_open_deal_is_
     from pulse.demo_crm import accounts_in_business, make_opportunities
 
     world = make_world(7)
-    snapshots = make_opportunities(world, random.Random(9), NOW, make_history(world, random.Random(8), NOW, 30))
+    snapshots = make_opportunities(world, random.Random(9), NOW, make_history(world, random.Random(8), NOW))
     latest = {}
     for item in sorted(snapshots, key=lambda s: s["occurred_at"]):
         latest[item["opportunity_id"]] = item
