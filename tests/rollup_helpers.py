@@ -135,6 +135,9 @@ def raw_engagement(client, database: str, at: datetime) -> list[tuple]:
     sql = next(s for s in view.statements() if s.startswith(head))[len(head):]
     sql = sql.replace(f"{database}.engagement_person_daily", f"({RAW_PERSON_DAILY})".replace("{db}", database))
     sql = re.sub(r"last_activity AS\n\(.*?\n\)\nSELECT", RAW_LAST_ACTIVITY.replace("{db}", database), sql, flags=re.S)
+    # the contacts it looks up: those among every stored touch's people
+    sql = re.sub(rf"FROM {database}\.engagement_daily\s+WHERE kind = 'touch' AND account_id IN chosen",
+                 f"FROM {database}.touches", sql)
     for name, value in (("at:DateTime64(3, 'UTC')", f"toDateTime64('{literal(at)}', 3, 'UTC')"),
                         ("slices:UInt32", "1"), ("slice:UInt32", "0"), ("batch:UInt64", "0")):
         sql = sql.replace("{%s}" % name, value)

@@ -18,6 +18,7 @@ import statistics
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 from schemas.settings import Settings
 
@@ -93,8 +94,9 @@ def _queued(client, at: datetime) -> int:
                         parameters={"b": int(at.timestamp() * 1000)}).result_rows[0][0]
 
 
-def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1000) -> dict:
-    """Grow the store to each size in turn (fresh touches of one size count toward the next)."""
+def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1000) -> Iterator[tuple[int, dict]]:
+    """Grow the store to each size in turn (fresh touches of one size count toward the next); yields
+    (size, results) as each size is done."""
     from pulse.bench.queries import _CONTACTS, _PROGRAMS, _REGISTRY, ACCOUNTS, CONTACTS, generate
     from sinks.client import engine_reader_client, writer_client
     from sinks.migrate import migrate
@@ -106,7 +108,7 @@ def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1
         client.command(sql.format(db=DB, accounts=ACCOUNTS, contacts=CONTACTS))
     reader = engine_reader_client(settings)
     reader.database = DB
-    results, rows = {}, 0
+    rows = 0
     for size in sizes:
         generated_s = _timed(generate, client, DB, rows, size - rows)
         row = {"touches": client.query(f"SELECT count() FROM {DB}.touches").result_rows[0][0],
@@ -115,5 +117,4 @@ def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1
         rows = size + fresh
         account = client.query(f"SELECT account_id FROM {DB}.engagement_daily WHERE account_id != '' "
                                "GROUP BY account_id ORDER BY sum(touches) DESC LIMIT 1").result_rows[0][0]
-        results[size] = row | _queries(reader, account, repeats)
-    return results
+        yield size, row | _queries(reader, account, repeats)

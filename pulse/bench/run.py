@@ -219,7 +219,7 @@ def rollups(report: Report, workdir: Path, plan: Plan) -> None:
 
     # stage evaluation and the per-account queries as history grows (issue 17): the queries section's
     # engine directory, a database of its own
-    for size, row in section.measure(workdir / "queries", plan.rollup_sizes, plan.query_repeats).items():
+    for size, row in section.measure(workdir / "queries", plan.rollup_sizes, plan.query_repeats):
         report.add(f"rollups_{size}", **row)
 
 # ---------------------------------------------------------------------------------------- 6. memory
