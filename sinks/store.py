@@ -14,6 +14,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
+from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
@@ -86,6 +87,11 @@ class Store:
         (sinks/opportunity_state_sql.py)."""
         self.client.command(REPAIR_STAGE_POINTS.format(db=self.database))
         self.client.command(REPAIR_LATEST.format(db=self.database))
+
+    def repair_funnel_people(self, writer_id: str) -> None:
+        """The per-person funnel state brought up to the lifecycle changes this writer stored last, which a
+        crash between a change's insert and its view's part could have left out (sinks/funnel_state_sql.py)."""
+        self.client.command(REPAIR_FUNNEL_PEOPLE.format(db=self.database), parameters={"writer": writer_id})
 
     def count_touches(self, where: str, parameters: dict) -> int:
         return self.client.query(f"SELECT count() FROM {self.database}.touches WHERE {where}",

@@ -1,12 +1,13 @@
 """The batching writer: exactly-once effect in ClickHouse over at-least-once delivery from Kafka.
 
-A batch is written in two inserts, in this order:
-  1. new touches into `touches` (duplicates of stored event ids filtered out first);
-  2. their signed engagement deltas plus this writer's checkpoint (the batch's sequence number)
-     into `engagement_daily`, in ONE insert into an unpartitioned table: one part, all or nothing.
-A crash between 1 and 2 leaves touches whose batch is newer than the checkpoint; `recover()`
-folds exactly those into the aggregates at start. Kafka offsets are committed by the caller only
-after `write` returns, so nothing acknowledged is ever missing.
+A batch is ONE insert: new touches into `touches` (duplicates of stored event ids filtered out
+first). The store folds them into their signed engagement deltas plus this writer's checkpoint (the
+batch's sequence number) in the same insert (the view `engagement_fold_mv`, migration 0035), so a
+worker that dies leaves either both or neither, whichever worker takes its partitions over. Only the
+store itself dying between the touches part and the view's part can leave touches newer than the
+checkpoint; `recover()` folds exactly those, at start and after any insert that had to be retried.
+Kafka offsets are committed by the caller only after `write` returns, so nothing acknowledged is
+ever missing.
 """
 from __future__ import annotations
 
@@ -14,22 +15,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Sequence
 
 import msgspec
-import numpy as np
 from msgspec.structs import astuple
 from clickhouse_connect.driver.client import Client
 
 from schemas.rows import ENGAGEMENT_COLUMNS, TOUCH_COLUMNS, TOUCH_WRITE_COLUMNS, RejectedRow, REJECTED_COLUMNS, TouchRow
 from sinks.faults import insert_isolating_bad_rows, is_retryable, refused_row
 from sinks.fold import engagement_rows, fold
+from sinks.seen_ids import RecentIds
 from sinks.store import Store
 
 log = logging.getLogger("pulse.sink")
 _LOW64 = (1 << 64) - 1
 _LOOKUP_CHUNK = 2_000  # event ids per dedup query (~80 KB of SQL)
+_SLACK = timedelta(seconds=1)
 # Rows travel to ClickHouse as JSON lines: msgspec encodes them in C (~2 us a touch row, against ~10 us
 # for clickhouse-connect building Native columns in Python) and ClickHouse parses them in C++ with the
 # GIL released, while the event loop scores the next chunk.
@@ -38,44 +40,18 @@ _encode, _encode_lines = _encoder.encode, _encoder.encode_lines
 # msgspec writes RFC 3339 timestamps ("...T10:00:00.123456Z"); ClickHouse's default parser wants
 # "YYYY-MM-DD hh:mm:ss[.fff]".
 JSON_INSERT_SETTINGS = {"date_time_input_format": "best_effort"}
+# The touches part is committed before its views' parts (ClickHouse >= 26.6; chDB has it): a crash
+# between them can then leave touches without their aggregates, which recover() folds, and never
+# aggregates without their touches, which nothing could take back.
+_SOURCE_FIRST = "wait_for_part_commit_in_dependent_materialized_views"
 
 
 def insert_json_rows(client: Client, table: str, columns: Sequence[str], body: bytes) -> None:
     """Insert rows encoded as JSON arrays, one per line, in `columns` order."""
-    client.raw_insert(table, columns, body, fmt="JSONCompactEachRow", settings=JSON_INSERT_SETTINGS)
-
-
-class SeenIds:
-    """64-bit hashes of every stored event id: a sorted numpy base plus a small set of recent ones.
-
-    About 8 bytes per stored event. A hit is only a candidate: the writer confirms it against
-    ClickHouse, so a hash collision can never drop a real event.
-    """
-
-    def __init__(self, base: np.ndarray | None = None, merge_at: int = 200_000):
-        self._base = np.unique(base) if base is not None else np.empty(0, dtype=np.uint64)
-        self._recent: set[int] = set()
-        self._merge_at = merge_at
-
-    def __len__(self) -> int:
-        return len(self._base) + len(self._recent)
-
-    def candidates(self, hashes: Sequence[int]) -> set[int]:
-        found = {h for h in hashes if h in self._recent}
-        if len(self._base):
-            arr = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-            pos = np.searchsorted(self._base, arr)
-            pos[pos >= len(self._base)] = 0
-            found.update(arr[self._base[pos] == arr].tolist())
-        return found
-
-    def add(self, hashes: Sequence[int]) -> None:
-        self._recent.update(hashes)
-        if len(self._recent) >= self._merge_at:
-            merged = np.sort(np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent)))
-            # a linear merge into the sorted base (np.union1d would sort all of it again every time)
-            self._base = np.insert(self._base, np.searchsorted(self._base, merged), merged)
-            self._recent.clear()
+    settings = JSON_INSERT_SETTINGS
+    if _SOURCE_FIRST in getattr(client, "server_settings", ()):
+        settings = {**settings, _SOURCE_FIRST: 1}
+    client.raw_insert(table, columns, body, fmt="JSONCompactEachRow", settings=settings)
 
 
 @dataclass
@@ -95,7 +71,9 @@ class ClickHouseWriter:
     writer_id: str
     max_rows: int = 10_000
     clock: Callable[[], float] = time.time
-    seen: SeenIds = field(default_factory=SeenIds)
+    # Days of stored ids held in memory for deduplication (PULSE_DEDUP_MEMORY_DAYS); older ones are looked up.
+    memory_days: int = 7
+    seen: RecentIds | None = None
     max_backoff: float = 10.0
     # True on a ClickHouse server that several workers write: every id is looked up there, since a
     # batch re-delivered after a rebalance was stored by another worker this one's hash set never saw.
@@ -107,6 +85,10 @@ class ClickHouseWriter:
     _buffer: list[TouchRow] = field(default_factory=list)
     _last_seq: int = 0
 
+    def __post_init__(self) -> None:
+        if self.seen is None:
+            self.seen = RecentIds(self.memory_days, self._today())
+
     @property
     def store(self) -> Store:
         """The named queries, on the writer's own session (the sink thread's)."""
@@ -114,15 +96,26 @@ class ClickHouseWriter:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> int:
-        """Load the stored event ids and repair a batch a crash left half-written. Returns ids loaded."""
-        db = self.database
-        hashes = self.client.query_np(
-            f"SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('{_LOW64}'))) FROM {db}.touches"
-        )
-        self.seen = SeenIds(np.asarray(hashes, dtype=np.uint64).ravel())
+        """Load the recently stored event ids and repair a batch left half-written. Returns ids loaded."""
+        if not self.shared_store:  # on a shared store every id is looked up there: nothing to hold
+            self.seen = self._load_recent_ids()
         self.recover()
         self.store.repair_opportunity_state()  # a crash between a snapshot insert and its views' inserts
+        self.store.repair_funnel_people(self.writer_id)  # the same for lifecycle changes
         return len(self.seen)
+
+    def _load_recent_ids(self) -> RecentIds:
+        empty = RecentIds(self.memory_days, self._today())
+        horizon = date.fromordinal(empty.horizon + date(1970, 1, 1).toordinal())
+        # `day` is the reporting time zone's: a day's slack on occurred_at (the partition key) for the pruning
+        ids = self.client.query_np(
+            f"SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('{_LOW64}'))) AS h, toInt32(day) AS d "
+            f"FROM {self.database}.touches WHERE day >= %(h)s AND occurred_at >= %(t)s",
+            parameters={"h": horizon, "t": datetime.combine(horizon - timedelta(days=1), datetime.min.time())},
+        )
+        if not len(ids):  # an empty result has no named columns
+            return empty
+        return RecentIds(self.memory_days, self._today(), ids["h"], ids["d"])
 
     def recover(self) -> int:
         """Fold touches written after this writer's last checkpoint. Returns the rows folded."""
@@ -145,7 +138,7 @@ class ClickHouseWriter:
             return 0
         rows = [TouchRow(*r[:-1]) for r in result.result_rows]
         high = max(r[-1] for r in result.result_rows)
-        log.warning("recovering %d touches written after checkpoint %d (crash before the aggregate insert)",
+        log.warning("recovering %d touches written after checkpoint %d (their aggregates were not written)",
                     len(rows), checkpoint)
         self._insert_engagement(rows, high)
         self._last_seq = max(self._last_seq, high)
@@ -186,24 +179,32 @@ class ClickHouseWriter:
         return len(versions) - self.write((), versions).dead_lettered
 
     def _commit(self, rows: Sequence[TouchRow], seq: int) -> list[tuple[TouchRow, Exception]]:
-        """Touches, then their aggregates + checkpoint. Returns the rows ClickHouse refused (not written)."""
+        """Touches, folded by the store in the same insert. Returns the rows ClickHouse refused (not written)."""
         if not rows:
             return []
 
         # each row's JSON array, closed by the writer's bookkeeping columns (writer, batch_seq, version)
         tail = b"," + _encode([self.writer_id, seq, seq])[1:]
+        attempts: list[int] = []
 
         def insert_touches(part: Sequence[TouchRow]) -> None:
             body = b"\n".join([_encode(row)[:-1] + tail for row in part])
-            self._retry("insert touches", lambda: insert_json_rows(
-                self.client, f"{self.database}.touches", TOUCH_WRITE_COLUMNS, body), retryable=is_retryable)
+
+            def attempt() -> None:
+                attempts.append(1)
+                insert_json_rows(self.client, f"{self.database}.touches", TOUCH_WRITE_COLUMNS, body)
+
+            self._retry("insert touches", attempt, retryable=is_retryable)
 
         rows, refused = insert_isolating_bad_rows(insert_touches, rows)
         if not rows:
             return refused
-        self._retry("insert engagement", lambda: self._insert_engagement(rows, seq))
+        if len(attempts) > 1:
+            # A failed attempt may have stored the touches without their view's part (the store died
+            # between the two), and the retry is then deduplicated as a block already stored.
+            self._retry("recover", self.recover)
         # new ids only: a version (retracts = 1) re-writes an id the set already holds
-        self.seen.add([r.event_id.int & _LOW64 for r in rows if not r.retracts])
+        self.seen.add([(r.event_id.int & _LOW64, RecentIds.day_number(r.day)) for r in rows if not r.retracts])
         return refused
 
     def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:
@@ -258,26 +259,44 @@ class ClickHouseWriter:
         insert_json_rows(self.client, f"{self.database}.engagement_daily", ENGAGEMENT_COLUMNS,
                          _encode_lines(engagement_rows(fold(rows), self.writer_id, seq)))
 
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self.clock(), timezone.utc).date()
+
     def _without_duplicates(self, batch: Sequence[TouchRow]) -> list[TouchRow]:
         """First accepted version of an id wins: within the batch, and against what is stored."""
         unique: dict[int, TouchRow] = {}
         for row in batch:  # keyed by the id's integer: hashing a UUID object runs Python code
             unique.setdefault(row.event_id.int, row)
         if self.shared_store:
-            # Other workers write the same tables: what they stored is not in this worker's hash set.
-            suspects = list(unique)
-        else:
-            candidates = self.seen.candidates([i & _LOW64 for i in unique])
-            if not candidates:
-                return list(unique.values())
-            suspects = [i for i in unique if i & _LOW64 in candidates]
+            # Other workers write the same tables: what they stored is not in this worker's memory.
+            return self._not_stored(unique, list(unique), [])
+        self.seen.advance(self._today())
+        held, old = [], []
+        for i, row in unique.items():
+            (held if self.seen.holds(RecentIds.day_number(row.day)) else old).append(i)
+        candidates = self.seen.candidates([i & _LOW64 for i in held])
+        return self._not_stored(unique, [i for i in held if i & _LOW64 in candidates], old)
+
+    def _not_stored(self, unique: dict[int, TouchRow], suspects: list[int], old: list[int]) -> list[TouchRow]:
+        """The rows of `unique` whose ids are not stored; only `suspects` and `old` are looked up."""
         stored: set[int] = set()
         # A replayed batch is all suspects: ask in chunks, as one IN list of 10,000 ids (~400 KB of SQL)
         # exceeds ClickHouse's max_query_size (256 KB) and would fail on every retry.
         for start in range(0, len(suspects), _LOOKUP_CHUNK):
-            ids = [unique[i].event_id for i in suspects[start:start + _LOOKUP_CHUNK]]
-            stored.update(r[0].int for r in self.client.query(
-                f"SELECT DISTINCT event_id FROM {self.database}.touches WHERE event_id IN %(ids)s",
-                parameters={"ids": ids},
-            ).result_rows)
+            stored.update(self._stored_ids([unique[i] for i in suspects[start:start + _LOOKUP_CHUNK]]))
+        # Ids older than the memory window, by time, so that each chunk reads the months it spans only
+        # (touches are partitioned by month of occurred_at; a stored copy has its event's occurred_at).
+        old.sort(key=lambda i: unique[i].occurred_at)
+        for start in range(0, len(old), _LOOKUP_CHUNK):
+            stored.update(self._stored_ids([unique[i] for i in old[start:start + _LOOKUP_CHUNK]], by_time=True))
         return [row for i, row in unique.items() if i not in stored]
+
+    def _stored_ids(self, rows: list[TouchRow], by_time: bool = False) -> set[int]:
+        when = " AND occurred_at BETWEEN %(first)s AND %(last)s" if by_time else ""
+        result = self.client.query(
+            f"SELECT DISTINCT event_id FROM {self.database}.touches WHERE event_id IN %(ids)s{when}",
+            # a second's slack: occurred_at is stored to the millisecond, the rows carry microseconds
+            parameters={"ids": [r.event_id for r in rows], "first": rows[0].occurred_at - _SLACK,
+                        "last": rows[-1].occurred_at + _SLACK},
+        )
+        return {r[0].int for r in result.result_rows}

@@ -42,7 +42,7 @@ def build(settings: Settings) -> tuple[faust.App, Pipeline, OwnerLock | None]:
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
     writer = ClickHouseWriter(client, settings.database, settings.worker_id, max_rows=settings.batch_max_rows,
-                              shared_store=not settings.embedded_clickhouse)
+                              memory_days=settings.dedup_memory_days, shared_store=not settings.embedded_clickhouse)
     loaded = writer.start()
     scoring = Scoring(Registry(), Weights.load(settings.weights_file), ZoneInfo(settings.reporting_tz),
                       attribution.load_identities(writer.store), settings.store_full_ips,

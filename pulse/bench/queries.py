@@ -1,8 +1,8 @@
 """Dashboard query latency at 10 and 100 million stored events.
 
 The store is generated in SQL inside the engine (the issue allows it): touches with a realistic mix
-and Zipf-like account activity over a year, and their engagement rows folded the same way the writer
-folds them. Then every query of every dashboard page (ui.queries.PAGES) is timed on a read-only
+and Zipf-like account activity over a year, folded into engagement rows by the store as the writer's
+inserts are. Then every query of every dashboard page (ui.queries.PAGES) is timed on a read-only
 session, as the SQL endpoint runs it, and each page's queries together.
 """
 from __future__ import annotations
@@ -34,7 +34,8 @@ _PROGRAMS = """
 INSERT INTO {db}.programs (program_id, name, channel, cost, updated_at)
 SELECT concat('cmp-', toString(number)), concat('Campaign ', toString(number)), 'email', 1000, now64(3) FROM numbers(20)
 """
-# One chunk of generated touches into a staging table, then into touches and (folded) engagement_daily.
+# One chunk of generated touches into a staging table, then into touches (the store folds them into
+# engagement_daily in the same insert, migration 0035).
 _STAGE = """
 INSERT INTO {db}.gen
 SELECT generateUUIDv4(number) AS event_id,
@@ -58,12 +59,6 @@ SELECT generateUUIDv4(number) AS event_id,
        'gen' AS writer, 1 AS batch_seq, 1 AS version
 FROM (SELECT number, rand(1) % 100 AS r FROM numbers({start}, {rows}))
 """
-_FOLD = """
-INSERT INTO {db}.engagement_daily
-SELECT 'touch', account_id, day, channel, program_id, person, sum(minutes), count(), sum(success),
-       sumIf(base_minutes, type = 'page_view'), sumIf(minutes, type = 'page_view'), 0
-FROM {db}.gen GROUP BY account_id, day, channel, program_id, person
-"""
 
 
 def generate(client, db: str, start: int, rows: int) -> None:
@@ -73,7 +68,6 @@ def generate(client, db: str, start: int, rows: int) -> None:
         client.command(f"TRUNCATE TABLE {db}.gen")
         client.command(_STAGE.format(db=db, start=offset, rows=n, accounts=ACCOUNTS, contacts=CONTACTS))
         client.command(f"INSERT INTO {db}.touches SELECT * FROM {db}.gen")
-        client.command(_FOLD.format(db=db))
     client.command(f"DROP TABLE {db}.gen")
 
 

@@ -120,9 +120,9 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     cpu = w.cpu_seconds() - cpu0
     by_thread = cpu_share(threads0, w.cpu_by_thread(), workload.unique_events)
     profile = spy.stop()
-    # exactness: every event once, the minutes as computed by the core, aggregates consistent. A chunk
-    # is two inserts (touches, then its aggregates), so right after the last one a reader can see the
-    # touches before their aggregates; and re-attribution may still be settling: wait for both.
+    # exactness: every event once, the minutes as computed by the core, aggregates consistent. The
+    # store commits a chunk's touches part before its aggregates part (migration 0035), so right after
+    # the last one a reader can see the touches first; and re-attribution may still be settling: wait.
     def totals() -> tuple[int, Decimal, Decimal]:
         aggregate = Decimal(harness.sql(s, "SELECT sum(minutes) FROM engagement_daily WHERE kind = 'touch'"))
         return (*_totals(s), aggregate)

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import msgspec
 import numpy as np
+import pytest
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from schemas.rows import TouchRow
-from sinks.writer import ClickHouseWriter, SeenIds
+from sinks.seen_ids import RecentIds
+from sinks.writer import ClickHouseWriter
 
 
 def row(account="acme", minutes="1.50", event_id=None, person="a@acme.example") -> TouchRow:
-    at = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
-    return TouchRow(event_id or uuid.uuid4(), "page_view", at, at, date(2026, 11, 20), account, person, "domain",
+    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)  # inside the memory window
+    return TouchRow(event_id or uuid.uuid4(), "page_view", at, at, at.date(), account, person, "domain",
                     "web", "", Decimal(minutes), Decimal(minutes), 0, person, "", "", "https://x", "{}")
 
 
@@ -40,21 +44,38 @@ def test_duplicates_within_and_across_batches_count_once(engine):
     assert totals(client, settings.database) == (Decimal("4.75"), 3)
 
 
-def test_crash_between_the_two_inserts_is_repaired_at_start(engine):
+@contextmanager
+def store_dies_after_the_touches_part(client, db):
+    """What a store killed between the touches part and its fold view's part leaves: touches alone.
+
+    ClickHouse commits an insert's part and its materialized views' parts one after the other, with no
+    transaction around them; the writer makes the touches part go first (see sinks/writer.py)."""
+    client.command(f"DETACH TABLE {db}.engagement_fold_mv")
+    try:
+        yield
+    finally:
+        client.command(f"ATTACH TABLE {db}.engagement_fold_mv")
+
+
+def test_one_insert_stores_a_batch_and_its_aggregates(engine):
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w0")
+    writer.start()
+    writer.write([row(minutes="1.00"), row(account="globex", minutes="2.50")])
+    assert by_account(client, settings.database) == {"acme": Decimal("1.00"), "globex": Decimal("2.50")}
+    checkpoint = client.query(f"SELECT max(batch_seq) FROM {settings.database}.engagement_daily "
+                              "WHERE kind = 'checkpoint' AND person = 'w0'").result_rows[0][0]
+    assert checkpoint == writer._last_seq  # the batch's checkpoint came with it
+
+
+def test_touches_stored_without_their_aggregates_are_folded_at_start(engine):
     client, settings = engine
     writer = ClickHouseWriter(client, settings.database, "w2")
     writer.start()
     writer.write([row(minutes="1.00")])
-
-    def crash(*_a, **_k):
-        raise SystemExit("killed between the touches insert and the engagement insert")
-
-    writer._insert_engagement = crash
     lost = [row(minutes="2.00"), row(minutes="3.00")]
-    try:
+    with store_dies_after_the_touches_part(client, settings.database):
         writer.write(lost)
-    except SystemExit:
-        pass
     assert totals(client, settings.database) == (Decimal("1.00"), 1)  # half-written
     restarted = ClickHouseWriter(client, settings.database, "w2")
     restarted.start()
@@ -67,30 +88,65 @@ def test_crash_between_the_two_inserts_is_repaired_at_start(engine):
     assert totals(client, settings.database) == (Decimal("6.00"), 3)
 
 
+class DiesAfterTheTouchesPart:
+    """The writer's client, whose first insert is stored without its aggregates and then reported as
+    failed (the store died mid-insert and came back). The retry is deduplicated as a block already
+    stored; `views_on_retry` says whether the store still feeds it to the views (ClickHouse 26.9 does,
+    with deduplicate_blocks_in_dependent_materialized_views) or not (older servers: nothing is written)."""
+
+    def __init__(self, client, db: str, views_on_retry: bool):
+        self._client, self._db, self._views_on_retry = client, db, views_on_retry
+        self.attempts = 0
+
+    def raw_insert(self, table, columns, body, **kwargs):
+        if not table.endswith(".touches"):
+            return self._client.raw_insert(table, columns, body, **kwargs)
+        self.attempts += 1
+        if self.attempts == 1 or not self._views_on_retry:
+            with store_dies_after_the_touches_part(self._client, self._db):
+                self._client.raw_insert(table, columns, body, **kwargs)
+        else:
+            self._client.raw_insert(table, columns, body, **kwargs)
+        if self.attempts == 1:
+            raise OperationalError("connection reset by peer")
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("views_on_retry", [False, True])
+def test_a_retried_insert_whose_first_attempt_lost_its_aggregates_is_folded_once(engine, views_on_retry):
+    client, settings = engine
+    flaky = DiesAfterTheTouchesPart(client, settings.database, views_on_retry)
+    writer = ClickHouseWriter(flaky, settings.database, "w5")
+    writer.start()
+    writer.max_backoff = 0.01
+    assert writer.write([row(minutes="2.00"), row(minutes="3.00")]).written == 2
+    assert flaky.attempts == 2 and writer.state == "ok"
+    assert totals(client, settings.database) == (Decimal("5.00"), 2)
+    ClickHouseWriter(client, settings.database, "w5").start()  # nothing left to fold at a restart either
+    assert totals(client, settings.database) == (Decimal("5.00"), 2)
+
+
 def by_account(client, db):
     return dict(client.query(f"SELECT account_id, sum(minutes) FROM {db}.engagement_daily WHERE kind = 'touch' "
                              "GROUP BY account_id").result_rows)
 
 
 def test_a_crashed_batch_is_repaired_when_another_worker_re_versioned_one_of_its_touches(engine):
-    # A shared store: worker w3 stores a touch (+2.00 to acme) and dies before its aggregates; worker
-    # w4 then re-stitches that touch to globex (-2.00 from acme, +3.00 to globex), fully written.
-    # The latest version of the touch is w4's, yet w3's own row still has its +2.00 to fold.
+    # A shared store: worker w3's touch (+2.00 to acme) is stored without its aggregates (the store died
+    # between the two parts); worker w4 then re-stitches that touch to globex (-2.00 from acme, +3.00 to
+    # globex), fully written. The latest version of the touch is w4's, yet w3's own row still has its
+    # +2.00 to fold.
     client, settings = engine
     db = settings.database
     writer = ClickHouseWriter(client, db, "w3")
     writer.start()
     writer.write([row(minutes="1.00")])
 
-    def crash(*_a, **_k):
-        raise SystemExit("killed before the aggregates insert")
-
-    writer._insert_engagement = crash
     first = row(minutes="2.00")
-    try:
+    with store_dies_after_the_touches_part(client, db):
         writer.write([first])
-    except SystemExit:
-        pass
     other = ClickHouseWriter(client, db, "w4", shared_store=True)
     other.start()
     moved = msgspec.structs.replace(first, account_id="globex", minutes=Decimal("3.00"), base_minutes=Decimal("3.00"),
@@ -105,14 +161,39 @@ def test_a_crashed_batch_is_repaired_when_another_worker_re_versioned_one_of_its
     assert totals(client, db) == (Decimal("4.00"), 2)
 
 
-def test_seen_ids_candidates():
-    seen = SeenIds(np.array([5, 1, 9], dtype=np.uint64), merge_at=2)
+def test_recent_ids_hold_the_window_and_drop_the_days_that_leave_it():
+    today = date(2026, 11, 20)
+    day = RecentIds.day_number
+    seen = RecentIds(3, today, np.array([5, 1, 9], dtype=np.uint64),
+                     np.array([day(today), day(date(2026, 11, 18)), day(today)]), merge_at=2)
+    assert seen.holds(day(date(2026, 11, 18))) and not seen.holds(day(date(2026, 11, 17)))
     assert seen.candidates([1, 2, 9, 10]) == {1, 9}
-    seen.add([2])
-    assert seen.candidates([2, 3]) == {2}
-    seen.add([3])  # merges into the base
+    seen.add([(2, day(today)), (7, day(date(2026, 11, 1)))])  # 7's day is outside the window: not kept
+    assert seen.candidates([2, 7]) == {2} and len(seen) == 4
+    seen.add([(3, day(date(2026, 11, 19)))])  # merges into the base
     assert seen.candidates([2, 3, 4]) == {2, 3}
-    assert len(seen) == 5
+    assert seen.advance(date(2026, 11, 21)) == 1  # 2026-11-18 left the window: id 1 with it
+    assert seen.candidates([1, 2, 3, 5, 9]) == {2, 3, 5, 9} and not seen.holds(day(date(2026, 11, 18)))
+    assert seen.advance(date(2026, 11, 21)) == 0
+
+
+def old_row(days_ago: int, minutes="1.00") -> TouchRow:
+    at = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    return msgspec.structs.replace(row(minutes=minutes), occurred_at=at, received_at=at, day=at.date())
+
+
+def test_ids_older_than_the_memory_window_are_looked_up_in_the_store(engine):
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w6", memory_days=7)
+    writer.start()
+    recent, old = old_row(1), old_row(30, minutes="2.00")
+    assert writer.write([recent, old]).written == 2
+    assert len(writer.seen) == 1  # only the recent id is held
+    restarted = ClickHouseWriter(client, settings.database, "w6", memory_days=7)
+    assert restarted.start() == 1  # a restart loads the window, not the history
+    again = restarted.write([recent, old, old_row(40, minutes="4.00")])
+    assert (again.written, again.duplicates) == (1, 2)
+    assert totals(client, settings.database) == (Decimal("7.00"), 3)
 
 
 def test_a_shared_store_looks_up_every_id_another_worker_may_have_written(engine):

@@ -72,11 +72,11 @@ def test_two_workers_on_one_shared_store_count_every_event_once(shared_store, tm
 
 
 def test_workers_killed_mid_batch_and_replaced_change_nothing(shared_store, tmp_path):
-    """Three workers; two SIGKILLed while storing, each started again with its worker id (as a restarted
-    container keeps its hostname): their partitions move to the others mid-batch (rebalances),
-    unacknowledged messages are taken again, nothing counts twice, and the batch a kill left
-    half-written (touches stored, their aggregates not) is folded by the returning worker. A killed
-    worker that never returns leaves that batch out of the aggregates (README, How writes scale)."""
+    """Three workers; two SIGKILLed while storing, each replaced by a worker with ANOTHER id (a new
+    container, not a restarted one): their partitions move to the others mid-batch (rebalances),
+    unacknowledged messages are taken again, and nothing counts twice or goes missing. When a batch
+    was two inserts (touches, then their aggregates), a kill between them left that batch out of the
+    aggregates for good here: only its own writer id folded it (about 6 % of the minutes in CI)."""
     store = shared_store.settings
     store = store.replace(batch_max_rows=1_000)
     publish_registry(store, accounts(20))
@@ -95,7 +95,7 @@ def test_workers_killed_mid_batch_and_replaced_change_nothing(shared_store, tmp_
     for victim, goal in ((0, len(expected.ids) // 3), (1, 2 * len(expected.ids) // 3)):
         wait_until(lambda: stored() >= goal, 300, 0.05, what=f"{goal} events stored before the kill")
         procs[victim].kill()
-        procs[victim] = worker(f"w{victim}")
+        procs[victim] = worker(f"w{victim}-replacement")
     wait_until(lambda: stored() >= len(expected.ids), 300, 0.5, what="every event stored")
     want = expected_totals(expected)
     try:
