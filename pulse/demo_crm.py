@@ -56,7 +56,8 @@ def recent(day, now: datetime) -> bool:
 
 def plan(world, days: dict[str, list], rnd: random.Random, now: datetime) -> list[tuple[str, datetime]]:
     """(account_id, created_at) of every opportunity: the most engaged target accounts get the most, each
-    created a day or two after one of its account's recent touches (so some engagement precedes it); an account without touches gets one created at some time of the last 28 days."""
+    created a day or two after one of its account's recent touches (so some engagement precedes it); an
+    account without recent touches gets one created at some time of the last 28 days."""
     targets = sorted((a.account_id for a in world.accounts if a.is_target),
                      key=lambda account: (-len(days.get(account, ())), account))
     counts, at = {}, 0
@@ -120,6 +121,7 @@ def make_opportunities(world, rnd: random.Random, now: datetime, touches: list[d
                               "is_won": result == "won", "close_date": closes.date().isoformat(),
                               "occurred_at": closes.isoformat()})
     return snapshots
+
 
 def accounts_in_business(snapshots: list[dict]) -> frozenset[str]:
     """The accounts with a won or an open opportunity in this history (each one's latest snapshot): sales work
