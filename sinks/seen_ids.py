@@ -36,6 +36,11 @@ class RecentIds:
     def day_number(day: date) -> int:
         return day.toordinal() - EPOCH_ORDINAL
 
+    @property
+    def first_day(self) -> date:
+        """The oldest day held."""
+        return date.fromordinal(self.horizon + EPOCH_ORDINAL)
+
     def holds(self, day_number: int) -> bool:
         """True when ids of that day are held, so a miss means "not stored"."""
         return day_number >= self.horizon

@@ -106,7 +106,7 @@ class ClickHouseWriter:
 
     def _load_recent_ids(self) -> RecentIds:
         empty = RecentIds(self.memory_days, self._today())
-        horizon = date.fromordinal(empty.horizon + date(1970, 1, 1).toordinal())
+        horizon = empty.first_day
         # `day` is the reporting time zone's: a day's slack on occurred_at (the partition key) for the pruning
         ids = self.client.query_np(
             f"SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('{_LOW64}'))) AS h, toInt32(day) AS d "
@@ -185,21 +185,24 @@ class ClickHouseWriter:
 
         # each row's JSON array, closed by the writer's bookkeeping columns (writer, batch_seq, version)
         tail = b"," + _encode([self.writer_id, seq, seq])[1:]
-        attempts: list[int] = []
+        retried: list[bool] = []  # an insert that failed and was sent again (not the bisection of bad rows)
 
         def insert_touches(part: Sequence[TouchRow]) -> None:
             body = b"\n".join([_encode(row)[:-1] + tail for row in part])
+            attempts = 0
 
             def attempt() -> None:
-                attempts.append(1)
+                nonlocal attempts
+                attempts += 1
                 insert_json_rows(self.client, f"{self.database}.touches", TOUCH_WRITE_COLUMNS, body)
 
             self._retry("insert touches", attempt, retryable=is_retryable)
+            retried.append(attempts > 1)
 
         rows, refused = insert_isolating_bad_rows(insert_touches, rows)
         if not rows:
             return refused
-        if len(attempts) > 1:
+        if any(retried):
             # A failed attempt may have stored the touches without their view's part (the store died
             # between the two), and the retry is then deduplicated as a block already stored.
             self._retry("recover", self.recover)

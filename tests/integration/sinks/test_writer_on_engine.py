@@ -167,6 +167,7 @@ def test_recent_ids_hold_the_window_and_drop_the_days_that_leave_it():
     seen = RecentIds(3, today, np.array([5, 1, 9], dtype=np.uint64),
                      np.array([day(today), day(date(2026, 11, 18)), day(today)]), merge_at=2)
     assert seen.holds(day(date(2026, 11, 18))) and not seen.holds(day(date(2026, 11, 17)))
+    assert seen.first_day == date(2026, 11, 18)
     assert seen.candidates([1, 2, 9, 10]) == {1, 9}
     seen.add([(2, day(today)), (7, day(date(2026, 11, 1)))])  # 7's day is outside the window: not kept
     assert seen.candidates([2, 7]) == {2} and len(seen) == 4
