@@ -4,8 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-SECTIONS = ("naive", "pipeline", "freshness", "memory", "hooks", "queries", "scale_out", "shared_scale_out",
-            "revenue_queries", "funnel_queries")
+from pulse.bench import SECTIONS
 
 
 def cmd_bench(args) -> int:

@@ -93,9 +93,10 @@ class Store:
         crash between a change's insert and its view's part could have left out (sinks/funnel_state_sql.py)."""
         self.client.command(REPAIR_FUNNEL_PEOPLE.format(db=self.database), parameters={"writer": writer_id})
 
-    def count_touches(self, where: str, parameters: dict) -> int:
-        return self.client.query(f"SELECT count() FROM {self.database}.touches WHERE {where}",
-                                 parameters=parameters).result_rows[0][0]
+    def touch_months(self, where: str, parameters: dict) -> list[tuple[int, int]]:
+        """(YYYYMM, count) of the stored touch versions matching `where`, by the table's partition."""
+        return self.client.query(f"SELECT toYYYYMM(occurred_at) AS month, count() FROM {self.database}.touches "
+                                 f"WHERE {where} GROUP BY month ORDER BY month", parameters=parameters).result_rows
 
     # ------------------------------------------------------------------------- scoring settings
     def scoring_setting(self, key: str) -> str:

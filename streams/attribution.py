@@ -65,12 +65,15 @@ def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> i
 def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -> tuple[str, dict]:
     """WHERE clause for the stored touches an accounts change can re-attribute (old and new values)."""
     ids = sorted({a.account_id for a in (*old, *new)})
+    # A touch naming a registered account is stored under it (the first clause finds it): only an
+    # account registered now can claim touches that named it before, so only those payloads are read.
+    added = sorted({a.account_id for a in new} - {a.account_id for a in old})
     domains = sorted({d.lower() for a in (*old, *new) for d in a.domains})
     ranges = sorted({r for a in (*old, *new) for r in a.ip_ranges})
     email_domain = "splitByChar('@', person)[2]"
     clauses = [
         "account_id IN %(ids)s",
-        "JSONExtractString(payload, 'account_id') IN %(ids)s",
+        *(["JSONExtractString(payload, 'account_id') IN %(added)s"] if added else []),
         f"(method IN ('unresolved', 'ip', 'domain', 'stitched') AND "
         f"({email_domain} IN %(domains)s OR substring({email_domain}, position({email_domain}, '.') + 1) IN %(domains)s))",
     ]
@@ -79,7 +82,7 @@ def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -
                        "AND arrayExists(r -> isIPAddressInRange(ip, r), %(ranges)s))")
     elif ranges:
         clauses.append("(method IN ('unresolved', 'ip') AND ip != '')")
-    return " OR ".join(clauses), {"ids": ids, "domains": domains or [""], "ranges": ranges}
+    return " OR ".join(clauses), {"ids": ids, "added": added, "domains": domains or [""], "ranges": ranges}
 
 
 def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
@@ -88,12 +91,16 @@ def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
 
 
 def reattribute(writer: ClickHouseWriter, where: str, params: dict, scoring: Scoring) -> int:
-    """Re-score every stored touch matching `where`, in chunks so memory stays bounded."""
-    chunks = max(1, writer.store.count_touches(where, params) // CHUNK + 1)
+    """Re-score every stored touch matching `where`, a month of `touches` (its partition) at a time and
+    a month with more than CHUNK matches in slices of it, so memory stays bounded and history is read
+    about twice (counting, then re-reading), not once per chunk."""
     changed = 0
-    for i in range(chunks):
-        rows = writer.stored(f"({where}) AND modulo(cityHash64(event_id), {chunks}) = {i}", params)
-        changed += apply(writer, rows, scoring)
+    for month, count in writer.store.touch_months(where, params):
+        slices = count // CHUNK + 1
+        for i in range(slices):
+            rows = writer.stored(f"toYYYYMM(occurred_at) = {int(month)} AND ({where}) "
+                                 f"AND modulo(cityHash64(event_id), {slices}) = {i}", params)
+            changed += apply(writer, rows, scoring)
     if changed:
         log.info("re-attributed %d stored touches", changed)
     return changed

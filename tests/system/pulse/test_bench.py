@@ -48,4 +48,7 @@ def test_tiny_bench_runs_every_section(tmp_path):
     funnel = data["funnel_queries"]  # the Funnel and Sales activity pages and their views, on a store of their own
     assert funnel["people"] == 2_000 and funnel["failed"] == [] and funnel["worst_p95_ms"] > 0, funnel
     assert all(f"{name}_p95_ms" in funnel for name in ("FUNNEL_COUNTS", "FUNNEL_STEPS", "SLA", "COVERAGE")), funnel
+    for size in (20_000, 50_000):  # an accounts import moving 1 % of the domains, re-attributed exactly
+        moved = data[f"reattribution_{size}"]
+        assert moved["exact"] is True and moved["touches_changed"] == moved["touches_concerned"] > 0, moved
     assert "targets:" in result.stdout
