@@ -44,6 +44,9 @@ WHERE multiSearchAnyCaseInsensitive(payload, %(needles)s)
 COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejected_events", "engagement_rows")
 # tables that views keep per person from the ones above (where a migration made them)
 _KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s"}
+# tables that views keep a copy of touch versions in (event_id, person), where a migration made them: the owned
+# touches' rows go by id, older versions naming the people by person, as in touches
+_TOUCH_COPIES = ("sales_touch_latest",)
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
 
@@ -100,9 +103,10 @@ class ErasureStore:
             f"SELECT sum(minutes), count() FROM {db}.engagement_daily WHERE kind = 'touch' AND person IN %(people)s",
             parameters=p).result_rows[0]
         done.minutes = Decimal(minutes or 0)
+        copies = [t for t in _TOUCH_COPIES if self._exists(t)]
         for start in range(0, len(owned), _CHUNK):
             ids = {"ids": owned[start:start + _CHUNK]}
-            for table in ("account_touches", "anonymous_touches", "touches"):
+            for table in ("account_touches", "anonymous_touches", *copies, "touches"):
                 self._delete(table, "event_id IN %(ids)s", ids)
         self._forget_older_versions(p)
         changed = self._account_days(p)
@@ -129,6 +133,9 @@ class ErasureStore:
                 self.client.command(f"ALTER TABLE {self.db}.{table} UPDATE prev_person = '' "
                                     f"WHERE prev_person IN %(people)s", parameters=p, settings=_SYNC)
         self._delete("account_touches", "person IN %(people)s", p)
+        for table in _TOUCH_COPIES:
+            if self._exists(table):
+                self._delete(table, "person IN %(people)s", p)
 
     def _account_days(self, p: dict) -> list[tuple]:
         return self.client.query(f"SELECT DISTINCT account_id, day FROM {self.db}.engagement_daily "

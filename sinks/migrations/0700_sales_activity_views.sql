@@ -7,7 +7,8 @@
 -- ytd, 90d, 365d), today included. The SLA settings are filled in: first touch within
 -- {sla_first_touch_seconds} s, {sla_attempts} attempts within {sla_attempt_seconds} s, target {sla_worked_pct} %.
 
--- One row per stored sales touch (deduplicated, latest attribution).
+-- One row per stored sales touch (deduplicated, latest attribution): the kept copy of the sales touches'
+-- versions (0026_sales_touch_latest.sql), its highest version of each.
 --   event_id     the touch's id
 --   occurred_at  when it happened
 --   day          occurred_at as a day in the reporting time zone
@@ -24,21 +25,7 @@ SELECT event_id, occurred_at, day, account_id, email, type, rep, outcome, direct
        toUInt8(type IN ('call', 'meeting') OR (type = 'sales_email' AND direction = 'outbound')) AS is_attempt,
        toUInt8(type = 'meeting' OR (type = 'sales_email' AND direction = 'inbound')
                OR (type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked'))) AS is_connect
-FROM
-(
-    -- each sales touch's latest version, as FINAL keeps it, but FINAL over the sales touches only (a version
-    -- re-attributes a touch, it never changes its type): about ten times less to read than FINAL over all touches
-    SELECT t.event_id AS event_id, argMax(t.occurred_at, t.version) AS occurred_at, argMax(t.day, t.version) AS day,
-           argMax(t.account_id, t.version) AS account_id, argMax(t.email, t.version) AS email, any(t.type) AS type,
-           argMax(t.rep, t.version) AS rep, argMax(t.outcome, t.version) AS outcome,
-           argMax(t.direction, t.version) AS direction
-    FROM
-    (
-        SELECT event_id, version, occurred_at, day, account_id, email, type, rep, outcome, direction
-        FROM {database}.touches WHERE type IN ('call', 'meeting', 'sales_email')
-    ) AS t
-    GROUP BY t.event_id
-);
+FROM {database}.sales_touch_latest FINAL;
 
 -- Sales activity per day, rep and account: one row per combination with at least one sales touch.
 --   day              the day in the reporting time zone

@@ -1,0 +1,129 @@
+"""The sales views read a kept copy of the sales touches (0026_sales_touch_latest.sql): the same rows as the
+previous view, each sales touch's latest version taken from every version in touches, whatever happens to the
+touches: re-attribution (a version moving a touch to another account or person), a batch delivered twice,
+merges, and erasure of a person (their sales touches leave every sales view, another person's stay)."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from schemas.registry import AccountRecord
+from sinks.erasure import ErasureStore
+from sinks.writer import ClickHouseWriter
+from tests.integration.sinks.test_sales_activity_views import (NOW, D, H, call, email_in, email_out, meeting,
+                                                             register)
+
+# The previous sales_touches (before 0026): argMax over every version of the sales touches in touches.
+REFERENCE = """
+SELECT t.event_id AS event_id, argMax(t.occurred_at, t.version) AS occurred_at, argMax(t.day, t.version) AS day,
+       argMax(t.account_id, t.version) AS account_id, argMax(t.email, t.version) AS email, any(t.type) AS type,
+       argMax(t.rep, t.version) AS rep, argMax(t.outcome, t.version) AS outcome,
+       argMax(t.direction, t.version) AS direction
+FROM (SELECT event_id, version, occurred_at, day, account_id, email, type, rep, outcome, direction
+      FROM {db}.touches WHERE type IN ('call', 'meeting', 'sales_email')) AS t
+GROUP BY t.event_id
+"""
+COLUMNS = "event_id, occurred_at, day, account_id, email, type, rep, outcome, direction"
+DAILY = ("SELECT day, rep, account_id, calls, connected_calls, conversations, meetings_booked, meetings_held, "
+         "emails_out, emails_in, attempts FROM {db}.sales_activity_daily ORDER BY day, rep, account_id")
+REFERENCE_DAILY = """
+SELECT day, rep, account_id, countIf(type = 'call'),
+       countIf(type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked')),
+       countIf(type = 'call' AND outcome IN ('conversation', 'meeting_booked')), countIf(outcome = 'meeting_booked'),
+       countIf(type = 'meeting'), countIf(type = 'sales_email' AND direction = 'outbound'),
+       countIf(type = 'sales_email' AND direction = 'inbound'),
+       countIf(type IN ('call', 'meeting') OR direction = 'outbound' AND type = 'sales_email')
+FROM ({reference}) GROUP BY day, rep, account_id ORDER BY day, rep, account_id
+"""
+PEOPLE = [f"p{i}@x.co" for i in range(12)]
+ACCOUNTS = ["acme", "globex", "initech", ""]
+
+
+def random_touches(rng: random.Random, n: int) -> list:
+    makers = [lambda at, e, a, r: call(at, e, a, r, rng.choice(["no_answer", "connected", "conversation",
+                                                                  "meeting_booked"])),
+              email_out, email_in, meeting]
+    return [rng.choice(makers)(NOW - rng.randrange(0, 400) * D - rng.randrange(0, 24) * H,
+                               rng.choice(PEOPLE + [""]), rng.choice(ACCOUNTS), rng.choice(["ana", "bo", ""]))
+            for _ in range(n)]
+
+
+def moved(row, account: str, person: str):
+    """A re-attribution version of a stored touch, as streams/core/score.py rescore writes it."""
+    return msgspec.structs.replace(row, account_id=account, person=person, retracts=1,
+                                   prev_account_id=row.account_id, prev_person=row.person)
+
+
+@pytest.fixture
+def store(engine):
+    """The engine's client, database and a started writer on it."""
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w-kept")
+    writer.start()
+    return client, settings.database, writer
+
+
+def check(client, db) -> None:
+    kept = client.query(f"SELECT {COLUMNS} FROM {db}.sales_touches ORDER BY event_id").result_rows
+    reference = client.query(f"SELECT {COLUMNS} FROM ({REFERENCE.format(db=db)}) ORDER BY event_id").result_rows
+    assert kept == reference
+    assert client.query(DAILY.format(db=db)).result_rows == client.query(
+        REFERENCE_DAILY.format(reference=REFERENCE.format(db=db))).result_rows
+
+
+def test_kept_sales_touches_equal_every_version_read_whole(store):
+    client, db, writer = store
+    rng = random.Random(16)
+    rows = random_touches(rng, 300)
+    for start in range(0, len(rows), 50):
+        writer.write(rows[start:start + 50])
+    writer.write(rows[:120])  # delivered again: duplicates, nothing stored
+    for _ in range(3):  # rounds of re-attribution: each a new version of some touches (a higher batch_seq)
+        current = {r.event_id: r for r in writer.stored("type IN ('call', 'meeting', 'sales_email')")}
+        chosen = rng.sample(sorted(current), 60)
+        writer.replace([moved(current[i], rng.choice(ACCOUNTS), current[i].person) for i in chosen])
+        check(client, db)
+    assert client.query(f"SELECT uniqExact(account_id) FROM {db}.sales_touches").result_rows[0][0] == 4
+    client.command(f"OPTIMIZE TABLE {db}.sales_touch_latest FINAL")
+    client.command(f"OPTIMIZE TABLE {db}.touches FINAL")
+    check(client, db)
+
+
+def test_erasure_takes_a_persons_sales_touches_out_of_the_kept_copy(store):
+    client, db, writer = store
+    ana = [call(NOW - H, "ana@x.co", "acme", "rita", "conversation"), email_in(NOW - 2 * H, "ana@x.co", "acme", "rita"),
+           meeting(NOW - D, "ana@x.co", "acme", "sam")]
+    bo = [call(NOW - H, "bo@x.co", "acme", "rita", "connected"), email_out(NOW - 3 * H, "bo@x.co", "", "sam")]
+    writer.write(ana + bo)
+    # ana's meeting re-attributed to globex: the older version, naming acme, is in the kept copy too
+    writer.replace([moved(ana[2], "globex", "ana@x.co")])
+    assert client.query(f"SELECT count() FROM {db}.sales_touch_latest WHERE email = 'ana@x.co'").result_rows == [(4,)]
+    erasure = ErasureStore(client, db)
+    emails, cookies = erasure.linked({"ana@x.co"}, set())
+    assert erasure.erase(emails, cookies, []).counts["touches"] == 3
+    assert client.query(f"SELECT count() FROM {db}.sales_touch_latest WHERE email = 'ana@x.co' OR person = 'ana@x.co'"
+                        ).result_rows == [(0,)]
+    assert client.query(f"SELECT rep, account_id, calls, connected_calls, emails_out, emails_in, meetings_held "
+                        f"FROM {db}.sales_activity_daily ORDER BY rep").result_rows == [
+        ("rita", "acme", 1, 1, 0, 0, 0), ("sam", "", 0, 0, 1, 0, 0)]
+    check(client, db)
+    assert erasure.erase(emails, cookies, []).counts["touches"] == 0  # again: nothing more
+    check(client, db)
+
+
+def test_a_version_moves_a_sales_touch_between_accounts_in_every_view(store):
+    client, db, writer = store
+    first = call(NOW - timedelta(minutes=5), "cy@x.co", "acme", "rita", "meeting_booked")
+    writer.write([first])
+    writer.replace([moved(first, "globex", "cy@x.co")])
+    assert client.query(f"SELECT account_id, calls, meetings_booked FROM {db}.sales_activity_daily").result_rows == [
+        ("globex", 1, 1)]
+    register(client, db, AccountRecord(account_id="acme", owner="olga"), AccountRecord(account_id="globex", owner="olga"))
+    assert client.query(f"SELECT account_id, covered, reason FROM {db}.sales_coverage ORDER BY account_id"
+                        ).result_rows == [("acme", 0, "no_contact_known"), ("globex", 1, "")]
+    assert client.query(f"SELECT rep, calls, meetings_booked, target_attempts FROM {db}.sales_activity_summary "
+                        f"WHERE period = '90d' ORDER BY rep").result_rows == [("all", 1, 1, 1), ("rita", 1, 1, 1)]
+    check(client, db)
