@@ -116,11 +116,15 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     if "refold_all" in scopes:
         slices = _slices(store)
         for i in range(slices):
+            _zero_account_days(store, now, None, slices, i)
             store.refold_account_days(now, None, slices, i)
+            _refold_person_days(store, now, None, slices, i)
         _evaluate_all(store, now)
     else:
         since = mark[0] - margin
+        _zero_account_days(store, now, since)
         store.refold_account_days(now, since)
+        _refold_person_days(store, now, since)
         if "evaluate_all" in scopes:
             _evaluate_all(store, now)
         else:
@@ -129,6 +133,46 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
                 _snapshot_batch(store, now, batch)
     store.set_stage_mark(now, read_at, today)
     return _wait(time.monotonic() - started)
+
+
+def _changed(db: str, since: datetime | None, slices: int, index: int) -> str:
+    """The (account, day) pairs changed since `since`; None: those of one slice of the accounts (by hash)."""
+    if since is None:
+        return f"modulo(cityHash64(account_id), {int(slices)}) = {int(index)}"
+    return (f"(account_id, day) IN (SELECT account_id, day FROM {db}.engagement_changes WHERE scope = 'account' "
+            "AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC'))")
+
+
+def _zero_account_days(store: Store, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
+    """account_daily's stored keys of the changed pairs folded to zeros 1 ms before `now`, the moment
+    refold_account_days folds their current keys at: a key gone from engagement_daily (an erasure
+    deletes rows, no view fires) would otherwise keep its last fold. (Belongs in refold_account_days.)"""
+    db = store.database
+    store.client.command(
+        f"INSERT INTO {db}.account_daily SELECT DISTINCT account_id, day, channel, 0, 0, 0, "
+        f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {db}.account_daily WHERE {_changed(db, since, slices, index)}",
+        parameters={"ms": _ms(now) - 1, "since": _ms(since) if since else 0})
+
+
+def _refold_person_days(store: Store, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
+    """person_daily (0033_person_daily.sql) re-folded for the (account, day) pairs changed since `since`
+    (None: every pair of one slice of the accounts, by hash), as account_daily is: the pairs' stored
+    keys folded to zeros and their current ones over them, in one insert. (Belongs in sinks/store.py
+    beside refold_account_days.)"""
+    db = store.database
+    where = _changed(db, since, slices, index)
+    store.client.command(
+        f"INSERT INTO {db}.person_daily SELECT account_id, day, person, channel, sum(minutes), sum(touches), "
+        f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM ("
+        f"SELECT account_id, day, person, channel, toDecimal128(minutes, 2) AS minutes, touches "
+        f"FROM {db}.engagement_person_daily WHERE account_id != '' AND {where} "
+        f"UNION ALL SELECT account_id, day, person, channel, toDecimal128(0, 2), toInt64(0) FROM {db}.person_daily "
+        f"WHERE {where}) GROUP BY account_id, day, person, channel",
+        parameters={"ms": _ms(now), "since": _ms(since) if since else 0})
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def _snapshot_batch(store: Store, now: datetime, batch: int) -> None:
@@ -140,7 +184,7 @@ def _snapshot_batch(store: Store, now: datetime, batch: int) -> None:
         f"INSERT INTO {store.database}.account_engagement_snapshot "
         f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {store.database}.account_engagement_tick("
         f"batch = {int(batch)}, at = '{at.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}')",
-        parameters={"ms": int(at.timestamp() * 1000)})
+        parameters={"ms": _ms(at)})
 
 
 def snapshot_views(store: Store, now: datetime) -> None:

@@ -57,6 +57,25 @@ def quiet_accounts(data: RandomEngagement, start: datetime) -> list[str]:
     return sorted({q[0] for q in QUIET})
 
 
+def person_days(client, source: str) -> set[tuple]:
+    return set(client.query(f"SELECT account_id, day, person, channel, sum(minutes), sum(touches) FROM {source} "
+                            "WHERE account_id != '' GROUP BY account_id, day, person, channel "
+                            "HAVING sum(minutes) != 0 OR sum(touches) != 0").result_rows)
+
+
+def erase(client, db: str, person: str) -> None:
+    """What sinks/erasure.py does to the aggregates: the person's rows deleted (no view fires), their
+    accounts and days named to engagement_changes."""
+    days = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_daily WHERE kind = 'touch' "
+                        "AND person = %(p)s AND account_id != ''", parameters={"p": person}).result_rows
+    assert days
+    client.command(f"ALTER TABLE {db}.engagement_daily DELETE WHERE person = %(p)s", parameters={"p": person},
+                   settings={"mutations_sync": 2})
+    now = datetime.now(timezone.utc)
+    client.insert(f"{db}.engagement_changes", [["account", a, d, now] for a, d in days],
+                  column_names=("scope", "account_id", "day", "changed_at"))
+
+
 def test_incremental_equals_full_recomputation(zoned):
     client, db = zoned
     store = Store(client, db)
@@ -73,6 +92,8 @@ def test_incremental_equals_full_recomputation(zoned):
             add_contacts(client, db, CONTACTS)
         if n == 5:
             register(client, db, ["acct-late"])
+        if n == 7:
+            erase(client, db, "bob@a.example")
         stages.evaluate(store, now, margin=timedelta(0))  # nothing is written while it runs
         stages.record(store, stages.detect(store, now))
         queued.append(client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(b)s",
@@ -81,6 +102,8 @@ def test_incremental_equals_full_recomputation(zoned):
         assert snapshot(client, db) == [tuple(r) for r in full], (n, hours)
         assert account_days(client, db, f"{db}.account_daily FINAL") == account_days(
             client, db, f"{db}.engagement_person_daily"), (n, hours)
+        assert person_days(client, f"{db}.person_daily FINAL") == person_days(
+            client, f"{db}.engagement_person_daily"), (n, hours)
         recorded = dict((a, s) for a, s, _ in store.recorded_stages())
         assert {r[0]: recorded.get(r[0], "unaware") for r in full} == {r[0]: r[11] for r in full}, (n, hours)
     # after the first (everything), evaluations were incremental: some decided a few of the accounts
