@@ -1,8 +1,9 @@
 -- repeatable: the influence and attribution views (issue 15), re-created whenever this file (or a setting it
 -- uses) changes. Does engagement move revenue (engagement_influence), and which programs earned the pipeline
 -- (attribution_credits, program_attribution)? Opportunities are their current state (the opportunities view);
--- touches are their current version (the events view: a re-attributed touch counts at the account it is at
--- now, once). Days are in the reporting time zone ({reporting_tz}); money is exact, in the reporting currency.
+-- touches are their current version (as the events view has them, kept per account in program_successes: a
+-- re-attributed touch counts at the account it is at now, once). Days are in the reporting time zone
+-- ({reporting_tz}); money is exact, in the reporting currency.
 
 -- Engagement before each closed opportunity, by segment: always 6 rows, q1..q4 then engaged, not_engaged.
 -- Population: every closed opportunity (won or lost; unregistered accounts too) with close_date in today and
@@ -176,8 +177,9 @@ touchpoints AS
         ) AS o
         INNER JOIN
         (
-            SELECT event_id, account_id, program_id, occurred_at FROM {database}.events
-            WHERE success = 1 AND program_id != '' AND account_id != ''
+            -- the current program successes of each account (0020_program_successes.sql)
+            SELECT event_id, account_id, program_id, occurred_at FROM {database}.program_successes FINAL
+            WHERE is_deleted = 0 AND account_id != ''
         ) AS e ON e.account_id = o.account_id
         LEFT JOIN
         (
@@ -246,24 +248,45 @@ FROM (SELECT *, toDecimal128(round(exact, 2), 2) AS rounded FROM shares);
 --                         cost (or a cost of 0)
 CREATE OR REPLACE VIEW {database}.program_attribution AS
 WITH toDate(now(), '{reporting_tz}') AS today,
--- (program, model, period, opportunity created in the period): the program's credit on it, its amount and
--- whether the program sourced it; attribution_credits is read once
+     -- the periods' first days, latest first
+     (SELECT arrayReverseSort(groupArray(start)) FROM {database}.reporting_periods) AS starts,
+-- (program, model, opportunity created in a period): the program's credit on it, its amount, whether it is
+-- won and whether the program sourced it; attribution_credits is read once. Every period ends today, so an
+-- opportunity is in a period exactly when its day is on or after the period's first day: each is counted
+-- once under `since`, the latest first day on or before its day, and the periods add up the sinces on or
+-- after their first day (not one row per period and credit).
 per_opportunity AS
 (
-    SELECT c.program_id AS program_id, c.model AS model, p.period AS period, c.opportunity_id AS opportunity_id,
-           sum(c.credit) AS credit, any(c.amount) AS amount, any(c.is_won) AS is_won,
-           max(c.position = 1 AND c.source = 'marketing') AS sourced
-    FROM {database}.attribution_credits AS c
-    CROSS JOIN {database}.reporting_periods AS p
-    WHERE toDate(c.created_at, '{reporting_tz}') BETWEEN p.start AND today
-    GROUP BY program_id, model, period, opportunity_id
+    SELECT program_id, model, opportunity_id, sum(credit) AS credit, any(amount) AS amount, any(is_won) AS is_won,
+           max(position = 1 AND source = 'marketing') AS sourced, any(day) AS created_day,
+           multiIf(created_day >= starts[1], starts[1], created_day >= starts[2], starts[2],
+                   created_day >= starts[3], starts[3], created_day >= starts[4], starts[4], starts[5]) AS since
+    FROM
+    (
+        SELECT program_id, model, opportunity_id, credit, amount, is_won, position, source,
+               toDate(created_at, '{reporting_tz}') AS day
+        FROM {database}.attribution_credits
+    )
+    WHERE day BETWEEN arrayMin(starts) AND today
+    GROUP BY program_id, model, opportunity_id
 ),
-per_program AS
+per_since AS
 (
-    SELECT program_id, model, period, sum(credit) AS attributed_pipeline, sumIf(credit, is_won) AS attributed_revenue,
+    SELECT program_id, model, since, sum(credit) AS attributed_pipeline, sumIf(credit, is_won) AS attributed_revenue,
            count() AS influenced_opportunities, sum(amount) AS influenced_pipeline,
            sumIf(amount, sourced) AS sourced_pipeline
     FROM per_opportunity
+    GROUP BY program_id, model, since
+),
+per_program AS
+(
+    SELECT s.program_id AS program_id, s.model AS model, p.period AS period,
+           sum(s.attributed_pipeline) AS attributed_pipeline, sum(s.attributed_revenue) AS attributed_revenue,
+           sum(s.influenced_opportunities) AS influenced_opportunities,
+           sum(s.influenced_pipeline) AS influenced_pipeline, sum(s.sourced_pipeline) AS sourced_pipeline
+    FROM per_since AS s
+    CROSS JOIN {database}.reporting_periods AS p
+    WHERE s.since >= p.start
     GROUP BY program_id, model, period
 ),
 -- every registered program, and the ids that program successes name without a registration
@@ -272,8 +295,8 @@ program_list AS
     SELECT program_id, name, cost FROM {database}.programs FINAL
     UNION ALL
     SELECT DISTINCT program_id, '' AS name, CAST(NULL, 'Nullable(Decimal(18, 2))') AS cost
-    FROM {database}.events
-    WHERE success = 1 AND program_id != '' AND program_id NOT IN (SELECT program_id FROM {database}.programs FINAL)
+    FROM {database}.program_successes FINAL
+    WHERE is_deleted = 0 AND program_id NOT IN (SELECT program_id FROM {database}.programs FINAL)
 )
 SELECT g.program_id AS program_id, g.name AS name, g.model AS model, g.period AS period,
        toDecimal128(ifNull(c.attributed_pipeline, 0), 2) AS attributed_pipeline,
