@@ -46,7 +46,7 @@ COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejecte
 _KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s"}
 # tables that views keep a copy of touch versions in (event_id, person), where a migration made them: the owned
 # touches' rows go by id, older versions naming the people by person, as in touches
-_TOUCH_COPIES = ("sales_touch_latest",)
+_TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
 

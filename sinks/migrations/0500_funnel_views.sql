@@ -227,12 +227,17 @@ FROM
 ARRAY JOIN arrayEnumerate(f.counts) AS cell
 CROSS JOIN
 (
-    SELECT [uniqExactIf(person, day >= starts[1]), uniqExactIf(person, day >= starts[2]),
-            uniqExactIf(person, day >= starts[3]), uniqExactIf(person, day >= starts[4]),
-            uniqExactIf(person, day >= starts[5])] AS visitors
-    FROM {database}.events
-    WHERE type = 'page_view' AND person != '' AND traffic = 'person' AND day BETWEEN arrayMin(starts) AND today
-      AND occurred_at >= toDateTime(arrayMin(starts) - 1)
+    -- a person visited in a period (all end today) when their last page-view day up to today is in it
+    SELECT [countIf(last >= starts[1]), countIf(last >= starts[2]), countIf(last >= starts[3]),
+            countIf(last >= starts[4]), countIf(last >= starts[5])] AS visitors
+    FROM
+    (
+        SELECT person, max(day) AS last
+        FROM {database}.page_view_latest FINAL  -- each page view's latest version (0027_page_view_latest.sql)
+        WHERE person != '' AND traffic = 'person' AND day BETWEEN arrayMin(starts) AND today
+          AND occurred_at >= toDateTime(arrayMin(starts) - 1)
+        GROUP BY person
+    )
 ) AS v
 ARRAY JOIN [(cell - 1) % periods + 1] AS k
 ORDER BY k, source != 'all', source, position;
