@@ -210,14 +210,18 @@ class ClickHouseWriter:
         self.seen.add([(r.event_id.int & _LOW64, RecentIds.day_number(r.day)) for r in rows if not r.retracts])
         return refused
 
-    def stored(self, where: str, parameters: dict | None = None) -> list[TouchRow]:
-        """Current versions of stored touches matching a WHERE clause (for re-attribution)."""
+    def stored(self, where: str, parameters: dict | None = None, month: int | None = None) -> list[TouchRow]:
+        """Current versions of stored touches matching a WHERE clause (for re-attribution), of one
+        month (YYYYMM, the table's partition) when given."""
         # Not FINAL over every stored touch: the skip indexes find the matching ids, the primary key
         # their versions, and the latest version of each is kept. A version matching `where` that is
-        # no longer the latest only costs a re-score that finds nothing to change.
+        # no longer the latest only costs a re-score that finds nothing to change. Every version of a
+        # touch has its occurred_at, so a month read stays in its partition (ids drawn from all of
+        # history would touch every granule of the table).
+        within = "" if month is None else f"toYYYYMM(occurred_at) = {int(month)} AND "
         result = self.client.query(
             f"SELECT {', '.join(TOUCH_COLUMNS)} FROM {self.database}.touches "
-            f"WHERE event_id IN (SELECT event_id FROM {self.database}.touches WHERE {where}) "
+            f"WHERE {within}event_id IN (SELECT event_id FROM {self.database}.touches WHERE {within}({where})) "
             f"ORDER BY version DESC LIMIT 1 BY event_id",
             parameters=parameters or {},
         )

@@ -26,6 +26,12 @@ log = logging.getLogger("pulse.attribution")
 CHUNK = 50_000
 # Beyond this many changed IP ranges, matching in SQL costs more than re-scoring every IP-resolved touch.
 MAX_SQL_RANGES = 2_000
+# The person's email domain or any parent of it is one of %(domains)s: the registry resolves
+# mail.eu.acme.com through eu.acme.com and acme.com (streams/core/registry.py, account_for_domain).
+_EMAIL_DOMAIN = "splitByChar('.', splitByChar('@', person)[2])"
+_DOMAIN_CLAUSE = (f"(method IN ('unresolved', 'ip', 'domain', 'stitched') AND arrayExists("
+                  f"i -> arrayStringConcat(arraySlice({_EMAIL_DOMAIN}, i), '.') IN %(domains)s, "
+                  f"arrayEnumerate({_EMAIL_DOMAIN})))")
 
 
 def load_identities(store: Store) -> Identities:
@@ -63,26 +69,30 @@ def restitch(writer: ClickHouseWriter, cookies: set[str], scoring: Scoring) -> i
 
 
 def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -> tuple[str, dict]:
-    """WHERE clause for the stored touches an accounts change can re-attribute (old and new values)."""
-    ids = sorted({a.account_id for a in (*old, *new)})
-    # A touch naming a registered account is stored under it (the first clause finds it): only an
-    # account registered now can claim touches that named it before, so only those payloads are read.
-    added = sorted({a.account_id for a in new} - {a.account_id for a in old})
-    domains = sorted({d.lower() for a in (*old, *new) for d in a.domains})
-    ranges = sorted({r for a in (*old, *new) for r in a.ip_ranges})
-    email_domain = "splitByChar('@', person)[2]"
-    clauses = [
-        "account_id IN %(ids)s",
-        *(["JSONExtractString(payload, 'account_id') IN %(added)s"] if added else []),
-        f"(method IN ('unresolved', 'ip', 'domain', 'stitched') AND "
-        f"({email_domain} IN %(domains)s OR substring({email_domain}, position({email_domain}, '.') + 1) IN %(domains)s))",
-    ]
+    """WHERE clause for the stored touches an accounts change can re-attribute: only what resolves
+    differently now can change, so only the domains and IP ranges added or removed somewhere, the
+    accounts that lost one (their touches may fall to another or to none), and the payloads naming an
+    account registered now (a touch naming a registered account is already stored under it)."""
+    before = {a.account_id: a for a in old}
+    lost, domains, ranges = set(), set(), set()
+    for account in new:
+        was = before.get(account.account_id, AccountRecord(account_id=account.account_id))
+        old_domains, new_domains = {d.lower() for d in was.domains}, {d.lower() for d in account.domains}
+        domains |= old_domains ^ new_domains
+        ranges |= set(was.ip_ranges) ^ set(account.ip_ranges)
+        if old_domains - new_domains or set(was.ip_ranges) - set(account.ip_ranges):
+            lost.add(account.account_id)
+    added = sorted({a.account_id for a in new} - set(before))
+    clauses = [*(["account_id IN %(lost)s"] if lost else []),
+               *(["JSONExtractString(payload, 'account_id') IN %(added)s"] if added else []),
+               *([_DOMAIN_CLAUSE] if domains else [])]
     if ranges and len(ranges) <= MAX_SQL_RANGES:
         clauses.append("(method IN ('unresolved', 'ip') AND ip != '' "
                        "AND arrayExists(r -> isIPAddressInRange(ip, r), %(ranges)s))")
     elif ranges:
         clauses.append("(method IN ('unresolved', 'ip') AND ip != '')")
-    return " OR ".join(clauses), {"ids": ids, "added": added, "domains": domains or [""], "ranges": ranges}
+    return " OR ".join(clauses) or "0", {"lost": sorted(lost), "added": added, "domains": sorted(domains) or [""],
+                                         "ranges": sorted(ranges)}
 
 
 def contacts_scope(contacts: Sequence[ContactRecord]) -> tuple[str, dict]:
@@ -98,8 +108,7 @@ def reattribute(writer: ClickHouseWriter, where: str, params: dict, scoring: Sco
     for month, count in writer.store.touch_months(where, params):
         slices = count // CHUNK + 1
         for i in range(slices):
-            rows = writer.stored(f"toYYYYMM(occurred_at) = {int(month)} AND ({where}) "
-                                 f"AND modulo(cityHash64(event_id), {slices}) = {i}", params)
+            rows = writer.stored(f"({where}) AND modulo(cityHash64(event_id), {slices}) = {i}", params, month)
             changed += apply(writer, rows, scoring)
     if changed:
         log.info("re-attributed %d stored touches", changed)

@@ -1,6 +1,7 @@
 """An accounts change re-attributes exactly the stored touches it concerns, on the real engine: read a
 month of `touches` at a time and a busy month in slices (CHUNK made tiny here), so every path of the
-chunking runs; an account registered now claims the touches that named it before."""
+chunking runs; an account registered now claims the touches that named it before and the people of
+every subdomain of its domain; touches the change cannot move are not read again."""
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,8 @@ BETA = AccountRecord(account_id="beta", name="Beta", domains=("beta.example",))
 
 
 def _touches() -> list:
-    """Opens by people of both domains over five months (seven a month at acme), and page views of a
-    cookie naming the unregistered account `gamma`."""
+    """Opens by people of both domains over five months (seven a month at acme), page views of a
+    cookie naming the unregistered account `gamma`, and an open from a subdomain of gamma's domain."""
     events = []
     for month in range(5):
         at = NOW - timedelta(days=35 * month)
@@ -32,6 +33,7 @@ def _touches() -> list:
         events.append(EmailOpen(event_id=uuid.uuid4(), occurred_at=at, email="b@beta.example", campaign_id="nov"))
         events.append(PageView(event_id=uuid.uuid4(), occurred_at=at, anonymous_id="c9", account_id="gamma",
                                url="https://www.example.com/pricing"))
+    events.append(EmailOpen(event_id=uuid.uuid4(), occurred_at=NOW, email="x@mail.eu.gamma.example", campaign_id="nov"))
     return events
 
 
@@ -56,26 +58,34 @@ def test_moving_a_domain_and_registering_an_account_re_attribute_exactly(engine,
     writer.store.store_records("accounts", ACCOUNT_COLUMNS, [ACME, BETA], NOW)
     scoring = Scoring(registry, Weights(), ZoneInfo("UTC"))
     writer.write(score(_touches(), scoring, NOW))
-    assert _minutes(client, db) == {"acme": Decimal(35), "beta": Decimal(5), "": Decimal(5)}
+    assert _minutes(client, db) == {"acme": Decimal(35), "beta": Decimal(5), "": Decimal(6)}
     assert len(writer.store.touch_months("1", {})) >= 5  # the touches span five partitions or more
 
-    # acme's domain moves to beta, and gamma is registered
-    gamma = AccountRecord(account_id="gamma", name="Gamma")
+    # acme's domain moves to beta, and gamma is registered with its domain
+    gamma = AccountRecord(account_id="gamma", name="Gamma", domains=("gamma.example",))
     new = [AccountRecord(account_id="acme", name="Acme"), AccountRecord(account_id="beta", name="Beta",
                                                                         domains=("beta.example", "acme.example")), gamma]
     for account in new:
         registry.upsert_account(account)
     monkeypatch.setattr(attribution, "CHUNK", 3)  # 7 matches in a month: read in three slices of it
     where, params = attribution.accounts_scope([ACME, BETA], new)
-    assert params["added"] == ["gamma"]
-    assert attribution.reattribute(writer, where, params, scoring) == 40
-    assert _minutes(client, db) == {"beta": Decimal(40), "gamma": Decimal(5)}
+    assert params["added"] == ["gamma"] and params["lost"] == ["acme"]
+    assert params["domains"] == ["acme.example", "gamma.example"]  # beta.example did not move: not read
+    assert attribution.reattribute(writer, where, params, scoring) == 35 + 5 + 1
+    assert _minutes(client, db) == {"beta": Decimal(40), "gamma": Decimal(6)}
     # nothing left to change: a second pass writes nothing
     assert attribution.reattribute(writer, where, params, scoring) == 0
 
 
-def test_accounts_known_before_do_not_read_the_payloads():
+def test_the_scope_holds_only_what_resolves_differently_now():
+    # acme.example leaves acme for acme.io: acme's touches and both domains' people, no payload
     where, params = attribution.accounts_scope([ACME], [AccountRecord(account_id="acme", domains=("acme.io",))])
-    assert "payload" not in where and params["added"] == []
+    assert "payload" not in where and params["added"] == [] and params["lost"] == ["acme"]
+    assert params["domains"] == ["acme.example", "acme.io"]
+    # a new account: the touches naming it and its domain's people; no account lost anything
     where, params = attribution.accounts_scope([], [BETA])
     assert "JSONExtractString(payload, 'account_id') IN %(added)s" in where and params["added"] == ["beta"]
+    assert "account_id IN %(lost)s" not in where and params["domains"] == ["beta.example"]
+    # a new name or tier resolves nothing differently: nothing is read
+    assert attribution.accounts_scope([ACME], [AccountRecord(account_id="acme", name="Acme Inc.", tier="1",
+                                                             domains=("acme.example",))])[0] == "0"
