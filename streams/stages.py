@@ -119,6 +119,7 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
             _zero_account_days(store, now, None, slices, i)
             store.refold_account_days(now, None, slices, i)
             _refold_person_days(store, now, None, slices, i)
+        _windows_all(store, now)
         _evaluate_all(store, now)
     else:
         since = mark[0] - margin
@@ -126,10 +127,13 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         store.refold_account_days(now, since)
         _refold_person_days(store, now, since)
         if "evaluate_all" in scopes:
+            _windows_all(store, now)
             _evaluate_all(store, now)
         else:
             batch = int(now.timestamp() * 1000)
-            if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
+            days = sorted(window_days(mark[1], today))
+            if store.queue_stage_accounts(batch, now, since, days):
+                _windows_of_batch(store, now, since, days, batch)
                 _snapshot_batch(store, now, batch)
     store.set_stage_mark(now, read_at, today)
     return _wait(time.monotonic() - started)
@@ -175,16 +179,42 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+def _windows_all(store: Store, now: datetime) -> None:
+    """Every person's window sums (person_windows, 0034_person_windows.sql) as at `now`, slice by slice."""
+    slices = _slices(store)
+    for i in range(slices):
+        store.client.command(f"INSERT INTO {store.database}.person_windows SELECT * FROM "
+                             f"{store.database}.person_windows_eval(slices = {slices}, slice = {i}, batch = 0, "
+                             f"at = '{_literal(now)}')")
+
+
+def _windows_of_batch(store: Store, now: datetime, since: datetime, days: list[date], batch: int) -> None:
+    """The window sums of the people of the accounts of stage_queue's `batch` that may have moved: those
+    with a person-day on a pair changed since `since` or on one of `days` (window_days), as at `now`."""
+    db = store.database
+    store.client.command(
+        f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
+        f"FROM (SELECT account_id, person FROM {db}.person_daily WHERE {_changed(db, since, 1, 0)} "
+        f"      UNION DISTINCT SELECT account_id, person FROM {db}.person_daily "
+        f"      WHERE account_id IN (SELECT account_id FROM {db}.stage_queue WHERE batch = %(batch)s) AND day IN %(days)s) "
+        f"GROUP BY account_id, person",
+        parameters={"batch": batch, "ms": _ms(now), "since": _ms(since), "days": days or [date(1970, 1, 1)]})
+    store.client.command(f"INSERT INTO {db}.person_windows SELECT * FROM {db}.person_windows_eval("
+                         f"slices = 1, slice = 0, batch = {int(batch)}, at = '{_literal(now)}')")
+
+
+def _literal(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
 def _snapshot_batch(store: Store, now: datetime, batch: int) -> None:
     """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
     tick's formula (account_engagement_tick, 0032_stage_tick.sql), which reads less of each account's
     history than the full one. (Belongs in sinks/store.py beside snapshot_account_engagement.)"""
-    at = now.astimezone(timezone.utc)
     store.client.command(
         f"INSERT INTO {store.database}.account_engagement_snapshot "
         f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {store.database}.account_engagement_tick("
-        f"batch = {int(batch)}, at = '{at.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}')",
-        parameters={"ms": _ms(at)})
+        f"batch = {int(batch)}, at = '{_literal(now)}')", parameters={"ms": _ms(now)})
 
 
 def snapshot_views(store: Store, now: datetime) -> None:
