@@ -82,9 +82,25 @@ FROM
     SELECT p.period AS period, p.ordinal AS ordinal, p.start AS start, who,
            d.calls AS n_calls, d.connected_calls AS n_connected, d.conversations AS n_conversations,
            d.meetings_booked AS n_booked, d.meetings_held AS n_held, d.emails_out AS n_out, d.emails_in AS n_in,
-           if(d.account_id IN (SELECT account_id FROM {database}.accounts FINAL WHERE is_target = 1), d.attempts, 0)
-               AS n_target_attempts
-    FROM {database}.sales_activity_daily AS d
+           d.target_attempts AS n_target_attempts
+    FROM
+    (
+        -- sales_activity_daily's sums per day and rep (over accounts: a hundred times fewer rows to join with
+        -- the periods), the attempts at today's target accounts apart
+        SELECT day, rep,
+               countIf(type = 'call') AS calls,
+               countIf(type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked')) AS connected_calls,
+               countIf(type = 'call' AND outcome IN ('conversation', 'meeting_booked')) AS conversations,
+               countIf(type = 'call' AND outcome = 'meeting_booked') AS meetings_booked,
+               countIf(type = 'meeting') AS meetings_held,
+               countIf(type = 'sales_email' AND direction = 'outbound') AS emails_out,
+               countIf(type = 'sales_email' AND direction = 'inbound') AS emails_in,
+               countIf(is_attempt = 1 AND account_id IN (SELECT account_id FROM {database}.accounts FINAL
+                                                         WHERE is_target = 1)) AS target_attempts
+        FROM {database}.sales_touches
+        WHERE day BETWEEN (SELECT min(start) FROM {database}.reporting_periods) AND today
+        GROUP BY day, rep
+    ) AS d
     CROSS JOIN {database}.reporting_periods AS p
     ARRAY JOIN [d.rep, 'all'] AS who
     WHERE d.day BETWEEN p.start AND today
@@ -111,14 +127,16 @@ CREATE OR REPLACE VIEW {database}.sales_coverage AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT a.account_id AS account_id, a.name AS account_name, a.is_target AS is_target, a.owner AS owner,
        toUInt8(l.last_day > today - 30) AS covered,
-       if(l.account_id = '', NULL, toNullable(l.last_at)) AS last_sales_activity_at,
-       multiIf(covered = 1, '', k.account_id = '', 'no_contact_known', a.owner = '', 'no_owner', 'no_activity_30d')
-           AS reason
+       if(l.touches = 0, NULL, toNullable(l.last_at)) AS last_sales_activity_at,
+       multiIf(covered = 1, '', k.account_id = '' AND l.with_email = 0, 'no_contact_known', a.owner = '', 'no_owner',
+               'no_activity_30d') AS reason
 FROM (SELECT account_id, name, is_target, owner FROM {database}.accounts FINAL) AS a
 LEFT JOIN
 (
-    SELECT account_id, max(occurred_at) AS last_at, max(day) AS last_day
-    FROM {database}.sales_touches WHERE account_id != '' AND day <= today
+    -- one read of the sales touches: the latest up to today, and whether any (at any time) named a person
+    SELECT account_id, maxIf(occurred_at, day <= today) AS last_at, maxIf(day, day <= today) AS last_day,
+           countIf(day <= today) AS touches, countIf(email != '') AS with_email
+    FROM {database}.sales_touches WHERE account_id != ''
     GROUP BY account_id
 ) AS l ON l.account_id = a.account_id
 LEFT JOIN
@@ -135,9 +153,7 @@ LEFT JOIN
         ) AS d ON d.domain = splitByChar('@', c.email)[2]
         UNION ALL
         SELECT account_id FROM {database}.lifecycle_changes FINAL WHERE account_id != ''
-        UNION ALL
-        SELECT account_id FROM {database}.sales_touches WHERE account_id != '' AND email != ''
-    )
+    )  -- and a sales touch with an email: l.with_email
 ) AS k ON k.account_id = a.account_id
 SETTINGS join_use_nulls = 0;
 

@@ -127,3 +127,58 @@ def test_a_version_moves_a_sales_touch_between_accounts_in_every_view(store):
     assert client.query(f"SELECT rep, calls, meetings_booked, target_attempts FROM {db}.sales_activity_summary "
                         f"WHERE period = '90d' ORDER BY rep").result_rows == [("all", 1, 1, 1), ("rita", 1, 1, 1)]
     check(client, db)
+
+
+def summary_by_hand(touches: list[tuple], starts: dict, targets: set[str], today) -> dict:
+    """sales_activity_summary's counts per (period, rep), by its definition, from the touches' latest versions."""
+    out = {}
+    for period, start in starts.items():
+        out[(period, "all")] = [0] * 8
+        for _, _, day, account, _, kind, rep, outcome, direction in touches:
+            if not start <= day <= today:
+                continue
+            attempt = kind in ("call", "meeting") or (kind, direction) == ("sales_email", "outbound")
+            counts = [kind == "call", kind == "call" and outcome in ("connected", "conversation", "meeting_booked"),
+                      kind == "call" and outcome in ("conversation", "meeting_booked"),
+                      kind == "call" and outcome == "meeting_booked", kind == "meeting",
+                      (kind, direction) == ("sales_email", "outbound"), (kind, direction) == ("sales_email", "inbound"),
+                      attempt and account in targets]
+            for who in (rep, "all"):
+                out[(period, who)] = [a + b for a, b in zip(out.setdefault((period, who), [0] * 8), counts)]
+    return out
+
+
+def coverage_by_hand(touches: list[tuple], accounts: dict[str, str], today) -> dict:
+    """sales_coverage's (covered, last_sales_activity_at, reason) per account, no contacts or lifecycle known."""
+    out = {}
+    for account, owner in accounts.items():
+        mine = [t for t in touches if t[3] == account]
+        past = [t for t in mine if t[2] <= today]
+        covered = int(bool(past) and max(t[2] for t in past) > today - timedelta(days=30))
+        known = any(t[4] for t in mine)
+        reason = "" if covered else "no_contact_known" if not known else "no_owner" if not owner else "no_activity_30d"
+        out[account] = (covered, max((t[1] for t in past), default=None), reason)
+    return out
+
+
+def test_summary_and_coverage_equal_their_definitions_on_random_touches(store):
+    client, db, writer = store
+    rng = random.Random(7)
+    register(client, db, AccountRecord(account_id="acme", owner="olga"), AccountRecord(account_id="globex"),
+             AccountRecord(account_id="initech", owner="olga", is_target=False), AccountRecord(account_id="hooli"))
+    rows = random_touches(rng, 200) + [call(NOW + 2 * D, "p1@x.co", "hooli", "ana"),  # tomorrow's: in no period
+                                       meeting(NOW - 40 * D, "", "globex", "bo")]
+    writer.write(rows)
+    current = {r.event_id: r for r in writer.stored("type IN ('call', 'meeting', 'sales_email')")}
+    writer.replace([moved(current[i], rng.choice(ACCOUNTS), current[i].person) for i in rng.sample(sorted(current), 50)])
+    touches = client.query(f"SELECT {COLUMNS} FROM ({REFERENCE.format(db=db)})").result_rows
+    today = client.query("SELECT today()").result_rows[0][0]
+    starts = dict(client.query(f"SELECT period, start FROM {db}.reporting_periods").result_rows)
+    got = {(r[0], r[1]): list(r[2:]) for r in client.query(
+        f"SELECT period, rep, calls, connected_calls, conversations, meetings_booked, meetings_held, emails_out, "
+        f"emails_in, target_attempts FROM {db}.sales_activity_summary").result_rows}
+    assert got == summary_by_hand(touches, starts, {"acme", "globex", "hooli"}, today)
+    coverage = {r[0]: tuple(r[1:]) for r in client.query(
+        f"SELECT account_id, covered, last_sales_activity_at, reason FROM {db}.sales_coverage").result_rows}
+    assert coverage == coverage_by_hand(touches, {"acme": "olga", "globex": "", "initech": "olga", "hooli": ""}, today)
+    assert {r[2] for r in coverage.values()} >= {"", "no_owner"}
