@@ -250,44 +250,49 @@ CREATE OR REPLACE VIEW {database}.program_attribution AS
 WITH toDate(now(), '{reporting_tz}') AS today,
      -- the periods' first days, latest first
      (SELECT arrayReverseSort(groupArray(start)) FROM {database}.reporting_periods) AS starts,
--- (program, model, opportunity created in a period): the program's credit on it, its amount, whether it is
--- won and whether the program sourced it; attribution_credits is read once. Every period ends today, so an
--- opportunity is in a period exactly when its day is on or after the period's first day: each is counted
--- once under `since`, the latest first day on or before its day, and the periods add up the sinces on or
--- after their first day (not one row per period and credit).
-per_opportunity AS
-(
-    SELECT program_id, model, opportunity_id, sum(credit) AS credit, any(amount) AS amount, any(is_won) AS is_won,
-           max(position = 1 AND source = 'marketing') AS sourced, any(day) AS created_day,
-           multiIf(created_day >= starts[1], starts[1], created_day >= starts[2], starts[2],
-                   created_day >= starts[3], starts[3], created_day >= starts[4], starts[4], starts[5]) AS since
-    FROM
-    (
-        SELECT program_id, model, opportunity_id, credit, amount, is_won, position, source,
-               toDate(created_at, '{reporting_tz}') AS day
-        FROM {database}.attribution_credits
-    )
-    WHERE day BETWEEN arrayMin(starts) AND today
-    GROUP BY program_id, model, opportunity_id
-),
-per_since AS
-(
-    SELECT program_id, model, since, sum(credit) AS attributed_pipeline, sumIf(credit, is_won) AS attributed_revenue,
-           count() AS influenced_opportunities, sum(amount) AS influenced_pipeline,
-           sumIf(amount, sourced) AS sourced_pipeline
-    FROM per_opportunity
-    GROUP BY program_id, model, since
-),
+-- (program, model, period): attribution_credits read once. Every period ends today, so an opportunity is in a
+-- period exactly when its day is on or after the period's first day: its rows are counted under `since`, the
+-- latest first day on or before its day, and each period adds up the sinces on or after its first day. Credits
+-- add up per (program, model, since) as they are; influenced and sourced do not depend on the model (every
+-- model has a row for each touchpoint), so they are counted on the linear rows, per (program, opportunity),
+-- then given to every model.
 per_program AS
 (
-    SELECT s.program_id AS program_id, s.model AS model, p.period AS period,
-           sum(s.attributed_pipeline) AS attributed_pipeline, sum(s.attributed_revenue) AS attributed_revenue,
-           sum(s.influenced_opportunities) AS influenced_opportunities,
-           sum(s.influenced_pipeline) AS influenced_pipeline, sum(s.sourced_pipeline) AS sourced_pipeline
-    FROM per_since AS s
+    SELECT program_id, arrayJoin(if(model = '', ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'], [model])) AS model_of, p.period AS period,
+           sum(credit) AS attributed_pipeline, sum(revenue) AS attributed_revenue,
+           sum(influenced) AS influenced_opportunities, sum(amount) AS influenced_pipeline,
+           sum(sourced_amount) AS sourced_pipeline
+    FROM
+    (
+        -- per (program, model, since) the credits; per (program, since) the influenced opportunities
+        SELECT program_id, model, since, sumIf(opportunity_credit, model != '') AS credit,
+               sumIf(opportunity_revenue, model != '') AS revenue,
+               countIf(model = '' AND linear) AS influenced,
+               sumIf(opportunity_amount, model = '' AND linear) AS amount,
+               sumIf(opportunity_amount, model = '' AND linear AND sourced) AS sourced_amount
+        FROM
+        (
+            SELECT program_id, model, since, linear, opportunity_of, sum(credit) AS opportunity_credit,
+                   sumIf(credit, is_won) AS opportunity_revenue, any(amount) AS opportunity_amount,
+                   max(first_marketing) AS sourced
+            FROM
+            (
+                SELECT program_id, model, credit, amount, is_won, model = 'linear' AS linear,
+                       if(linear, opportunity_id, '') AS opportunity_of,
+                       position = 1 AND source = 'marketing' AS first_marketing,
+                       toDate(created_at, '{reporting_tz}') AS day,
+                       multiIf(day >= starts[1], starts[1], day >= starts[2], starts[2], day >= starts[3], starts[3],
+                               day >= starts[4], starts[4], starts[5]) AS since
+                FROM {database}.attribution_credits
+                WHERE day BETWEEN arrayMin(starts) AND today
+            )
+            GROUP BY GROUPING SETS ((program_id, model, since), (program_id, since, linear, opportunity_of))
+        )
+        GROUP BY program_id, model, since
+    ) AS s
     CROSS JOIN {database}.reporting_periods AS p
     WHERE s.since >= p.start
-    GROUP BY program_id, model, period
+    GROUP BY program_id, model_of, period
 ),
 -- every registered program, and the ids that program successes name without a registration
 program_list AS
@@ -315,7 +320,7 @@ FROM
                     AS model) AS m
     CROSS JOIN {database}.reporting_periods AS p
 ) AS g
-LEFT JOIN per_program AS c ON c.program_id = g.program_id AND c.model = g.model AND c.period = g.period
+LEFT JOIN per_program AS c ON c.program_id = g.program_id AND c.model_of = g.model AND c.period = g.period
 ORDER BY g.program_id, indexOf(['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'], g.model),
          g.ordinal
 SETTINGS join_use_nulls = 1;
