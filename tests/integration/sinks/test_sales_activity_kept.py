@@ -182,3 +182,21 @@ def test_summary_and_coverage_equal_their_definitions_on_random_touches(store):
         f"SELECT account_id, covered, last_sales_activity_at, reason FROM {db}.sales_coverage").result_rows}
     assert coverage == coverage_by_hand(touches, {"acme": "olga", "globex": "", "initech": "olga", "hooli": ""}, today)
     assert {r[2] for r in coverage.values()} >= {"", "no_owner"}
+
+
+def test_the_start_up_repair_brings_back_copies_a_crash_left_out(store):
+    from sinks.funnel_state_sql import REPAIR_TOUCH_COPIES
+    from test_funnel_metrics import page_view
+
+    client, db, writer = store
+    rows = random_touches(random.Random(3), 40)
+    writer.write(rows + [page_view("e1@x.co", 0), page_view("c1", -3, email=False)])
+    writer.replace([moved(rows[0], "globex", rows[0].person)])
+    # what a SIGKILL between the touches part and its views' parts leaves: touches without their copies
+    for table in ("sales_touch_latest", "page_view_latest"):
+        client.command(f"ALTER TABLE {db}.{table} DELETE WHERE 1", settings={"mutations_sync": 2})
+    for _ in range(2):  # twice: the repair changes nothing more
+        for sql in REPAIR_TOUCH_COPIES:
+            client.command(sql.format(db=db), parameters={"writer": "w-kept"})
+        check(client, db)
+        assert client.query(f"SELECT count() FROM {db}.page_view_latest FINAL").result_rows == [(2,)]
