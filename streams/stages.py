@@ -118,22 +118,16 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         for i in range(slices):
             _zero_account_days(store, now, None, slices, i)
             store.refold_account_days(now, None, slices, i)
-            _refold_person_days(store, now, None, slices, i)
-        _windows_all(store, now)
         _evaluate_all(store, now)
     else:
         since = mark[0] - margin
         _zero_account_days(store, now, since)
         store.refold_account_days(now, since)
-        _refold_person_days(store, now, since)
         if "evaluate_all" in scopes:
-            _windows_all(store, now)
             _evaluate_all(store, now)
         else:
             batch = int(now.timestamp() * 1000)
-            days = sorted(window_days(mark[1], today))
-            if store.queue_stage_accounts(batch, now, since, days):
-                _windows_of_batch(store, now, since, days, batch)
+            if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
                 _snapshot_batch(store, now, batch)
     store.set_stage_mark(now, read_at, today)
     return _wait(time.monotonic() - started)
@@ -158,49 +152,8 @@ def _zero_account_days(store: Store, now: datetime, since: datetime | None, slic
         parameters={"ms": _ms(now) - 1, "since": _ms(since) if since else 0})
 
 
-def _refold_person_days(store: Store, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
-    """person_daily (0033_person_daily.sql) re-folded for the (account, day) pairs changed since `since`
-    (None: every pair of one slice of the accounts, by hash), as account_daily is: the pairs' stored
-    keys folded to zeros and their current ones over them, in one insert. (Belongs in sinks/store.py
-    beside refold_account_days.)"""
-    db = store.database
-    where = _changed(db, since, slices, index)
-    store.client.command(
-        f"INSERT INTO {db}.person_daily SELECT account_id, day, person, channel, sum(minutes), sum(touches), "
-        f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM ("
-        f"SELECT account_id, day, person, channel, toDecimal128(minutes, 2) AS minutes, touches "
-        f"FROM {db}.engagement_person_daily WHERE account_id != '' AND {where} "
-        f"UNION ALL SELECT account_id, day, person, channel, toDecimal128(0, 2), toInt64(0) FROM {db}.person_daily "
-        f"WHERE {where}) GROUP BY account_id, day, person, channel",
-        parameters={"ms": _ms(now), "since": _ms(since) if since else 0})
-
-
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
-
-
-def _windows_all(store: Store, now: datetime) -> None:
-    """Every person's window sums (person_windows, 0034_person_windows.sql) as at `now`, slice by slice."""
-    slices = _slices(store)
-    for i in range(slices):
-        store.client.command(f"INSERT INTO {store.database}.person_windows SELECT * FROM "
-                             f"{store.database}.person_windows_eval(slices = {slices}, slice = {i}, batch = 0, "
-                             f"at = '{_literal(now)}')")
-
-
-def _windows_of_batch(store: Store, now: datetime, since: datetime, days: list[date], batch: int) -> None:
-    """The window sums of the people of the accounts of stage_queue's `batch` that may have moved: those
-    with a person-day on a pair changed since `since` or on one of `days` (window_days), as at `now`."""
-    db = store.database
-    store.client.command(
-        f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
-        f"FROM (SELECT account_id, person FROM {db}.person_daily WHERE {_changed(db, since, 1, 0)} "
-        f"      UNION DISTINCT SELECT account_id, person FROM {db}.person_daily "
-        f"      WHERE account_id IN (SELECT account_id FROM {db}.stage_queue WHERE batch = %(batch)s) AND day IN %(days)s) "
-        f"GROUP BY account_id, person",
-        parameters={"batch": batch, "ms": _ms(now), "since": _ms(since), "days": days or [date(1970, 1, 1)]})
-    store.client.command(f"INSERT INTO {db}.person_windows SELECT * FROM {db}.person_windows_eval("
-                         f"slices = 1, slice = 0, batch = {int(batch)}, at = '{_literal(now)}')")
 
 
 def _literal(at: datetime) -> str:
@@ -209,7 +162,7 @@ def _literal(at: datetime) -> str:
 
 def _snapshot_batch(store: Store, now: datetime, batch: int) -> None:
     """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
-    tick's formula (account_engagement_tick, 0032_stage_tick.sql), which reads less of each account's
+    tick's formula (account_engagement_tick, 0036_stage_tick.sql), which reads less of each account's
     history than the full one. (Belongs in sinks/store.py beside snapshot_account_engagement.)"""
     store.client.command(
         f"INSERT INTO {store.database}.account_engagement_snapshot "

@@ -1,3 +1,2 @@
--- Issue 17: the incremental tick's evaluation, account_engagement_tick, was created here first (reading
--- engagement_person_daily); 0033_person_daily.sql replaces it with the version that reads the kept
--- person-days, and holds its text since (a database that applied this file gets it from 0033).
+-- Issue 17: the incremental tick's evaluation, account_engagement_tick, was created here first;
+-- 0036_stage_tick.sql holds its text since.
