@@ -45,10 +45,12 @@ FROM {db}.program_attribution
 
 
 def successes(rng: random.Random, n: int) -> list[TouchRow]:
-    days = boundary_days()
+    # within the retention (13 months): older touches leave touches and program_successes by TTL, each table
+    # at its own merge, so they would come and go between two reads
+    days = [d for d in boundary_days() if d > TODAY - timedelta(days=380)]
     rows = []
     for _ in range(n):
-        day = rng.choice(days + [TODAY - timedelta(days=rng.randint(0, 760))])
+        day = rng.choice(days + [TODAY - timedelta(days=rng.randint(0, 380))])
         at = datetime.combine(day, time(rng.randint(0, 23), rng.choice([0, 30])), timezone.utc)
         account = rng.choice(["t-1", "t-2", "n-1", "n-2", "ghost", "late", "none"])
         rows.append(TouchRow(uuid.UUID(int=rng.getrandbits(128)), "email_click", at, at, day, account, "p@x.example",
