@@ -47,6 +47,9 @@ _KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s"}
 # tables that views keep a copy of touch versions in (event_id, person), where a migration made them: the owned
 # touches' rows go by id, older versions naming the people by person, as in touches
 _TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")
+# kept copies with no person column (program_successes: account, time, id, program): the owned touches'
+# rows go by id; what older versions left there is the touch's current owner's
+_TOUCH_COPIES_BY_ID = ("program_successes",)
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
 
@@ -103,7 +106,7 @@ class ErasureStore:
             f"SELECT sum(minutes), count() FROM {db}.engagement_daily WHERE kind = 'touch' AND person IN %(people)s",
             parameters=p).result_rows[0]
         done.minutes = Decimal(minutes or 0)
-        copies = [t for t in _TOUCH_COPIES if self._exists(t)]
+        copies = [t for t in (*_TOUCH_COPIES, *_TOUCH_COPIES_BY_ID) if self._exists(t)]
         for start in range(0, len(owned), _CHUNK):
             ids = {"ids": owned[start:start + _CHUNK]}
             for table in ("account_touches", "anonymous_touches", *copies, "touches"):

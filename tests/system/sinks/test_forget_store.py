@@ -123,3 +123,25 @@ def test_a_cookie_identified_again_as_someone_else_stays_theirs(engine):
     assert client.query(f"SELECT count() FROM {db}.touches WHERE person = 'ana@acme.example' "
                         f"OR prev_person = 'ana@acme.example'").result_rows[0][0] == 0
     assert client.query(f"SELECT email FROM {db}.identities").result_rows == [("eve@acme.example",)]
+
+
+def test_a_persons_program_successes_go_with_them(engine):
+    """Attribution's kept touchpoints (program_successes, migration 0020) lose the erased person's
+    touches and keep everyone else's."""
+    client, db, writer = started(engine)
+
+    def opened(person: str) -> TouchRow:
+        return replace(touch("acme", person, "1.00", email=person), type="email_open", channel="email",
+                       program_id="nov", success=1)
+
+    ana, bob = opened("ana@acme.example"), opened("bob@acme.example")
+    writer.write([ana, bob])
+
+    def kept() -> list:
+        return sorted(r[0] for r in client.query(
+            f"SELECT event_id FROM {db}.program_successes FINAL WHERE NOT is_deleted").result_rows)
+
+    assert kept() == sorted([ana.event_id, bob.event_id])
+    store = ErasureStore(client, db)
+    store.erase(*store.linked({"ana@acme.example"}, set()), [])
+    assert kept() == [bob.event_id]
