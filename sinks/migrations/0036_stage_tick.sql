@@ -50,9 +50,12 @@ per_person AS
 (
     SELECT account_id, person,
            countIf(NOT claimed AND n != 0) > 0
+               -- (the contacts among the people with claimed touches of the 400 days: only theirs count)
                OR person IN (SELECT email FROM {database}.contacts FINAL
                              WHERE email IN (SELECT person FROM {database}.engagement_daily
-                                             WHERE kind = 'touch' AND account_id IN chosen)) AS confirmed,
+                                             WHERE kind = 'touch' AND account_id IN chosen
+                                               AND day > today - 400 AND day <= today
+                                               AND channel IN ('web', 'form'))) AS confirmed,
            sumIf(c7, NOT claimed) + if(confirmed, sumIf(c7, claimed), 0) AS m7,
            sumIf(c30, NOT claimed) + if(confirmed, sumIf(c30, claimed), 0) AS m30,
            sumIf(c90, NOT claimed) + if(confirmed, sumIf(c90, claimed), 0) AS m90,
