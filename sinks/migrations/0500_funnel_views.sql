@@ -63,45 +63,6 @@ LEFT JOIN
 ) AS s ON s.email = c.email
 SETTINGS join_use_nulls = 1;
 
--- The funnel per period: one row per period and stage of the order (5 periods x the stages), zeros included.
---   period           mtd, qtd, ytd (from the start of this month, quarter, year), 90d, 365d (today and the
---                    89 or 364 days before), by the day a person first reached the stage, today included
---   position         the stage's place in the funnel order, from 1
---   stage            the stage
---   next_stage       the stage after it in the order; '' for the last stage
---   reached          people who first reached `stage` in the period (the cohort; HubSpot's period count)
---   converted        of them, those who have reached `next_stage` by now; NULL for the last stage
---   conversion_rate  converted / reached, a fraction rounded to 4 decimals; NULL when reached is 0 or for
---                    the last stage
-CREATE OR REPLACE VIEW {database}.funnel_summary AS
-WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages
-SELECT g.period AS period, g.position AS position, stages[g.position] AS stage,
-       if(g.position < length(stages), stages[g.position + 1], '') AS next_stage,
-       s.reached AS reached,
-       if(g.position < length(stages), toNullable(s.converted), NULL) AS converted,
-       if(g.position < length(stages) AND s.reached > 0, toNullable(toDecimal64(round(
-           toDecimal128(s.converted, 8) / s.reached, 4), 4)), NULL) AS conversion_rate
-FROM
-(
-    SELECT period, ordinal, position FROM {database}.reporting_periods
-    ARRAY JOIN arrayEnumerate(stages) AS position
-) AS g
-LEFT JOIN
-(
-    SELECT p.period AS period, x.position AS position,
-           countIf(x.entered_on BETWEEN p.start AND today) AS reached,
-           countIf(x.entered_on BETWEEN p.start AND today AND x.position < x.top) AS converted
-    FROM
-    (
-        SELECT email, position, entered_on, max(position) OVER (PARTITION BY email) AS top
-        FROM {database}.person_stages
-    ) AS x
-    CROSS JOIN {database}.reporting_periods AS p
-    GROUP BY period, position
-) AS s ON s.period = g.period AND s.position = g.position
-ORDER BY g.ordinal, g.position
-SETTINGS join_use_nulls = 0;
-
 -- Sales' latest decision on each account with one (issue 16's acceptance rate is built on it later).
 --   account_id     the CRM's account id, kept even when the account is not registered (yet)
 --   account_name   from accounts; '' for an unregistered account
@@ -130,8 +91,8 @@ LEFT JOIN (SELECT account_id, name, is_target FROM {database}.accounts FINAL) AS
 SETTINGS join_use_nulls = 0;
 
 -- One row per person who reached a stage of the order: their history as arrays indexed by position, from the
--- kept state of 0025_funnel_people.sql (one merged row per person); lifecycle_history, funnel_counts and
--- funnel_conversion read it (no join per stage).
+-- kept state of 0025_funnel_people.sql (one merged row per person); lifecycle_history, funnel_summary,
+-- funnel_counts and funnel_conversion read it (no join per stage).
 --   person         the person (email)
 --   source         the source of the person's first change (ties: the larger event_id; '' when none)
 --   given_account  the account the CRM gave with the latest change that named one ('' when none)
@@ -154,6 +115,52 @@ FROM
     FROM {database}.funnel_people FINAL
 )
 WHERE top > 0;
+
+-- The funnel per period: one row per period and stage of the order (5 periods x the stages), zeros included.
+--   period           mtd, qtd, ytd (from the start of this month, quarter, year), 90d, 365d (today and the
+--                    89 or 364 days before), by the day a person first reached the stage, today included
+--   position         the stage's place in the funnel order, from 1
+--   stage            the stage
+--   next_stage       the stage after it in the order; '' for the last stage
+--   reached          people who first reached `stage` in the period (the cohort; HubSpot's period count)
+--   converted        of them, those who have reached `next_stage` by now; NULL for the last stage
+--   conversion_rate  converted / reached, a fraction rounded to 4 decimals; NULL when reached is 0 or for
+--                    the last stage
+CREATE OR REPLACE VIEW {database}.funnel_summary AS
+WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
+     (SELECT groupArray(start) FROM (SELECT start FROM {database}.reporting_periods ORDER BY ordinal)) AS starts,
+     (SELECT groupArray(period) FROM (SELECT period FROM {database}.reporting_periods ORDER BY ordinal)) AS names,
+     length(starts) AS periods
+SELECT g.period AS period, g.position AS position, stages[g.position] AS stage,
+       if(g.position < length(stages), stages[g.position + 1], '') AS next_stage,
+       s.reached AS reached,
+       if(g.position < length(stages), toNullable(s.converted), NULL) AS converted,
+       if(g.position < length(stages) AND s.reached > 0, toNullable(toDecimal64(round(
+           toDecimal128(s.converted, 8) / s.reached, 4), 4)), NULL) AS conversion_rate
+FROM
+(
+    SELECT period, ordinal, position FROM {database}.reporting_periods
+    ARRAY JOIN arrayEnumerate(stages) AS position
+) AS g
+LEFT JOIN
+(
+    -- as funnel_counts (below) does: one count per (stage, period) in arrays, element (position - 1) * periods +
+    -- ordinal, over person_funnel's arrays (one row per person, no window over their stages)
+    SELECT names[(cell - 1) % periods + 1] AS period, intDiv(cell - 1, periods) + 1 AS position,
+           f.reached[cell] AS reached, f.converted[cell] AS converted
+    FROM
+    (
+        SELECT sumForEach(arrayFlatten(arrayMap(p -> arrayMap(d -> toUInt64(p <= top AND entered_on[p] BETWEEN d AND today),
+                                                              starts), range(1, length(stages) + 1)))) AS reached,
+               sumForEach(arrayFlatten(arrayMap(p -> arrayMap(d -> toUInt64(p < top AND entered_on[p] BETWEEN d AND today),
+                                                              starts), range(1, length(stages) + 1)))) AS converted
+        FROM {database}.person_funnel
+        WHERE entered_on[top] >= arrayMin(starts)  -- a history wholly before the periods adds only zeros
+    ) AS f
+    ARRAY JOIN arrayEnumerate(f.reached) AS cell
+) AS s ON s.period = g.period AND s.position = g.position
+ORDER BY g.ordinal, g.position
+SETTINGS join_use_nulls = 0;
 
 -- One row per person and stage of the order they have reached: their lifecycle history as a funnel.
 --   person      the person (email)
