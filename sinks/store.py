@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
-from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
+from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE, REPAIR_TOUCH_COPIES
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
@@ -92,6 +92,19 @@ class Store:
         """The per-person funnel state brought up to the lifecycle changes this writer stored last, which a
         crash between a change's insert and its view's part could have left out (sinks/funnel_state_sql.py)."""
         self.client.command(REPAIR_FUNNEL_PEOPLE.format(db=self.database), parameters={"writer": writer_id})
+
+    def repair_touch_copies(self, writer_id: str) -> None:
+        """The kept copies of touch versions (program successes, sales touches, page views) brought up to
+        the touches this writer stored last, which a crash between the touches part and the copies'
+        parts could have left out (sinks/funnel_state_sql.py)."""
+        newest = self.client.query(f"SELECT max(batch_seq) FROM {self.database}.touches WHERE writer = %(w)s",
+                                   parameters={"w": writer_id}).result_rows[0][0]
+        if not newest:
+            return  # this writer never stored a touch
+        # batch_seq is wall-clock microseconds: the hour before the newest batch holds the killed one
+        bound = {"writer": writer_id, "since": max(0, newest - 3_600_000_000)}
+        for sql in REPAIR_TOUCH_COPIES:
+            self.client.command(sql.format(db=self.database), parameters=bound)
 
     def touch_months(self, where: str, parameters: dict) -> list[tuple[int, int]]:
         """(YYYYMM, count) of the stored touch versions matching `where`, by the table's partition."""

@@ -102,6 +102,7 @@ class ClickHouseWriter:
         self.recover()
         self.store.repair_opportunity_state()  # a crash between a snapshot insert and its views' inserts
         self.store.repair_funnel_people(self.writer_id)  # the same for lifecycle changes
+        self.store.repair_touch_copies(self.writer_id)  # and for the views' copies of touches
         return len(self.seen)
 
     def _load_recent_ids(self) -> RecentIds:

@@ -165,11 +165,15 @@ def test_summary_and_coverage_equal_their_definitions_on_random_touches(store):
     client, db, writer = store
     rng = random.Random(7)
     register(client, db, AccountRecord(account_id="acme", owner="olga"), AccountRecord(account_id="globex"),
-             AccountRecord(account_id="initech", owner="olga", is_target=False), AccountRecord(account_id="hooli"))
+             AccountRecord(account_id="initech", owner="olga", is_target=False), AccountRecord(account_id="hooli"),
+             AccountRecord(account_id="umbrella", is_target=False))
     rows = random_touches(rng, 200) + [call(NOW + 2 * D, "p1@x.co", "hooli", "ana"),  # tomorrow's: in no period
-                                       meeting(NOW - 40 * D, "", "globex", "bo")]
+                                       meeting(NOW - 40 * D, "", "globex", "bo"),
+                                       # a known contact, no owner, nothing in 30 days, never moved: no_owner
+                                       call(NOW - 40 * D, "u1@x.co", "umbrella", "ana")]
     writer.write(rows)
-    current = {r.event_id: r for r in writer.stored("type IN ('call', 'meeting', 'sales_email')")}
+    current = {r.event_id: r for r in writer.stored("type IN ('call', 'meeting', 'sales_email')")
+               if r.account_id != "umbrella"}
     writer.replace([moved(current[i], rng.choice(ACCOUNTS), current[i].person) for i in rng.sample(sorted(current), 50)])
     touches = client.query(f"SELECT {COLUMNS} FROM ({REFERENCE.format(db=db)})").result_rows
     today = client.query("SELECT today()").result_rows[0][0]
@@ -180,12 +184,13 @@ def test_summary_and_coverage_equal_their_definitions_on_random_touches(store):
     assert got == summary_by_hand(touches, starts, {"acme", "globex", "hooli"}, today)
     coverage = {r[0]: tuple(r[1:]) for r in client.query(
         f"SELECT account_id, covered, last_sales_activity_at, reason FROM {db}.sales_coverage").result_rows}
-    assert coverage == coverage_by_hand(touches, {"acme": "olga", "globex": "", "initech": "olga", "hooli": ""}, today)
+    assert coverage == coverage_by_hand(touches, {"acme": "olga", "globex": "", "initech": "olga", "hooli": "",
+                                                  "umbrella": ""}, today)
     assert {r[2] for r in coverage.values()} >= {"", "no_owner"}
 
 
 def test_the_start_up_repair_brings_back_copies_a_crash_left_out(store):
-    from sinks.funnel_state_sql import REPAIR_TOUCH_COPIES
+    from sinks.store import Store
     from test_funnel_metrics import page_view
 
     client, db, writer = store
@@ -196,7 +201,6 @@ def test_the_start_up_repair_brings_back_copies_a_crash_left_out(store):
     for table in ("sales_touch_latest", "page_view_latest"):
         client.command(f"ALTER TABLE {db}.{table} DELETE WHERE 1", settings={"mutations_sync": 2})
     for _ in range(2):  # twice: the repair changes nothing more
-        for sql in REPAIR_TOUCH_COPIES:
-            client.command(sql.format(db=db), parameters={"writer": "w-kept"})
+        Store(client, db).repair_touch_copies("w-kept")
         check(client, db)
         assert client.query(f"SELECT count() FROM {db}.page_view_latest FINAL").result_rows == [(2,)]
