@@ -8,7 +8,7 @@ record re-publishes the same id, which consumers dedupe on.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -116,58 +116,19 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     if "refold_all" in scopes:
         slices = _slices(store)
         for i in range(slices):
-            _zero_account_days(store, now, None, slices, i)
             store.refold_account_days(now, None, slices, i)
         _evaluate_all(store, now)
     else:
         since = mark[0] - margin
-        _zero_account_days(store, now, since)
         store.refold_account_days(now, since)
         if "evaluate_all" in scopes:
             _evaluate_all(store, now)
         else:
             batch = int(now.timestamp() * 1000)
             if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
-                _snapshot_batch(store, now, batch)
+                store.snapshot_stage_batch(now, batch)
     store.set_stage_mark(now, read_at, today)
     return _wait(time.monotonic() - started)
-
-
-def _changed(db: str, since: datetime | None, slices: int, index: int) -> str:
-    """The (account, day) pairs changed since `since`; None: those of one slice of the accounts (by hash)."""
-    if since is None:
-        return f"modulo(cityHash64(account_id), {int(slices)}) = {int(index)}"
-    return (f"(account_id, day) IN (SELECT account_id, day FROM {db}.engagement_changes WHERE scope = 'account' "
-            "AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC'))")
-
-
-def _zero_account_days(store: Store, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
-    """account_daily's stored keys of the changed pairs folded to zeros 1 ms before `now`, the moment
-    refold_account_days folds their current keys at: a key gone from engagement_daily (an erasure
-    deletes rows, no view fires) would otherwise keep its last fold. (Belongs in refold_account_days.)"""
-    db = store.database
-    store.client.command(
-        f"INSERT INTO {db}.account_daily SELECT DISTINCT account_id, day, channel, 0, 0, 0, "
-        f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {db}.account_daily WHERE {_changed(db, since, slices, index)}",
-        parameters={"ms": _ms(now) - 1, "since": _ms(since) if since else 0})
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
-def _literal(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def _snapshot_batch(store: Store, now: datetime, batch: int) -> None:
-    """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
-    tick's formula (account_engagement_tick, 0036_stage_tick.sql), which reads less of each account's
-    history than the full one. (Belongs in sinks/store.py beside snapshot_account_engagement.)"""
-    store.client.command(
-        f"INSERT INTO {store.database}.account_engagement_snapshot "
-        f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {store.database}.account_engagement_tick("
-        f"batch = {int(batch)}, at = '{_literal(now)}')", parameters={"ms": _ms(now)})
 
 
 def snapshot_views(store: Store, now: datetime) -> None:
