@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import queries_funnel as q
 from ui.components import chart, empty, freshness, header, load, quiet
-from ui.format import rate
+from ui.format import MISSING, rate
 
 header("Funnel", "How many people became leads, MQLs, SQLs, opportunities and customers, how fast, and from "
                  "which source: the CRM's lifecycle stages (reporting time zone; a stage skipped counts as "
@@ -91,7 +91,7 @@ def headline(counts: pd.DataFrame, steps: pd.DataFrame) -> None:
             *(f"{int(rows.loc[stage, 'reached']) if stage in rows.index else 0:,}" for stage, _ in HEADLINE),
             f"{visitors or 0:,}", rate(None if lead is None else lead["visit_to_lead_rate"]),
             rate(None if cumulative is None else cumulative["conversion_rate"])]
-    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", column_config={
+    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", placeholder=MISSING, column_config={
         "Figure": st.column_config.TextColumn("Figure", width="medium"),
         "Month to date": st.column_config.TextColumn("Month to date", help="From the first of this month, today "
                                                                            "included"),
@@ -149,7 +149,7 @@ def stages(counts: pd.DataFrame, steps: pd.DataFrame, period: str) -> None:
                            alt.Tooltip("from_lead:Q", title="From lead %", format=".2f")])
           .properties(height=alt.Step(30)))
     next_help, lead_help = RATE_HELP[mode]
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING, column_config={
         "stage": "Stage", "reached": st.column_config.NumberColumn(
             "Reached in period", help="People who first reached the stage in the period: the period count, and "
                                       "the cohort the conversion starts from"),
@@ -185,7 +185,7 @@ def by_source(period: str) -> None:
     for end, label in (("mql", "Lead → MQL (%)"), ("sql", "Lead → SQL (%)"), ("customer", "Lead → customer (%)")):
         rates = steps[(steps["from_stage"] == "lead") & (steps["to_stage"] == end)].set_index("source")
         table[label] = [_pct(rates.loc[s, "conversion_rate"]) if s in rates.index else None for s in wide.index]
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING,
                  column_config={"source": "Source", **{label: st.column_config.NumberColumn(label, format="%.2f")
                                                       for label in table.columns if label.endswith("(%)")}})
     st.caption("New leads, MQLs, SQLs and customers are period counts; the rates follow each source's leads of the "

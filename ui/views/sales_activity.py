@@ -10,7 +10,7 @@ import streamlit as st
 from ui import queries_sales as q
 from ui.components import empty, freshness, header, load
 from ui.db import settings
-from ui.format import rate
+from ui.format import MISSING, rate
 
 header("Sales activity", "What sales did with the target accounts: calls, conversations, meetings and one-to-one "
                          "emails per rep and account, coverage, account acceptance and the marketing–sales SLA.")
@@ -96,7 +96,8 @@ def activity(period: str) -> None:
             st.altair_chart(rates_chart(called, "account_name", "Call rates per target account (the 10 most called)"),
                             width="stretch")
     if accounts is not None and not accounts.empty:
-        st.dataframe(accounts.drop(columns=["account_id"]), hide_index=True, width="stretch", height=250, column_config={
+        st.dataframe(accounts.drop(columns=["account_id"]), hide_index=True, width="stretch", placeholder=MISSING,
+                     height=250, column_config={
             "account_name": "Target account", "calls": "Calls", "conversations": "Conversations",
             "meetings_booked": "Meetings booked", "meetings_held": "Meetings held", "emails_out": "Emails sent",
             "emails_in": "Replies",
@@ -121,7 +122,7 @@ def coverage() -> None:
     st.markdown("**Uncovered target accounts and why** · the first that applies: no contact known, no owner, "
                 "no activity in 30 days")
     st.dataframe(uncovered[["account_name", "owner", "reason", "last_sales_activity_at"]], hide_index=True,
-                 width="stretch", height=250, column_config={
+                 width="stretch", placeholder=MISSING, height=250, column_config={
                      "account_name": "Target account", "owner": "Owner", "reason": "Why",
                      "last_sales_activity_at": st.column_config.DatetimeColumn("Last sales activity",
                                                                                format="distance")})
@@ -147,8 +148,8 @@ def acceptance(period: str) -> None:
     decisions = load(q.DECISIONS, {"period": period}, what="Decisions")
     if decisions is not None and not decisions.empty:
         decisions["status"] = decisions["status"].map(STATUS).fillna(decisions["status"])
-        st.dataframe(decisions.drop(columns=["account_id"]), hide_index=True, width="stretch", height=250,
-                     column_config={
+        st.dataframe(decisions.drop(columns=["account_id"]), hide_index=True, width="stretch", placeholder=MISSING,
+                     height=250, column_config={
             "account_name": "Target account", "mqa_at": st.column_config.DatetimeColumn("MQA since", format="distance"),
             "status": "Decision", "reason": "Reason", "decided_by": "By",
             "decided_at": st.column_config.DatetimeColumn("Decided", format="distance")})
@@ -172,7 +173,7 @@ def sla(period: str) -> None:
     rows = as_float(rows, "worked_pct", "worked_in_time_pct", "median_hours_to_first_touch", "avg_attempts",
                     "attempts_met_pct", "connected_pct")
     pct = lambda title, help: st.column_config.NumberColumn(title, format="%.1f%%", help=help)  # noqa: E731
-    st.dataframe(rows.drop(columns=["meets_sla"]), hide_index=True, width="stretch", column_order=(
+    st.dataframe(rows.drop(columns=["meets_sla"]), hide_index=True, width="stretch", placeholder=MISSING, column_order=(
         "owner", "sla", "mqls", "pending", "worked", "worked_pct", "worked_in_time_pct", "median_hours_to_first_touch",
         "avg_attempts", "attempts_met_pct", "connected_pct"), column_config={
         "owner": "Owner", "sla": st.column_config.TextColumn("SLA", help="Pass: worked % and attempts-met % both at "

@@ -343,6 +343,16 @@ def test_influence_page_shows_quartiles_headline_and_attribution(story, dashboar
                            "AND model = 'w_shaped' AND period = 'mtd'") == [(Decimal("800.00"), Decimal("-1.0000"))]
 
 
+@pytest.mark.parametrize("page", ["funnel", "sales_activity"])
+def test_the_funnel_and_sales_tables_read_a_dash_for_a_missing_cell(story, dashboard, page):
+    """The SLA's percentages of a pending owner, an uncovered account's last activity, the last stage's
+    next step: missing cells there read "—" as on the other pages, never "None"."""
+    at = dashboard(story, page)
+    assert not at.exception and at.dataframe
+    assert any(f.value.isna().any().any() for f in at.dataframe)  # the story has missing cells to show
+    assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe)
+
+
 @pytest.mark.parametrize("page, params, column, row", [
     ("influence", {}, "avg_deal_size", 3),        # Q4: no closed opportunity, so no deal size
     ("account", {"account": "acme"}, "cycle_days", 0),   # P1 is open: no cycle yet
