@@ -31,6 +31,8 @@ PAGES = [
     ("data_health", "data_health", ["Workers", "Unresolved today", "Data updated"]),
     ("sql", "sql", ["Run query"]),
 ]
+# Pages whose tables render one after another (a fragment each): the screenshot waits for the last one
+TABLES = {"alerts": 3, "sales_activity": 4}
 
 
 def chromium() -> str:
@@ -77,6 +79,8 @@ def test_every_page_live_in_headless_chromium(settings):
                         page.locator(".vega-embed").first.wait_for(timeout=60_000)
                     if name in ("accounts", "account", "alerts", "data_health"):
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+                    if name in TABLES:
+                        page.locator('[data-testid="stDataFrame"]').nth(TABLES[name] - 1).wait_for(timeout=60_000)
                     # a page is done when Streamlit is no longer running its script
                     page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                            timeout=60_000)
