@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timezone
@@ -30,16 +31,26 @@ MARKER = AccountRecord(account_id="bench-marker", name="Benchmark marker", domai
                        is_target=True)
 
 
-def _post(url: str, events: list[dict], secret: str | None = None) -> None:
-    """POST events as JSON; signed as a webhook when a secret is given."""
+def _post(url: str, events: list[dict], secret: str | None = None, patience: float = 60.0) -> None:
+    """POST events as JSON, signed as a webhook when a secret is given. A 503 is the hooks' backpressure
+    (Kafka slow or away): sent again after the Retry-After it names, as a producer should, for up to
+    `patience` seconds; a marker's latency counts from the 202."""
     body = json.dumps(events).encode()
-    headers = {"Content-Type": "application/json"}
-    if secret:
-        headers.update(signatures.headers(secret, int(time.time()), body))
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        if response.status != 202:
-            raise RuntimeError(f"hooks answered {response.status}")
+    give_up = time.monotonic() + patience
+    while True:
+        headers = {"Content-Type": "application/json"}
+        if secret:  # signed anew: a signature's timestamp ages
+            headers.update(signatures.headers(secret, int(time.time()), body))
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status != 202:
+                    raise RuntimeError(f"hooks answered {response.status}")
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > give_up:
+                raise
+            time.sleep(min(5.0, float(exc.headers.get("Retry-After") or 1)))
 
 
 def start_load(s: Settings, rate: int, seconds: float) -> subprocess.Popen:

@@ -191,6 +191,19 @@ def freshness(report: Report, workdir: Path, s: Settings, worker: harness.Proc, 
     report.add("freshness", **result)
 
 
+def stage_latency(report: Report, workdir: Path, s: Settings, plan: Plan) -> None:
+    """Steady load through the hooks; one touch to each of 40 untouched accounts; time from the hook's
+    202 to the account's stage change on the stage-changes topic (issue 17)."""
+    from pulse.bench import stage_latency as section
+
+    hooks = harness.start_pulse("hooks", s, workdir, f"http://127.0.0.1:{s.hooks_port}/health")
+    try:
+        result = section.measure(s, plan.freshness_rate, plan.freshness_seconds)
+    finally:
+        hooks.stop()
+    report.add("stage_latency", **result, stored_touches=int(harness.sql(s, "SELECT count() FROM touches")))
+
+
 # ---------------------------------------------------------------------------------------- 5. queries
 def queries(report: Report, workdir: Path, plan: Plan) -> None:
     from pulse.bench import queries as q
@@ -278,7 +291,7 @@ def shared_scale_out(report: Report, workdir: Path, bootstrap: str, workload: Wo
 
 
 # Sections that read the generated workload from Kafka; the ceiling runs with any of them.
-KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "memory", "scale_out", "shared_scale_out"}
+KAFKA_SECTIONS = {"naive", "pipeline", "freshness", "stage_latency", "memory", "scale_out", "shared_scale_out"}
 
 
 def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:
@@ -301,11 +314,13 @@ def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | N
             produce(s0, workload, registry=False)
             ceiling_rate = ceiling(report, s0, workload)
         naive_rate = naive(report, workdir, bootstrap, workload, plan, ceiling_rate) if "naive" in want else None
-        if want & {"pipeline", "freshness", "memory"}:
+        if want & {"pipeline", "freshness", "stage_latency", "memory"}:
             s, worker = pipeline(report, workdir, bootstrap, workload, plan, ceiling_rate, naive_rate)
             try:
                 if "freshness" in want:
                     freshness(report, workdir, s, worker, plan)
+                if "stage_latency" in want:
+                    stage_latency(report, workdir, s, plan)
                 if "memory" in want:
                     memory(report, s, worker, plan)
             finally:
@@ -349,6 +364,8 @@ def targets(r: dict) -> dict:
         out["worker RSS < 1 GB with the registry"] = p["worker_rss_mb_registry_loaded"] < 1024
     if "freshness" in r:
         out["freshness p99 <= 2 s"] = r["freshness"]["p99_s"] <= 2.0
+    if "stage_latency" in r:
+        out["stage change published <= 10 s after its touch, p99"] = r["stage_latency"]["p99_s"] <= 10.0
     if "scale_out" in r:
         out["scale-out: no event lost, re-deliveries consistent"] = r["scale_out"]["exact"]
     if "shared_scale_out" in r:

@@ -23,8 +23,8 @@ def test_tiny_bench_runs_every_section(tmp_path):
                             capture_output=True, text=True, timeout=BENCH_TIMEOUT_S)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
-    for section in ("ceiling", "naive", "pipeline", "freshness", "memory", "hooks_collect", "hooks_pixel",
-                    "hooks_open", "queries_20000", "scale_out", "shared_scale_out",
+    for section in ("ceiling", "naive", "pipeline", "freshness", "stage_latency", "memory", "hooks_collect",
+                    "hooks_pixel", "hooks_open", "queries_20000", "scale_out", "shared_scale_out",
                     "revenue_queries", "funnel_queries"):
         assert section in data, f"{section} missing from {sorted(data)}"
     totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
@@ -41,6 +41,8 @@ def test_tiny_bench_runs_every_section(tmp_path):
     shared = data["shared_scale_out"]  # 1, 2 and 3 workers on one shared store, each run exact
     assert [shared[f"workers_{n}_exact"] for n in (1, 2, 3)] == [True] * 3, shared
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
+    stage = data["stage_latency"]  # each of 40 untouched accounts' first touch reached the stage-changes topic
+    assert stage["markers"] == 40 and 0 < stage["p50_s"] <= stage["p99_s"], stage
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
     assert data["hooks_collect"]["accepted_events"] > 0
     revenue = data["revenue_queries"]  # the revenue views, timed on a generated store of their own

@@ -1,0 +1,92 @@
+"""Stage changes under steady load (issue 17): from the hook's 202 for the touch that changes an
+account's stage to that change's message on the stage-changes topic.
+
+While a second process offers background touches through the hooks at a steady rate (as for
+freshness), this process sends one email open to each of `markers` registered accounts that have no
+touch yet, spread over the run: one minute makes an account `aware`, a stage change the worker's
+leader must find, record and publish. A consumer reads the stage-changes topic from its end; each
+marker's latency is the moment its account's change arrives minus the 202 of its touch. The changes
+come from the incremental evaluation of the worker's store as the run has grown it, plus the
+dashboard snapshots the job takes after each evaluation.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from pulse.bench import harness
+from pulse.bench.freshness import _post, start_load
+from pulse.support.waits import wait_until
+from schemas import topics
+from schemas.registry import AccountRecord
+from schemas.settings import Settings
+
+
+def _markers(n: int) -> list[AccountRecord]:
+    return [AccountRecord(account_id=f"bench-stage-{i}", name=f"Stage marker {i}", domains=(f"stage{i}.example",),
+                          is_target=True) for i in range(n)]
+
+
+def _follow(s: Settings, arrived: dict[str, float], stop: threading.Event, ready: threading.Event) -> None:
+    """Record when each marker account's first stage change arrives on the topic."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=s.bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        name = s.topic(topics.STAGE_CHANGES)
+        consumer.topics()  # the cluster's metadata, so that the topic's partitions are known
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or {0}]
+        consumer.assign(partitions)
+        consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            consumer.position(tp)  # resolve the end now: a change published from here on is read
+        ready.set()
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=100).values():
+                now = time.perf_counter()
+                for record in records:
+                    account = json.loads(record.value)["account_id"]
+                    if account.startswith("bench-stage-"):
+                        arrived.setdefault(account, now)
+    finally:
+        consumer.close()
+
+
+def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
+    from streams.producer import producer, publish_accounts
+
+    accounts = _markers(markers)
+    p = producer(s)
+    publish_accounts(p, s, accounts)
+    p.close()
+    wait_until(lambda: harness.sql(s, "SELECT count() FROM accounts FINAL WHERE startsWith(account_id, "
+                                      "'bench-stage-')") == str(markers), 120, 0.1, what="the stage marker accounts")
+    arrived: dict[str, float] = {}
+    stop, ready = threading.Event(), threading.Event()
+    follower = threading.Thread(target=_follow, args=(s, arrived, stop, ready), daemon=True)
+    follower.start()
+    ready.wait(60)
+    load = start_load(s, rate, seconds)
+    accepted: dict[str, float] = {}
+    started = time.perf_counter()
+    for i, account in enumerate(accounts):
+        time.sleep(max(0.0, started + i * seconds / markers - time.perf_counter()))
+        event = {"type": "email_open", "email": f"m@stage{i}.example", "campaign_id": "bench",
+                 "occurred_at": datetime.now(timezone.utc).isoformat(), "event_id": str(uuid.uuid4())}
+        _post(f"{s.hooks_url}/hooks/events", [event], s.hook_secrets[0])  # opens come signed
+        accepted[account.account_id] = time.perf_counter()
+    try:
+        wait_until(lambda: len(arrived) >= markers, 180, 0.2, what="every marker account's stage change")
+    finally:
+        stop.set()
+        follower.join(10)
+        out, _ = load.communicate(timeout=120)
+    offered = json.loads(out.strip().splitlines()[-1])
+    latencies = sorted(arrived[a] - t for a, t in accepted.items())
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return {"p50_s": q[49], "p95_s": q[94], "p99_s": q[98], "max_s": latencies[-1], "markers": len(latencies),
+            "offered_events_per_s": offered["events_per_s"], "load_errors": offered["errors"]}
