@@ -16,23 +16,3 @@ SELECT event_id, email, account_id, stage, occurred_at, owner, source FROM {db}.
 WHERE writer = %(writer)s
   AND received_at >= (SELECT max(received_at) FROM {db}.lifecycle_changes WHERE writer = %(writer)s) - INTERVAL 1 HOUR
 """
-
-# The kept copies of touch versions (0020 program_successes, 0026 sales_touch_latest, 0027 page_view_latest)
-# have the same gap: their
-# views insert after touches has committed its part. The killed writer's last batches are its touches with a
-# batch_seq (wall-clock microseconds) within the hour before its newest; a version re-written into a
-# ReplacingMergeTree by version changes nothing, so the repair need not find exactly what was missed. One
-# statement each: client.command(sql.format(db=database), parameters={"writer": writer_id, "since": batch_seq}),
-# `since` an hour of batch_seq before the writer's newest (Store.repair_touch_copies).
-_WRITER_RECENT = "writer = %(writer)s AND batch_seq >= %(since)s"
-REPAIR_TOUCH_COPIES = (
-    "INSERT INTO {db}.sales_touch_latest SELECT event_id, version, occurred_at, day, account_id, email, person, type, "
-    "rep, outcome, direction FROM {db}.touches WHERE type IN ('call', 'meeting', 'sales_email') AND " + _WRITER_RECENT,
-    "INSERT INTO {db}.page_view_latest SELECT event_id, version, occurred_at, day, person, traffic FROM {db}.touches "
-    "WHERE type = 'page_view' AND " + _WRITER_RECENT,
-    # the two views of 0020: each version's row at its account, and the tombstone where a version moved it
-    "INSERT INTO {db}.program_successes SELECT account_id, occurred_at, event_id, version, toUInt8(success != 1), "
-    "program_id FROM {db}.touches WHERE program_id != '' AND (success = 1 OR retracts = 1) AND " + _WRITER_RECENT,
-    "INSERT INTO {db}.program_successes SELECT prev_account_id, occurred_at, event_id, version, 1, program_id "
-    "FROM {db}.touches WHERE program_id != '' AND retracts = 1 AND prev_account_id != account_id AND " + _WRITER_RECENT,
-)

@@ -14,8 +14,9 @@ from clickhouse_connect.driver.client import Client
 from schemas.registry import ACCOUNT_COLUMNS, CONTACT_COLUMNS, AccountRecord, ContactRecord
 from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
-from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE, REPAIR_TOUCH_COPIES
+from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
+from sinks.touch_copies_sql import REPAIR_TOUCH_COPIES
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
@@ -96,7 +97,7 @@ class Store:
     def repair_touch_copies(self, writer_id: str) -> None:
         """The kept copies of touch versions (program successes, sales touches, page views) brought up to
         the touches this writer stored last, which a crash between the touches part and the copies'
-        parts could have left out (sinks/funnel_state_sql.py)."""
+        parts could have left out (sinks/touch_copies_sql.py)."""
         newest = self.client.query(f"SELECT max(batch_seq) FROM {self.database}.touches WHERE writer = %(w)s",
                                    parameters={"w": writer_id}).result_rows[0][0]
         if not newest:

@@ -78,9 +78,10 @@ def accounts_scope(old: Sequence[AccountRecord], new: Sequence[AccountRecord]) -
     for account in new:
         was = before.get(account.account_id, AccountRecord(account_id=account.account_id))
         old_domains, new_domains = {d.lower() for d in was.domains}, {d.lower() for d in account.domains}
+        old_ranges, new_ranges = set(was.ip_ranges), set(account.ip_ranges)
         domains |= old_domains ^ new_domains
-        ranges |= set(was.ip_ranges) ^ set(account.ip_ranges)
-        if old_domains - new_domains or set(was.ip_ranges) - set(account.ip_ranges):
+        ranges |= old_ranges ^ new_ranges
+        if old_domains - new_domains or old_ranges - new_ranges:
             lost.add(account.account_id)
     added = sorted({a.account_id for a in new} - set(before))
     clauses = [*(["account_id IN %(lost)s"] if lost else []),
