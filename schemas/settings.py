@@ -69,6 +69,9 @@ class Settings:
     customer_lifetime_years: float = 3.0
     # Attribution: an opportunity's touchpoints are its account's program successes this many days before it.
     attribution_days: int = 365
+    # The summary reports (revenue, influence, funnel, sales activity; sinks/migrations/0900_reports.sql) are
+    # recomputed by the engine this often, in seconds; their views answer from the latest result at once.
+    report_refresh_seconds: int = 60
     # Lifecycle stages in funnel order (issue 16): HubSpot's list; rename or reorder, `other` stays outside the order.
     lifecycle_stages: tuple[str, ...] = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist",
                                          "other")
@@ -180,6 +183,9 @@ class Settings:
         if not 0 < self.customer_lifetime_years <= 100:
             raise SettingsError(f"PULSE_CUSTOMER_LIFETIME_YEARS={self.customer_lifetime_years!r} must be more than 0 "
                                 "and at most 100 (years)")
+        if not 1 <= self.report_refresh_seconds <= 86400:
+            raise SettingsError(f"PULSE_REPORT_REFRESH_SECONDS={self.report_refresh_seconds!r} must be a whole number "
+                                "of seconds from 1 to 86400")
         if not 1 <= self.attribution_days <= 3650:
             raise SettingsError(f"PULSE_ATTRIBUTION_DAYS={self.attribution_days!r} must be a whole number of days "
                                 "from 1 to 3650")
@@ -269,6 +275,7 @@ ENV = {
     "currency": "PULSE_CURRENCY",
     "customer_lifetime_years": "PULSE_CUSTOMER_LIFETIME_YEARS",
     "attribution_days": "PULSE_ATTRIBUTION_DAYS",
+    "report_refresh_seconds": "PULSE_REPORT_REFRESH_SECONDS",
     "lifecycle_stages": "PULSE_LIFECYCLE_STAGES",
     "sla_first_touch_hours": "PULSE_SLA_FIRST_TOUCH_HOURS",
     "sla_attempts": "PULSE_SLA_ATTEMPTS",

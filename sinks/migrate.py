@@ -18,7 +18,10 @@ from schemas.settings import Settings
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _PLACEHOLDER = re.compile(
     r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years|attribution_days"
-    r"|sla_first_touch_seconds|sla_attempts|sla_attempt_seconds|sla_worked_pct)\}")
+    r"|sla_first_touch_seconds|sla_attempts|sla_attempt_seconds|sla_worked_pct|report_refresh_seconds)\}")
+# In a repeatable file: the checksum of every repeatable file before it, so that the file is applied again
+# whenever a view it reads is re-created (0900_reports.sql: a report's table takes its view's columns).
+_VIEWS_CHECKSUM = "{views_checksum}"
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,23 @@ def load_migrations(settings: Settings) -> list[Migration]:
                   "reporting_tz": settings.reporting_tz, "lifecycle_order": _lifecycle_order(settings),
                   # as an SQL decimal literal, to the hundredth of a year
                   "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}",
-                  "attribution_days": int(settings.attribution_days), **_sla(settings)}
+                  "attribution_days": int(settings.attribution_days),
+                  "report_refresh_seconds": int(settings.report_refresh_seconds), **_sla(settings)}
         rendered = _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
-    return sorted(found, key=lambda m: m.version)
+    return _with_views_checksum(sorted(found, key=lambda m: m.version))
+
+
+def _with_views_checksum(migrations: list[Migration]) -> list[Migration]:
+    views = hashlib.sha256()
+    out = []
+    for m in migrations:
+        if m.repeatable and _VIEWS_CHECKSUM in m.sql:
+            m = Migration(m.version, m.name, m.sql.replace(_VIEWS_CHECKSUM, views.hexdigest()), m.repeatable)
+        if m.repeatable:
+            views.update(m.sql.encode())
+        out.append(m)
+    return out
 
 
 def _lifecycle_order(settings: Settings) -> str:

@@ -108,7 +108,7 @@ SETTINGS join_use_nulls = 1;
 -- latest snapshots (0018_opportunity_latest.sql) groups into a few hundred rows (since x flags x the won
 -- ones' cycle days) and, in a second grouping set of the same read, into each account's first closed-won
 -- new_business close date; the five periods are then joined to those few rows.
-CREATE OR REPLACE VIEW {database}.revenue_summary AS
+CREATE OR REPLACE VIEW {database}.revenue_summary_live AS
 WITH toDate(now(), '{reporting_tz}') AS today,
      toDate(0) AS never,
      -- the periods' first days, latest first
@@ -214,7 +214,7 @@ SETTINGS join_use_nulls = 0;
 --   without_probability   open opportunities in this stage that carry no probability
 --   avg_probability average probability (0-100, 2 decimals) of those that carry one; NULL when none does:
 --                   the page orders a funnel by it (the CRM's stages are free text)
-CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS
+CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage_live AS
 SELECT audience, stage, count() AS open_count, toDecimal128(sum(amount), 2) AS open_amount,
        toDecimal128(round(sum(toDecimal128(amount, 6) * toDecimal128(ifNull(probability, 0), 6)) / 100, 2), 2)
            AS weighted_open_amount,
@@ -254,7 +254,7 @@ GROUP BY audience, stage;
 --   clv                 revenue_per_customer_year x lifetime_years - cac_365d, from the exact ratios, to the
 --                       cent; may be negative; NULL when nothing was won or cac_365d is NULL (without a new
 --                       customer the cost of one is unknown, and CLV without it would overstate)
-CREATE OR REPLACE VIEW {database}.sales_velocity AS
+CREATE OR REPLACE VIEW {database}.sales_velocity_live AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT countIf(NOT is_closed) AS open_count,
        toDecimal128(sumIf(amount, NOT is_closed), 2) AS open_amount,
@@ -311,7 +311,7 @@ FROM
 --   pipeline_created_count, pipeline_created_amount  opportunities whose created_at is in the month, current amounts
 --   won_count, won_amount     opportunities now closed-won whose close_date is in the month
 --   new_customers             accounts whose first closed-won new_business opportunity closed in the month
-CREATE OR REPLACE VIEW {database}.revenue_monthly AS
+CREATE OR REPLACE VIEW {database}.revenue_monthly_live AS
 SELECT k.2 AS month, sumIf(k.3, k.1 = 'created') AS pipeline_created_count,
        toDecimal128(sumIf(k.4, k.1 = 'created'), 2) AS pipeline_created_amount,
        sumIf(k.3, k.1 = 'won') AS won_count, toDecimal128(sumIf(k.4, k.1 = 'won'), 2) AS won_amount,
@@ -364,7 +364,7 @@ SELECT g.month AS month, g.metric AS metric, g.target AS target,
        if(g.target = 0 OR elapsed_days = 0, NULL, toNullable(toDecimal64(round(
            toDecimal128(actual, 8) * days_in_month / (g.target * elapsed_days), 4), 4))) AS pace
 FROM (SELECT month, metric, target FROM {database}.goals FINAL) AS g
-LEFT JOIN {database}.revenue_monthly AS m ON m.month = g.month
+LEFT JOIN {database}.revenue_monthly_live AS m ON m.month = g.month
 SETTINGS join_use_nulls = 0;
 
 -- Every registered account's place in the journey, today.
@@ -379,7 +379,7 @@ SETTINGS join_use_nulls = 0;
 --   open_pipeline     current amounts of its open opportunities (0 without any)
 --   won_revenue_365d  amounts of its closed-won opportunities (any type) with close_date in today and the 364
 --                     days before
-CREATE OR REPLACE VIEW {database}.account_journey AS
+CREATE OR REPLACE VIEW {database}.account_journey_live AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT a.account_id AS account_id, a.name AS account_name, a.is_target AS is_target,
        multiIf(o.last_win IS NOT NULL AND (o.last_renewal_lost IS NULL OR o.last_renewal_lost <= o.last_win),

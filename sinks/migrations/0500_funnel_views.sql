@@ -126,7 +126,7 @@ WHERE top > 0;
 --   converted        of them, those who have reached `next_stage` by now; NULL for the last stage
 --   conversion_rate  converted / reached, a fraction rounded to 4 decimals; NULL when reached is 0 or for
 --                    the last stage
-CREATE OR REPLACE VIEW {database}.funnel_summary AS
+CREATE OR REPLACE VIEW {database}.funnel_summary_live AS
 WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
      (SELECT groupArray(start) FROM (SELECT start FROM {database}.reporting_periods ORDER BY ordinal)) AS starts,
      (SELECT groupArray(period) FROM (SELECT period FROM {database}.reporting_periods ORDER BY ordinal)) AS names,
@@ -206,7 +206,7 @@ SETTINGS join_use_nulls = 1;
 --                       first stage of the order plays its part here and in funnel_conversion
 -- Each period is one element of an array per (source, stage) (ForEach), so the history is read once, not
 -- once per period.
-CREATE OR REPLACE VIEW {database}.funnel_counts AS
+CREATE OR REPLACE VIEW {database}.funnel_counts_live AS
 WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
      if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at,
      (SELECT groupArray(start) FROM (SELECT start FROM {database}.reporting_periods ORDER BY ordinal)) AS starts,
@@ -270,7 +270,7 @@ ORDER BY k, source != 'all', source, position;
 --                    NULL when moved_on is 0
 --   median_days      the median of the same days (the mean of the two middle ones for an even count)
 -- As in funnel_counts, the periods are the elements of ForEach arrays: one pass over people x steps.
-CREATE OR REPLACE VIEW {database}.funnel_conversion AS
+CREATE OR REPLACE VIEW {database}.funnel_conversion_live AS
 WITH toDate(now(), '{reporting_tz}') AS today, {lifecycle_order} AS stages,
      if(indexOf(stages, 'lead') > 0, indexOf(stages, 'lead'), 1) AS lead_at,
      arrayConcat(arrayMap(i -> (i, i + 1), range(1, length(stages))),

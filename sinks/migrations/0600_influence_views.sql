@@ -27,7 +27,7 @@
 -- it is part of), so only the others are grouped by person, day and channel, on 128-bit hashes of the ids (as
 -- uniqExact counts strings). Whether a person with claimed minutes is confirmed is looked up in the set of
 -- (account, person) with signed touches.
-CREATE OR REPLACE VIEW {database}.engagement_influence AS
+CREATE OR REPLACE VIEW {database}.engagement_influence_live AS
 WITH toDate(now(), '{reporting_tz}') AS today,
      assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(30, 2))
          FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS page_view_cap,
@@ -246,7 +246,7 @@ FROM (SELECT *, toDecimal128(round(exact, 2), 2) AS rounded FROM shares);
 --   cost                  the program's cost (programs.cost, the whole program); NULL when not given
 --   roi                   (attributed_revenue - cost) / cost, a fraction rounded to 4 decimals; NULL without a
 --                         cost (or a cost of 0)
-CREATE OR REPLACE VIEW {database}.program_attribution AS
+CREATE OR REPLACE VIEW {database}.program_attribution_live AS
 WITH toDate(now(), '{reporting_tz}') AS today,
      -- the periods' first days, latest first
      (SELECT arrayReverseSort(groupArray(start)) FROM {database}.reporting_periods) AS starts,

@@ -39,7 +39,7 @@ FROM {database}.sales_touch_latest FINAL;
 --   emails_out       outbound sales_emails
 --   emails_in        inbound sales_emails (replies)
 --   attempts         calls + outbound sales_emails + meetings (the SLA's and the actions rate's attempts)
-CREATE OR REPLACE VIEW {database}.sales_activity_daily AS
+CREATE OR REPLACE VIEW {database}.sales_activity_daily_live AS
 SELECT day, rep, account_id,
        countIf(type = 'call') AS calls,
        countIf(type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked')) AS connected_calls,
@@ -63,7 +63,7 @@ GROUP BY day, rep, account_id;
 --   call_to_meeting_rate  meetings_booked / calls, likewise
 --   actions_per_target_account_per_day  target_attempts / target accounts / days in the period (today included),
 --                         4 decimals; NULL without target accounts
-CREATE OR REPLACE VIEW {database}.sales_activity_summary AS
+CREATE OR REPLACE VIEW {database}.sales_activity_summary_live AS
 WITH toDate(now(), '{reporting_tz}') AS today,
      (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets
 SELECT period, who AS rep,
@@ -123,7 +123,7 @@ ORDER BY ordinal, who = 'all' DESC, who;
 --                          email domain), none named by the CRM's lifecycle changes, no sales touch with an email),
 --                          no_owner (the account has no
 --                          owner), no_activity_30d; '' when covered
-CREATE OR REPLACE VIEW {database}.sales_coverage AS
+CREATE OR REPLACE VIEW {database}.sales_coverage_live AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT a.account_id AS account_id, a.name AS account_name, a.is_target AS is_target, a.owner AS owner,
        toUInt8(l.last_day > today - 30) AS covered,
@@ -245,7 +245,7 @@ SETTINGS join_use_nulls = 1;
 --   pending                      MQLs whose window has not ended
 --   meets_sla                    1 when worked_pct and attempts_met_pct are both at least PULSE_SLA_WORKED_PCT
 --                                (compared exactly, before rounding), else 0; NULL when no MQL is decided
-CREATE OR REPLACE VIEW {database}.sla_by_owner AS
+CREATE OR REPLACE VIEW {database}.sla_by_owner_live AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT period, owner, mqls, worked,
        if(decided = 0, NULL, toNullable(toDecimal64(round(toDecimal128(worked, 8) * 100 / decided, 1), 1))) AS worked_pct,
@@ -292,7 +292,7 @@ ORDER BY ordinal, owner;
 --   reason        the reason given with that status ('' when none or undecided)
 --   decided_by    the rep who decided ('' when not given or undecided)
 --   decided_at    when (NULL when undecided)
-CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS
+CREATE OR REPLACE VIEW {database}.account_mqa_decisions_live AS
 WITH toDate(now(), '{reporting_tz}') AS today
 SELECT c.period AS period, c.ordinal AS ordinal, c.account_id AS account_id, any(a.name) AS account_name,
        c.mqa_at AS mqa_at,
@@ -331,7 +331,7 @@ SETTINGS join_use_nulls = 0;
 --   rejection_rate             (rejected + not_interested) / mqas, likewise
 --   undecided_rate             undecided / mqas, likewise
 --   accepted_per_1000_targets  accepted * 1,000 / target accounts (today's list), 2 decimals; NULL without targets
-CREATE OR REPLACE VIEW {database}.account_acceptance AS
+CREATE OR REPLACE VIEW {database}.account_acceptance_live AS
 WITH (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets
 SELECT p.period AS period, d.mqas AS mqas, d.accepted AS accepted, d.rejected AS rejected,
        d.not_interested AS not_interested, d.undecided AS undecided,
@@ -346,7 +346,7 @@ LEFT JOIN
 (
     SELECT period, count() AS mqas, countIf(status = 'accepted') AS accepted, countIf(status = 'rejected') AS rejected,
            countIf(status = 'not_interested') AS not_interested, countIf(status = 'undecided') AS undecided
-    FROM {database}.account_mqa_decisions
+    FROM {database}.account_mqa_decisions_live
     GROUP BY period
 ) AS d ON d.period = p.period
 ORDER BY p.ordinal

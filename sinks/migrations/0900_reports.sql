@@ -1,0 +1,154 @@
+-- repeatable: the summary reports, applied again whenever a view file before this one changes (views: {views_checksum})
+-- or PULSE_REPORT_REFRESH_SECONDS does.
+--
+-- Each report below is a view of the SQL contract (README) whose exact definition is `<name>_live`, in the file
+-- named beside it. Computing those from the kept state takes from milliseconds on a young store to tens of
+-- seconds at 10M touches and 1M people (BENCHMARKS.md), far over what a dashboard tile or an analyst's query
+-- should wait. So the engine itself recomputes each one in the background every {report_refresh_seconds}
+-- seconds (a refreshable materialized view, `<name>_report`: the whole result is swapped in atomically when a
+-- refresh completes, so a reader never sees half of one) and `<name>` answers from the latest result.
+-- `report_refreshes` tells when each was last computed: a report is exact as of that moment, never partial.
+-- On a ClickHouse server the refresh runs once on the server, whatever the number of workers. Dropping and
+-- re-creating a report here empties it until its first refresh, which starts at once.
+
+-- revenue_summary: its columns and definition are revenue_summary_live's (0400_*.sql)
+DROP TABLE IF EXISTS {database}.revenue_summary_report;
+CREATE MATERIALIZED VIEW {database}.revenue_summary_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.revenue_summary_live;
+CREATE OR REPLACE VIEW {database}.revenue_summary AS SELECT * FROM {database}.revenue_summary_report;
+
+-- open_pipeline_by_stage: its columns and definition are open_pipeline_by_stage_live's (0400_*.sql)
+DROP TABLE IF EXISTS {database}.open_pipeline_by_stage_report;
+CREATE MATERIALIZED VIEW {database}.open_pipeline_by_stage_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.open_pipeline_by_stage_live;
+CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS SELECT * FROM {database}.open_pipeline_by_stage_report;
+
+-- sales_velocity: its columns and definition are sales_velocity_live's (0400_*.sql)
+DROP TABLE IF EXISTS {database}.sales_velocity_report;
+CREATE MATERIALIZED VIEW {database}.sales_velocity_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.sales_velocity_live;
+CREATE OR REPLACE VIEW {database}.sales_velocity AS SELECT * FROM {database}.sales_velocity_report;
+
+-- revenue_monthly: its columns and definition are revenue_monthly_live's (0400_*.sql)
+DROP TABLE IF EXISTS {database}.revenue_monthly_report;
+CREATE MATERIALIZED VIEW {database}.revenue_monthly_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY month
+AS SELECT * FROM {database}.revenue_monthly_live;
+CREATE OR REPLACE VIEW {database}.revenue_monthly AS SELECT * FROM {database}.revenue_monthly_report;
+
+-- account_journey: its columns and definition are account_journey_live's (0400_*.sql)
+DROP TABLE IF EXISTS {database}.account_journey_report;
+CREATE MATERIALIZED VIEW {database}.account_journey_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY account_id
+AS SELECT * FROM {database}.account_journey_live;
+CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.account_journey_report;
+
+-- funnel_summary: its columns and definition are funnel_summary_live's (0500_*.sql)
+DROP TABLE IF EXISTS {database}.funnel_summary_report;
+CREATE MATERIALIZED VIEW {database}.funnel_summary_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.funnel_summary_live;
+CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * FROM {database}.funnel_summary_report;
+
+-- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
+DROP TABLE IF EXISTS {database}.funnel_counts_report;
+CREATE MATERIALIZED VIEW {database}.funnel_counts_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.funnel_counts_live;
+CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * FROM {database}.funnel_counts_report;
+
+-- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
+DROP TABLE IF EXISTS {database}.funnel_conversion_report;
+CREATE MATERIALIZED VIEW {database}.funnel_conversion_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.funnel_conversion_live;
+CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * FROM {database}.funnel_conversion_report;
+
+-- engagement_influence: its columns and definition are engagement_influence_live's (0600_*.sql)
+DROP TABLE IF EXISTS {database}.engagement_influence_report;
+CREATE MATERIALIZED VIEW {database}.engagement_influence_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.engagement_influence_live;
+CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * FROM {database}.engagement_influence_report;
+
+-- program_attribution: its columns and definition are program_attribution_live's (0600_*.sql)
+DROP TABLE IF EXISTS {database}.program_attribution_report;
+CREATE MATERIALIZED VIEW {database}.program_attribution_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY (model, period, program_id)
+AS SELECT * FROM {database}.program_attribution_live;
+CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * FROM {database}.program_attribution_report;
+
+-- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
+CREATE MATERIALIZED VIEW {database}.sales_activity_daily_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY (day, rep, account_id)
+AS SELECT * FROM {database}.sales_activity_daily_live;
+CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {database}.sales_activity_daily_report;
+
+-- sales_activity_summary: its columns and definition are sales_activity_summary_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.sales_activity_summary_report;
+CREATE MATERIALIZED VIEW {database}.sales_activity_summary_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.sales_activity_summary_live;
+CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * FROM {database}.sales_activity_summary_report;
+
+-- sales_coverage: its columns and definition are sales_coverage_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.sales_coverage_report;
+CREATE MATERIALIZED VIEW {database}.sales_coverage_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY account_id
+AS SELECT * FROM {database}.sales_coverage_live;
+CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sales_coverage_report;
+
+-- sla_by_owner: its columns and definition are sla_by_owner_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.sla_by_owner_report;
+CREATE MATERIALIZED VIEW {database}.sla_by_owner_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.sla_by_owner_live;
+CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * FROM {database}.sla_by_owner_report;
+
+-- account_mqa_decisions: its columns and definition are account_mqa_decisions_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.account_mqa_decisions_report;
+CREATE MATERIALIZED VIEW {database}.account_mqa_decisions_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY (period, account_id)
+AS SELECT * FROM {database}.account_mqa_decisions_live;
+CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * FROM {database}.account_mqa_decisions_report;
+
+-- account_acceptance: its columns and definition are account_acceptance_live's (0700_*.sql)
+DROP TABLE IF EXISTS {database}.account_acceptance_report;
+CREATE MATERIALIZED VIEW {database}.account_acceptance_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY tuple()
+AS SELECT * FROM {database}.account_acceptance_live;
+CREATE OR REPLACE VIEW {database}.account_acceptance AS SELECT * FROM {database}.account_acceptance_report;
+
+-- When each report was last computed, for the dashboard's "as of" and for operators.
+--   report          the view's name (revenue_summary, ...)
+--   status          Scheduled, Running, ... as the engine reports it
+--   refreshed_at    when the result now served was computed (NULL before its first refresh)
+--   refresh_ms      how long that computation took
+--   next_refresh_at when the next one starts
+--   error           the last refresh's error ('' when it succeeded): the previous result stays served
+CREATE OR REPLACE VIEW {database}.report_refreshes AS
+SELECT replaceRegexpOne(view, '_report$', '') AS report, toString(status) AS status,
+       if(last_success_time IS NULL OR last_success_time = 0, NULL, last_success_time) AS refreshed_at,
+       last_success_duration_ms AS refresh_ms, next_refresh_time AS next_refresh_at, exception AS error
+FROM system.view_refreshes
+WHERE database = '{database}';

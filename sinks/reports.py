@@ -1,0 +1,30 @@
+"""The summary reports (sinks/migrations/0900_reports.sql): views answered from a result the engine recomputes
+in the background every PULSE_REPORT_REFRESH_SECONDS. Here: computing them now, for what must read them
+exact at once (tests, the bench, an erasure that must not wait for the next refresh)."""
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+REPORTS = """
+SELECT view FROM system.view_refreshes WHERE database = {database:String} ORDER BY view
+"""
+
+
+def report_views(client: Client, database: str) -> list[str]:
+    """The reports' refreshable views (`<report>_report`) in the database."""
+    return [row[0] for row in client.query(REPORTS, parameters={"database": database}).result_rows]
+
+
+def refresh_reports(client: Client, database: str, wait: bool = True, only: tuple[str, ...] = ()) -> list[str]:
+    """Start a refresh of every report (or of those named in `only`, e.g. ("revenue_summary",)) now; with wait,
+    return once each has completed one that started after this call (a refresh already running finishes, then
+    the engine runs the one asked for). A report whose refresh fails raises here, with the engine's error."""
+    views = [v for v in report_views(client, database) if not only or v.removesuffix("_report") in only]
+    if only and len(views) != len(set(only)):
+        raise ValueError(f"not a report: {sorted(set(only) - {v.removesuffix('_report') for v in views})}")
+    for view in views:
+        client.command(f"SYSTEM REFRESH VIEW {database}.{view}")
+    if wait:
+        for view in views:
+            client.command(f"SYSTEM WAIT VIEW {database}.{view}")
+    return views
