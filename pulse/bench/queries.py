@@ -157,9 +157,13 @@ def measure(data_dir: Path, size: int, repeats: int) -> dict:
     started = time.perf_counter()
     stages.refresh(Store(client, "pulse"), datetime.now(timezone.utc))
     evaluation_s = time.perf_counter() - started
+    from pulse.bench.reports import time_refreshes
+
+    refreshed = time_refreshes(client, "pulse")  # the summary reports some pages read, computed on this store
     # the most active account: the Account page's worst case
     account = client.query("SELECT account_id FROM pulse.engagement_daily WHERE account_id != '' "
                            "GROUP BY account_id ORDER BY sum(touches) DESC LIMIT 1").result_rows[0][0]
     return {"touches": stored, "engagement_rows": engagement_rows, "generate_s": generated_s,
-            "snapshot_evaluation_s": evaluation_s,
+            "snapshot_evaluation_s": evaluation_s, "report_refresh_worst_s": refreshed["report_refresh_worst_s"],
+            "report_refresh_worst": refreshed["report_refresh_worst"],
             **time_pages(reader, parser, account, repeats)}

@@ -47,6 +47,13 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert data["hooks_collect"]["accepted_events"] > 0
     revenue = data["revenue_queries"]  # the revenue views, timed on a generated store of their own
     assert revenue["snapshots"] == 5_000 and revenue["opportunities"] == 1_250 and revenue["worst_p95_ms"] > 0
+    # each report computed on the generated store before its reads were timed: how stale a report can be
+    from pulse.bench import funnel as funnel_bench, revenue as revenue_bench
+
+    for section, reports in ((revenue, revenue_bench.REPORTS), (data["funnel_queries"], funnel_bench.REPORTS)):
+        assert all(section[f"refresh {name} s"] > 0 for name in reports), section
+        assert section["report_refresh_worst"] in reports
+    assert data["queries_20000"]["report_refresh_worst_s"] > 0
     funnel = data["funnel_queries"]  # the Funnel and Sales activity pages and their views, on a store of their own
     assert funnel["people"] == 2_000 and funnel["failed"] == [] and funnel["worst_p95_ms"] > 0, funnel
     assert all(f"{name}_p95_ms" in funnel for name in ("FUNNEL_COUNTS", "FUNNEL_STEPS", "SLA", "COVERAGE")), funnel
