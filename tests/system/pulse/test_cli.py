@@ -8,6 +8,7 @@ import sys
 import urllib.request
 
 from conftest import ROOT, env_for, pulse_up_demo, wait_until
+from pulse.runtime import DEMO_REPORT_REFRESH_SECONDS
 from sinks.sql_token import read_token
 
 
@@ -55,6 +56,9 @@ def test_data_dir_owned_by_a_running_worker(settings, start):
 
 
 def test_pulse_up_demo_shows_engagement_and_stops_cleanly(settings):
+    # pulse_up_demo passes every setting, so the demo's own refresh of the summary reports (when the variable
+    # is unset, pulse/runtime.py) would not apply: the same, set
+    settings = settings.replace(report_refresh_seconds=DEMO_REPORT_REFRESH_SECONDS)
     with pulse_up_demo(settings) as up:
         url = (f"http://127.0.0.1:{settings.sql_port}/?query="
                "SELECT+sum(minutes_7d)+FROM+account_engagement")

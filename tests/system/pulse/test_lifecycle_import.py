@@ -12,6 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from conftest import ROOT, env_for, sql_rows, wait_until
+from report_helpers import REFRESH_SECONDS, refreshed_after_now
 
 ZONE = ZoneInfo("America/New_York")
 TODAY = datetime.now(ZONE).date()
@@ -53,6 +54,8 @@ def pulse_import(settings, path, *args) -> subprocess.CompletedProcess:
 
 
 def check_views(settings) -> None:
+    """Once the changes asked about are stored."""
+    refreshed_after_now(settings, "funnel_counts", "funnel_conversion")
     history = sql_rows(settings, "SELECT person, stage, entered_at, left_at, skipped, owner, source "
                                  "FROM lifecycle_history WHERE person != 'marker@x.example' ORDER BY person, position")
     ann, bob, cat = (-30, "09:00"), (-40, "10:00"), (-25, "12:00")
@@ -93,7 +96,7 @@ def check_views(settings) -> None:
 
 def test_a_hubspot_contacts_export_lands_in_the_funnel_once(settings, start, tmp_path):
     # one partition: the marker imported last is stored after everything imported before it
-    settings = settings.replace(reporting_tz="America/New_York", partitions=1)
+    settings = settings.replace(reporting_tz="America/New_York", partitions=1, report_refresh_seconds=REFRESH_SECONDS)
     start("worker", settings)
     path = tmp_path / "hubspot-contacts.csv"
     path.write_text(EXPORT, encoding="utf-8-sig")  # HubSpot's CSV starts with a byte-order mark

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from conftest import sql_rows, wait_until
 from hooks_helpers import post_signed
+from report_helpers import REFRESH_SECONDS, refreshed_after_now
 from test_scoring_end_to_end import import_csv
 
 SECRET = "crm-hook-secret"
@@ -38,8 +39,9 @@ SNAPSHOTS = [
 
 
 def running_with_acme(settings, start, tmp_path):
-    """A worker and hooks that take SECRET's signature, with the one account `acme` registered."""
-    settings = settings.replace(hook_secrets=(SECRET,))
+    """A worker and hooks that take SECRET's signature, with the one account `acme` registered; the worker
+    recomputes the summary reports every few seconds (the tests here read revenue_summary and funnel_summary)."""
+    settings = settings.replace(hook_secrets=(SECRET,), report_refresh_seconds=REFRESH_SECONDS)
     start("worker", settings)
     start("hooks", settings)
     assert import_csv(settings, "accounts", ACCOUNTS, tmp_path).returncode == 0
@@ -61,6 +63,8 @@ def opportunities(settings) -> list[tuple]:
 
 
 def check_views(settings) -> None:
+    """Once the snapshots asked about are stored."""
+    refreshed_after_now(settings, "revenue_summary")
     cycle = (TODAY - CREATED.date()).days
     assert opportunities(settings) == [
         ("o-1", "acme", "Acme", 1, "Closed Won", 1, 1, Decimal("650.00"), None, cycle),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from conftest import sql_rows, wait_until
+from report_helpers import refreshed_after_now
 from test_crm_hook import running_with_acme, send
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -43,6 +44,8 @@ def counts(settings) -> tuple:
 
 
 def check_views(settings) -> None:
+    """Once the items asked about are stored."""
+    refreshed_after_now(settings, "funnel_summary")
     assert sql_rows(settings, "SELECT email, stage, changed_at, owner, lead_status, source, changes, first_entered "
                               f"FROM person_lifecycle WHERE email = '{ANN}'") == [
         (ANN, "sql", at(NOW - H), "kim", "connected", "marketing", 3,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from conftest import sql_rows, wait_until
 from hooks_helpers import post_signed
 from opskit import health
+from report_helpers import REFRESH_SECONDS, refreshed_after_now
 from test_scoring_end_to_end import import_csv
 
 SECRET = "sales-hook-secret"
@@ -29,6 +30,9 @@ ACCOUNTS = ("account_id,name,domains,ip_ranges,tier,target,committee_size,owner\
             "acme,Acme,acme.example,,1,true,,Avery\nbeta,Beta,beta.example,,2,true,,\n"
             "gamma,Gamma,gamma.example,,2,true,,Avery\n")
 ANN, BOB, CY = "ann@acme.example", "bob@acme.example", "cy@acme.example"
+# the summary reports the checks below read (sla_mqls and account_sales_status are read live)
+REPORTS = ("sales_activity_daily", "sales_activity_summary", "sla_by_owner", "sales_coverage", "account_mqa_decisions",
+           "account_acceptance", "account_journey")
 
 
 def at(t: datetime) -> datetime:
@@ -144,7 +148,7 @@ def check_acceptance(settings, mqa_at: datetime, accepted_at: datetime) -> None:
 
 
 def test_sales_activity_through_the_hooks_exactly_once(settings, start, tmp_path):
-    settings = settings.replace(hook_secrets=(SECRET,))
+    settings = settings.replace(hook_secrets=(SECRET,), report_refresh_seconds=REFRESH_SECONDS)
     start("worker", settings)
     start("hooks", settings)
     assert import_csv(settings, "accounts", ACCOUNTS, tmp_path).returncode == 0
@@ -161,6 +165,7 @@ def test_sales_activity_through_the_hooks_exactly_once(settings, start, tmp_path
     acceptance = item("account_status", accepted_at, account_id="acme", status="accepted", reason="a fit", owner="kim")
     send(settings, "/hooks/crm", [acceptance])
     wait_until(lambda: stored(settings) == (9, 5, 3), 60, what="the acceptance stored")
+    refreshed_after_now(settings, *REPORTS)
     check_activity(settings)
     check_sla_and_coverage(settings)
     check_acceptance(settings, mqa_at, accepted_at)
@@ -173,6 +178,7 @@ def test_sales_activity_through_the_hooks_exactly_once(settings, start, tmp_path
     wait_until(lambda: stored(settings) == (9, 6, 3), 60, what="the marker after the re-sent items")
     # the re-sent calls and meetings travel in their own messages: wait until the worker committed every one
     wait_until(lambda: health(settings)["consumer_lag"] == 0, 60, what="no consumer lag after the re-send")
+    refreshed_after_now(settings, *REPORTS)
     check_activity(settings)
     check_sla_and_coverage(settings)
     check_acceptance(settings, mqa_at, accepted_at)
