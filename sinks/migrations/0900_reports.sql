@@ -9,11 +9,12 @@
 -- refresh completes, so a reader never sees half of one) and `<name>` answers from the latest result.
 -- `report_refreshes` tells when each was last computed: a report is exact as of that moment, never partial.
 -- On a ClickHouse server the refresh runs once on the server, whatever the number of workers. Dropping and
--- re-creating a report here empties it until its first refresh, which starts at once.
+-- re-creating a report here empties it until its first refresh, which starts at once. Two workers migrating a
+-- server at once: whichever order their DROP and CREATE ... IF NOT EXISTS interleave in, one report remains.
 
 -- revenue_summary: its columns and definition are revenue_summary_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.revenue_summary_report;
-CREATE MATERIALIZED VIEW {database}.revenue_summary_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.revenue_summary_live;
@@ -21,7 +22,7 @@ CREATE OR REPLACE VIEW {database}.revenue_summary AS SELECT * FROM {database}.re
 
 -- open_pipeline_by_stage: its columns and definition are open_pipeline_by_stage_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.open_pipeline_by_stage_report;
-CREATE MATERIALIZED VIEW {database}.open_pipeline_by_stage_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.open_pipeline_by_stage_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.open_pipeline_by_stage_live;
@@ -29,7 +30,7 @@ CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS SELECT * FROM {datab
 
 -- sales_velocity: its columns and definition are sales_velocity_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.sales_velocity_report;
-CREATE MATERIALIZED VIEW {database}.sales_velocity_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_velocity_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.sales_velocity_live;
@@ -37,7 +38,7 @@ CREATE OR REPLACE VIEW {database}.sales_velocity AS SELECT * FROM {database}.sal
 
 -- revenue_monthly: its columns and definition are revenue_monthly_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.revenue_monthly_report;
-CREATE MATERIALIZED VIEW {database}.revenue_monthly_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_monthly_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY month
 AS SELECT * FROM {database}.revenue_monthly_live;
@@ -45,7 +46,7 @@ CREATE OR REPLACE VIEW {database}.revenue_monthly AS SELECT * FROM {database}.re
 
 -- account_journey: its columns and definition are account_journey_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.account_journey_report;
-CREATE MATERIALIZED VIEW {database}.account_journey_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_journey_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY account_id
 AS SELECT * FROM {database}.account_journey_live;
@@ -53,7 +54,7 @@ CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.ac
 
 -- funnel_summary: its columns and definition are funnel_summary_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_summary_report;
-CREATE MATERIALIZED VIEW {database}.funnel_summary_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.funnel_summary_live;
@@ -61,7 +62,7 @@ CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * FROM {database}.fun
 
 -- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_counts_report;
-CREATE MATERIALIZED VIEW {database}.funnel_counts_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_counts_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.funnel_counts_live;
@@ -69,7 +70,7 @@ CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * FROM {database}.funn
 
 -- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_conversion_report;
-CREATE MATERIALIZED VIEW {database}.funnel_conversion_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_conversion_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.funnel_conversion_live;
@@ -77,7 +78,7 @@ CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * FROM {database}.
 
 -- engagement_influence: its columns and definition are engagement_influence_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.engagement_influence_report;
-CREATE MATERIALIZED VIEW {database}.engagement_influence_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.engagement_influence_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.engagement_influence_live;
@@ -85,7 +86,7 @@ CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * FROM {databas
 
 -- program_attribution: its columns and definition are program_attribution_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.program_attribution_report;
-CREATE MATERIALIZED VIEW {database}.program_attribution_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.program_attribution_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY (model, period, program_id)
 AS SELECT * FROM {database}.program_attribution_live;
@@ -93,7 +94,7 @@ CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * FROM {database
 
 -- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
-CREATE MATERIALIZED VIEW {database}.sales_activity_daily_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_daily_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY (day, rep, account_id)
 AS SELECT * FROM {database}.sales_activity_daily_live;
@@ -101,7 +102,7 @@ CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {databas
 
 -- sales_activity_summary: its columns and definition are sales_activity_summary_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_activity_summary_report;
-CREATE MATERIALIZED VIEW {database}.sales_activity_summary_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.sales_activity_summary_live;
@@ -109,7 +110,7 @@ CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * FROM {datab
 
 -- sales_coverage: its columns and definition are sales_coverage_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_coverage_report;
-CREATE MATERIALIZED VIEW {database}.sales_coverage_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_coverage_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY account_id
 AS SELECT * FROM {database}.sales_coverage_live;
@@ -117,7 +118,7 @@ CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sal
 
 -- sla_by_owner: its columns and definition are sla_by_owner_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sla_by_owner_report;
-CREATE MATERIALIZED VIEW {database}.sla_by_owner_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sla_by_owner_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.sla_by_owner_live;
@@ -125,7 +126,7 @@ CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * FROM {database}.sla_b
 
 -- account_mqa_decisions: its columns and definition are account_mqa_decisions_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_mqa_decisions_report;
-CREATE MATERIALIZED VIEW {database}.account_mqa_decisions_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_mqa_decisions_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY (period, account_id)
 AS SELECT * FROM {database}.account_mqa_decisions_live;
@@ -133,7 +134,7 @@ CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * FROM {databa
 
 -- account_acceptance: its columns and definition are account_acceptance_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_acceptance_report;
-CREATE MATERIALIZED VIEW {database}.account_acceptance_report
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_acceptance_report
 REFRESH EVERY {report_refresh_seconds} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.account_acceptance_live;
