@@ -45,3 +45,12 @@ def test_alert_links_follow_the_dashboards_settings(environ, dashboard, tmp_path
 def test_the_printed_dashboard_address_is_the_one_the_links_use(tmp_path):
     settings = Settings.from_env({"PULSE_UI_PORT": "8601", "PULSE_DATA_DIR": str(tmp_path)})
     assert dashboard_address(settings) == worker_settings({"PULSE_UI_PORT": "8601"}, tmp_path, demo=False).dashboard_url
+
+
+@pytest.mark.parametrize("environ, demo, seconds", [
+    ({}, True, 10),                                         # the demo's small store: every page filled in a minute
+    ({"PULSE_REPORT_REFRESH_SECONDS": "60"}, True, 60),     # the operator's choice wins, even in the demo
+    ({}, False, Settings().report_refresh_seconds),         # without --demo: the default
+])
+def test_the_demo_recomputes_its_reports_every_ten_seconds_unless_told(environ, demo, seconds, tmp_path):
+    assert worker_settings(environ, tmp_path, demo).report_refresh_seconds == seconds
