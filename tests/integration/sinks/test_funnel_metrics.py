@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from schemas.rows import TouchRow
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 from test_funnel_views import NOW, TODAY, change, noon, period_starts, query, store, utc
 
@@ -73,6 +74,7 @@ def test_cohort_against_period_counting_at_the_period_edges(engine):
                   change(f"out-{p}@x.com", "lead", noon(start - timedelta(days=1))),
                   change(f"in-{p}@x.com", "mql", NOW - MIN), change(f"out-{p}@x.com", "mql", NOW - MIN)]
     store(client, db, items)
+    refresh_reports(client, db, only=("funnel_conversion", "funnel_counts"))
     conversion = {r[0]: r[1:] for r in query(
         client, f"SELECT period, entered, converted, conversion_rate FROM {db}.funnel_conversion "
                 f"WHERE source = 'all' AND from_stage = 'lead' AND to_stage = 'mql'")}
@@ -120,6 +122,7 @@ def test_time_in_stage_in_decimal_days_over_people_who_moved_on(engine):
     store(client, db, [change(f"{p}@x.com", stage, NOW - hours * H) for p, changes in TIME_CASES.items()
                        for stage, hours in changes])
     # 365d holds every move (the latest 1 h ago, the earliest change 50 h ago)
+    refresh_reports(client, db, only=("funnel_conversion",))
     rows = {(r[0], r[1]): r[2:] for r in query(
         client, f"SELECT from_stage, to_stage, moved_on, avg_days, median_days FROM {db}.funnel_conversion "
                 f"WHERE period = '365d' AND source = 'all'")}
@@ -127,6 +130,7 @@ def test_time_in_stage_in_decimal_days_over_people_who_moved_on(engine):
         assert rows[step] == (moved, days(avg), days(median)), step
     # one more lead of 1 h: six times, 1 1 2 3 6 49, whose median is the mean of the middle two, 2.5 h
     store(client, db, [change("e1@x.com", "lead", NOW - 10 * H), change("e1@x.com", "mql", NOW - 9 * H)])
+    refresh_reports(client, db, only=("funnel_conversion",))
     median = query(client, f"SELECT moved_on, median_days FROM {db}.funnel_conversion WHERE period = '365d' "
                            f"AND source = 'all' AND from_stage = 'lead' AND to_stage = 'mql'")
     assert median == [(6, days(Decimal("2.5")))]
@@ -153,6 +157,7 @@ def test_visit_to_lead_rate_per_period(engine):
     store(client, db, [change("a@x.com", "lead", NOW - MIN), change("n@x.com", "mql", NOW - MIN),
                        change("b@x.com", "lead", noon(TODAY - timedelta(days=40))),
                        change("old@x.com", "lead", noon(TODAY - timedelta(days=400)))])
+    refresh_reports(client, db, only=("funnel_counts",))
     rows = {r[0]: r[1:] for r in query(
         client, f"SELECT period, reached, visitors, visit_to_lead_rate FROM {db}.funnel_counts "
                 f"WHERE source = 'all' AND stage = 'lead'")}
@@ -175,6 +180,7 @@ def test_every_metric_splits_by_the_source_of_the_first_change(engine):
         change("m2@x.com", "sql", NOW - 2 * H, source="sales"),
         change("s1@x.com", "lead", NOW - 6 * H, source="sales"),
         change("n1@x.com", "mql", NOW - 1 * H)])
+    refresh_reports(client, db, only=("funnel_counts", "funnel_conversion"))
     counts = {(r[0], r[1]): r[2] for r in query(
         client, f"SELECT source, stage, reached FROM {db}.funnel_counts WHERE period = '365d'")}
     assert {s for s, _ in counts} == {"all", "marketing", "sales", ""}

@@ -13,6 +13,7 @@ from schemas.registry import ACCOUNT_COLUMNS, AccountRecord
 from schemas.rows import AccountStatusRow, LifecycleRow
 from schemas.validate import Accepted, validate
 from sinks.crm_records import write_records
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 from streams.core.lifecycle import current_stages, first_entered, funnel_order
 
@@ -116,6 +117,7 @@ def test_funnel_summary_at_period_edges_with_conversion_over_an_empty_base(engin
         items.append(change(f"in-{p}@x.com", "sql", NOW - timedelta(minutes=1)))
         items.append(change(f"out-{p}@x.com", "lead", noon(start - timedelta(days=1))))
     store(client, db, items)
+    refresh_reports(client, db, only=("funnel_summary",))
     rows = query(client, f"SELECT period, position, stage, next_stage, reached, converted, conversion_rate "
                          f"FROM {db}.funnel_summary")
     assert len(rows) == 5 * 7  # 5 periods x the 7 stages of the order (`other` stands outside)

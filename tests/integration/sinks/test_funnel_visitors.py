@@ -10,6 +10,7 @@ from datetime import timedelta
 import msgspec
 
 from sinks.erasure import ErasureStore
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 from test_funnel_metrics import page_view
 from test_funnel_views import NOW, change, store
@@ -32,6 +33,7 @@ COOKIES = [f"c{i}" for i in range(10)]
 
 def check(client, settings) -> list[tuple]:
     db = settings.database
+    refresh_reports(client, db, only=("funnel_counts",))
     got = [r[0] for r in client.query(VISITORS.format(db=db)).result_rows]
     assert got == sorted(r[0] for r in client.query(REFERENCE.format(db=db, tz=settings.reporting_tz)).result_rows)
     return got

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from revenue_random import TODAY, history, insert_shuffled, latest, ratio, register, snapshot_row
+from sinks.reports import refresh_reports
 
 ENGAGEMENT = ("kind", "account_id", "day", "channel", "program_id", "person", "minutes", "touches", "successes",
               "pv_base", "pv_minutes", "batch_seq")
@@ -73,6 +74,7 @@ def assert_influence_equals_reference(client, db: str, rows: list[list]) -> None
     daily = client.query(f"SELECT account_id, person, day, channel, minutes, touches "
                          f"FROM {db}.engagement_person_daily").result_rows
     contacts = {r[0] for r in client.query(f"SELECT email FROM {db}.contacts FINAL").result_rows}
+    refresh_reports(client, db, only=("engagement_influence",))
     assert client.query(f"SELECT * FROM {db}.engagement_influence").result_rows == expected(latest(rows), daily,
                                                                                             contacts)
 

@@ -18,6 +18,7 @@ import pytest
 from opportunity_helpers import midnight, register_accounts, snapshot, store_snapshots
 from schemas.rows import TouchRow
 from sinks.migrate import migrate
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 
 NOW = datetime.now(timezone.utc)
@@ -182,7 +183,8 @@ def test_touchpoints_are_the_current_program_successes_within_the_attribution_da
     assert touchpoints("o-edge") == ["in-365", "moved-in", "just-before"]
     assert touchpoints("o-elsewhere") == []
     # PULSE_ATTRIBUTION_DAYS is filled in by the migration runner: 1 day keeps the last two only
-    migrate(client, settings.replace(attribution_days=1))
+    migrate(client, settings.replace(attribution_days=1))  # re-creates the views, program_attribution's report too
+    refresh_reports(client, db, only=("program_attribution",))
     assert touchpoints("o-edge") == ["just-before"] and \
         client.query(f"SELECT count() FROM {db}.program_attribution WHERE program_id = 'in-365' "
                      f"AND attributed_pipeline > 0").result_rows == [(0,)]
@@ -217,6 +219,7 @@ def test_program_attribution_per_program_model_and_period(engine):
     ])
     columns = ("name, attributed_pipeline, attributed_revenue, influenced_opportunities, influenced_pipeline, "
                "sourced_pipeline, cost, roi")
+    refresh_reports(client, db, only=("program_attribution",))
     rows = {(r[0], r[1], r[2]): r[3:] for r in client.query(
         f"SELECT program_id, model, period, {columns} FROM {db}.program_attribution").result_rows}
     assert len(rows) == 4 * 6 * 5  # web-1, ev-1, idle, ghost x 6 models x 5 periods
@@ -278,6 +281,7 @@ def test_engagement_influence_quartiles_ties_and_windows(engine):
     store_snapshots(client, db, [closed(o, a, outcome, amount, cycle, created)
                                  for o, a, outcome, amount, cycle, _, created in INFLUENCE]
                     + [snapshot("O10", account_id="k10", created=midnight(C), close=TODAY + DAY, at=NOW)])
+    refresh_reports(client, db, only=("engagement_influence",))
     got = {r[0]: r[1:] for r in client.query(f"SELECT * FROM {db}.engagement_influence").result_rows}
     D = Decimal
     # ordered by (minutes, id): O1 0, O2 9.99 | O3 10, O4 12 | O5 12, O6 50 | O7 80, O8 120
@@ -295,6 +299,7 @@ def test_engagement_influence_quartiles_ties_and_windows(engine):
 
 def test_engagement_influence_without_closed_opportunities_has_six_empty_rows(engine):
     client, settings = engine
+    refresh_reports(client, settings.database, only=("engagement_influence",))  # empty until its first refresh is done
     rows = client.query(f"SELECT * FROM {settings.database}.engagement_influence").result_rows
     assert rows == [(s, 0, 0, None, None, None, None, None)
                     for s in ("q1", "q2", "q3", "q4", "engaged", "not_engaged")]
@@ -306,6 +311,7 @@ def test_engagement_influence_with_fewer_than_four_closed_fills_the_lower_quarti
     db = settings.database
     write(client, db, minutes("solo", {1: "30"}))
     store_snapshots(client, db, [closed("S1", "solo", "won", "10.00", 4)])
+    refresh_reports(client, db, only=("engagement_influence",))
     got = {r[0]: r[1:4] for r in client.query(f"SELECT segment, opportunities, won, win_rate "
                                                f"FROM {db}.engagement_influence").result_rows}
     assert got[segment] == ((1, 1, Decimal("1.0000")) if segment == "q1" else (0, 0, None))

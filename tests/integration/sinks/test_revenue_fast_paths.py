@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from revenue_random import NOW, TODAY, history, insert_shuffled, latest, ratio, register, snapshot_row
+from sinks.reports import refresh_reports
 
 TARGETS = {"t-1", "t-2"}
 
@@ -90,6 +91,7 @@ VELOCITY = ("open_count, open_amount, weighted_open_amount, won_count, lost_coun
 
 def assert_views_equal_reference(client, db: str, rows: list[list]) -> None:
     opps = latest(rows)
+    refresh_reports(client, db, only=("revenue_summary", "sales_velocity", "revenue_monthly"))
     summary = client.query(f"SELECT period, audience, pipeline_created_count, pipeline_created_amount, won_count, "
                            f"won_amount, lost_count, win_rate, avg_deal_size, avg_cycle_days, median_cycle_days, "
                            f"new_customers FROM {db}.revenue_summary ORDER BY period, audience").result_rows

@@ -12,6 +12,7 @@ import pytest
 from opportunity_helpers import midnight, rows_of, snapshot
 from schemas.registry import ACCOUNT_COLUMNS, AccountRecord
 from sinks.opportunities import write_opportunities
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 from streams.core.opportunities import current_state, stage_visits
 
@@ -133,6 +134,7 @@ def test_revenue_summary_counts_each_period_from_its_first_day(engine, period):
     won_r = snapshot("R", "Closed Won", closed="won", account_id="beta", amount="5.00", created=before,
                      close=start - timedelta(days=1), at=NOW, opportunity_type="renewal")
     store(client, db, [won_a, won_b, lost_c, lost_d, open_e, won_g, won_r])
+    refresh_reports(client, db, only=("revenue_summary",))
     rows = {r[0]: r[1:] for r in query(client, f"SELECT audience, {SUMMARY} FROM {db}.revenue_summary "
                                                f"WHERE period = '{period}'")}
     n = (TODAY - start).days  # cycle of B: from the day before the period to today
@@ -151,11 +153,13 @@ def _days(value: Decimal) -> Decimal:
 def test_revenue_summary_with_nothing_closed_has_every_row_and_empty_rates(engine):
     client, settings = engine
     db = settings.database
+    refresh_reports(client, db, only=("revenue_summary",))  # empty until its first refresh is done
     rows = query(client, f"SELECT period, audience, {SUMMARY} FROM {db}.revenue_summary ORDER BY period, audience")
     assert len(rows) == 10
     assert {r[2:] for r in rows} == {(0, Decimal(0), 0, Decimal(0), 0, None, None, None, None, 0)}
     register(client, db, ("acme", "Acme", True))
     store(client, db, [snapshot("E", amount="12.34", created=midnight(TODAY), close=TODAY + timedelta(days=5),
                                 at=NOW, event_id=str(uuid.uuid4()))])
+    refresh_reports(client, db, only=("revenue_summary",))
     rows = query(client, f"SELECT {SUMMARY} FROM {db}.revenue_summary WHERE period = 'mtd' ORDER BY audience")
     assert rows == [(1, Decimal("12.34"), 0, Decimal(0), 0, None, None, None, None, 0)] * 2

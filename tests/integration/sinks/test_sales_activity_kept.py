@@ -12,6 +12,7 @@ import pytest
 
 from schemas.registry import AccountRecord
 from sinks.erasure import ErasureStore
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 from tests.integration.sinks.test_sales_activity_views import (NOW, D, H, call, email_in, email_out, meeting,
                                                              register)
@@ -72,6 +73,7 @@ def check(client, db) -> None:
     kept = client.query(f"SELECT {COLUMNS} FROM {db}.sales_touches ORDER BY event_id").result_rows
     reference = client.query(f"SELECT {COLUMNS} FROM ({REFERENCE.format(db=db)}) ORDER BY event_id").result_rows
     assert kept == reference
+    refresh_reports(client, db, only=("sales_activity_daily",))
     assert client.query(DAILY.format(db=db)).result_rows == client.query(
         REFERENCE_DAILY.format(reference=REFERENCE.format(db=db))).result_rows
 
@@ -108,6 +110,7 @@ def test_erasure_takes_a_persons_sales_touches_out_of_the_kept_copy(store):
     assert erasure.erase(emails, cookies, []).counts["touches"] == 3
     assert client.query(f"SELECT count() FROM {db}.sales_touch_latest WHERE email = 'ana@x.co' OR person = 'ana@x.co'"
                         ).result_rows == [(0,)]
+    refresh_reports(client, db, only=("sales_activity_daily",))
     assert client.query(f"SELECT rep, account_id, calls, connected_calls, emails_out, emails_in, meetings_held "
                         f"FROM {db}.sales_activity_daily ORDER BY rep").result_rows == [
         ("rita", "acme", 1, 1, 0, 0, 0), ("sam", "", 0, 0, 1, 0, 0)]
@@ -121,9 +124,11 @@ def test_a_version_moves_a_sales_touch_between_accounts_in_every_view(store):
     first = call(NOW - timedelta(minutes=5), "cy@x.co", "acme", "rita", "meeting_booked")
     writer.write([first])
     writer.replace([moved(first, "globex", "cy@x.co")])
+    refresh_reports(client, db, only=("sales_activity_daily",))
     assert client.query(f"SELECT account_id, calls, meetings_booked FROM {db}.sales_activity_daily").result_rows == [
         ("globex", 1, 1)]
     register(client, db, AccountRecord(account_id="acme", owner="olga"), AccountRecord(account_id="globex", owner="olga"))
+    refresh_reports(client, db, only=("sales_coverage", "sales_activity_summary"))
     assert client.query(f"SELECT account_id, covered, reason FROM {db}.sales_coverage ORDER BY account_id"
                         ).result_rows == [("acme", 0, "no_contact_known"), ("globex", 1, "")]
     assert client.query(f"SELECT rep, calls, meetings_booked, target_attempts FROM {db}.sales_activity_summary "
@@ -180,6 +185,7 @@ def test_summary_and_coverage_equal_their_definitions_on_random_touches(store):
     touches = client.query(f"SELECT {COLUMNS} FROM ({REFERENCE.format(db=db)})").result_rows
     today = client.query("SELECT today()").result_rows[0][0]
     starts = dict(client.query(f"SELECT period, start FROM {db}.reporting_periods").result_rows)
+    refresh_reports(client, db, only=("sales_activity_summary", "sales_coverage"))
     got = {(r[0], r[1]): list(r[2:]) for r in client.query(
         f"SELECT period, rep, calls, connected_calls, conversations, meetings_booked, meetings_held, emails_out, "
         f"emails_in, target_attempts FROM {db}.sales_activity_summary").result_rows}

@@ -17,6 +17,7 @@ import pytest
 
 from schemas.registry import ACCOUNT_COLUMNS, AccountRecord
 from schemas.rows import TouchRow
+from sinks.reports import refresh_reports
 from sinks.writer import ClickHouseWriter
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -130,6 +131,7 @@ def test_sla_by_owner_at_each_boundary(engine):
             at = NOW - D if email == "new@a.co" else T
             lifecycle(client, db, (email, "lead", at - 5 * D, owner), (email, "mql", at))
     write_touches(client, db, touches)
+    refresh_reports(client, db, only=("sla_by_owner",))
     rows = {r["owner"]: r for r in dicts(client, f"SELECT * FROM {db}.sla_by_owner WHERE period = '90d'")}
     for owner, (_, _, expected) in SLA_CASES.items():
         got = tuple(rows[owner][c] for c in SLA_COLUMNS)
@@ -156,6 +158,7 @@ def test_the_sla_settings_move_the_boundaries(engine):
         for email in people:
             lifecycle(client, db, (email, "mql", T, owner))
     write_touches(client, db, touches)
+    refresh_reports(client, db, only=("sla_by_owner",))
     rows = {r["owner"]: tuple(r[c] for c in SLA_COLUMNS)
             for r in dicts(client, f"SELECT * FROM {db}.sla_by_owner WHERE period = '90d'")}
     # late@ (24 h 01 m) is now in time; five@ has 4 attempts in 13.5 days (its 5th came at 14), four@ its 4
@@ -225,6 +228,7 @@ def test_account_acceptance_counts_decisions_after_the_mqa_change_only(engine):
              ("acc-before", "accepted", t0 - H, "before the mqa"),
              ("acc-reopened", "not_interested", t0 + H, "later"), ("acc-reopened", "reopened", t0 + 3 * H, ""),
              ("nt-mqa", "accepted", t0 + H, ""))
+    refresh_reports(client, db, only=("account_acceptance", "account_mqa_decisions", "account_journey"))
     rows = {r["period"]: r for r in dicts(client, f"SELECT * FROM {db}.account_acceptance")}
     assert list(rows) == ["mtd", "qtd", "ytd", "90d", "365d"]
     want = {"mqas": 5, "accepted": 1, "rejected": 1, "not_interested": 1, "undecided": 2,
@@ -269,6 +273,7 @@ def test_coverage_reasons_in_order_at_the_30_day_edge(engine):
     lifecycle(client, db, ("p@crm.co", "lead", NOW - D, "", "cov-crm-contact"))
     write_touches(client, db, [call(noon(d), f"p@{a}.co", a) for a, (_, _, d, *_) in COVERAGE_CASES.items()
                                if d is not None] + [call(noon(1), "x@other.co", "cov-other")])
+    refresh_reports(client, db, only=("sales_coverage",))
     rows = {r["account_id"]: r for r in dicts(client, f"SELECT * FROM {db}.sales_coverage")}
     for account, (_, _, days, covered, reason) in COVERAGE_CASES.items():
         assert (rows[account]["covered"], rows[account]["reason"]) == (covered, reason), account
@@ -296,6 +301,7 @@ def test_activity_per_rep_and_account_and_the_rates(engine):
                                f"WHERE rep = 'bob' GROUP BY ALL").result_rows) == [
         ("bob", "", "outbound", 1), ("bob", "meeting_booked", "outbound", 1), ("bob", "no_answer", "outbound", 1),
         ("bob", "voicemail", "outbound", 1)]
+    refresh_reports(client, db, only=("sales_activity_daily", "sales_activity_summary"))
     daily = {(r["rep"], r["account_id"]): tuple(list(r.values())[3:])
              for r in dicts(client, f"SELECT * FROM {db}.sales_activity_daily")}
     # calls, connected_calls, conversations, meetings_booked, meetings_held, emails_out, emails_in, attempts
@@ -323,6 +329,8 @@ def test_activity_per_rep_and_account_and_the_rates(engine):
 def test_empty_views_have_an_all_row_and_no_rates(engine, period):
     client, settings = engine
     db = settings.database
+    # empty until their first refresh is done
+    refresh_reports(client, db, only=("sales_activity_summary", "account_acceptance", "sla_by_owner"))
     row = dicts(client, f"SELECT * FROM {db}.sales_activity_summary WHERE period = '{period}'")
     assert [(r["rep"], r["calls"], r["call_to_conversation_rate"], r["actions_per_target_account_per_day"])
             for r in row] == [("all", 0, None, None)]
@@ -347,5 +355,6 @@ def test_touches_stored_before_migration_0014_get_the_sales_columns(engine):
             client.command(statement)
     assert sorted(client.query(f"SELECT type, rep, outcome, direction FROM {db}.touches").result_rows) == [
         ("call", "ana", "conversation", "outbound"), ("meeting", "bo", "", ""), ("sales_email", "ana", "", "inbound")]
+    refresh_reports(client, db, only=("sales_activity_daily",))
     assert client.query(f"SELECT rep, calls, conversations, meetings_held, emails_in FROM {db}.sales_activity_daily "
                         f"ORDER BY rep").result_rows == [("ana", 1, 1, 0, 1), ("bo", 0, 0, 1, 0)]

@@ -19,6 +19,7 @@ import pytest
 from opportunity_helpers import day_opportunity, midnight, register_accounts, store_snapshots
 from schemas.registry import PROGRAM_COLUMNS, SPEND_COLUMNS, ProgramRecord, SpendRecord
 from sinks.migrate import migrate
+from sinks.reports import refresh_reports
 from sinks.store import Store
 
 D = Decimal
@@ -62,6 +63,7 @@ def test_spend_counts_months_that_begin_in_the_period_and_programs_that_start_in
                           ("first-day", midnight(start), "10000.00"), ("tomorrow", midnight(days(1)), "20000000.00"),
                           ("free", midnight(start), None), ("undated", None, "30000000.00")])
     expected = D("10100.00") + (D("1.00") if start.day == 1 else 0)
+    refresh_reports(client, db, only=("revenue_summary",))
     rows = client.query(f"SELECT audience, spend, new_customers, cac FROM {db}.revenue_summary "
                         f"WHERE period = '{period}' ORDER BY audience").result_rows
     assert rows == [("all", expected, 0, None), ("target", expected, 0, None)]  # no new customer: no CAC
@@ -74,6 +76,7 @@ def test_the_latest_import_of_a_month_and_category_wins(engine):
     spend(client, db, [(month, "tools", "50.00"), (month, "salaries", "7.00")], at=NOW - timedelta(hours=1))
     spend(client, db, [(month, "tools", "80.00")], at=NOW)
     spend(client, db, [(month, "tools", "50.00")], at=NOW - timedelta(hours=1))  # an older import replayed late
+    refresh_reports(client, db, only=("revenue_summary",))
     assert client.query(f"SELECT spend FROM {db}.revenue_summary WHERE period = 'mtd' AND audience = 'all'"
                         ).result_rows == [(D("87.00"),)]
 
@@ -89,6 +92,7 @@ def test_cac_divides_the_spend_by_each_audiences_new_customers_to_the_cent(engin
         day_opportunity("B", "beta", "100.00", created=days(-1), close=TODAY, closed="won"),
         day_opportunity("R", "beta", "50.00", created=days(-1), close=TODAY, closed="won", opportunity_type="renewal"),
     ])
+    refresh_reports(client, db, only=("revenue_summary",))
     rows = client.query(f"SELECT audience, spend, new_customers, cac FROM {db}.revenue_summary "
                         f"WHERE period = 'mtd' ORDER BY audience").result_rows
     # 333.33 / 2 = 166.665 -> 166.67 (half up); the target audience has acme only
@@ -123,6 +127,7 @@ def test_lifetime_and_clv(engine, case):
         day_opportunity("N2", "a2", "500.00", created=days(-40), close=days(-10), closed="won"),
         *(day_opportunity(f"R{i}", account, amount, created=days(-30), close=days(-5), closed="won" if won else "lost",
                           opportunity_type="renewal") for i, (account, amount, won) in enumerate(renewals))])
+    refresh_reports(client, db, only=("sales_velocity", "revenue_summary"))
     assert client.query(f"SELECT {CLV} FROM {db}.sales_velocity").result_rows == [expected]
     # the velocity's CAC is revenue_summary's for 365 days and every opportunity, computed in its own pass
     assert client.query(f"SELECT new_customers_365d, cac_365d FROM {db}.sales_velocity").result_rows == \
@@ -133,17 +138,20 @@ def test_lifetime_and_clv(engine, case):
 def test_clv_is_empty_without_a_win_or_without_a_new_customer_and_follows_the_lifetime_setting(engine):
     client, settings = engine
     db = settings.database
+    refresh_reports(client, db, only=("sales_velocity",))  # empty until its first refresh is done
     assert client.query(f"SELECT {CLV} FROM {db}.sales_velocity").result_rows == \
         [(None, 0, None, D("3.00"), None, None)]
     # a renewal won, but no new customer in 365 days: CAC unknown, so no CLV
     register_accounts(client, db, ("a1", "A1", True))
     store_snapshots(client, db, [day_opportunity("R", "a1", "300.00", created=days(-30), close=days(-5),
                                                  closed="won", opportunity_type="renewal")])
+    refresh_reports(client, db, only=("sales_velocity",))
     assert client.query(f"SELECT {CLV} FROM {db}.sales_velocity").result_rows == \
         [(D("1"), 1, D("300.00"), D("3.00"), None, None)]
     # a new customer and PULSE_CUSTOMER_LIFETIME_YEARS=2.5: (300 + 1000) / 1 x 2.5 - 0 (no spend)
     store_snapshots(client, db, [day_opportunity("N", "a1", "1000.00", created=days(-40), close=days(-10),
                                                  closed="won")])
-    migrate(client, settings.replace(customer_lifetime_years=2.5))
+    migrate(client, settings.replace(customer_lifetime_years=2.5))  # re-creates the views and their reports
+    refresh_reports(client, db, only=("sales_velocity",))
     assert client.query(f"SELECT {CLV} FROM {db}.sales_velocity").result_rows == \
         [(D("1"), 1, D("1300.00"), D("2.50"), D("0.00"), D("3250.00"))]

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from opportunity_helpers import day_opportunity, engagement_stages, register_accounts, store_snapshots
+from sinks.reports import refresh_reports
 
 D = Decimal
 
@@ -65,6 +66,7 @@ def test_open_pipeline_by_stage_counts_amounts_and_weights_by_probability(engine
     client, settings = engine
     db = settings.database
     load(client, db)
+    refresh_reports(client, db, only=("open_pipeline_by_stage",))
     rows = client.query(f"SELECT audience, stage, open_count, open_amount, weighted_open_amount, "
                         f"without_probability, avg_probability FROM {db}.open_pipeline_by_stage "
                         f"ORDER BY audience, stage").result_rows
@@ -84,9 +86,11 @@ def test_sales_velocity_is_one_row_from_the_last_365_days(engine):
     db = settings.database
     columns = ("open_count, open_amount, weighted_open_amount, win_rate_365d, avg_deal_size_365d, "
                "avg_cycle_days_365d, velocity_per_day, retention_365d")
+    refresh_reports(client, db, only=("sales_velocity",))  # empty until its first refresh is done
     assert client.query(f"SELECT {columns} FROM {db}.sales_velocity").result_rows == \
         [(0, D("0.00"), D("0.00"), None, None, None, None, None)]  # nothing stored: one row, empty rates
     load(client, db)
+    refresh_reports(client, db, only=("sales_velocity",))
     # open: A1 A2 B1 F3 X1. Closed in 365 days: won A3, G1, H1 (3150.00, cycles 30 + 10 + 60 = 100),
     # lost B2, F2, H2. Velocity = 5 x 0.5 x 1050.00 / 33.33... = 5 x 3150 x 3 / (6 x 100) = 78.75 per day.
     # Renewals closed: H1 won, F2 and H2 lost: retention 1/3.
@@ -98,6 +102,7 @@ def test_account_journey_puts_each_registered_account_in_one_stage(engine):
     client, settings = engine
     db = settings.database
     load(client, db)
+    refresh_reports(client, db, only=("account_journey",))
     rows = client.query(f"SELECT account_id, is_target, journey_stage, open_pipeline, won_revenue_365d "
                         f"FROM {db}.account_journey ORDER BY account_id").result_rows
     assert rows == [
@@ -112,5 +117,6 @@ def test_account_journey_puts_each_registered_account_in_one_stage(engine):
     ]
     # registering the unregistered account puts it on the journey, as an opportunity
     register_accounts(client, db, ("ghost", "Ghost", False))
+    refresh_reports(client, db, only=("account_journey",))
     assert client.query(f"SELECT journey_stage, open_pipeline FROM {db}.account_journey "
                         f"WHERE account_id = 'ghost'").result_rows == [("opportunity", D("100.00"))]
