@@ -1,5 +1,5 @@
 """What every page shares: loading a query with a friendly state instead of an error, the freshness
-line, and the charts (Altair, with plain titles)."""
+line, the "as of" line of the summary reports, and the charts (Altair, with plain titles)."""
 from __future__ import annotations
 
 import altair as alt
@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries
-from ui.db import NotAvailable, QueryError, Unreachable, query
-from ui.format import age_seconds, ago, utc_now
+from ui.db import NotAvailable, QueryError, Unreachable, query, settings
+from ui.format import age_seconds, ago, reports_caption, reports_help, utc_now
 
 REFRESH_SECONDS = 5
 
@@ -61,6 +61,20 @@ def freshness(every: int = REFRESH_SECONDS) -> None:
         st.caption(f"No touches stored yet · {clock}")
     else:
         st.caption(f":green[●] Data updated {ago(age)} · {clock}")
+
+
+def reports_as_of(reports: tuple[str, ...]) -> None:
+    """'Figures as of 18:42:05 UTC (recomputed every 60 s)' for the summary reports a page shows (the oldest
+    one's time), or 'Computing the first figures…'; and a warning naming each report whose last
+    recomputation failed, with the engine's error (its previous result is what the page shows)."""
+    rows = quiet(queries.REPORTS_AS_OF, {"reports": list(reports)})
+    if rows is None:  # the database could not say: the page's own states tell why
+        return
+    seconds = settings().report_refresh_seconds
+    caption, warnings = reports_caption(rows.to_dict("records"), reports, seconds, utc_now())
+    for warning in warnings:
+        st.warning(warning, icon=":material/sync_problem:")
+    st.caption(f":material/schedule: {caption}", help=reports_help(reports, seconds))
 
 
 def empty(message: str) -> None:

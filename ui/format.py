@@ -36,6 +36,58 @@ def age_seconds(latest, now: datetime) -> float | None:
     return (now - ts.to_pydatetime()).total_seconds()
 
 
+def _utc(value) -> pd.Timestamp | None:
+    """A stored time (naive = UTC, as the engine's clock is, or aware) in UTC; None when missing."""
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def every(seconds: int) -> str:
+    """A recomputation interval: '60 s', '5 min', '2 h'."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def reports_caption(refreshes: list[dict], reports: tuple[str, ...], seconds: int,
+                    now: datetime) -> tuple[str, list[str]]:
+    """The "as of" line of a page's summary reports (report_refreshes rows: report, refreshed_at, error) and a
+    warning per report whose last recomputation failed. The page is as old as its oldest report, so that one
+    names the time; a report not computed yet (refreshed_at NULL, or no row) means no time at all."""
+    found = {r["report"]: r for r in refreshes}
+    times = {name: _utc(found.get(name, {}).get("refreshed_at")) for name in reports}
+    warnings = []
+    for name in reports:
+        error = str(found.get(name, {}).get("error") or "").strip()
+        if error:
+            error = error.splitlines()[0][:300]
+            then = times[name]
+            warnings.append(f"The report {name} could not be computed yet: {error}" if then is None else
+                            f"The report {name} could not be recomputed: {error}. "
+                            f"It still shows its figures as of {_clock(then, now)} UTC.")
+    if not reports or any(t is None for t in times.values()):
+        return "Computing the first figures…", warnings
+    return f"Figures as of {_clock(min(times.values()), now)} UTC (recomputed every {every(seconds)})", warnings
+
+
+def reports_help(reports: tuple[str, ...], seconds: int) -> str:
+    """The definition behind the "as of" line, for its help tooltip."""
+    names = ", ".join(f"`{name}`" for name in reports)
+    return (f"This page's summary figures come from reports ({names}) that the engine recomputes in the "
+            f"background every {every(seconds)} (PULSE_REPORT_REFRESH_SECONDS). Each is exact as of the moment "
+            "it was computed, never partial; what arrived since counts from the next recomputation. The time "
+            "shown is that of the oldest of them (report_refreshes.refreshed_at).")
+
+
+def _clock(at: pd.Timestamp, now: datetime) -> str:
+    """'18:42:05' today (UTC), '1 Dec 18:42:05' another day: a failing report can be days old."""
+    return f"{at:%H:%M:%S}" if at.date() == now.astimezone(timezone.utc).date() else f"{at.day} {at:%b %H:%M:%S}"
+
+
 def week_delta(now_value: int, then: dict | None, key: str) -> int | None:
     """Change against 7 days ago, or None when the stage history does not reach back that far
     (a new install records stages from its first day: no change is better than a made-up one)."""

@@ -19,7 +19,19 @@ FROM touch_arrivals
 WHERE month >= toStartOfMonth(now() - INTERVAL 1 MONTH)
 """
 
+# When each summary report a page shows was last computed (report_refreshes, 0900_reports.sql), for the
+# page's "Figures as of" line (components.reports_as_of): the engine recomputes them in the background, so
+# a report's figures are exact as of its refreshed_at, not as of the page's refresh.
+REPORTS_AS_OF = """
+SELECT report, toTimeZone(refreshed_at, 'UTC') AS refreshed_at, error
+FROM report_refreshes
+WHERE report IN %(reports)s
+"""
+
 # ---------------------------------------------------------------- Overview
+
+# The summary reports the Overview's journey and quarter tiles read (TARGET_JOURNEY, QUARTER_REVENUE).
+OVERVIEW_REPORTS = ("account_journey", "revenue_summary")
 
 # Target accounts per stage, as the worker recorded it: each account's latest stage change (its
 # n-th change, n from change_id `account:n`, as streams/stages.py orders them; the worker
@@ -260,7 +272,7 @@ WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
 
 from ui.queries_revenue import (ACCOUNT_OPPORTUNITIES, ACCOUNT_OPPORTUNITY_STAGES, GOAL_COUNT,  # noqa: E402,F401
                                 GOALS_THIS_MONTH, MONTHLY_GOALS, OPEN_PIPELINE, OPPORTUNITY_COUNT, QUARTER_REVENUE,
-                                REVENUE_PERIODS, SALES_VELOCITY)
+                                REVENUE_PERIODS, REVENUE_REPORTS, SALES_VELOCITY)
 
 # ---------------------------------------------------------------- Data health (the ingestion pipeline)
 
@@ -316,6 +328,16 @@ ORDER BY rejected_at DESC
 LIMIT 20
 """
 
+# Every summary report: when it was computed, how long that took, when the next starts and the last error.
+# Before its first refresh the engine's next time is the epoch plus the interval: no time rather than 1970.
+REPORT_REFRESHES = """
+SELECT report, status, toTimeZone(refreshed_at, 'UTC') AS refreshed_at, refresh_ms,
+       if(next_refresh_at < toDateTime('2000-01-01 00:00:00', 'UTC'), NULL,
+          toTimeZone(next_refresh_at, 'UTC')) AS next_refresh_at, error
+FROM report_refreshes
+ORDER BY report
+"""
+
 UNRESOLVED = """
 SELECT day, touches, unresolved, unresolved_pct
 FROM resolution_daily
@@ -349,16 +371,18 @@ _DAYS = {"days": 30}
 # The Funnel and Sales activity pages' queries (and the Account page's stage and sales parts), re-exported so
 # that PAGES names every page's queries in one place.
 from ui.queries_funnel import (ACCOUNT_PEOPLE_STAGES, FUNNEL_BY_SOURCE_COUNTS, FUNNEL_BY_SOURCE_STEPS,  # noqa: E402,F401
-                               FUNNEL_COUNTS, FUNNEL_SOURCES, FUNNEL_STEPS, LIFECYCLE_COUNT)
+                               FUNNEL_COUNTS, FUNNEL_REPORTS, FUNNEL_SOURCES, FUNNEL_STEPS, LIFECYCLE_COUNT)
+from ui.queries_influence import INFLUENCE_REPORTS, INFLUENCE_SEGMENTS, PROGRAM_ATTRIBUTION  # noqa: E402,F401
 from ui.queries_sales import (ACCEPTANCE, ACCOUNT_ACTIVITY, ACCOUNT_SALES, ACCOUNT_SALES_ACTIVITY,  # noqa: E402,F401
-                              COVERAGE, DECISIONS, SALES_ANY, SALES_SUMMARY, SLA)
+                              ACCOUNT_SALES_REPORTS, COVERAGE, DECISIONS, SALES_ANY, SALES_REPORTS, SALES_SUMMARY, SLA)
 
 _MTD = {"period": "mtd"}
 
 # Each page's refresh: (query name, example parameters). `{account}` is filled with a real account id.
 PAGES: dict[str, list[tuple[str, dict]]] = {
     "Overview": [("TARGET_STAGES", {}), ("TARGET_MINUTES", {}), ("TARGET_JOURNEY", {}), ("TARGET_STAGES_WEEK_AGO", {}), ("MINUTES_BY_CHANNEL", _DAYS),
-                 ("QUARTER_REVENUE", {}), ("FRESHNESS", {})],
+                 ("QUARTER_REVENUE", {}), ("REPORTS_AS_OF", {"reports": list(OVERVIEW_REPORTS)}),
+                 ("FRESHNESS", {})],
     "Accounts": [("LEADERBOARD", _ALL), ("ACCOUNT_TRENDS", {"accounts": ["{account}"]}), ("FRESHNESS", {})],
     "Account": [("ACCOUNT_SUMMARY", {"account": "{account}"}), ("ACCOUNT_DAILY", {"account": "{account}"}),
                 ("ACCOUNT_PEOPLE", {"account": "{account}"}), ("ACCOUNT_TIMELINE", {"account": "{account}"}),
@@ -366,18 +390,26 @@ PAGES: dict[str, list[tuple[str, dict]]] = {
                 ("ACCOUNT_OPPORTUNITIES", {"account": "{account}"}),
                 ("ACCOUNT_OPPORTUNITY_STAGES", {"account": "{account}"}),
                 ("ACCOUNT_PEOPLE_STAGES", {"account": "{account}"}), ("ACCOUNT_SALES", {"account": "{account}"}),
-                ("ACCOUNT_SALES_ACTIVITY", {"account": "{account}"})],
+                ("ACCOUNT_SALES_ACTIVITY", {"account": "{account}"}),
+                ("REPORTS_AS_OF", {"reports": list(ACCOUNT_SALES_REPORTS)})],
     "Reach and programs": [("PROGRAM_REACH", {}), ("CHANNEL_AWARENESS", {})],
     "Alerts": [("MQA_COUNTS", {}), ("NEW_MQAS", {"hours": 24}), ("FLAGGED_ACCOUNTS", {})],
     "Revenue": [("OPPORTUNITY_COUNT", {}), ("REVENUE_PERIODS", {"audience": "target"}),
                 ("OPEN_PIPELINE", {"audience": "target"}), ("SALES_VELOCITY", {}), ("GOAL_COUNT", {}),
-                ("MONTHLY_GOALS", {"since": "2026-01-01"}), ("GOALS_THIS_MONTH", {"month": "2026-12-01"})],
+                ("MONTHLY_GOALS", {"since": "2026-01-01"}), ("GOALS_THIS_MONTH", {"month": "2026-12-01"}),
+                ("REPORTS_AS_OF", {"reports": list(REVENUE_REPORTS)})],
+    # the page's defaults: the linear model over the last 365 days
+    "Influence": [("OPPORTUNITY_COUNT", {}), ("INFLUENCE_SEGMENTS", {}),
+                  ("PROGRAM_ATTRIBUTION", {"model": "linear", "period": "365d"}),
+                  ("REPORTS_AS_OF", {"reports": list(INFLUENCE_REPORTS)})],
     # the page's defaults: all sources, the split by source over the year to date; the sales page month to date
     "Funnel": [("LIFECYCLE_COUNT", {}), ("FUNNEL_SOURCES", {}), ("FUNNEL_COUNTS", {"source": "all"}),
                ("FUNNEL_STEPS", {"source": "all"}), ("FUNNEL_BY_SOURCE_COUNTS", {"period": "ytd"}),
-               ("FUNNEL_BY_SOURCE_STEPS", {"period": "ytd"})],
+               ("FUNNEL_BY_SOURCE_STEPS", {"period": "ytd"}), ("REPORTS_AS_OF", {"reports": list(FUNNEL_REPORTS)})],
     "Sales activity": [("SALES_ANY", {}), ("SALES_SUMMARY", _MTD), ("ACCOUNT_ACTIVITY", _MTD), ("COVERAGE", {}),
-                       ("ACCEPTANCE", _MTD), ("DECISIONS", _MTD), ("SLA", _MTD)],
+                       ("ACCEPTANCE", _MTD), ("DECISIONS", _MTD), ("SLA", _MTD),
+                       ("REPORTS_AS_OF", {"reports": list(SALES_REPORTS)})],
     "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
-                 ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {})],
+                 ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {}),
+                 ("REPORT_REFRESHES", {})],
 }

@@ -2,6 +2,9 @@
 people stages (views of sinks/migrations/0500_funnel_views.sql)."""
 from __future__ import annotations
 
+# The summary reports (0900_reports.sql) the Funnel page reads: FUNNEL_COUNTS, FUNNEL_STEPS and the split by source.
+FUNNEL_REPORTS = ("funnel_counts", "funnel_conversion")
+
 # Whether any lifecycle change has arrived (the page's empty state); the table without FINAL: a count only.
 LIFECYCLE_COUNT = "SELECT count() AS changes FROM lifecycle_changes"
 

@@ -2,6 +2,9 @@
 sinks/migrations/0600_influence_views.sql (ui/queries.py holds the other pages')."""
 from __future__ import annotations
 
+# The summary reports (0900_reports.sql) the page reads: both of its views.
+INFLUENCE_REPORTS = ("engagement_influence", "program_attribution")
+
 # Closed opportunities of the last 365 days by how engaged their account was in the 90 days before each was
 # created: q1..q4 (q4 the most engaged quarter), then engaged (>= 10 minutes) and not engaged; 6 rows.
 INFLUENCE_SEGMENTS = """

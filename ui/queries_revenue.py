@@ -3,6 +3,10 @@ and the Account page's opportunities (views of sinks/migrations/0400_revenue_vie
 re-exports them, so `pulse bench` finds every page's queries in one place (queries.PAGES)."""
 from __future__ import annotations
 
+# The summary reports (0900_reports.sql) the Revenue page reads: REVENUE_PERIODS, OPEN_PIPELINE, MONTHLY_GOALS,
+# SALES_VELOCITY (revenue_goals, of GOALS_THIS_MONTH, is computed when read).
+REVENUE_REPORTS = ("revenue_summary", "open_pipeline_by_stage", "revenue_monthly", "sales_velocity")
+
 # Whether any opportunity has arrived (the page's empty state); the table without FINAL: a count only.
 OPPORTUNITY_COUNT = "SELECT count() AS snapshots FROM opportunity_snapshots"
 

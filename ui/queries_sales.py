@@ -2,6 +2,12 @@
 Every query takes the reporting period (`mtd`, `qtd`, `ytd`, `90d`, `365d`) as %(period)s."""
 from __future__ import annotations
 
+# The summary reports (0900_reports.sql) the page reads: every query below but SALES_ANY; the Account page's
+# sales part reads two of them (ACCOUNT_SALES, ACCOUNT_SALES_ACTIVITY).
+SALES_REPORTS = ("sales_activity_summary", "sales_activity_daily", "sales_coverage", "account_acceptance",
+                 "account_mqa_decisions", "sla_by_owner")
+ACCOUNT_SALES_REPORTS = ("sales_coverage", "sales_activity_daily")
+
 # Whether anything sales-side has arrived (the page's empty state): one row of each source at most.
 SALES_ANY = """
 SELECT (SELECT count() FROM (SELECT 1 FROM touches WHERE type IN ('call', 'meeting', 'sales_email') LIMIT 1))

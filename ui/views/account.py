@@ -10,7 +10,8 @@ from ui import queries as q
 from ui import queries_funnel as qf
 from ui import queries_revenue as qr
 from ui import queries_sales as qs
-from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
+from ui.components import (REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet,
+                           reports_as_of)
 from ui.db import settings
 from ui.format import MISSING, MONEY_FORMAT, STAGE_LABELS, minutes, money
 
@@ -215,6 +216,7 @@ def sales(account: str) -> None:
     covered = "covered: sales activity in the last 30 days" if int(s["covered"]) else \
         f"not covered: {s['coverage_reason'].replace('_', ' ').replace('30d', 'in 30 days')}"
     st.markdown(f"{decision} · {covered}")
+    reports_as_of(qs.ACCOUNT_SALES_REPORTS)  # the coverage and the activity below are summary reports
     activity = load(qs.ACCOUNT_SALES_ACTIVITY, {"account": account}, what="The sales activity",
                     none="No calls, meetings or sales emails here in 90 days.")
     if activity is not None:

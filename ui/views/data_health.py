@@ -1,4 +1,5 @@
-"""Data health: is data flowing? Events per second, lag, freshness, dead letters and unresolved touches."""
+"""Data health: is data flowing? Events per second, lag, freshness, the summary reports' recomputation, dead
+letters and unresolved touches."""
 from __future__ import annotations
 
 import altair as alt
@@ -7,7 +8,8 @@ import streamlit as st
 from ui import queries as q
 from ui import queries_traffic as qt
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
-from ui.format import age_seconds, ago, describe_reasons, utc_now
+from ui.db import settings
+from ui.format import MISSING, age_seconds, ago, describe_reasons, every, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
                       "the workers are, what was rejected and why, how much traffic matched no account, and how "
@@ -18,6 +20,7 @@ header("Data health", "The health of the stream: how fast events come in and are
 def health() -> None:
     freshness()
     worker_health()
+    summary_reports()
     dead_letters()
     unresolved_touches()
     traffic_classes()
@@ -57,6 +60,35 @@ def worker_health() -> None:
             chart(alt.Chart(long, title="Events per second, last 15 minutes").mark_line()
                   .encode(x=alt.X("at:T", title=None, axis=alt.Axis(format="%H:%M:%S")), y=alt.Y("rate:Q", title="Events / s"),
                           color=alt.Color("flow:N", title=None)).properties(height=220))
+
+
+def summary_reports() -> None:
+    """When the engine last recomputed each summary report (the other pages' "Figures as of"), and its error."""
+    interval = every(settings().report_refresh_seconds)
+    st.subheader("Summary reports", help=f"The revenue, influence, funnel and sales summaries are recomputed by the "
+                                         f"engine in the background every {interval} (PULSE_REPORT_REFRESH_SECONDS); "
+                                         "each is exact as of its last refresh, and a failed refresh keeps the "
+                                         "previous result (report_refreshes).")
+    rows = load(q.REPORT_REFRESHES, what="The report refreshes",
+                none="No summary reports in this database yet: `pulse migrate` creates them.")
+    if rows is None:
+        return
+    failing = rows[rows["error"].fillna("") != ""]
+    if not failing.empty:
+        st.warning(f"{len(failing)} report(s) failed their last refresh and show their previous result: "
+                   + ", ".join(failing["report"]), icon=":material/sync_problem:")
+    st.dataframe(rows, hide_index=True, width="stretch", height="content", placeholder=MISSING,  # 16 rows
+                 column_order=("report", "refreshed_at", "refresh_ms", "next_refresh_at", "status", "error"),
+                 column_config={"report": "Report",
+                                "refreshed_at": st.column_config.DatetimeColumn(
+                                    "Refreshed at (UTC)", format="D MMM, HH:mm:ss",
+                                    help="When the result now served was computed; empty before the first"),
+                                "refresh_ms": st.column_config.NumberColumn("Refresh time (ms)", format="%d"),
+                                "next_refresh_at": st.column_config.DatetimeColumn("Next refresh (UTC)",
+                                                                                   format="D MMM, HH:mm:ss"),
+                                "status": "Status",
+                                "error": st.column_config.TextColumn("Error", help="The last refresh's error; empty "
+                                                                                   "when it succeeded")})
 
 
 def dead_letters() -> None:

@@ -10,14 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries_funnel as q
-from ui.components import chart, empty, freshness, header, load, quiet
+from ui.components import chart, empty, freshness, header, load, quiet, reports_as_of
 from ui.format import MISSING, rate
 
 header("Funnel", "How many people became leads, MQLs, SQLs, opportunities and customers, how fast, and from "
                  "which source: the CRM's lifecycle stages (reporting time zone; a stage skipped counts as "
                  "reached with the next one).")
 
-# The funnel views read every stored lifecycle change; a CRM moves people by the minute: every 30 s.
+# The funnel views are reports the engine recomputes in the background (0900_reports.sql); a CRM moves people
+# by the minute: every 30 s.
 FUNNEL_REFRESH_SECONDS = 30
 PERIODS = {"mtd": "Month to date", "qtd": "Quarter to date", "ytd": "Year to date", "90d": "Last 90 days",
            "365d": "Last 365 days"}
@@ -57,10 +58,16 @@ def funnel() -> None:
         empty(HOW_TO_SEND)
         freshness(FUNNEL_REFRESH_SECONDS)
         return
+    reports_as_of(q.FUNNEL_REPORTS)
     source = st.session_state.get("funnel_source", "all")
     counts = load(q.FUNNEL_COUNTS, {"source": source}, what="The period counts")
     steps = load(q.FUNNEL_STEPS, {"source": source}, what="The conversion")
     if counts is None or steps is None:
+        return
+    if counts.empty:  # lifecycle changes arrived after the report's last computation: they count from the next
+        empty("The lifecycle changes that arrived are not in the funnel's figures yet: they count from the next "
+              "recomputation of the reports (the time above).")
+        freshness(FUNNEL_REFRESH_SECONDS)
         return
     headline(counts, steps)
     period = st.session_state.get("funnel_period", "ytd")

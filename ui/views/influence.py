@@ -11,15 +11,15 @@ import streamlit as st
 
 from ui import queries as q
 from ui import queries_influence as qi
-from ui.components import chart, empty, freshness, header, load
+from ui.components import chart, empty, freshness, header, load, reports_as_of
 from ui.db import settings
 from ui.format import MISSING, MONEY_FORMAT, PERCENT_FORMAT, influence_headline
 
 header("Influence", "Does engagement move revenue, and which programs earned the pipeline? Opportunities from "
                     "your CRM against the engagement and program touches pulse measured before each was created.")
 
-# Like the Revenue page: the views evaluate every opportunity and its touchpoints, and a CRM changes by the
-# minute, so every 30 s rather than every 5.
+# Like the Revenue page: both views are reports the engine recomputes in the background (0900_reports.sql), and
+# a CRM changes by the minute, so every 30 s rather than every 5.
 INFLUENCE_REFRESH_SECONDS = 30
 MODELS = {"first_touch": "First touch", "last_touch": "Last touch", "linear": "Linear", "u_shaped": "U-shaped",
           "w_shaped": "W-shaped", "time_decay": "Time decay"}
@@ -55,6 +55,7 @@ def influence() -> None:
         empty(HOW_TO_SEND)
         freshness(INFLUENCE_REFRESH_SECONDS)
         return
+    reports_as_of(qi.INFLUENCE_REPORTS)
     currency = settings().currency
     engagement(currency)
     attribution(st.session_state.get("influence_model", "linear"), st.session_state.get("influence_period", "365d"),

@@ -5,7 +5,8 @@ import streamlit as st
 
 from ui import queries as q
 from ui import queries_revenue as qr
-from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet
+from ui.components import (REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet,
+                           reports_as_of)
 from ui.db import settings
 from ui.format import minutes, money, share, week_delta
 
@@ -62,29 +63,29 @@ JOURNEY = (("customer", "Customers", "A closed-won new business or renewal oppor
            ("unaware", "Unaware", "No customer or open opportunity, and no engagement in 90 days"))
 
 
-# account_journey reads every opportunity's latest snapshot (~0.5 s at 1,000,000 snapshots): once a minute.
-@st.fragment(run_every=60)
-def journey() -> None:
-    """Target accounts per journey stage: where engagement has led, in one row."""
+def journey() -> bool:
+    """Target accounts per journey stage: where engagement has led, in one row (whether there was one)."""
     rows = quiet(q.TARGET_JOURNEY)
     if rows is None or rows.empty:
-        return
+        return False
     targets = int(rows["accounts"].sum())
     counts = dict(zip(rows["journey_stage"], rows["accounts"].astype(int)))
     st.markdown("**Journey of the target accounts** · each counted once, at the furthest step it reached")
     for col, (key, label, rule) in zip(st.columns(len(JOURNEY)), JOURNEY):
         col.metric(label, f"{counts.get(key, 0):,}", border=True,
                    help=f"{rule} (account_journey). {share(counts.get(key, 0), targets)}")
+    return True
 
 
-# revenue_summary reads every opportunity's latest snapshot, as account_journey does: once a minute.
-@st.fragment(run_every=60)
-def quarter() -> None:
-    """This quarter's pipeline created and won revenue of the target accounts, beside the engagement tiles."""
+def quarter() -> bool:
+    """This quarter's pipeline created and won revenue of the target accounts, beside the engagement tiles;
+    whether there are opportunities to show (the report may not have computed them yet)."""
     any_deal = quiet(qr.OPPORTUNITY_COUNT)
-    rows = quiet(qr.QUARTER_REVENUE) if any_deal is not None and int(any_deal.iloc[0]["snapshots"]) else None
-    if rows is None or rows.empty:
-        return
+    if any_deal is None or not int(any_deal.iloc[0]["snapshots"]):
+        return False
+    rows = quiet(qr.QUARTER_REVENUE)
+    if rows is None or rows.empty:  # revenue_summary before its first computation: the as-of line says so
+        return True
     r, currency = rows.iloc[0], settings().currency
     created, won = st.columns(2)
     created.metric("Pipeline created this quarter (target accounts)", money(r["pipeline_created_amount"], currency),
@@ -93,11 +94,20 @@ def quarter() -> None:
     won.metric("Won revenue this quarter (target accounts)", money(r["won_amount"], currency), border=True,
                help=f"{int(r['won_count']):,} opportunities of target accounts now closed-won with a close date "
                     "since the first day of the quarter (revenue_summary)")
+    return True
+
+
+# The quarter and journey tiles read summary reports the engine recomputes every minute by default
+# (0900_reports.sql): once a minute, with the time they are exact as of.
+@st.fragment(run_every=60)
+def summaries() -> None:
+    shown = [name for name, drawn in (("revenue_summary", quarter()), ("account_journey", journey())) if drawn]
+    if shown:
+        reports_as_of(tuple(shown))
 
 
 tiles()
-quarter()
-journey()
+summaries()
 
 st.subheader("Where the minutes come from")
 toggle_col, period_col, _ = st.columns([1, 1, 2], vertical_alignment="center")

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import shutil
+import urllib.parse
 import urllib.request
-
 
 from conftest import ROOT, pulse_up_demo, wait_until
 from sinks.sql_token import read_token
@@ -14,25 +14,35 @@ from sinks.sql_token import read_token
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-# (file name, url path, what must be on the page once live data has arrived)
+# (file name, url path, what must be on the page once live data has arrived); "Figures as of": the summary
+# reports the page shows have been computed (components.reports_as_of)
 PAGES = [
-    ("overview", "", ["Data updated", "Engagement minutes per day by channel", "Won revenue this quarter"]),
+    ("overview", "", ["Data updated", "Engagement minutes per day by channel", "Won revenue this quarter",
+                      "Figures as of"]),
     ("accounts", "accounts", ["target accounts", "Data updated"]),
-    ("account", "account", ["People engaged", "Latest touches", "Data updated", "Opportunities"]),
+    ("account", "account", ["People engaged", "Latest touches", "Data updated", "Opportunities", "Figures as of"]),
     ("reach", "reach", ["Awareness by channel", "Programs"]),
     ("alerts", "alerts", ["New MQAs", "Surging and re-engaged", "Deliveries"]),
     ("revenue", "revenue", ["Pipeline created, MTD", "CAC, MTD", "Open pipeline by stage", "Won revenue · goal",
                             "Won revenue per month against the goals", "Sales velocity per day",
-                            "Customer lifetime value"]),
-    ("influence", "influence", ["Do engaged accounts close faster?", "Which programs earned the pipeline?"]),
+                            "Customer lifetime value", "Figures as of", "Data updated"]),
+    ("influence", "influence", ["Do engaged accounts close faster?", "Which programs earned the pipeline?",
+                                "Figures as of", "Data updated"]),
     ("sales_activity", "sales_activity", ["Call rates per rep", "Uncovered target accounts",
-                                          "Marketing–sales SLA per owner"]),
-    ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts"]),
-    ("data_health", "data_health", ["Workers", "Unresolved today", "Data updated"]),
+                                          "Marketing–sales SLA per owner", "Figures as of", "Data updated"]),
+    ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts", "Figures as of",
+                          "Data updated"]),
+    ("data_health", "data_health", ["Workers", "Summary reports", "Unresolved today", "Data updated",
+                                    "Not a person, latest day"]),
     ("sql", "sql", ["Run query"]),
 ]
 # Pages whose tables render one after another (a fragment each): the screenshot waits for the last one
 TABLES = {"alerts": 3, "sales_activity": 4}
+# and whose charts do (the last one, Data health's traffic classes, comes after its tables)
+CHARTS = {"data_health": 3}
+# The summary reports are recomputed this often here (60 s by default), so that the pages show the demo's data
+# soon; not every 5 s: a round of the 16 takes seconds of the shared machine's two cores while the demo loads.
+REPORT_REFRESH_SECONDS = 10
 
 
 def chromium() -> str:
@@ -49,19 +59,26 @@ def http_ok(url: str) -> bool:
 def test_every_page_live_in_headless_chromium(settings):
     from playwright.sync_api import sync_playwright
 
+    settings = settings.replace(report_refresh_seconds=REPORT_REFRESH_SECONDS)
     base = f"http://127.0.0.1:{settings.ui_port}"
-    sql = f"http://127.0.0.1:{settings.sql_port}/?query="
     with pulse_up_demo(settings) as up:
         proc = up.proc
 
-        def demo_data():
+        def answer(query: str) -> str:
             assert proc.poll() is None, f"pulse up exited with {proc.returncode}"
-            # the Overview counts the stages the worker recorded (stage_changes), the leaderboard the view
-            query = "SELECT+countIf(stage_to+=+'mqa')+FROM+stage_changes"
-            with urllib.request.urlopen(f"{sql}{query}&password={read_token(settings)}", timeout=2) as r:
-                return int(r.read().decode().strip() or 0) > 0
+            url = f"http://127.0.0.1:{settings.sql_port}/?" + urllib.parse.urlencode(
+                {"query": query, "password": read_token(settings)})
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read().decode().strip()
 
-        wait_until(demo_data, 120, 0.5, what="MQA accounts from the demo")
+        # the Overview counts the stages the worker recorded (stage_changes), the leaderboard the view
+        wait_until(lambda: int(answer("SELECT countIf(stage_to = 'mqa') FROM stage_changes") or 0) > 0, 120, 0.5,
+                   what="MQA accounts from the demo")
+        # the report pages show the demo's figures: every report computed after the demo's data was in
+        seeded = answer("SELECT toUnixTimestamp(now())")
+        wait_until(lambda: answer("SELECT count() FROM report_refreshes") != "0" and answer(
+            f"SELECT countIf(refreshed_at IS NULL OR toUnixTimestamp(refreshed_at) <= {seeded}) "
+            "FROM report_refreshes") == "0", 120, 0.5, what="every summary report recomputed with the demo's data")
         wait_until(lambda: http_ok(base + "/_stcore/health"), 60, 0.5, what="the dashboard")
         SHOTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
@@ -81,9 +98,12 @@ def test_every_page_live_in_headless_chromium(settings):
                         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
                     if name in TABLES:
                         page.locator('[data-testid="stDataFrame"]').nth(TABLES[name] - 1).wait_for(timeout=60_000)
-                    # a page is done when Streamlit is no longer running its script
-                    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                           timeout=60_000)
+                    if name in CHARTS:
+                        page.locator(".vega-embed").nth(CHARTS[name] - 1).wait_for(timeout=60_000)
+                    # a page is done when Streamlit is no longer running its script, nor showing the faded
+                    # elements of a fragment's previous run (Data health re-runs every 5 s)
+                    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+                                           "!document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
                     assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: a traceback"
                     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"{name}: an error"
                     if name == "alerts":  # the demo's rules (pulse/demo_alerts.toml) delivered to its inbox

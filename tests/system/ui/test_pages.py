@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -426,6 +427,25 @@ def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story,
     # the story's touches are all people's (signed, no bot agent); each class is defined on the page
     assert metric(at, "Not a person, latest day").value == "0.0%"
     assert table(at, "meaning")["class"].tolist() == ["person", "bot", "scanner", "privacy_proxy", "internal"]
+
+
+def test_report_pages_say_when_their_figures_were_computed(story, dashboard):
+    # the engine computes each summary report as soon as it is created (the migration), then every 60 s
+    wait_until(lambda: sql_rows(story, "SELECT countIf(refreshed_at IS NULL) FROM report_refreshes")[0][0] == 0, 60,
+               what="every summary report computed once")
+    for page in ("revenue", "influence", "funnel", "sales_activity"):
+        at = dashboard(story, page)
+        captions = [c for c in at.caption if "Figures as of" in c.value]
+        assert captions, f"{page}: no as-of line; the page says:\n{texts(at)}"
+        assert re.search(r"Figures as of \d\d:\d\d:\d\d UTC \(recomputed every 60 s\)", captions[0].value)
+        assert "exact as of" in captions[0].proto.help  # the definition, in its tooltip
+    at = dashboard(story, "data_health")
+    reports = table(at, "refresh_ms")
+    from ui import queries as q
+    expected = [r for (r,) in sql_rows(story, "SELECT report FROM report_refreshes ORDER BY report")]
+    shown = {*q.OVERVIEW_REPORTS, *q.REVENUE_REPORTS, *q.INFLUENCE_REPORTS, *q.FUNNEL_REPORTS, *q.SALES_REPORTS}
+    assert reports["report"].tolist() == expected and shown <= set(expected)  # every page's reports exist
+    assert reports["refreshed_at"].notna().all() and (reports["error"] == "").all()
 
 
 def test_sql_page_runs_queries_and_the_engine_refuses_writes(story, dashboard):
