@@ -15,7 +15,7 @@ from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.reports import refresh_reports
+from sinks.reports import PERSON_REPORTS, refresh_reports
 
 _CHUNK = 2_000  # ids per statement: an IN list of 2,000 UUIDs is ~80 KB of SQL, under max_query_size
 _SYNC = {"mutations_sync": 2}
@@ -127,8 +127,9 @@ class ErasureStore:
         for start in range(0, len(rejected_keys), _CHUNK):
             keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
             counts["rejected_events"] += self._delete("rejected_events", "dlq_key IN %(keys)s", keys, count=True)
-        # the reports hold no person, only sums that counted these people: computed again now, not at the next
-        # scheduled refresh
+        # two reports list people: the erasure is done once they are computed without these; the others hold
+        # only sums that counted them, computed again now rather than at the next scheduled refresh
+        refresh_reports(self.client, self.db, only=PERSON_REPORTS)
         refresh_reports(self.client, self.db, wait=False)
         return done
 

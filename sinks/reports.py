@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
+# The reports whose rows name a person (an email or a cookie): an erasure waits until they are computed again.
+PERSON_REPORTS = ("person_lifecycle", "lifecycle_history")
+
 REPORTS = """
 SELECT view FROM system.view_refreshes WHERE database = {database:String} ORDER BY view
 """

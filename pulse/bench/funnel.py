@@ -83,7 +83,8 @@ FROM numbers(intDiv({accounts}, 10))
 """
 # The reports among the funnel and sales views (0900_reports.sql): computed before their reads are timed.
 REPORTS = ("funnel_summary", "funnel_counts", "funnel_conversion", "sales_activity_daily", "sales_activity_summary",
-           "sales_coverage", "sla_by_owner", "account_mqa_decisions", "account_acceptance")
+           "sales_coverage", "sla_by_owner", "account_mqa_decisions", "account_acceptance", "person_lifecycle",
+           "lifecycle_history")
 # Each view read whole, as an analyst's `SELECT *` on the SQL page runs it (besides the pages' queries).
 VIEWS = {
     "funnel_counts": "SELECT * FROM funnel_counts",

@@ -36,7 +36,7 @@ ARRAY JOIN entered.1 AS position, arrayMap(ms -> fromUnixTimestamp64Milli(ms, 'U
 --   source         the source of the person's first change (marketing, sales, partner, ...; '' when none)
 --   changes        how many distinct changes are stored for the person
 --   first_entered  stage -> when it was first reached (person_stages.entered_at), for every stage reached
-CREATE OR REPLACE VIEW {database}.person_lifecycle AS
+CREATE OR REPLACE VIEW {database}.person_lifecycle_live AS
 SELECT c.email AS email,
        if(c.given_account != '', c.given_account, ifNull(k.account_id, '')) AS account_id,
        c.stage AS stage, c.changed_at AS changed_at, c.owner AS owner, c.lead_status AS lead_status,
@@ -178,7 +178,7 @@ SETTINGS join_use_nulls = 0;
 --   source      the source of the person's first change (person_lifecycle.source; '' when none)
 --   owner       the person's owner when entering the stage: the latest non-empty owner of a change at or
 --               before entered_at (ties: the larger event_id); '' when none named one by then
-CREATE OR REPLACE VIEW {database}.lifecycle_history AS
+CREATE OR REPLACE VIEW {database}.lifecycle_history_live AS
 WITH {lifecycle_order} AS stages
 SELECT f.person AS person, if(f.given_account != '', f.given_account, ifNull(k.account_id, '')) AS account_id,
        position, stages[position] AS stage, f.entered[position] AS entered_at,

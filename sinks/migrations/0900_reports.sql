@@ -7,7 +7,9 @@
 -- should wait. So the engine itself recomputes each one in the background every {report_refresh_seconds}
 -- seconds (a refreshable materialized view, `<name>_report`: the whole result is swapped in atomically when a
 -- refresh completes, so a reader never sees half of one) and `<name>` answers from the latest result.
--- `report_refreshes` tells when each was last computed: a report is exact as of that moment, never partial.
+-- A report whose live view sorts its rows keeps their order in `report_row` (the row's place in the live result)
+-- and answers in that order. `report_refreshes` tells when each was last computed: a report is exact as of that
+-- moment, never partial.
 -- On a ClickHouse server the refresh runs once on the server, whatever the number of workers. Dropping and
 -- re-creating a report here empties it until its first refresh, which starts at once. Two workers migrating a
 -- server at once: whichever order their DROP and CREATE ... IF NOT EXISTS interleave in, one report remains.
@@ -52,45 +54,64 @@ ENGINE = MergeTree ORDER BY account_id
 AS SELECT * FROM {database}.account_journey_live;
 CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.account_journey_report;
 
+-- person_lifecycle and lifecycle_history name people: an erasure waits for their refresh (sinks/erasure.py).
+-- Kept in the order their readers look them up by (one person; one account's people).
+
+-- person_lifecycle: its columns and definition are person_lifecycle_live's (0500_*.sql)
+DROP TABLE IF EXISTS {database}.person_lifecycle_report;
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.person_lifecycle_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY email
+AS SELECT * FROM {database}.person_lifecycle_live;
+CREATE OR REPLACE VIEW {database}.person_lifecycle AS SELECT * FROM {database}.person_lifecycle_report;
+
+-- lifecycle_history: its columns and definition are lifecycle_history_live's (0500_*.sql)
+DROP TABLE IF EXISTS {database}.lifecycle_history_report;
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.lifecycle_history_report
+REFRESH EVERY {report_refresh_seconds} SECOND
+ENGINE = MergeTree ORDER BY (account_id, person, position)
+AS SELECT * FROM {database}.lifecycle_history_live;
+CREATE OR REPLACE VIEW {database}.lifecycle_history AS SELECT * FROM {database}.lifecycle_history_report;
+
 -- funnel_summary: its columns and definition are funnel_summary_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.funnel_summary_live;
-CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * FROM {database}.funnel_summary_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_summary_live;
+CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * EXCEPT (report_row) FROM {database}.funnel_summary_report ORDER BY report_row;
 
 -- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_counts_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_counts_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.funnel_counts_live;
-CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * FROM {database}.funnel_counts_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live;
+CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * EXCEPT (report_row) FROM {database}.funnel_counts_report ORDER BY report_row;
 
 -- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_conversion_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_conversion_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.funnel_conversion_live;
-CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * FROM {database}.funnel_conversion_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_conversion_live;
+CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * EXCEPT (report_row) FROM {database}.funnel_conversion_report ORDER BY report_row;
 
 -- engagement_influence: its columns and definition are engagement_influence_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.engagement_influence_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.engagement_influence_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.engagement_influence_live;
-CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * FROM {database}.engagement_influence_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.engagement_influence_live;
+CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * EXCEPT (report_row) FROM {database}.engagement_influence_report ORDER BY report_row;
 
 -- program_attribution: its columns and definition are program_attribution_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.program_attribution_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.program_attribution_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY (model, period, program_id)
-AS SELECT * FROM {database}.program_attribution_live;
-CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * FROM {database}.program_attribution_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.program_attribution_live;
+CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * EXCEPT (report_row) FROM {database}.program_attribution_report ORDER BY report_row;
 
 -- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
@@ -104,9 +125,9 @@ CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {databas
 DROP TABLE IF EXISTS {database}.sales_activity_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.sales_activity_summary_live;
-CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * FROM {database}.sales_activity_summary_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sales_activity_summary_live;
+CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * EXCEPT (report_row) FROM {database}.sales_activity_summary_report ORDER BY report_row;
 
 -- sales_coverage: its columns and definition are sales_coverage_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_coverage_report;
@@ -120,25 +141,25 @@ CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sal
 DROP TABLE IF EXISTS {database}.sla_by_owner_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sla_by_owner_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.sla_by_owner_live;
-CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * FROM {database}.sla_by_owner_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sla_by_owner_live;
+CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * EXCEPT (report_row) FROM {database}.sla_by_owner_report ORDER BY report_row;
 
 -- account_mqa_decisions: its columns and definition are account_mqa_decisions_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_mqa_decisions_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_mqa_decisions_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY (period, account_id)
-AS SELECT * FROM {database}.account_mqa_decisions_live;
-CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * FROM {database}.account_mqa_decisions_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_mqa_decisions_live;
+CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * EXCEPT (report_row) FROM {database}.account_mqa_decisions_report ORDER BY report_row;
 
 -- account_acceptance: its columns and definition are account_acceptance_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_acceptance_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_acceptance_report
 REFRESH EVERY {report_refresh_seconds} SECOND
-ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.account_acceptance_live;
-CREATE OR REPLACE VIEW {database}.account_acceptance AS SELECT * FROM {database}.account_acceptance_report;
+ENGINE = MergeTree ORDER BY report_row
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_acceptance_live;
+CREATE OR REPLACE VIEW {database}.account_acceptance AS SELECT * EXCEPT (report_row) FROM {database}.account_acceptance_report ORDER BY report_row;
 
 -- When each report was last computed, for the dashboard's "as of" and for operators.
 --   report          the view's name (revenue_summary, ...)

@@ -51,6 +51,7 @@ def test_lifecycle_history_under_any_arrival_order_and_duplicates(engine):
             for item in arrange(_history_items(f"{case}.{order}@x.com", changes)):
                 store(client, db, [item])  # one chunk per change: the late ones really arrive late
     got: dict[str, list[tuple]] = {}
+    refresh_reports(client, db, only=("lifecycle_history",))
     for person, stage, entered, left, skipped, owner in query(
             client, f"SELECT person, stage, entered_at, left_at, skipped, owner FROM {db}.lifecycle_history "
                     f"ORDER BY person, position"):

@@ -74,6 +74,7 @@ def test_current_stage_and_first_entered_whatever_the_arrival_order(engine):
     db = settings.database
     assert store(client, db, HISTORY) == (7, 1, 0)
     assert store(client, db, HISTORY) == (0, 8, 0)  # a re-send changes nothing
+    refresh_reports(client, db, only=("person_lifecycle",))
     rows = query(client, f"SELECT email, account_id, stage, changed_at, owner, lead_status, source, changes "
                          f"FROM {db}.person_lifecycle ORDER BY email")
     assert rows == [
@@ -178,6 +179,7 @@ def test_views_equal_the_python_rules_under_any_arrival_order(engine):
         store(client, db, items[start:start + 97])
     rows = [LifecycleRow.of(validate(i, now=NOW, max_age=AGE, stages=STAGES).event, NOW) for i in items]
     current = {email: row.stage for email, row in current_stages(rows).items()}
+    refresh_reports(client, db, only=("person_lifecycle",))
     assert dict(query(client, f"SELECT email, stage FROM {db}.person_lifecycle")) == current
     expected = {(email, stage, utc(at)) for email, stages in first_entered(rows, funnel_order(STAGES)).items()
                 for stage, at in stages.items()}

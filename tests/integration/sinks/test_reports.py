@@ -8,9 +8,12 @@ from decimal import Decimal
 from pulse.bench import funnel, revenue
 from sinks.erasure import ErasureStore
 from sinks.migrate import load_migrations, migrate
-from sinks.reports import refresh_reports, report_views
+from sinks.reports import PERSON_REPORTS, refresh_reports, report_views
 
 REPORTS = revenue.REPORTS + funnel.REPORTS
+# The reports whose live view sorts its rows: they answer in the same order
+ORDERED = ("funnel_summary", "funnel_counts", "funnel_conversion", "engagement_influence", "program_attribution",
+           "sales_activity_summary", "sla_by_owner", "account_mqa_decisions", "account_acceptance")
 
 
 def rows(client, sql: str) -> list[tuple]:
@@ -20,6 +23,7 @@ def rows(client, sql: str) -> list[tuple]:
 def test_the_reports_are_the_heavy_views_of_the_contract(engine):
     client, settings = engine
     assert sorted(v.removesuffix("_report") for v in report_views(client, settings.database)) == sorted(REPORTS)
+    assert set(PERSON_REPORTS) <= set(REPORTS) and len(set(REPORTS)) == len(REPORTS) == 18
 
 
 def test_every_report_answers_what_its_live_view_computes_once_refreshed(engine):
@@ -33,6 +37,9 @@ def test_every_report_answers_what_its_live_view_computes_once_refreshed(engine)
         live = rows(client, f"SELECT * FROM {db}.{name}_live")
         assert rows(client, f"SELECT * FROM {db}.{name}") == live, name
         empty += [name] if not live else []
+    for name in ORDERED:
+        live = client.query(f"SELECT * FROM {db}.{name}_live").result_rows
+        assert client.query(f"SELECT * FROM {db}.{name}").result_rows == live, f"{name}: rows in another order"
     assert not empty, f"nothing generated for {empty}: the comparison proves nothing there"
 
 
@@ -89,3 +96,17 @@ def test_an_erasure_computes_the_reports_again_at_once(engine):
     # the refresh the erasure started (the schedule's next is a minute away): waited for, not asked for here
     client.command(f"SYSTEM WAIT VIEW {db}.funnel_counts_report")
     assert client.query(count).result_rows[0][0] == before - 1
+
+
+def test_an_erasure_is_done_once_no_report_names_the_person(engine):
+    client, settings = engine
+    db = settings.database
+    funnel.generate(client, 300, 0, 0, db=db)
+    refresh_reports(client, db)
+    person = client.query(f"SELECT email FROM {db}.lifecycle_changes ORDER BY email LIMIT 1").result_rows[0][0]
+    named = f"SELECT (SELECT count() FROM {db}.person_lifecycle WHERE email = %(p)s), " \
+            f"(SELECT count() FROM {db}.lifecycle_history WHERE person = %(p)s)"
+    assert all(client.query(named, parameters={"p": person}).result_rows[0])
+    erasure = ErasureStore(client, db)
+    erasure.erase(*erasure.linked({person}, set()), [])
+    assert client.query(named, parameters={"p": person}).result_rows[0] == (0, 0)

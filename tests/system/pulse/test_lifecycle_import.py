@@ -55,7 +55,7 @@ def pulse_import(settings, path, *args) -> subprocess.CompletedProcess:
 
 def check_views(settings) -> None:
     """Once the changes asked about are stored."""
-    refreshed_after_now(settings, "funnel_counts", "funnel_conversion")
+    refreshed_after_now(settings, "funnel_counts", "funnel_conversion", "lifecycle_history", "person_lifecycle")
     history = sql_rows(settings, "SELECT person, stage, entered_at, left_at, skipped, owner, source "
                                  "FROM lifecycle_history WHERE person != 'marker@x.example' ORDER BY person, position")
     ann, bob, cat = (-30, "09:00"), (-40, "10:00"), (-25, "12:00")
@@ -121,7 +121,7 @@ def test_a_hubspot_contacts_export_lands_in_the_funnel_once(settings, start, tmp
     marker.write_text(f"email,stage,occurred_at,source\nmarker@x.example,other,{hs(-1, '12:00')},pulse-marker\n")
     done = pulse_import(settings, marker)
     assert done.returncode == 0 and "1 changes sent from 1 rows, 0 rows rejected" in done.stdout, done.stderr
-    wait_until(lambda: sql_rows(settings, "SELECT count() FROM person_lifecycle WHERE email = 'marker@x.example'")
+    wait_until(lambda: sql_rows(settings, "SELECT count() FROM person_lifecycle_live WHERE email = 'marker@x.example'")
                == [(1,)], 60, what="the marker")
     assert sql_rows(settings, "SELECT count() FROM lifecycle_changes") == [(9,)]
     check_views(settings)

@@ -45,7 +45,7 @@ def counts(settings) -> tuple:
 
 def check_views(settings) -> None:
     """Once the items asked about are stored."""
-    refreshed_after_now(settings, "funnel_summary")
+    refreshed_after_now(settings, "funnel_summary", "person_lifecycle")
     assert sql_rows(settings, "SELECT email, stage, changed_at, owner, lead_status, source, changes, first_entered "
                               f"FROM person_lifecycle WHERE email = '{ANN}'") == [
         (ANN, "sql", at(NOW - H), "kim", "connected", "marketing", 3,
