@@ -22,9 +22,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, env_for, free_port, sql_rows, start_service, wait_until
+from report_helpers import refreshed_after_now
 from schemas.settings import Settings
 
 APP = ROOT / "ui" / "app.py"
+
+
+# The story's summary reports are recomputed this often: its store is small, and the pages are read many times.
+UI_REFRESH_SECONDS = 5
 
 
 def fresh_settings(broker: str, data_dir: Path) -> Settings:
@@ -35,7 +40,7 @@ def fresh_settings(broker: str, data_dir: Path) -> Settings:
     ports.pop("broker_port", None)
     return Settings(kafka_bootstrap=broker, topic_prefix=f"t{tag}", partitions=2, app_id=f"pulse-test-{tag}",
                     data_dir=data_dir, database=f"t_{tag}", batch_seconds=0.2, worker_id="ui-test-worker",
-                    hook_secrets=("ui-test-hook-secret",), **ports)
+                    hook_secrets=("ui-test-hook-secret",), report_refresh_seconds=UI_REFRESH_SECONDS, **ports)
 
 
 @dataclasses.dataclass
@@ -139,6 +144,8 @@ def send_story(settings: Settings) -> None:
     assert post(settings, [decision], "/hooks/crm")["accepted"] == 1
     wait_until(lambda: sql_rows(settings, "SELECT count() FROM account_statuses")[0][0] == 1, 60,
                what="the account decision")
+    # the pages' summary reports, computed with all of the above (a test that adds data waits again)
+    refreshed_after_now(settings, *(r for (r,) in sql_rows(settings, "SELECT report FROM report_refreshes")))
 
 
 def story_opportunities(now: datetime) -> list[dict]:

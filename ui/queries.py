@@ -19,14 +19,8 @@ FROM touch_arrivals
 WHERE month >= toStartOfMonth(now() - INTERVAL 1 MONTH)
 """
 
-# When each summary report a page shows was last computed (report_refreshes, 0900_reports.sql), for the
-# page's "Figures as of" line (components.reports_as_of): the engine recomputes them in the background, so
-# a report's figures are exact as of its refreshed_at, not as of the page's refresh.
-REPORTS_AS_OF = """
-SELECT report, toTimeZone(refreshed_at, 'UTC') AS refreshed_at, error
-FROM report_refreshes
-WHERE report IN %(reports)s
-"""
+# The "Figures as of" line and Data health's table of summary reports (ui/queries_reports.py).
+from ui.queries_reports import REPORT_REFRESHES, REPORTS_AS_OF  # noqa: E402,F401
 
 # ---------------------------------------------------------------- Overview
 
@@ -236,37 +230,9 @@ WHERE evaluated_at = (SELECT max(evaluated_at) FROM channel_awareness_snapshot)
 ORDER BY target_accounts_aware DESC, channel
 """
 
-# ---------------------------------------------------------------- Alerts
+# ---------------------------------------------------------------- Alerts (ui/queries_alerts.py)
 
-NEW_MQAS = """
-SELECT s.changed_at AS changed_at, s.account_id AS account_id, a.name AS account_name, a.owner AS owner,
-       a.tier AS tier, s.stage_from AS stage_from
-FROM stage_changes AS s
-LEFT JOIN (SELECT account_id, argMax(name, updated_at) AS name, argMax(owner, updated_at) AS owner,
-                  argMax(tier, updated_at) AS tier
-           FROM accounts GROUP BY account_id) AS a ON a.account_id = s.account_id
-WHERE s.stage_to = 'mqa' AND s.changed_at >= now() - INTERVAL %(hours)s HOUR
-ORDER BY s.changed_at DESC
-LIMIT 200
-"""
-
-# Surging and re-engaged are current flags; the window is on the account's latest activity. One
-# read of account_engagement serves both windows (the page counts and filters the 24 hours itself).
-FLAGGED_ACCOUNTS = """
-SELECT account_id, account_name, owner, tier, stage, surging, re_engaged,
-       toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d, last_activity_at
-FROM account_engagement_snapshot FINAL
-WHERE is_target = 1 AND (surging = 1 OR re_engaged = 1)
-  AND last_activity_at >= now() - INTERVAL 7 DAY
-ORDER BY minutes_7d DESC
-"""
-
-MQA_COUNTS = """
-SELECT uniqExactIf(account_id, changed_at >= now() - INTERVAL 24 HOUR) AS mqa_24h,
-       uniqExact(account_id) AS mqa_7d
-FROM stage_changes
-WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
-"""
+from ui.queries_alerts import FLAGGED_ACCOUNTS, MQA_COUNTS, NEW_MQAS  # noqa: E402,F401
 
 # ---------------------------------------------------------------- Revenue (ui/queries_revenue.py)
 
@@ -326,16 +292,6 @@ SELECT rejected_at, source, reasons, payload
 FROM rejected_events FINAL
 ORDER BY rejected_at DESC
 LIMIT 20
-"""
-
-# Every summary report: when it was computed, how long that took, when the next starts and the last error.
-# Before its first refresh the engine's next time is the epoch plus the interval: no time rather than 1970.
-REPORT_REFRESHES = """
-SELECT report, status, toTimeZone(refreshed_at, 'UTC') AS refreshed_at, refresh_ms,
-       if(next_refresh_at < toDateTime('2000-01-01 00:00:00', 'UTC'), NULL,
-          toTimeZone(next_refresh_at, 'UTC')) AS next_refresh_at, error
-FROM report_refreshes
-ORDER BY report
 """
 
 UNRESOLVED = """

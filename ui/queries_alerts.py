@@ -1,5 +1,6 @@
-"""The Alerts page's delivery queries (alert_deliveries, migration 0016): the latest attempt of each rule's
-alert in the window, so a retried-then-sent alert shows once, as sent, with its attempts."""
+"""The Alerts page's queries: the MQA moments and flagged accounts, and its deliveries (alert_deliveries,
+migration 0016: the latest attempt of each rule's alert in the window, so a retried-then-sent alert shows once,
+as sent, with its attempts). ui/queries.py re-exports the first three for `pulse bench` (queries.PAGES)."""
 from __future__ import annotations
 
 # Inner aliases differ from the columns: ClickHouse would otherwise read `attempts` in argMax as the aggregate.
@@ -20,4 +21,34 @@ FROM
 LEFT JOIN (SELECT account_id, name FROM accounts FINAL) AS a ON a.account_id = d.acc
 ORDER BY d.last_at DESC
 LIMIT 500
+"""
+
+NEW_MQAS = """
+SELECT s.changed_at AS changed_at, s.account_id AS account_id, a.name AS account_name, a.owner AS owner,
+       a.tier AS tier, s.stage_from AS stage_from
+FROM stage_changes AS s
+LEFT JOIN (SELECT account_id, argMax(name, updated_at) AS name, argMax(owner, updated_at) AS owner,
+                  argMax(tier, updated_at) AS tier
+           FROM accounts GROUP BY account_id) AS a ON a.account_id = s.account_id
+WHERE s.stage_to = 'mqa' AND s.changed_at >= now() - INTERVAL %(hours)s HOUR
+ORDER BY s.changed_at DESC
+LIMIT 200
+"""
+
+# Surging and re-engaged are current flags; the window is on the account's latest activity. One
+# read of account_engagement serves both windows (the page counts and filters the 24 hours itself).
+FLAGGED_ACCOUNTS = """
+SELECT account_id, account_name, owner, tier, stage, surging, re_engaged,
+       toFloat64(minutes_7d) AS minutes_7d, toFloat64(minutes_30d) AS minutes_30d, last_activity_at
+FROM account_engagement_snapshot FINAL
+WHERE is_target = 1 AND (surging = 1 OR re_engaged = 1)
+  AND last_activity_at >= now() - INTERVAL 7 DAY
+ORDER BY minutes_7d DESC
+"""
+
+MQA_COUNTS = """
+SELECT uniqExactIf(account_id, changed_at >= now() - INTERVAL 24 HOUR) AS mqa_24h,
+       uniqExact(account_id) AS mqa_7d
+FROM stage_changes
+WHERE stage_to = 'mqa' AND changed_at >= now() - INTERVAL 7 DAY
 """

@@ -10,6 +10,9 @@ import time
 from sinks.reports import refresh_reports, report_views
 
 
+_DURATION = "SELECT refresh_ms / 1000 FROM {db}.report_refreshes WHERE report = %(report)s"
+
+
 def time_refreshes(client, database: str, only: tuple[str, ...] = ()) -> dict:
     """Compute each report (or those in `only`) now, one after the other; seconds per report, and the worst."""
     names = [v.removesuffix("_report") for v in report_views(client, database)]
@@ -18,6 +21,10 @@ def time_refreshes(client, database: str, only: tuple[str, ...] = ()) -> dict:
     for name in names:
         started = time.perf_counter()
         refresh_reports(client, database, only=(name,))
+        # the wall time includes waiting for a scheduled refresh already running; the engine's own duration
+        # of the refresh asked for is what the report costs
         out[f"refresh {name} s"] = round(time.perf_counter() - started, 3)
-    worst = max(names, key=lambda n: out[f"refresh {n} s"]) if names else ""
-    return out | {"report_refresh_worst_s": out.get(f"refresh {worst} s"), "report_refresh_worst": worst}
+        out[f"refresh {name} engine s"] = client.query(_DURATION.format(db=database), parameters={"report": name}).result_rows[0][0]
+    worst = max(names, key=lambda n: out[f"refresh {n} engine s"]) if names else ""
+    return out | {"report_refresh_worst_s": out.get(f"refresh {worst} engine s"), "report_refresh_worst": worst,
+                  "report_refresh_total_s": round(sum(out[f"refresh {n} engine s"] for n in names), 3)}

@@ -430,14 +430,16 @@ def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story,
 
 
 def test_report_pages_say_when_their_figures_were_computed(story, dashboard):
-    # the engine computes each summary report as soon as it is created (the migration), then every 60 s
+    # the engine computes each summary report as soon as it is created (the migration), then every
+    # report_refresh_seconds (the story's: ui_fixtures.UI_REFRESH_SECONDS)
     wait_until(lambda: sql_rows(story, "SELECT countIf(refreshed_at IS NULL) FROM report_refreshes")[0][0] == 0, 60,
                what="every summary report computed once")
     for page in ("revenue", "influence", "funnel", "sales_activity"):
         at = dashboard(story, page)
         captions = [c for c in at.caption if "Figures as of" in c.value]
         assert captions, f"{page}: no as-of line; the page says:\n{texts(at)}"
-        assert re.search(r"Figures as of \d\d:\d\d:\d\d UTC \(recomputed every 60 s\)", captions[0].value)
+        every = f"recomputed every {story.report_refresh_seconds} s"
+        assert re.search(r"Figures as of \d\d:\d\d:\d\d UTC \(" + every + r"\)", captions[0].value), captions[0].value
         assert "exact as of" in captions[0].proto.help  # the definition, in its tooltip
     at = dashboard(story, "data_health")
     reports = table(at, "refresh_ms")
