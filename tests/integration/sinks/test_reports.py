@@ -46,6 +46,7 @@ def test_every_report_answers_what_its_live_view_computes_once_refreshed(engine)
 def test_a_refresh_asked_for_after_a_write_sees_it(engine):
     client, settings = engine
     db = settings.database
+    migrate(client, settings.replace(report_refresh_seconds=86400))  # no scheduled refresh during the test
     revenue.generate(client, 100, 400, 0, db=db)
     refresh_reports(client, db, only=("revenue_summary",))
     before = client.query(f"SELECT pipeline_created_amount FROM {db}.revenue_summary "
