@@ -19,7 +19,9 @@ def test_repeatable_view_file_reapplies_when_its_rendered_text_changes(engine):
     client, settings = engine
     changed = settings.replace(reporting_tz="Europe/Paris")
     applied = migrate(client, changed)
-    assert applied and all("view" in name for name in applied)
+    repeatable = {m.name for m in load_migrations(changed) if m.repeatable}
+    assert applied and set(applied) <= repeatable and all("view" in n for n in applied if n != "0900_reports.sql")
+    assert "0900_reports.sql" in applied  # the reports follow the views they read (their columns)
     assert migrate(client, changed) == []
 
 
