@@ -8,8 +8,9 @@ from clickhouse_connect.driver.client import Client
 # The reports whose rows name a person (an email or a cookie): an erasure waits until they are computed again.
 PERSON_REPORTS = ("person_lifecycle", "lifecycle_history")
 
+# Bound on the client (%(name)s): the shared store's HTTP endpoint (pulse store serve) takes plain SQL.
 REPORTS = """
-SELECT view FROM system.view_refreshes WHERE database = {database:String} ORDER BY view
+SELECT view FROM system.view_refreshes WHERE database = %(database)s ORDER BY view
 """
 
 
