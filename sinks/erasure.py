@@ -127,10 +127,9 @@ class ErasureStore:
         for start in range(0, len(rejected_keys), _CHUNK):
             keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
             counts["rejected_events"] += self._delete("rejected_events", "dlq_key IN %(keys)s", keys, count=True)
-        # two reports list people: the erasure is done once they are computed without these; the others hold
-        # only sums that counted them, computed again now rather than at the next scheduled refresh
-        refresh_reports(self.client, self.db, only=PERSON_REPORTS)
-        refresh_reports(self.client, self.db, wait=False)
+        # every report computed again now rather than at the next scheduled refresh; two list people, so the
+        # erasure is done once they are computed without these (the others hold only sums that counted them)
+        refresh_reports(self.client, self.db, wait_for=PERSON_REPORTS)
         return done
 
     def _forget_older_versions(self, p: dict) -> None:

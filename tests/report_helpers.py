@@ -6,7 +6,7 @@ from __future__ import annotations
 from conftest import sql_rows, wait_until
 from schemas.settings import Settings
 
-# What a system test that reads reports gives its worker: a refresh of all 16 reports costs about 1.5 s of CPU
+# What a system test that reads reports gives its worker: a refresh of all 18 reports costs about 1.5 s of CPU
 # on a small store, so not less; the default (60 s) would leave such a test waiting a minute per comparison.
 REFRESH_SECONDS = 3
 

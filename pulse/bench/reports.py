@@ -24,7 +24,8 @@ def time_refreshes(client, database: str, only: tuple[str, ...] = ()) -> dict:
         # the wall time includes waiting for a scheduled refresh already running; the engine's own duration
         # of the refresh asked for is what the report costs
         out[f"refresh {name} s"] = round(time.perf_counter() - started, 3)
-        out[f"refresh {name} engine s"] = client.query(_DURATION.format(db=database), parameters={"report": name}).result_rows[0][0]
+        duration = client.query(_DURATION.format(db=database), parameters={"report": name})
+        out[f"refresh {name} engine s"] = duration.result_rows[0][0]
     worst = max(names, key=lambda n: out[f"refresh {n} engine s"]) if names else ""
     return out | {"report_refresh_worst_s": out.get(f"refresh {worst} engine s"), "report_refresh_worst": worst,
                   "report_refresh_total_s": round(sum(out[f"refresh {n} engine s"] for n in names), 3)}

@@ -77,7 +77,7 @@ def summary_reports() -> None:
     if not failing.empty:
         st.warning(f"{len(failing)} report(s) failed their last refresh and show their previous result: "
                    + ", ".join(failing["report"]), icon=":material/sync_problem:")
-    st.dataframe(rows, hide_index=True, width="stretch", height="content", placeholder=MISSING,  # 16 rows
+    st.dataframe(rows, hide_index=True, width="stretch", height="content", placeholder=MISSING,  # 18 rows
                  column_order=("report", "refreshed_at", "refresh_ms", "next_refresh_at", "status", "error"),
                  column_config={"report": "Report",
                                 "refreshed_at": st.column_config.DatetimeColumn(
