@@ -152,6 +152,12 @@ def test_files_network_and_processes_are_refused(served, text):
     ("kill /* x */ query where 1", "KILL"),
     ("USE system", "USE"),
     ("SYSTEM FLUSH LOGS", "SYSTEM"),
+    # the summary reports: a reader may neither freeze them nor make the engine recompute them at will
+    ("SYSTEM STOP VIEW revenue_summary_report", "SYSTEM"),
+    ("SYSTEM REFRESH VIEW program_attribution_report", "SYSTEM"),
+    ("SYSTEM CANCEL VIEW funnel_conversion_report", "SYSTEM"),
+    ("ALTER TABLE sales_velocity_report MODIFY REFRESH EVERY 1 SECOND", "ALTER"),
+    ("DROP TABLE revenue_summary_report", "DROP"),
     ("SET readonly = 0", "SET"),
     ("INSERT INTO accounts (account_id, name) VALUES ('x', 'X')", "INSERT"),
     ("CREATE TABLE evil (x UInt8) ENGINE = Memory", "CREATE"),
@@ -333,7 +339,8 @@ def test_the_worker_writes_its_token_once_readable_by_its_owner_only(settings, s
     "CREATE TABLE evil (x UInt8) ENGINE = Memory", "ALTER TABLE accounts DELETE WHERE 1", "SET readonly = 0",
     "SELECT 1 SETTINGS readonly = 0", "SELECT 1 SETTINGS max_result_rows = 0", "SELECT 1 SETTINGS max_execution_time = 0",
     "SELECT 1 SETTINGS max_memory_usage = 0", "SELECT * FROM file('/etc/passwd', 'LineAsString')",
-    "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+    "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')", "SYSTEM STOP VIEW revenue_summary_report",
+    "SYSTEM REFRESH VIEW program_attribution_report", "ALTER TABLE sales_velocity_report MODIFY REFRESH EVERY 1 SECOND",
 ])
 def test_readonly_sessions_refuse_writes_and_setting_changes_by_themselves(engine, text):
     _, settings = engine
