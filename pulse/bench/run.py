@@ -118,8 +118,9 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     # distinct ids (a re-attributed touch has two versions until a merge) are counted only once it is due.
     wait_until(lambda: stored_all(s, workload.unique_events), 3600, 0.05, what=f"{workload.unique_events} touches in ClickHouse")
     seconds = time.perf_counter() - t0
+    threads1 = w.cpu_by_thread()  # read inside the process's interval, so the parts never exceed the whole
     cpu = w.cpu_seconds() - cpu0
-    by_thread = cpu_share(threads0, w.cpu_by_thread(), workload.unique_events)
+    by_thread = cpu_share(threads0, threads1, workload.unique_events)
     profile = spy.stop()
     # exactness: every event once, the minutes as computed by the core, aggregates consistent. The
     # store commits a chunk's touches part before its aggregates part (migration 0035), so right after

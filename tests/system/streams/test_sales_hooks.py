@@ -13,7 +13,7 @@ does not count). beta: a contact from the CRM, no owner, marked not_interested. 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from conftest import sql_rows, wait_until
@@ -24,7 +24,8 @@ from test_scoring_end_to_end import import_csv
 
 SECRET = "sales-hook-secret"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-M = NOW - timedelta(days=20)
+# at 09:00 (UTC, the reporting time zone): the story's days then never run into each other, whatever the hour
+M = datetime.combine((NOW - timedelta(days=20)).date(), time(9), tzinfo=timezone.utc)
 H, D = timedelta(hours=1), timedelta(days=1)
 ACCOUNTS = ("account_id,name,domains,ip_ranges,tier,target,committee_size,owner\n"
             "acme,Acme,acme.example,,1,true,,Avery\nbeta,Beta,beta.example,,2,true,,\n"
