@@ -77,29 +77,59 @@ class StageEvaluation:
     """
 
     every = stages.EVERY_SECONDS
+    # How long a tick waits for Kafka to acknowledge the changes it sent before it gives up (and records none)
+    ACK_TIMEOUT_S = 15.0
 
     def __init__(self, pipeline: Pipeline, make_client: Callable[[], Client], publish):
         self.pipeline = pipeline
         self.make_client = make_client
-        self.publish = publish  # async (StageChange) -> None
+        self.publish = publish  # async (StageChange) -> the delivery's future (Kafka's acknowledgement)
         self.executor = threads.executor("pulse-stages")
         self.store: Store | None = None  # opened on first use: a worker that never leads never opens it
         self.next_at = 0.0
+        self.sending: list[asyncio.Future] = []  # deliveries of an earlier tick still without an answer
 
     async def __call__(self) -> None:
         # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
-        if time.monotonic() < self.next_at or self.pipeline.writer.state != "ok":
+        if time.monotonic() < self.next_at or self.pipeline.writer.state != "ok" or self._unanswered():
             # while the sink waits for ClickHouse nothing new is stored: leave the cores to the catch-up
             return
         now = datetime.now(timezone.utc)
         wait = await self._run(stages.evaluate, now)
         self.next_at = time.monotonic() + wait - self.every
         changes = await self._run(stages.detect, now)
-        for change in changes:
-            await self.publish(change)
         if changes:
+            await self._deliver(changes)
             await self._run(stages.record, changes)
         await self._run(stages.snapshot_views, now)
+
+    async def _deliver(self, changes: list[stages.StageChange]) -> None:
+        """Send every change, then wait for Kafka to acknowledge all of them. Only then may they be recorded:
+        a change recorded but never delivered (the broker away, the worker killed meanwhile) is never sent
+        again, since the next tick finds it recorded. Unanswered, nothing is recorded and a later tick sends
+        the changes again (consumers dedupe on change_id)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ACK_TIMEOUT_S
+        self.sending = []
+        try:  # queueing waits too when the producer has no metadata of the topic yet (a broker away)
+            await asyncio.wait_for(self._queue(changes), self.ACK_TIMEOUT_S)
+            answered, waiting = await asyncio.wait(self.sending, timeout=max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            answered, waiting = set(), {None}
+        refused = next((f.exception() for f in answered if not f.cancelled() and f.exception()), None)
+        if waiting or refused:
+            why = f"no answer within {self.ACK_TIMEOUT_S:g} s" if waiting else repr(refused)
+            raise RuntimeError(f"Kafka did not acknowledge {len(changes)} stage changes ({why}): none recorded, "
+                               "they are sent again once Kafka answers")
+
+    async def _queue(self, changes: list[stages.StageChange]) -> None:
+        for change in changes:
+            self.sending.append(await self.publish(change))
+
+    def _unanswered(self) -> bool:
+        """Changes sent at an earlier tick still wait for Kafka's answer: no more copies until it comes."""
+        self.sending = [f for f in self.sending if not f.done()]
+        return bool(self.sending)
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, self._with_store, fn, *args)

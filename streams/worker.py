@@ -5,6 +5,7 @@ serves the read-only ClickHouse HTTP endpoint for everybody else.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from zoneinfo import ZoneInfo
@@ -70,8 +71,9 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
         app.task(lambda: endpoint.start(settings.sql_host, settings.sql_port))
     stage_topic = app.topic(settings.topic(topics.STAGE_CHANGES), value_serializer="raw", key_serializer="raw")
 
-    async def publish(change: stages.StageChange) -> None:
-        await stage_topic.send(key=change.account_id.encode(), value=stages.encode(change))
+    async def publish(change: stages.StageChange) -> asyncio.Future:
+        # returns once the message is queued; the future it returns is Kafka's acknowledgement
+        return await stage_topic.send(key=change.account_id.encode(), value=stages.encode(change))
 
     jobs = [(IdentitySync(pipeline), "identity sync", False),
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
