@@ -159,9 +159,16 @@ class Store:
                                 f"FROM {self.database}.stage_marks").result_rows[0]
         return (row[0], row[1]) if row[2] else None
 
-    def set_stage_mark(self, now: datetime, read_until: datetime, today: date) -> None:
-        self.client.insert(f"{self.database}.stage_marks", [[now, read_until, today]],
-                           column_names=("marked_at", "read_until", "today"))
+    def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str) -> None:
+        """The mark of the evaluation taken at `now`, with how long it took and how many accounts it decided."""
+        db = self.database
+        self.client.command(
+            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind) "
+            f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
+            f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
+            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s",
+            parameters={"ms": _ms(now), "until": _ms(read_until), "today": today, "took": round(took_s * 1000),
+                        "kind": kind})
 
     def change_scopes(self, since: datetime) -> set[str]:
         """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql)."""

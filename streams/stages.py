@@ -113,6 +113,7 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         scopes = {"refold_all"}
     else:
         scopes = store.change_scopes(mark[0] - margin)
+    kind = "full"
     if "refold_all" in scopes:
         slices = _slices(store)
         for i in range(slices):
@@ -124,11 +125,13 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         if "evaluate_all" in scopes:
             _evaluate_all(store, now)
         else:
+            kind = "day" if today != mark[1] else "changed"
             batch = int(now.timestamp() * 1000)
             if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
                 store.snapshot_stage_batch(now, batch)
-    store.set_stage_mark(now, read_at, today)
-    return _wait(time.monotonic() - started)
+    took = time.monotonic() - started
+    store.set_stage_mark(now, read_at, today, took, kind)
+    return _wait(took)
 
 
 def snapshot_views(store: Store, now: datetime) -> None:

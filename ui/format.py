@@ -53,6 +53,21 @@ def every(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def evaluation_scope(kind: str, decided: int) -> str:
+    """What a stage evaluation decided, in words (stage_marks.kind and .decided)."""
+    n = f"{decided:,} account{'' if decided == 1 else 's'}"
+    return {"full": f"{n}: every account (the first evaluation, or one after a contacts import, a change of the "
+                    "scoring settings or a pause of several days)",
+            "day": f"{n}: those whose engagement changed, and those the new day moved in or out of a window",
+            "changed": f"{n} whose engagement changed since the evaluation before"}.get(kind, n)
+
+
+def duration(ms) -> str:
+    """A duration given in milliseconds: '0.4 s', '65.0 s', '2 min 5 s'."""
+    s = max(0.0, float(ms)) / 1000
+    return f"{s:.1f} s" if s < 90 else f"{int(s // 60)} min {round(s % 60)} s"
+
+
 def reports_caption(refreshes: list[dict], reports: tuple[str, ...], seconds: int,
                     now: datetime) -> tuple[str, list[str]]:
     """The "as of" line of a page's summary reports (report_refreshes rows: report, refreshed_at, error) and a

@@ -70,6 +70,7 @@ def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
     follower = threading.Thread(target=_follow, args=(s, arrived, stop, ready), daemon=True)
     follower.start()
     ready.wait(60)
+    run_started = datetime.now(timezone.utc)
     load = start_load(s, rate, seconds)
     accepted: dict[str, float] = {}
     started = time.perf_counter()
@@ -89,4 +90,16 @@ def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
     latencies = sorted(arrived[a] - t for a, t in accepted.items())
     q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     return {"p50_s": q[49], "p95_s": q[94], "p99_s": q[98], "max_s": latencies[-1], "markers": len(latencies),
-            "offered_events_per_s": offered["events_per_s"], "load_errors": offered["errors"]}
+            "offered_events_per_s": offered["events_per_s"], "load_errors": offered["errors"],
+            **evaluations_since(s, run_started)}
+
+
+def evaluations_since(s: Settings, since: datetime) -> dict:
+    """Where a marker's time went: the worker's stage evaluations during the run (stage_marks), how many, how
+    long each took, how many accounts they decided, and the longest gap between two."""
+    row = harness.sql(s, "SELECT count(), round(quantileExactInclusive(0.5)(took_ms)), max(took_ms), max(decided), "
+                         "arrayMax(arrayDifference(arraySort(groupArray(toUnixTimestamp64Milli(marked_at))))) "
+                         f"FROM stage_marks WHERE marked_at >= fromUnixTimestamp64Milli({int(since.timestamp() * 1000)})")
+    count, median, longest, decided, gap = (float(v) for v in row.split("\t"))
+    return {"evaluations": int(count), "evaluation_p50_s": median / 1000, "evaluation_max_s": longest / 1000,
+            "evaluation_max_accounts": int(decided), "evaluation_max_gap_s": gap / 1000}

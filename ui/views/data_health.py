@@ -1,5 +1,5 @@
-"""Data health: is data flowing? Events per second, lag, freshness, the summary reports' recomputation, dead
-letters and unresolved touches."""
+"""Data health: is data flowing? Events per second, lag, freshness, the stage evaluations, the summary reports'
+recomputation, dead letters and unresolved touches."""
 from __future__ import annotations
 
 import altair as alt
@@ -9,7 +9,7 @@ from ui import queries as q
 from ui import queries_traffic as qt
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
 from ui.db import settings
-from ui.format import MISSING, age_seconds, ago, describe_reasons, every, utc_now
+from ui.format import MISSING, age_seconds, ago, describe_reasons, duration, evaluation_scope, every, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
                       "the workers are, what was rejected and why, how much traffic matched no account, and how "
@@ -20,6 +20,7 @@ header("Data health", "The health of the stream: how fast events come in and are
 def health() -> None:
     freshness()
     worker_health()
+    stage_evaluation()
     summary_reports()
     dead_letters()
     unresolved_touches()
@@ -60,6 +61,32 @@ def worker_health() -> None:
             chart(alt.Chart(long, title="Events per second, last 15 minutes").mark_line()
                   .encode(x=alt.X("at:T", title=None, axis=alt.Axis(format="%H:%M:%S")), y=alt.Y("rate:Q", title="Events / s"),
                           color=alt.Color("flow:N", title=None)).properties(height=220))
+
+
+def stage_evaluation() -> None:
+    """How often the leader decides stages and how long that takes: how late a stage change, and its alerts, can be."""
+    st.subheader("Stage evaluation", help="One worker (the group's leader) re-decides the stage of every account "
+                                          "whose engagement changed, and after midnight those the new day moves. A "
+                                          "stage change, and its alerts, is published when the evaluation after its "
+                                          "touch ends. The next evaluation waits at least 5 s and at least four times "
+                                          "as long as the last one took (at most 60 s), so a large store is "
+                                          "re-evaluated less often (stage_marks).")
+    rows = load(q.STAGE_EVALUATIONS, what="The stage evaluations",
+                none="No stage evaluation in the last hour. Is a worker running? (Only the group's leader "
+                     "evaluates stages.)")
+    if rows is None:
+        return
+    row = rows.iloc[0]
+    cols = st.columns(4)
+    cols[0].metric("Last evaluation", ago(age_seconds(row["last_at"], utc_now()) or 0), border=True,
+                   help=evaluation_scope(row["last_kind"], int(row["last_decided"])))
+    cols[1].metric("It took", duration(row["last_took_ms"]), border=True,
+                   help=f"Accounts decided: {evaluation_scope(row['last_kind'], int(row['last_decided']))}")
+    cols[2].metric("Evaluations, last hour", f"{int(row['evaluations']):,}", border=True,
+                   help=f"Median {duration(row['median_took_ms'])}, longest {duration(row['max_took_ms'])}")
+    cols[3].metric("Stage-change delay, worst", duration(row["max_gap_ms"] + row["max_took_ms"]), border=True,
+                   help="Over the last hour: the longest gap between two evaluations plus the longest evaluation. "
+                        "A stage change was published at most this long after its touch was stored.")
 
 
 def summary_reports() -> None:

@@ -78,7 +78,7 @@ def test_incremental_equals_full_recomputation(zoned):
     start = datetime.now(timezone.utc).replace(hour=0, minute=30, second=0, microsecond=0)  # 16:30 or 17:30 local
     data = RandomEngagement(client, db, seed=7, spread_days=100)
     register(client, db, quiet_accounts(data, start))
-    queued = []
+    queued, marks = [], []
     for n, (hours, new, moves) in enumerate(STEPS):
         now = start + timedelta(hours=hours)
         if new or moves:
@@ -94,6 +94,7 @@ def test_incremental_equals_full_recomputation(zoned):
         queued.append(client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(b)s",
                                    parameters={"b": int(now.timestamp() * 1000)}).result_rows[0][0])
         full = evaluated(client, db, now)
+        marks.append(mark_of(client, db, now) + (len(full),))
         assert snapshot(client, db) == [tuple(r) for r in full], (n, hours)
         assert account_days(client, db, f"{db}.account_daily FINAL") == account_days(
             client, db, f"{db}.engagement_person_daily"), (n, hours)
@@ -101,3 +102,21 @@ def test_incremental_equals_full_recomputation(zoned):
         assert {r[0]: recorded.get(r[0], "unaware") for r in full} == {r[0]: r[11] for r in full}, (n, hours)
     # after the first (everything), evaluations were incremental: some decided a few of the accounts
     assert queued[0] == 0 and any(0 < q < len(full) for q in queued[1:]), queued
+    # each mark says why it ran and how many accounts it decided (Data health, the bench): the first, the
+    # contacts import and each gap of more than MAX_GAP_DAYS decided every account
+    kinds = [m[0] for m in marks]
+    assert all(decided == snapshotted for _, decided, _, snapshotted, _ in marks), marks
+    assert all(decided == accounts for kind, decided, _, _, accounts in marks if kind == "full"), marks
+    assert [n for n, kind in enumerate(kinds) if kind == "full"] == [0, 3, 8, 10], kinds  # 8 and 10: gaps of days
+    # 24 h: no touch, the same local day (16:30 after 01:30): nothing to decide; 48 h: a new local day
+    assert marks[4][:2] == ("changed", 0) and kinds[6] == "day", marks
+    assert any(0 < m[1] < m[4] for m in marks if m[0] == "changed"), marks
+
+
+def mark_of(client, db: str, now: datetime) -> tuple:
+    """(kind, decided, took_ms, snapshot rows at `now`) of the evaluation taken at `now`."""
+    at = {"ms": int(now.timestamp() * 1000)}
+    return client.query(
+        f"SELECT kind, decided, took_ms, (SELECT count() FROM {db}.account_engagement_snapshot "
+        f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')) FROM {db}.stage_marks "
+        f"WHERE marked_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters=at).result_rows[0]

@@ -48,6 +48,9 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
     stage = data["stage_latency"]  # each of 40 untouched accounts' first touch reached the stage-changes topic
     assert stage["markers"] == 40 and 0 < stage["p50_s"] <= stage["p99_s"], stage
+    # and where their time went: the worker's evaluations during the run, which decided the markers' accounts
+    assert stage["evaluations"] >= 1 and stage["evaluation_max_accounts"] >= 1, stage
+    assert 0 < stage["evaluation_p50_s"] <= stage["evaluation_max_s"], stage
     assert all(k in data["queries_20000"] for k in ("worst_p95_ms", "worst_query", "worst_page_p95_ms"))
     assert data["hooks_collect"]["accepted_events"] > 0
     revenue = data["revenue_queries"]  # the revenue views, timed on a generated store of their own

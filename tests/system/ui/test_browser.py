@@ -32,7 +32,7 @@ PAGES = [
                                           "Marketing–sales SLA per owner", "Figures as of", "Data updated"]),
     ("funnel", "funnel", ["This month beside this year", "Stage by stage", "are period counts", "Figures as of",
                           "Data updated"]),
-    ("data_health", "data_health", ["Workers", "Summary reports", "Unresolved today", "Data updated",
+    ("data_health", "data_health", ["Workers", "Stage evaluation", "Summary reports", "Unresolved today", "Data updated",
                                     "Not a person, latest day"]),
     ("sql", "sql", ["Run query"]),
 ]

@@ -415,9 +415,15 @@ def test_sales_activity_page_shows_rates_coverage_acceptance_and_the_sla(story, 
 def test_data_health_page_shows_workers_dead_letters_and_unresolved_share(story, dashboard):
     wait_until(lambda: sql_rows(story, "SELECT count() FROM pipeline_health")[0][0] > 0, 60,
                what="a pipeline_health reading")
+    wait_until(lambda: sql_rows(story, "SELECT count() FROM stage_marks WHERE took_ms > 0")[0][0] > 0, 60,
+               what="a stage evaluation with its time")
     at = dashboard(story, "data_health")
     workers = table(at, "worker")
     assert "ui-test-worker" in workers["worker"].tolist()
+    # the worker's stage evaluations: the latest, how long it took and why, how many ran this hour
+    assert metric(at, "Last evaluation").value.endswith("ago") and metric(at, "It took").value.endswith(" s")
+    assert int(metric(at, "Evaluations, last hour").value.replace(",", "")) >= 1
+    assert "account" in metric(at, "It took").proto.help
     assert metric(at, "Kept in all").value == "1"
     reasons = table(at, "reason")
     assert "occurred_at" in reasons["field"].tolist()

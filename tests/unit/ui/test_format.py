@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from ui.auth import password_ok
-from ui.format import (age_seconds, ago, daily_series, days, describe_reasons, filter_params, minutes, money, rate,
-                       share, week_delta)
+from ui.format import (age_seconds, ago, daily_series, days, describe_reasons, duration, evaluation_scope, filter_params,
+                       minutes, money, rate, share, week_delta)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -93,3 +93,12 @@ def test_money_rate_and_days_are_exact_and_say_when_empty():
     assert rate(Decimal("47.3749")) == "4,737.49%" and rate(Decimal("-1.0000")) == "-100.00%"
     assert days(Decimal("33.33")) == "33.33 days" and days(Decimal("10.00")) == "10 days" and days(1) == "1 day"
     assert days(None) == "—"
+
+
+def test_a_stage_evaluation_in_words():
+    assert duration(400) == "0.4 s" and duration(65_000) == "65.0 s" and duration(125_000) == "2 min 5 s"
+    assert duration(-5) == "0.0 s"
+    assert evaluation_scope("changed", 812).startswith("812 accounts whose engagement changed")
+    assert evaluation_scope("changed", 1).startswith("1 account whose")
+    assert evaluation_scope("full", 100_000).startswith("100,000 accounts: every account")
+    assert "new day" in evaluation_scope("day", 3) and evaluation_scope("", 7) == "7 accounts"
