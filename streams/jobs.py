@@ -114,8 +114,8 @@ class StageEvaluation:
         try:  # queueing waits too when the producer has no metadata of the topic yet (a broker away)
             await asyncio.wait_for(self._queue(changes), self.ACK_TIMEOUT_S)
             answered, waiting = await asyncio.wait(self.sending, timeout=max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            answered, waiting = set(), {None}
+        except asyncio.TimeoutError:  # not every change was even queued in time: all of them still wait
+            answered, waiting = set(), set(changes)
         refused = next((f.exception() for f in answered if not f.cancelled() and f.exception()), None)
         if waiting or refused:
             why = f"no answer within {self.ACK_TIMEOUT_S:g} s" if waiting else repr(refused)

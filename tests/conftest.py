@@ -32,7 +32,7 @@ __all__ = ["ROOT", "env_for", "free_port", "pulse_up_demo", "sql_rows", "start_s
 
 # Fixtures that start a part of pulse (or the whole dashboard) as a child process.
 SYSTEM_FIXTURES = {"start", "story", "blank", "hooks"}
-REAL_SERVICES = {"broker", "settings", "engine", "engine_dir"}
+REAL_SERVICES = {"broker", "own_broker", "settings", "engine", "engine_dir"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,6 +59,18 @@ def broker(tmp_path_factory) -> str:
     proc = start_broker("127.0.0.1", port, tmp_path_factory.mktemp("broker") / "broker.log", "the test broker")
     yield f"127.0.0.1:{port}"
     proc.stop(timeout=10)
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    """An embedded broker of this test's own (opskit.Broker): to kill, freeze and start again."""
+    from opskit import Broker  # opskit imports this module
+
+    broker = Broker(tmp_path)
+    broker.start()
+    yield broker
+    broker.thaw()  # a test that failed while it was frozen
+    broker.proc.stop(timeout=10)
 
 
 @pytest.fixture

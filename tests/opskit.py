@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -14,12 +15,38 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from conftest import ROOT, env_for, sql_rows, wait_until
+from conftest import ROOT, env_for, free_port, sql_rows, wait_until
+from pulse.support.broker import start_broker
 from schemas.settings import Settings
 from schemas import topics
 from schemas.events import EmailClick, FormSubmit, Meeting, Touch, encode_batch
 from schemas.registry import AccountRecord
 from streams.producer import producer, publish_accounts
+
+
+class Broker:
+    """An embedded broker of a test's own, on a free port. SIGKILLed, it comes back empty when started
+    again (it keeps its topics in memory); frozen (SIGSTOP), it keeps what it had and stops answering, as a
+    Kafka server on a cut network does, until thawed."""
+
+    def __init__(self, log_dir):
+        self.port, self.log_dir, self.proc = free_port(), log_dir, None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = start_broker("127.0.0.1", self.port, self.log_dir / "broker.log", "the test's own broker")
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def freeze(self) -> None:
+        self.proc.popen.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.proc.popen.send_signal(signal.SIGCONT)
 
 
 def accounts(n: int) -> list[AccountRecord]:

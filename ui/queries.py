@@ -369,5 +369,5 @@ PAGES: dict[str, list[tuple[str, dict]]] = {
                        ("REPORTS_AS_OF", {"reports": list(SALES_REPORTS)})],
     "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {}),
-                 ("REPORT_REFRESHES", {}), ("STAGE_EVALUATIONS", {})],
+                 ("REPORT_REFRESHES", {}), ("STAGE_EVALUATIONS", {"since_ms": 0})],
 }

@@ -95,11 +95,18 @@ def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
 
 
 def evaluations_since(s: Settings, since: datetime) -> dict:
-    """Where a marker's time went: the worker's stage evaluations during the run (stage_marks), how many, how
-    long each took, how many accounts they decided, and the longest gap between two."""
-    row = harness.sql(s, "SELECT count(), round(quantileExactInclusive(0.5)(took_ms)), max(took_ms), max(decided), "
-                         "arrayMax(arrayDifference(arraySort(groupArray(toUnixTimestamp64Milli(marked_at))))) "
-                         f"FROM stage_marks WHERE marked_at >= fromUnixTimestamp64Milli({int(since.timestamp() * 1000)})")
-    count, median, longest, decided, gap = (float(v) for v in row.split("\t"))
-    return {"evaluations": int(count), "evaluation_p50_s": median / 1000, "evaluation_max_s": longest / 1000,
-            "evaluation_max_accounts": int(decided), "evaluation_max_gap_s": gap / 1000}
+    """Where a marker's time went: the worker's stage evaluations during the run, read as Data health reads
+    them (ui.queries_stages): how many, how long each took, how many accounts they decided, the longest gap."""
+    from sinks.client import reader_client
+    from ui.queries_stages import STAGE_EVALUATIONS, since_ms
+
+    client = reader_client(s)
+    try:
+        rows = list(client.query(STAGE_EVALUATIONS, parameters=since_ms(0, since.timestamp())).named_results())
+    finally:
+        client.close()
+    row = rows[0] if rows else {"evaluations": 0, "median_took_ms": 0, "max_took_ms": 0, "max_decided": 0,
+                                "max_gap_ms": 0}
+    return {"evaluations": int(row["evaluations"]), "evaluation_p50_s": row["median_took_ms"] / 1000,
+            "evaluation_max_s": row["max_took_ms"] / 1000, "evaluation_max_accounts": int(row["max_decided"]),
+            "evaluation_max_gap_s": row["max_gap_ms"] / 1000}

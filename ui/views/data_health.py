@@ -9,6 +9,7 @@ from ui import queries as q
 from ui import queries_traffic as qt
 from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
 from ui.db import settings
+from ui.queries_stages import since_ms
 from ui.format import MISSING, age_seconds, ago, describe_reasons, duration, evaluation_scope, every, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
@@ -71,17 +72,16 @@ def stage_evaluation() -> None:
                                           "touch ends. The next evaluation waits at least 5 s and at least four times "
                                           "as long as the last one took (at most 60 s), so a large store is "
                                           "re-evaluated less often (stage_marks).")
-    rows = load(q.STAGE_EVALUATIONS, what="The stage evaluations",
+    rows = load(q.STAGE_EVALUATIONS, since_ms(3600, utc_now().timestamp()), what="The stage evaluations",
                 none="No stage evaluation in the last hour. Is a worker running? (Only the group's leader "
                      "evaluates stages.)")
     if rows is None:
         return
     row = rows.iloc[0]
+    scope = evaluation_scope(row["last_kind"], int(row["last_decided"]))
     cols = st.columns(4)
-    cols[0].metric("Last evaluation", ago(age_seconds(row["last_at"], utc_now()) or 0), border=True,
-                   help=evaluation_scope(row["last_kind"], int(row["last_decided"])))
-    cols[1].metric("It took", duration(row["last_took_ms"]), border=True,
-                   help=f"Accounts decided: {evaluation_scope(row['last_kind'], int(row['last_decided']))}")
+    cols[0].metric("Last evaluation", ago(age_seconds(row["last_at"], utc_now()) or 0), border=True, help=scope)
+    cols[1].metric("It took", duration(row["last_took_ms"]), border=True, help=f"Accounts decided: {scope}")
     cols[2].metric("Evaluations, last hour", f"{int(row['evaluations']):,}", border=True,
                    help=f"Median {duration(row['median_took_ms'])}, longest {duration(row['max_took_ms'])}")
     cols[3].metric("Stage-change delay, worst", duration(row["max_gap_ms"] + row["max_took_ms"]), border=True,

@@ -1,20 +1,22 @@
 """Data health's stage evaluations (ui/queries_stages.py) on the real engine, against marks written as the
 worker writes them (Store.set_stage_mark): the latest one, the count, median and longest of the last hour,
-the longest gap between two starts, an hour-old mark left out, and no row at all when none ran."""
+the most accounts decided, the longest gap between two starts, an hour-old mark left out, and no row at all
+when none ran."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
 
 from sinks.store import Store
-from ui.queries_stages import STAGE_EVALUATIONS
+from ui.queries_stages import STAGE_EVALUATIONS, since_ms
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 S = timedelta(seconds=1)
 
 
 def rows(client, db: str) -> list[tuple]:
-    return client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", STAGE_EVALUATIONS)).result_rows
+    return client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", STAGE_EVALUATIONS),
+                        parameters=since_ms(3600, NOW.timestamp())).result_rows
 
 
 def test_the_last_hour_of_stage_evaluations(engine):
@@ -27,7 +29,7 @@ def test_the_last_hour_of_stage_evaluations(engine):
                             (20, 3.0, "changed")):
         at = NOW - ago * S
         store.set_stage_mark(at, at, at.date(), took, kind)
-    [(last_at, last_took, decided, kind, count, median, longest, gap)] = rows(client, db)
+    [(last_at, last_took, decided, kind, count, median, longest, most_decided, gap)] = rows(client, db)
     assert (last_at.replace(tzinfo=timezone.utc), last_took, decided, kind) == (NOW - 20 * S, 3000, 0, "changed")
     # the 4,000 s old one is out of the hour: 40, 2.5, 1.5, 3 s; the longest gap is 200 s -> 20 s ago
-    assert (count, median, longest, gap) == (4, 2750, 40000, 180000)
+    assert (count, median, longest, most_decided, gap) == (4, 2750, 40000, 0, 180000)

@@ -15,43 +15,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-import pytest
 
-from conftest import free_port, wait_until
+from conftest import wait_until
 from opskit import (accounts, expected_totals, generate, health, now_utc, publish_registry, stored_totals,
                     wait_for_registry)
 from hooks_helpers import post_signed
-from pulse.support.broker import start_broker
 from schemas.events import encode_batch
 from streams.kafka_admin import ensure_topics
 
 OUTAGE_S = 20
 SECRET = "outage-test-hook-secret"
-
-
-class Broker:
-    """An embedded broker that can be SIGKILLed and started again on the same port."""
-
-    def __init__(self, log_dir):
-        self.port, self.log_dir, self.proc = free_port(), log_dir, None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = start_broker("127.0.0.1", self.port, self.log_dir / "broker.log", "the outage test's broker")
-
-    def kill(self) -> None:
-        self.proc.kill()
-
-
-@pytest.fixture
-def own_broker(tmp_path):
-    broker = Broker(tmp_path)
-    broker.start()
-    yield broker
-    broker.proc.stop(timeout=10)
 
 
 def collect(settings, events: list[dict]) -> tuple[int, dict, dict]:
@@ -150,14 +123,14 @@ def test_broker_away_under_load_every_total_exact(settings, own_broker, start):
 
     # the broker goes away while a sender is posting the second half, and comes back
     sender = ThreadPoolExecutor(1).submit(send_until_accepted, settings, second, SECRET)
-    own_broker.proc.popen.send_signal(signal.SIGSTOP)
+    own_broker.freeze()
     try:
         wait_until(lambda: hooks_health(settings)["kafka"] == "unavailable", 30, 0.2,
                    what="the hooks to see the outage")
         wait_until(lambda: health(settings)["broker_state"].startswith("error"), 60, 0.5,
                    what="the worker to see the outage")
     finally:
-        own_broker.proc.popen.send_signal(signal.SIGCONT)
+        own_broker.thaw()
     assert sender.result(timeout=180) > 0  # some batches were refused and sent again
     # and a sender that was not sure re-sends what it sent last before the outage: counted once
     send_until_accepted(settings, first[-500:], SECRET)

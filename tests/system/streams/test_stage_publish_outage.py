@@ -15,47 +15,22 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import msgspec
-import pytest
 
-from conftest import free_port, sql_rows, wait_until
+from conftest import sql_rows, wait_until
 from hooks_helpers import TopicReader
 from opskit import accounts, health, publish_registry, send_in_messages, sink_outage, wait_for_registry, with_faults
-from pulse.support.broker import start_broker
 from schemas import topics
 from schemas.events import EmailClick
 
 UNACKNOWLEDGED = "Kafka did not acknowledge"
 
 
-class FrozenBroker:
-    """An embedded broker that can stop answering (SIGSTOP: it keeps its log, as a Kafka server on a cut
-    network does) and answer again."""
-
-    def __init__(self, log_dir):
-        self.port = free_port()
-        self.proc = start_broker("127.0.0.1", self.port, log_dir / "broker.log", "the test's own broker")
-
-    def freeze(self) -> None:
-        self.proc.popen.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        self.proc.popen.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-def frozen_broker(tmp_path):
-    broker = FrozenBroker(tmp_path)
-    yield broker
-    broker.thaw()
-    broker.proc.stop(timeout=10)
-
-
 def log_has(worker, text: str) -> bool:
     return text in worker.log.read_text(errors="replace")
 
 
-def test_a_change_unacknowledged_by_kafka_is_not_recorded_and_is_delivered_later(settings, frozen_broker, start):
-    settings = with_faults(settings.replace(kafka_bootstrap=f"127.0.0.1:{frozen_broker.port}"))
+def test_a_change_unacknowledged_by_kafka_is_not_recorded_and_is_delivered_later(settings, own_broker, start):
+    settings = with_faults(settings.replace(kafka_bootstrap=own_broker.bootstrap))
     publish_registry(settings, accounts(1))
     worker = start("worker", settings)
     wait_for_registry(settings, 1)
@@ -66,7 +41,7 @@ def test_a_change_unacknowledged_by_kafka_is_not_recorded_and_is_delivered_later
                        email="ann@acc000.example", campaign_id="cmp-1", url="https://www.example.com/x")
     send_in_messages(settings, [click], seed=1)
     wait_until(lambda: health(settings)["sink_state"] != "ok", 60, 0.2, what="the touch held by the sink")
-    frozen_broker.freeze()
+    own_broker.freeze()
     try:
         wait_until(lambda: sql_rows(settings, "SELECT count() FROM touches") == [(1,)], 120, 0.5,
                    what="the touch stored once the sink is back")
@@ -76,7 +51,7 @@ def test_a_change_unacknowledged_by_kafka_is_not_recorded_and_is_delivered_later
             "a stage change was recorded while Kafka had not acknowledged it"
         worker.stop(signal.SIGKILL)  # its unanswered message dies with it
     finally:
-        frozen_broker.thaw()
+        own_broker.thaw()
 
     start("worker", settings)
     reader = TopicReader(settings, topics.STAGE_CHANGES)
