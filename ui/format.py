@@ -62,6 +62,15 @@ def evaluation_scope(kind: str, decided: int) -> str:
             "changed": f"{n} whose engagement changed since the evaluation before"}.get(kind, n)
 
 
+def web_link(url) -> str | None:
+    """A page's URL as the dashboard may make it a link: absolute http(s) only, else None (shown as "—"). A page
+    event's url is whatever was sent to the public /collect: a `javascript:`, `data:` or `//host` value must never
+    become something a reader clicks on the dashboard's own origin."""
+    if not isinstance(url, str):
+        return None
+    return url if url.strip().lower().startswith(("http://", "https://")) else None
+
+
 def duration(ms) -> str:
     """A duration given in milliseconds: '0.4 s', '65.0 s', '2 min 5 s'."""
     s = max(0.0, float(ms)) / 1000

@@ -13,7 +13,7 @@ from ui import queries_sales as qs
 from ui.components import (REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet,
                            reports_as_of)
 from ui.db import settings
-from ui.format import MISSING, MONEY_FORMAT, STAGE_LABELS, minutes, money
+from ui.format import MISSING, MONEY_FORMAT, STAGE_LABELS, minutes, money, web_link
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
 
@@ -150,6 +150,7 @@ def latest_touches(account: str) -> None:
     timeline = load(q.ACCOUNT_TIMELINE, {"account": account}, what="The timeline",
                     none="No touches in the last 90 days.")
     if timeline is not None:
+        timeline["url"] = timeline["url"].map(web_link)  # only http(s) pages become links (format.web_link)
         st.dataframe(timeline, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM, HH:mm:ss"),
             "type": "Touch", "channel": "Channel", "person": "Person",

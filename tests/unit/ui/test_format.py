@@ -8,7 +8,7 @@ import pytest
 
 from ui.auth import password_ok
 from ui.format import (age_seconds, ago, daily_series, days, describe_reasons, duration, evaluation_scope, filter_params,
-                       minutes, money, rate, share, week_delta)
+                       minutes, money, rate, share, web_link, week_delta)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -102,3 +102,17 @@ def test_a_stage_evaluation_in_words():
     assert evaluation_scope("changed", 1).startswith("1 account whose")
     assert evaluation_scope("full", 100_000).startswith("100,000 accounts: every account")
     assert "new day" in evaluation_scope("day", 3) and evaluation_scope("", 7) == "7 accounts"
+
+
+@pytest.mark.parametrize("sent", [
+    "javascript:alert(document.cookie)", "  JavaScript:alert(1)", "\x01javascript:alert(1)", "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>", "//evil.example/x", "/relative/page", "evil.example", "", None,
+    float("nan"), 42])
+def test_a_hostile_page_url_never_becomes_a_link(sent):
+    # a page event's url comes from the public /collect: the Account page's "Page" column is a link
+    assert web_link(sent) is None
+
+
+def test_a_web_page_url_stays_a_link():
+    assert web_link("https://www.example.com/pricing?x=1") == "https://www.example.com/pricing?x=1"
+    assert web_link("HTTP://Example.com/") == "HTTP://Example.com/"
