@@ -114,9 +114,11 @@ class ErasureStore:
             for table in ("account_touches", "anonymous_touches", *copies, "touches"):
                 self._delete(table, "event_id IN %(ids)s", ids)
         self._forget_older_versions(p)
-        changed = self._account_days(p)
+        changed, people_changed = self._account_days(p), self._people(p)
         self._delete("engagement_daily", "kind = 'touch' AND person IN %(people)s", p)
-        self._mark_changed(changed)
+        if self._exists("person_days"):
+            self._delete("person_days", "person IN %(people)s", p)
+        self._mark_changed(changed, people_changed)
         counts["identity_links"] = self._delete("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p,
                                            count=True)
         counts["contacts"] = self._delete("contacts", "email IN %(emails)s", p, count=True)
@@ -150,14 +152,26 @@ class ErasureStore:
                                  f"WHERE kind = 'touch' AND person IN %(people)s AND account_id != ''",
                                  parameters=p).result_rows
 
-    def _mark_changed(self, account_days: list[tuple]) -> None:
-        """A deletion fires no materialized view: where the stage evaluator keeps its own rollup of
-        engagement_daily (engagement_changes), name the person's accounts and days to it, as an insert
-        would, once their rows are gone (a fold of those days before then would still count them)."""
+    def _people(self, p: dict) -> list[tuple[str, str]]:
+        """(account, person_key as text) of these people in the stage tick's kept person-days."""
+        if not self._exists("person_days"):
+            return []
+        return self.client.query(f"SELECT DISTINCT account_id, toString(person_key) FROM {self.db}.person_days "
+                                 f"WHERE person IN %(people)s", parameters=p).result_rows
+
+    def _mark_changed(self, account_days: list[tuple], people: list[tuple[str, str]]) -> None:
+        """A deletion fires no materialized view: where the stage evaluator keeps its own rollups of
+        engagement_daily (engagement_changes, person_changes), name the person's accounts, days and hashed
+        keys to it, as an insert would, once their rows are gone (a fold before then would still count them)."""
+        now = datetime.now(timezone.utc)
         if account_days and self._exists("engagement_changes"):
-            now = datetime.now(timezone.utc)
             self.client.insert(f"{self.db}.engagement_changes", [["account", a, d, now] for a, d in account_days],
                                column_names=("scope", "account_id", "day", "changed_at"))
+        if people:
+            self.client.command(
+                f"INSERT INTO {self.db}.person_changes SELECT now64(3, 'UTC'), p.1, toUInt128(p.2) "
+                f"FROM (SELECT arrayJoin(arrayZip(%(accounts)s, %(keys)s)) AS p)",
+                parameters={"accounts": [a for a, _ in people], "keys": [k for _, k in people]})
 
     def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]]) -> None:
         """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier."""

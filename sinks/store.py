@@ -139,7 +139,7 @@ class Store:
 
     def snapshot_stage_batch(self, now: datetime, batch: int) -> None:
         """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
-        tick's formula (account_engagement_tick, 0036_stage_tick.sql), which reads less of each
+        tick's formula (account_engagement_tick, 0039_stage_tick_state.sql), which reads less of each
         account's history than the full one."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
@@ -159,16 +159,18 @@ class Store:
                                 f"FROM {self.database}.stage_marks").result_rows[0]
         return (row[0], row[1]) if row[2] else None
 
-    def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str) -> None:
-        """The mark of the evaluation taken at `now`, with how long it took and how many accounts it decided."""
+    def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str,
+                       state_version: int = 0) -> None:
+        """The mark of the evaluation taken at `now`, with how long it took, how many accounts it decided and
+        the version of the kept person state it left (sinks/stage_state.py)."""
         db = self.database
         self.client.command(
-            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind) "
+            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version) "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
             f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
-            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s",
+            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s",
             parameters={"ms": _ms(now), "until": _ms(read_until), "today": today, "took": round(took_s * 1000),
-                        "kind": kind})
+                        "kind": kind, "version": int(state_version)})
 
     def change_scopes(self, since: datetime) -> set[str]:
         """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql)."""
@@ -213,6 +215,16 @@ class Store:
             f"GROUP BY account_id",
             parameters={"batch": int(batch), "ms": _ms(now), "since": _ms(since), "days": list(days) or [date(1970, 1, 1)]})
         return self.client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(batch)s",
+                                 parameters={"batch": int(batch)}).result_rows[0][0]
+
+    def queue_account_slice(self, batch: int, now: datetime, slices: int, index: int) -> int:
+        """Queue (stage_queue `batch`) every registered account of one slice (by hash); returns how many."""
+        self.client.command(
+            f"INSERT INTO {self.database}.stage_queue SELECT %(batch)s, account_id, "
+            f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {self.database}.accounts FINAL "
+            f"WHERE modulo(cityHash64(account_id), {int(slices)}) = {int(index)}",
+            parameters={"batch": int(batch), "ms": _ms(now)})
+        return self.client.query(f"SELECT count() FROM {self.database}.stage_queue WHERE batch = %(batch)s",
                                  parameters={"batch": int(batch)}).result_rows[0][0]
 
     def snapshot_views(self, now: datetime) -> None:

@@ -72,11 +72,13 @@ class StageEvaluation:
     engagement changed since the last one, and at a day boundary those whose windows lost a day; the
     first tick (and one after a change of the scoring settings) reads every account's engagement
     (minutes on a large store). So it runs on a thread and a session of its own: on the sink thread it
-    held back every chunk behind it. It writes only snapshots, the account-day rollup and
-    stage_changes, which nothing on the sink thread reads or writes.
+    held back every chunk behind it. It writes only snapshots, the account-day rollup, the kept
+    per-person sums and stage_changes, which nothing on the sink thread reads or writes.
     """
 
-    every = stages.EVERY_SECONDS
+    # Looked at every second and run when due (stages.evaluate says when), so a stage change waits for no
+    # timer's turn. The tick runs as a task of its own, one at a time: the timer never overlaps it.
+    every = 1.0
     # How long a tick waits for Kafka to acknowledge the changes it sent before it gives up (and records none)
     ACK_TIMEOUT_S = 15.0
 
@@ -88,20 +90,26 @@ class StageEvaluation:
         self.store: Store | None = None  # opened on first use: a worker that never leads never opens it
         self.next_at = 0.0
         self.sending: list[asyncio.Future] = []  # deliveries of an earlier tick still without an answer
+        self.running: asyncio.Future | None = None
+        self._logged_tick = on_clock("stage evaluation")(self.tick)
 
     async def __call__(self) -> None:
         # stages also fall as time passes, so they are re-evaluated on a clock, not only on new touches
+        if self.running is not None and not self.running.done():
+            return
         if time.monotonic() < self.next_at or self.pipeline.writer.state != "ok" or self._unanswered():
             # while the sink waits for ClickHouse nothing new is stored: leave the cores to the catch-up
             return
-        now = datetime.now(timezone.utc)
+        self.running = asyncio.ensure_future(self._logged_tick())
+
+    async def tick(self) -> None:
+        now, started = datetime.now(timezone.utc), time.monotonic()
         wait = await self._run(stages.evaluate, now)
-        self.next_at = time.monotonic() + wait - self.every
+        self.next_at = started + wait
         changes = await self._run(stages.detect, now)
         if changes:
             await self._deliver(changes)
             await self._run(stages.record, changes)
-        await self._run(stages.snapshot_views, now)
 
     async def _deliver(self, changes: list[stages.StageChange]) -> None:
         """Send every change, then wait for Kafka to acknowledge all of them. Only then may they be recorded:
@@ -142,6 +150,39 @@ class StageEvaluation:
         except Exception:
             # a failed query may leave the session unusable (or holding a half-read answer): a new one next time
             self.store.client.close()
+            self.store = None
+            raise
+
+
+class DashboardSnapshots:
+    """The dashboard's other snapshots (stages.snapshot_views: reach, channel awareness, the target accounts'
+    channel trend, coverage); on the leader only. They read every account's 90 days, seconds on a large
+    store, so they run on a thread and a session of their own, spaced by their own cost as a full stage
+    evaluation is: on the stage job's thread they held back the next stage evaluation."""
+
+    every = stages.EVERY_SECONDS
+
+    def __init__(self, pipeline: Pipeline, make_client: Callable[[], Client]):
+        self.pipeline = pipeline
+        self.make_client = make_client
+        self.executor = threads.executor("pulse-views")
+        self.store: Store | None = None
+        self.next_at = 0.0
+
+    async def __call__(self) -> None:
+        if time.monotonic() < self.next_at or self.pipeline.writer.state != "ok":
+            return
+        started = time.monotonic()
+        await asyncio.get_running_loop().run_in_executor(self.executor, self._snapshot, datetime.now(timezone.utc))
+        self.next_at = started + (time.monotonic() - started) / stages.TIME_SHARE
+
+    def _snapshot(self, now: datetime) -> None:
+        if self.store is None:
+            self.store = Store(self.make_client(), self.pipeline.settings.database)
+        try:
+            stages.snapshot_views(self.store, now)
+        except Exception:
+            self.store.client.close()  # a new session next time, as the stage job does
             self.store = None
             raise
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
+from sinks.stage_state import PersonState
 from sinks.store import Store
 
 EVERY_SECONDS = 5.0
@@ -44,8 +45,11 @@ def diff(current: dict[str, tuple[str, Decimal]], recorded: dict[str, tuple[str,
 
 # Rows of engagement_daily per slice of an evaluation: bounds the memory of one evaluation step.
 ROWS_PER_SLICE = 2_000_000
-# An evaluation may use at most this share of the time: the next waits `duration / share` at least.
+# An evaluation may use at most this share of the time: the next waits `duration / share` at least. A full
+# one (every account) is spaced out; an incremental one costs what arrived since the last, which waiting
+# longer only piles up, so it may take half the time: stage changes then follow their touches within seconds.
 TIME_SHARE = 0.2
+INCREMENTAL_SHARE = 0.5
 MAX_INTERVAL_S = 60.0
 
 
@@ -67,8 +71,8 @@ def _evaluate_all(store: Store, now: datetime) -> None:
         store.snapshot_account_engagement(now, slices, i)
 
 
-def _wait(took: float) -> float:
-    return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / TIME_SHARE))
+def _wait(took: float, share: float = TIME_SHARE) -> float:
+    return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / share))
 
 
 # Issue 17: incremental evaluation. engagement_changes (0030_rollups.sql) says which accounts and days
@@ -102,36 +106,64 @@ def window_days(before: date, today: date) -> set[date]:
 
 def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     """Re-fold what changed and re-decide the accounts it may move, as at `now`; returns seconds until
-    the next. The first evaluation, one after a long gap or a change of the scoring settings folds and
-    decides everything; a contacts import re-decides every account. (`margin`: MARGIN but in tests
-    that write nothing while it runs.) The dashboard's other snapshots are snapshot_views' (after the
-    stage changes are out: they read every account's 90 days, seconds on a large store)."""
+    the next. The first evaluation, one after a long gap, a change of the scoring settings or a contacts
+    import, and one that finds the kept person state torn fold (or re-decide) everything and rebuild that
+    state. (`margin`: MARGIN but in tests that write nothing while it runs.) The dashboard's other
+    snapshots are snapshot_views' (on a thread of their own: they read every account's 90 days)."""
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
-    if mark is None or (today - mark[1]).days > MAX_GAP_DAYS or (today - mark[1]).days < 0:
+    people = PersonState(store.client, store.database)
+    marked = people.marked_version()
+    version = max(int(now.timestamp() * 1000), marked + 1)
+    if mark is None or not 0 <= (today - mark[1]).days <= MAX_GAP_DAYS:
         scopes = {"refold_all"}
     else:
         scopes = store.change_scopes(mark[0] - margin)
-    kind = "full"
     if "refold_all" in scopes:
         slices = _slices(store)
         for i in range(slices):
             store.refold_account_days(now, None, slices, i)
-        _evaluate_all(store, now)
     else:
-        since = mark[0] - margin
-        store.refold_account_days(now, since)
-        if "evaluate_all" in scopes:
-            _evaluate_all(store, now)
-        else:
-            kind = "day" if today != mark[1] else "changed"
-            batch = int(now.timestamp() * 1000)
-            if store.queue_stage_accounts(batch, now, since, sorted(window_days(mark[1], today))):
-                store.snapshot_stage_batch(now, batch)
+        store.refold_account_days(now, mark[0] - margin)
+    if scopes & {"refold_all", "evaluate_all"} or people.torn(marked):
+        kind = "full"
+        _rebuild(store, people, today, version)
+        _decide_all(store, now)
+    else:
+        kind = "day" if today != mark[1] else "changed"
+        _decide_changed(store, people, now, mark, margin, today, version)
     took = time.monotonic() - started
-    store.set_stage_mark(now, read_at, today, took, kind)
-    return _wait(took)
+    store.set_stage_mark(now, read_at, today, took, kind, version)
+    return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
+
+
+def _rebuild(store: Store, people: PersonState, today: date, version: int) -> None:
+    people.clear()
+    slices = _slices(store)
+    for i in range(slices):
+        people.rebuild_slice(today, version, slices, i)
+
+
+def _decide_all(store: Store, now: datetime) -> None:
+    """Every account, slice by slice, with the tick's formula over the state just rebuilt (batches apart
+    from any tick's: a tick's batch is its moment in ms)."""
+    slices = _slices(store)
+    first = int(now.timestamp() * 1000) * 1000
+    for i in range(slices):
+        if store.queue_account_slice(first + i, now, slices, i):
+            store.snapshot_stage_batch(now, first + i)
+
+
+def _decide_changed(store: Store, people: PersonState, now: datetime, mark: tuple[datetime, date],
+                    margin: timedelta, today: date, version: int) -> None:
+    """The people changed since the mark, and those a new day moves, recomputed; their accounts decided."""
+    since = mark[0] - margin
+    days = sorted(window_days(mark[1], today))
+    batch = int(now.timestamp() * 1000)
+    people.update(batch, int(since.timestamp() * 1000), days, today, version)
+    if store.queue_stage_accounts(batch, now, since, days):
+        store.snapshot_stage_batch(now, batch)
 
 
 def snapshot_views(store: Store, now: datetime) -> None:

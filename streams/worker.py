@@ -25,7 +25,7 @@ from streams.core.registry import Registry
 from streams.core.score import Scoring
 from streams.core.weights import Weights
 from streams.health import exit_promptly_at_stop_signal, wire_health
-from streams.jobs import IdentitySync, Report, StageEvaluation, on_clock
+from streams.jobs import DashboardSnapshots, IdentitySync, Report, StageEvaluation, on_clock
 from streams.kafka_admin import wait_for_topics
 from streams.pipeline import Pipeline
 from streams.registry_changes import follow_registry, load_registry, rescore_history
@@ -77,6 +77,7 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     jobs = [(IdentitySync(pipeline), "identity sync", False),
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
+            (DashboardSnapshots(pipeline, lambda: evaluator_client(settings)), "dashboard snapshots", True),
             (traffic_job.TrafficClassification(pipeline, lambda: evaluator_client(settings)), "traffic classification",
              True),
             (Report(pipeline), "report", False)]

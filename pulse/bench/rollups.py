@@ -7,8 +7,9 @@ folded as the writer folds them. At each size it times
 - the full stage evaluation every tick ran before (stages.refresh: every account re-decided from all
   of its person-days), and the first incremental tick, which folds everything (it sets the mark);
 - an incremental tick after `fresh` new touches (stages.evaluate: the changed account-days
-  re-folded, their accounts re-decided), and the tick at the next day boundary (the accounts whose
-  windows lost a day);
+  re-folded, the changed people's kept sums recomputed, their accounts re-decided), and the tick at
+  the next day boundary (also the people and accounts whose windows lost a day), each in wall and CPU
+  time with how many accounts and people it took;
 - ACCOUNT_DAILY, FRESHNESS and ACCOUNT_TRENDS for the most active account (p50/p95 on a read-only
   session): the statements before issue 17 (below) and ui/queries.py's now.
 """
@@ -81,17 +82,28 @@ def _ticks(client, size: int, fresh: int) -> dict:
     out["first_tick_s"] = _timed(stages.evaluate, store, now + timedelta(seconds=1), margin=timedelta(0))
     generate(client, DB, size, fresh)
     later = now + timedelta(seconds=2)
-    out["tick_after_fresh_s"] = _timed(stages.evaluate, store, later, margin=timedelta(0))
-    out["tick_after_fresh_accounts"] = _queued(client, later)
+    out["tick_after_fresh_s"], out["tick_after_fresh_cpu_s"] = _cpu_timed(stages.evaluate, store, later,
+                                                                          margin=timedelta(0))
+    out["tick_after_fresh_accounts"], out["tick_after_fresh_people"] = _queued(client, later)
     boundary = later + timedelta(days=1)
-    out["day_boundary_tick_s"] = _timed(stages.evaluate, store, boundary, margin=timedelta(0))
-    out["day_boundary_accounts"] = _queued(client, boundary)
+    out["day_boundary_tick_s"], out["day_boundary_tick_cpu_s"] = _cpu_timed(stages.evaluate, store, boundary,
+                                                                            margin=timedelta(0))
+    out["day_boundary_accounts"], out["day_boundary_people"] = _queued(client, boundary)
     return out
 
 
-def _queued(client, at: datetime) -> int:
-    return client.query(f"SELECT count() FROM {DB}.stage_queue WHERE batch = %(b)s",
-                        parameters={"b": int(at.timestamp() * 1000)}).result_rows[0][0]
+def _cpu_timed(fn, *args, **kwargs) -> tuple[float, float]:
+    """(wall, CPU) seconds: the process's CPU, the engine's threads included (chDB runs in process)."""
+    cpu = time.process_time()
+    wall = _timed(fn, *args, **kwargs)
+    return wall, time.process_time() - cpu
+
+
+def _queued(client, at: datetime) -> tuple[int, int]:
+    """(accounts decided, people recomputed) by the tick taken at `at`."""
+    b = {"b": int(at.timestamp() * 1000)}
+    return tuple(client.query(f"SELECT count() FROM {DB}.{table} WHERE batch = %(b)s", parameters=b).result_rows[0][0]
+                 for table in ("stage_queue", "person_queue"))
 
 
 def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1000) -> Iterator[tuple[int, dict]]:

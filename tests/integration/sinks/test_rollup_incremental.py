@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from sinks.erasure import ErasureStore
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
@@ -59,16 +60,17 @@ def quiet_accounts(data: RandomEngagement, start: datetime) -> list[str]:
 
 
 def erase(client, db: str, person: str) -> None:
-    """What sinks/erasure.py does to the aggregates: the person's rows deleted (no view fires), their
-    accounts and days named to engagement_changes."""
-    days = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_daily WHERE kind = 'touch' "
-                        "AND person = %(p)s AND account_id != ''", parameters={"p": person}).result_rows
-    assert days
+    """sinks/erasure.py's step for the aggregates: the person's rows deleted (no view fires), their
+    accounts, days and hashed keys named to the stage evaluator."""
+    eraser = ErasureStore(client, db)
+    p = {"people": [person]}
+    days, people = eraser._account_days(p), eraser._people(p)
+    assert days and people
     client.command(f"ALTER TABLE {db}.engagement_daily DELETE WHERE person = %(p)s", parameters={"p": person},
                    settings={"mutations_sync": 2})
-    now = datetime.now(timezone.utc)
-    client.insert(f"{db}.engagement_changes", [["account", a, d, now] for a, d in days],
-                  column_names=("scope", "account_id", "day", "changed_at"))
+    client.command(f"ALTER TABLE {db}.person_days DELETE WHERE person = %(p)s", parameters={"p": person},
+                   settings={"mutations_sync": 2})
+    eraser._mark_changed(days, people)
 
 
 def test_incremental_equals_full_recomputation(zoned):
@@ -98,6 +100,7 @@ def test_incremental_equals_full_recomputation(zoned):
         assert snapshot(client, db) == [tuple(r) for r in full], (n, hours)
         assert account_days(client, db, f"{db}.account_daily FINAL") == account_days(
             client, db, f"{db}.engagement_person_daily"), (n, hours)
+        assert kept_sums(client, db) == fresh_sums(client, db), (n, hours)
         recorded = dict((a, s) for a, s, _ in store.recorded_stages())
         assert {r[0]: recorded.get(r[0], "unaware") for r in full} == {r[0]: r[11] for r in full}, (n, hours)
     # after the first (everything), evaluations were incremental: some decided a few of the accounts
@@ -111,6 +114,50 @@ def test_incremental_equals_full_recomputation(zoned):
     # 24 h: no touch, the same local day (16:30 after 01:30): nothing to decide; 48 h: a new local day
     assert marks[4][:2] == ("changed", 0) and kinds[6] == "day", marks
     assert any(0 < m[1] < m[4] for m in marks if m[0] == "changed"), marks
+
+
+def kept_sums(client, db: str) -> dict:
+    """Every account's kept sums over its people (sinks/stage_state.py), as the tick reads them."""
+    return {r[0]: tuple(r[1:]) for r in client.query(
+        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
+        f"sum(over_20) FROM {db}.account_state WHERE account_id != '' GROUP BY account_id "
+        f"HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), sum(over_20)) "
+        f"!= (0, 0, 0, 0, 0, 0, 0, 0)").result_rows}
+
+
+def fresh_sums(client, db: str) -> dict:
+    """The same sums computed from scratch, as at the day of the latest evaluation."""
+    day = client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
+    return {r[0]: tuple(r[1:]) for r in client.query(
+        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
+        f"sum(over_20) FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, batch = 0) "
+        f"GROUP BY account_id HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), "
+        f"sum(engaged), sum(over_20)) != (0, 0, 0, 0, 0, 0, 0, 0)", parameters={"day": day}).result_rows}
+
+
+def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned):
+    """A tick that died after writing its people but before its mark (or between the two tables) leaves a
+    version no mark names: the next evaluation finds it, rebuilds, and stays equal to the full one."""
+    client, db = zoned
+    store = Store(client, db)
+    register(client, db)
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    data = RandomEngagement(client, db, seed=11, spread_days=40)
+    data.round(start, 200, 0)
+    stages.evaluate(store, start, margin=timedelta(0))
+    marked = client.query(f"SELECT max(state_version) FROM {db}.stage_marks").result_rows[0][0]
+    account = client.query(f"SELECT any(account_id) FROM {db}.person_state WHERE m90 > 0").result_rows[0][0]
+    # half a tick: a person's new values written to person_state only, as if the process died there
+    client.command(f"INSERT INTO {db}.person_state SELECT account_id, person_key, %(v)s, m7 + 50, m30 + 50, "
+                   f"m90 + 50, mtd, ytd, m_prior28, 1, 1 FROM {db}.person_state FINAL WHERE account_id = %(a)s "
+                   f"LIMIT 1", parameters={"v": marked + 5, "a": account})
+    later = start + timedelta(hours=1)
+    data.round(later, 20, 5)
+    stages.evaluate(store, later, margin=timedelta(0))
+    assert mark_of(client, db, later)[0] == "full"
+    full = evaluated(client, db, later)
+    assert snapshot(client, db) == [tuple(r) for r in full]
+    assert kept_sums(client, db) == fresh_sums(client, db)
 
 
 def mark_of(client, db: str, now: datetime) -> tuple:

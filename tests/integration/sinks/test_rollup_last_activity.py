@@ -1,4 +1,4 @@
-"""The incremental tick's last activity (account_engagement_tick, 0032_stage_tick.sql: the last week's
+"""The incremental tick's last activity (account_engagement_tick, 0039_stage_tick_state.sql: the last week's
 touches of an account, else all of them) against the full evaluation and the expected moment: the
 newest touch moved to another account or re-scored to 0 minutes, a zero-minute touch inside the week
 in front of a valid one older than it, a touch dated after today, an account whose touches all left."""

@@ -42,6 +42,26 @@ def started(engine) -> tuple:
     return client, settings.database, writer
 
 
+def stage_evaluator_told(store: ErasureStore, before: datetime, stamped: dict[str, int]) -> None:
+    """The stage evaluator's rollups are told which account-days changed, and which people (hashed: no
+    email is kept there), as an insert would tell them: a deletion fires no view."""
+    client, db = store.client, store.db
+    if store._exists("engagement_changes"):
+        marked = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_changes "
+                              f"WHERE scope = 'account' AND changed_at >= %(t)s ORDER BY account_id",
+                              parameters={"t": before}).result_rows
+        assert marked == [("acme", date(2026, 11, 20)), ("globex", date(2026, 11, 20))]
+    if store._exists("person_changes"):
+        assert set(stamped) == {"acme", "globex"}
+        assert stamps_of_ana(client, db) == {a: n + 1 for a, n in stamped.items()}
+
+
+def stamps_of_ana(client, db: str) -> dict[str, int]:
+    """How often each account's stage tick was told ana's hashed key changed (person_changes)."""
+    return dict(client.query(f"SELECT account_id, count() FROM {db}.person_changes WHERE person_key = "
+                             f"reinterpretAsUInt128(sipHash128('ana@acme.example')) GROUP BY account_id").result_rows)
+
+
 def test_erasing_a_person_takes_exactly_their_rows(engine):
     client, db, writer = started(engine)
     ana_cookie = touch("acme", "c-ana", "0.50", cookie="c-ana")
@@ -77,20 +97,17 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     keys = [k for k, payload in store.rejected_candidates(needles) if mentions(payload, emails, cookies)]
     assert sorted(keys) == ["k1", "k2"]
     before = datetime.now(timezone.utc)
+    stamped = stamps_of_ana(client, db) if store._exists("person_changes") else {}
     done = store.erase(emails, cookies, keys)
 
-    if store._exists("engagement_changes"):  # the stage evaluator's rollup is told which account-days changed
-        marked = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_changes "
-                              f"WHERE scope = 'account' AND changed_at >= %(t)s ORDER BY account_id",
-                              parameters={"t": before}).result_rows
-        assert marked == [("acme", date(2026, 11, 20)), ("globex", date(2026, 11, 20))]
+    stage_evaluator_told(store, before, stamped)
     assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
         "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 1, "rejected_events": 2,
         "engagement_rows": 0}
     assert done.minutes == Decimal("4.00")
     assert totals(client, db) == without_ana  # globex's only person was ana
     for table, column in (("touches", "person"), ("account_touches", "person"), ("anonymous_touches", "person"),
-                          ("engagement_daily", "person")):
+                          ("engagement_daily", "person"), ("person_days", "person")):
         left = client.query(f"SELECT count() FROM {db}.{table} WHERE {column} IN ('ana@acme.example', 'c-ana')")
         assert left.result_rows[0][0] == 0, table
     assert client.query(f"SELECT email FROM {db}.contacts").result_rows == [("bob@acme.example",)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from streams import stages
 from streams.stages import diff
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
@@ -25,3 +26,12 @@ def test_decay_is_a_change_too():
 
 def test_replayed_numbers_publish_nothing():
     assert diff({"a": ("aware", Decimal(1))}, {"a": ("aware", 1)}, NOW) == []
+
+
+def test_full_evaluations_are_spaced_out_and_incremental_ones_follow_their_touches():
+    # a full evaluation may take a fifth of the time; an incremental one half (waiting longer only piles
+    # up what it must read next); never more often than EVERY_SECONDS, never less often than the cap
+    assert stages._wait(0.1) == stages._wait(0.1, stages.INCREMENTAL_SHARE) == stages.EVERY_SECONDS
+    assert stages._wait(4.0) == 20.0
+    assert stages._wait(4.0, stages.INCREMENTAL_SHARE) == 8.0
+    assert stages._wait(30.0) == stages._wait(40.0, stages.INCREMENTAL_SHARE) == stages.MAX_INTERVAL_S

@@ -1,0 +1,97 @@
+"""The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0039).
+
+`person_state` holds each (account, person)'s contribution to the rules of account_engagement as at the
+day of the tick that wrote it, `account_state` their sum per account. A tick recomputes the people whose
+days changed since its last mark and, when the reporting day moved, those with days on a window's edge;
+each recomputation writes the new values with the old ones, and account_state adds the difference. A
+rebuild (the first tick, a contacts import, a change of the caps, a torn write) computes everyone again.
+
+Every write is versioned, with a row for account '' that carries only the version, so the account sums
+always show the last version written: a tick that died between the two tables (or before its mark)
+leaves a version its mark does not name, and `torn` finds it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+from clickhouse_connect.driver.client import Client
+
+_VALUES = ("m7", "m30", "m90", "mtd", "ytd", "m_prior28", "engaged", "over_20")
+_NEW = ", ".join(f"n.{v}" for v in _VALUES)
+_OLD = ", ".join(f"o.{v}" for v in _VALUES)
+_ZEROS = ", ".join("0" for _ in _VALUES)
+# the version's own row: account_state's max(version) is the last write even when it changed nobody
+_VERSION_ROW = f"SELECT '', toUInt128(0), %(version)s, {_ZEROS}, {_ZEROS}"
+
+# A rebuild of one slice of the accounts (hash of the account): everyone's values, nothing to take back.
+REBUILD_SLICE = (
+    "INSERT INTO {db}.person_state_in "
+    "SELECT account_id, person_key, %(version)s, {new}, {zeros} "
+    "FROM {db}.person_windows(today = %(today)s, slices = %(slices)s, slice = %(slice)s, batch = 0) AS n "
+    "UNION ALL " + _VERSION_ROW)
+
+# The people of one person_queue batch: their values now, with what they had (none: zeros); unchanged
+# people are not written.
+APPLY_BATCH = (
+    "INSERT INTO {db}.person_state_in "
+    "SELECT q.account_id, q.person_key, %(version)s, {new}, {old} "
+    "FROM (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) AS q "
+    "LEFT JOIN {db}.person_windows(today = %(today)s, slices = 1, slice = 0, batch = %(batch)s) AS n "
+    "    ON n.account_id = q.account_id AND n.person_key = q.person_key "
+    "LEFT JOIN (SELECT account_id, person_key, " + ", ".join(f"argMax({v}, version) AS {v}" for v in _VALUES) + " "
+    "           FROM {db}.person_state WHERE (account_id, person_key) IN "
+    "               (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
+    "           GROUP BY account_id, person_key) AS o "
+    "    ON o.account_id = q.account_id AND o.person_key = q.person_key "
+    "WHERE ({new}) != ({old}) "
+    "UNION ALL " + _VERSION_ROW)
+
+# People changed since a moment (person_changes), and those with days on the given days: their windows
+# gained or lost a day (read by account first: the accounts with rows on those days).
+QUEUE_CHANGED = ("SELECT account_id, person_key FROM {db}.person_changes "
+                 "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
+QUEUE_ON_DAYS = ("SELECT account_id, person_key FROM {db}.person_days "
+                 "WHERE account_id IN (SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
+                 "  AND day IN %(days)s")
+
+
+class PersonState:
+    def __init__(self, client: Client, database: str):
+        self.client, self.db = client, database
+
+    def marked_version(self) -> int:
+        """The state version the latest stage mark left (0: none kept, e.g. marks from before 0038)."""
+        return self.client.query(f"SELECT argMax(state_version, marked_at) FROM {self.db}.stage_marks"
+                                 ).result_rows[0][0] or 0
+
+    def torn(self, marked: int) -> bool:
+        """Whether the kept state is not the one the latest mark names: a write it does not name (a tick
+        that died before its mark, or between the two tables), or none at all."""
+        db = self.db
+        written = self.client.query(f"SELECT max(version) FROM {db}.account_state").result_rows[0][0] or 0
+        newer = self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
+                                  parameters={"v": marked}).result_rows[0][0]
+        return marked == 0 or written != marked or newer > 0
+
+    def clear(self) -> None:
+        for table in ("person_state", "account_state"):
+            self.client.command(f"TRUNCATE TABLE {self.db}.{table}")
+
+    def rebuild_slice(self, today: date, version: int, slices: int, index: int) -> None:
+        self.client.command(REBUILD_SLICE.format(db=self.db, new=_NEW, zeros=_ZEROS), parameters={
+            "version": version, "today": today, "slices": int(slices), "slice": int(index)})
+
+    def update(self, batch: int, since_ms: int, days: Sequence[date], today: date, version: int) -> int:
+        """Recompute the people changed since `since_ms` and those with days on `days`; returns how many."""
+        db = self.db
+        sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
+        parameters = {"batch": batch, "since": since_ms, "days": list(days), "today": today, "version": version}
+        self.client.command(
+            f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
+            f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",
+            parameters=parameters)
+        queued = self.client.query(f"SELECT count() FROM {db}.person_queue WHERE batch = %(batch)s",
+                                   parameters=parameters).result_rows[0][0]
+        self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD), parameters=parameters)
+        return queued
