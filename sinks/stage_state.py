@@ -82,8 +82,9 @@ class PersonState:
         self.client.command(REBUILD_SLICE.format(db=self.db, new=_NEW, zeros=_ZEROS), parameters={
             "version": version, "today": today, "slices": int(slices), "slice": int(index)})
 
-    def update(self, batch: int, since_ms: int, days: Sequence[date], today: date, version: int) -> int:
-        """Recompute the people changed since `since_ms` and those with days on `days`; returns how many."""
+    def update(self, batch: int, since_ms: int, days: Sequence[date], today: date, version: int) -> None:
+        """Recompute the people changed since `since_ms` and those with days on `days` (person_queue `batch`
+        names them: the bench counts them there)."""
         db = self.db
         sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
         parameters = {"batch": batch, "since": since_ms, "days": list(days), "today": today, "version": version}
@@ -91,7 +92,4 @@ class PersonState:
             f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
             f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",
             parameters=parameters)
-        queued = self.client.query(f"SELECT count() FROM {db}.person_queue WHERE batch = %(batch)s",
-                                   parameters=parameters).result_rows[0][0]
         self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD), parameters=parameters)
-        return queued

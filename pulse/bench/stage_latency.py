@@ -7,8 +7,8 @@ touch yet, spread over the run: one minute makes an account `aware`, a stage cha
 leader must find, record and publish. A consumer reads the stage-changes topic from its end; each
 marker's latency is the moment its account's change arrives minus the 202 of its touch. It starts once
 the stage job has worked through what an earlier section stored (`caught_up_s` says how long). The changes
-come from the incremental evaluation of the worker's store as the run has grown it, plus the
-dashboard snapshots the job takes after each evaluation.
+come from the incremental evaluation of the worker's store as the run has grown it (the dashboard
+snapshots run on a thread of their own).
 """
 from __future__ import annotations
 
