@@ -16,6 +16,10 @@ def cmd_bench(args) -> int:
             setattr(plan, name, getattr(args, name))
     if args.query_sizes:
         plan.query_sizes = tuple(int(x) for x in args.query_sizes.split(","))
+    if args.rollup_sizes:
+        plan.rollup_sizes = tuple(int(x) for x in args.rollup_sizes.split(","))
+    if args.stored is not None:
+        plan.stored = args.stored
     if args.query_repeats:
         plan.query_repeats = args.query_repeats
     if args.memory_seconds is not None:
@@ -42,6 +46,10 @@ def register(sub) -> None:
     p.add_argument("--events", type=int)
     p.add_argument("--freshness-rate", type=int, help="events/s offered through the hooks in the freshness run")
     p.add_argument("--query-sizes", help="comma-separated stored-event counts, e.g. 10000000,100000000")
+    p.add_argument("--rollup-sizes", help="comma-separated stored-touch counts for the rollups section, grown "
+                   "in one store, e.g. 1000000,100000000 (issue 17's side-by-side run)")
+    p.add_argument("--stored", type=int, help="touches generated into the worker's store before the pipeline "
+                   "section (then also run on an empty store); freshness, stage changes and memory follow on it")
     p.add_argument("--query-repeats", type=int, help="timed runs of every dashboard query per size")
     p.add_argument("--memory-seconds", type=float, help="length of the memory run")
     p.add_argument("--only", help=f"comma-separated sections ({', '.join(SECTIONS)}); the ceiling runs "

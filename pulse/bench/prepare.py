@@ -2,11 +2,16 @@
 preloaded by a worker of its own, and whether every touch has been stored."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from pulse.bench import harness
+from pulse.bench.queries import GENERATED_WRITER
 from pulse.bench.workload import Workload
 from pulse.support.waits import wait_until
 from schemas import topics
@@ -51,17 +56,34 @@ def produce(settings: Settings, workload: Workload, registry: bool = True, per_m
     return time.perf_counter() - started
 
 
-def stored_all(s: Settings, unique_events: int) -> bool:
-    if int(harness.sql(s, "SELECT count() FROM touches")) < unique_events:
+def stored_all(s: Settings, unique_events: int, prefilled: int = 0) -> bool:
+    """Whether the workload's touches are all stored, beside `prefilled` generated ones (--stored)."""
+    if int(harness.sql(s, "SELECT count() FROM touches")) < prefilled + unique_events:
         return False
-    return int(harness.sql(s, "SELECT uniqExact(event_id) FROM touches")) == unique_events
+    return int(harness.sql(s, f"SELECT uniqExact(event_id) FROM touches WHERE writer != '{GENERATED_WRITER}'")
+               ) == unique_events
+
+
+def prefill(s: Settings, touches: int) -> dict:
+    """`touches` generated touches in the store (pulse/bench/prefill.py, a process of its own); what it
+    then holds: touches, minutes, aggregate (Decimal) and generate_s."""
+    done = subprocess.run([sys.executable, "-m", "pulse.bench.prefill", str(s.data_dir), s.database, str(touches)],
+                          stdout=subprocess.PIPE, text=True, check=True)
+    held = json.loads(done.stdout.strip().splitlines()[-1])
+    return held | {"minutes": Decimal(held["minutes"]), "aggregate": Decimal(held["aggregate"])}
 
 
 def preload_registry(s: Settings, workdir: Path, workload: Workload) -> None:
-    """Run a worker until its store holds the registry, as a running deployment already has it."""
+    """Run a worker until its store holds the registry, and its stage job has evaluated it, as a running
+    deployment already has it (a contacts import re-evaluates every account: on a store with history
+    that is minutes of work the timed worker would otherwise do while it is timed)."""
     # its own consumer group, so the timed worker's offsets on the touches topic start untouched
     w = harness.start_pulse("worker", s.replace(app_id=f"{s.app_id}-registry"), workdir,
                             f"http://127.0.0.1:{s.sql_port}/ping")
     wait_until(lambda: harness.sql(s, "SELECT count() FROM contacts FINAL") == str(len(workload.contacts)),
                1800, 0.5, what="the registry in the store")
+    loaded = int(time.time() * 1000)
+    wait_until(lambda: harness.sql(s, "SELECT count() FROM stage_marks "
+                                      f"WHERE read_until > fromUnixTimestamp64Milli({loaded}, 'UTC')") != "0",
+               3600, 0.5, what="a stage evaluation after the registry")
     w.stop()

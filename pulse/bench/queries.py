@@ -16,6 +16,8 @@ from schemas.settings import Settings
 CHUNK = 10_000_000
 ACCOUNTS = 100_000
 CONTACTS = 1_000_000
+# The generated touches' writer: the bench tells them from a workload's by it (pulse/bench/prefill.py).
+GENERATED_WRITER = "gen"
 
 _REGISTRY = """
 INSERT INTO {db}.accounts
@@ -56,7 +58,7 @@ SELECT generateUUIDv4(number) AS event_id,
        '' AS email, '' AS anonymous_id, '' AS ip, '' AS url, '' AS payload,
        0 AS retracts, '' AS prev_account_id, '' AS prev_person, toDecimal64(0, 2) AS prev_minutes,
        toDecimal64(0, 2) AS prev_base_minutes, 0 AS prev_success, 'person' AS traffic, '' AS traffic_reason,
-       'gen' AS writer, 1 AS batch_seq, 1 AS version
+       '{writer}' AS writer, 1 AS batch_seq, 1 AS version
 FROM (SELECT number, rand(1) % 100 AS r FROM numbers({start}, {rows}))
 """
 
@@ -66,7 +68,8 @@ def generate(client, db: str, start: int, rows: int) -> None:
     for offset in range(start, start + rows, CHUNK):
         n = min(CHUNK, start + rows - offset)
         client.command(f"TRUNCATE TABLE {db}.gen")
-        client.command(_STAGE.format(db=db, start=offset, rows=n, accounts=ACCOUNTS, contacts=CONTACTS))
+        client.command(_STAGE.format(db=db, start=offset, rows=n, accounts=ACCOUNTS, contacts=CONTACTS,
+                                     writer=GENERATED_WRITER))
         client.command(f"INSERT INTO {db}.touches SELECT * FROM {db}.gen")
     client.command(f"DROP TABLE {db}.gen")
 

@@ -130,3 +130,23 @@ def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1
         account = client.query(f"SELECT account_id FROM {DB}.engagement_daily WHERE account_id != '' "
                                "GROUP BY account_id ORDER BY sum(touches) DESC LIMIT 1").result_rows[0][0]
         yield size, row | _queries(reader, account, repeats)
+
+
+def side_by_side(rows: dict[int, dict]) -> str:
+    """Pure: the sizes' results as one Markdown table, a column per size (BENCHMARKS.md takes it whole)."""
+    sizes = sorted(rows)
+    names = list(dict.fromkeys(k for size in sizes for k in rows[size]))
+    lines = ["| measure | " + " | ".join(f"{size:,} touches" for size in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(_cell(rows[size].get(name)) for size in sizes) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
