@@ -33,11 +33,11 @@ def start_pulse(kind: str, settings: Settings, workdir: Path, ready_url: str | N
     return start_part(kind, settings, workdir, ready_url, timeout, tuple(extra_args), env_for(settings))
 
 
-def sql(settings: Settings, query: str) -> str:
+def sql(settings: Settings, query: str, timeout: float = 60) -> str:
     """A query's answer as text, through the worker's SQL endpoint with its token."""
     url = f"http://127.0.0.1:{settings.sql_port}/?" + urllib.parse.urlencode({"query": query})
     request = urllib.request.Request(url, headers={"X-ClickHouse-Key": read_token(settings) or ""})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.read().decode().strip()
 
 

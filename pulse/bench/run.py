@@ -112,6 +112,8 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     """The real worker, from a store holding `stored` generated touches (none: empty) to every touch of
     the workload stored and every total exact."""
     s = settings_for(workdir, bootstrap, name, plan.partitions)
+    if stored:  # the exactness check reads every stored touch through the SQL endpoint (10 s by default)
+        s = s.replace(query_timeout_s=600)
     held = prefill(s, stored) if stored else {"touches": 0, "minutes": Decimal(0), "aggregate": Decimal(0)}
     # The registry first (a worker loads it from ClickHouse at start), then the stream, then the clock.
     produce(s, workload, touches=False)
@@ -149,7 +151,8 @@ def _exactness(s: Settings, workload: Workload, held: dict) -> dict:
     part (migration 0035), so right after the last one a reader can see the touches first; and
     re-attribution may still be settling: wait."""
     def totals() -> tuple[int, Decimal, Decimal]:
-        aggregate = Decimal(harness.sql(s, "SELECT sum(minutes) FROM engagement_daily WHERE kind = 'touch'"))
+        # (on a store of 100M touches, reading every touch FINAL takes tens of seconds)
+        aggregate = Decimal(harness.sql(s, "SELECT sum(minutes) FROM engagement_daily WHERE kind = 'touch'", 600))
         count, minutes = _totals(s)
         return count - held["touches"], minutes - held["minutes"], aggregate - held["aggregate"]
 
@@ -176,7 +179,7 @@ def cpu_share(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
 
 
 def _totals(s: Settings) -> tuple[int, Decimal]:
-    count, minutes = harness.sql(s, "SELECT count(), sum(minutes) FROM events").split("\t")
+    count, minutes = harness.sql(s, "SELECT count(), sum(minutes) FROM events", 600).split("\t")
     return int(count), Decimal(minutes)
 
 
