@@ -128,13 +128,13 @@ def weights_fingerprint(weights: Weights, traffic: str = "") -> str:
 def record_weights(store: Store, weights: Weights, traffic: TrafficRules | None = None) -> bool:
     """Store the weights and traffic rules in force; True when they differ from the last ones stored
     (history needs re-scoring)."""
-    previous = store.scoring_setting("weights")
     current = weights_fingerprint(weights, traffic.fingerprint() if traffic else "")
     values = {"weights": current, "page_view_daily_cap": str(weights.page_view_daily_cap),
               "form_submit_daily_cap": str(weights.form_submit_daily_cap),
               "form_submit": str(weights.form_submit)}  # the views' form cap needs both
+    stored = {key: store.scoring_setting(key) for key in values}
     # Written only when something differs: every write re-folds every account-day and rebuilds the stage
     # state (0030_rollups.sql), over 20 minutes at 100M touches, which a plain restart must not cost.
-    if previous != current or any(store.scoring_setting(k) != v for k, v in values.items() if k != "weights"):
+    if stored != values:
         store.store_scoring_settings(values, datetime.now(timezone.utc))
-    return bool(previous) and previous != current
+    return bool(stored["weights"]) and stored["weights"] != current
