@@ -9,7 +9,7 @@ the rows are gone from disk when it returns, not only hidden.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Sequence
 
@@ -152,26 +152,28 @@ class ErasureStore:
                                  f"WHERE kind = 'touch' AND person IN %(people)s AND account_id != ''",
                                  parameters=p).result_rows
 
-    def _people(self, p: dict) -> list[tuple[str, str]]:
-        """(account, person_key as text) of these people in the stage tick's kept person-days."""
+    def _people(self, p: dict) -> list[tuple[str, str, date]]:
+        """(account, person_key as text, day) of these people in the stage tick's kept person-days."""
         if not self._exists("person_days"):
             return []
-        return self.client.query(f"SELECT DISTINCT account_id, toString(person_key) FROM {self.db}.person_days "
+        return self.client.query(f"SELECT DISTINCT account_id, toString(person_key), day FROM {self.db}.person_days "
                                  f"WHERE person IN %(people)s", parameters=p).result_rows
 
-    def _mark_changed(self, account_days: list[tuple], people: list[tuple[str, str]]) -> None:
+    def _mark_changed(self, account_days: list[tuple], people: list[tuple[str, str, date]]) -> None:
         """A deletion fires no materialized view: where the stage evaluator keeps its own rollups of
-        engagement_daily (engagement_changes, person_changes), name the person's accounts, days and hashed
-        keys to it, as an insert would, once their rows are gone (a fold before then would still count them)."""
+        engagement_daily (engagement_changes, person_day_changes), name the person's accounts, days and
+        hashed keys to it, as an insert would, once their rows are gone (a fold before then would still
+        count them)."""
         now = datetime.now(timezone.utc)
         if account_days and self._exists("engagement_changes"):
             self.client.insert(f"{self.db}.engagement_changes", [["account", a, d, now] for a, d in account_days],
                                column_names=("scope", "account_id", "day", "changed_at"))
         if people:
             self.client.command(
-                f"INSERT INTO {self.db}.person_changes SELECT now64(3, 'UTC'), p.1, toUInt128(p.2) "
-                f"FROM (SELECT arrayJoin(arrayZip(%(accounts)s, %(keys)s)) AS p)",
-                parameters={"accounts": [a for a, _ in people], "keys": [k for _, k in people]})
+                f"INSERT INTO {self.db}.person_day_changes SELECT now64(3, 'UTC'), p.1, toUInt128(p.2), p.3 "
+                f"FROM (SELECT arrayJoin(arrayZip(%(accounts)s, %(keys)s, %(days)s)) AS p)",
+                parameters={"accounts": [a for a, _, _ in people], "keys": [k for _, k, _ in people],
+                            "days": [d for _, _, d in people]})
 
     def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]]) -> None:
         """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier."""

@@ -47,10 +47,10 @@ APPLY_BATCH = (
     "WHERE ({new}) != ({old}) "
     "UNION ALL " + _VERSION_ROW)
 
-# People changed since a moment (person_changes), and those with days on the given days: their windows
-# gained or lost a day (read by account first: the accounts with rows on those days).
-QUEUE_CHANGED = ("SELECT account_id, person_key FROM {db}.person_changes "
-                 "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
+# People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those with days
+# on the given days: their windows gained or lost a day (read by account first: the accounts with rows
+# on those days).
+QUEUE_CHANGED = "SELECT account_id, person_key FROM {db}.person_day_queue WHERE batch = %(batch)s"
 QUEUE_ON_DAYS = ("SELECT account_id, person_key FROM {db}.person_days "
                  "WHERE account_id IN (SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
                  "  AND day IN %(days)s")
@@ -82,12 +82,12 @@ class PersonState:
         self.client.command(REBUILD_SLICE.format(db=self.db, new=_NEW, zeros=_ZEROS), parameters={
             "version": version, "today": today, "slices": int(slices), "slice": int(index)})
 
-    def update(self, batch: int, since_ms: int, days: Sequence[date], today: date, version: int) -> None:
-        """Recompute the people changed since `since_ms` and those with days on `days` (person_queue `batch`
-        names them: the bench counts them there)."""
+    def update(self, batch: int, days: Sequence[date], today: date, version: int) -> None:
+        """Recompute the people whose days person_day_queue `batch` holds and those with days on `days`
+        (person_queue `batch` names them: the bench counts them there)."""
         db = self.db
         sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
-        parameters = {"batch": batch, "since": since_ms, "days": list(days), "today": today, "version": version}
+        parameters = {"batch": batch, "days": list(days), "today": today, "version": version}
         self.client.command(
             f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
             f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",

@@ -178,30 +178,18 @@ class Store:
             f"SELECT DISTINCT scope FROM {self.database}.engagement_changes "
             f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows}
 
-    def refold_account_days(self, now: datetime, since: datetime | None, slices: int = 1, index: int = 0) -> None:
-        """account_daily and account_days_by_day re-folded for the (account, day) pairs changed since
-        `since`; None: every pair of one slice of the accounts (by hash)."""
+    def note_account_days(self, since: datetime | None) -> None:
+        """account_days_by_day told the (account, day) pairs changed since `since`; None: every pair
+        account_daily holds (after a rebuild of it)."""
         db = self.database
         if since is None:
-            where = f"modulo(cityHash64(account_id), {int(slices)}) = {int(index)}"
-            days = (f"SELECT DISTINCT day, account_id FROM {db}.engagement_daily "
-                    f"WHERE kind = 'touch' AND account_id != '' AND {where}")
+            self.client.command(f"INSERT INTO {db}.account_days_by_day SELECT DISTINCT day, account_id "
+                                f"FROM {db}.account_daily WHERE account_id != ''")
         else:
-            changed = (f"FROM {db}.engagement_changes WHERE scope = 'account' "
-                       "AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
-            where = f"(account_id, day) IN (SELECT account_id, day {changed})"
-            days = f"SELECT DISTINCT day, account_id {changed} AND day != toDate(0)"
-        parameters = {"ms": _ms(now), "zeroed": _ms(now) - 1, "since": _ms(since) if since else 0}
-        # The pairs' stored keys first folded to zeros 1 ms earlier: a key gone from engagement_daily
-        # (an erasure deletes rows, and a deletion fires no view) would otherwise keep its last fold.
-        self.client.command(
-            f"INSERT INTO {db}.account_daily SELECT DISTINCT account_id, day, channel, 0, 0, 0, "
-            f"fromUnixTimestamp64Milli(%(zeroed)s, 'UTC') FROM {db}.account_daily WHERE {where}", parameters=parameters)
-        self.client.command(
-            f"INSERT INTO {db}.account_daily SELECT account_id, day, channel, sum(minutes), sum(touches), "
-            f"sum(successes), fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {db}.engagement_person_daily "
-            f"WHERE account_id != '' AND {where} GROUP BY account_id, day, channel", parameters=parameters)
-        self.client.command(f"INSERT INTO {db}.account_days_by_day {days}", parameters=parameters)
+            self.client.command(
+                f"INSERT INTO {db}.account_days_by_day SELECT DISTINCT day, account_id FROM {db}.engagement_changes "
+                "WHERE scope = 'account' AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
+                "AND day != toDate(0)", parameters={"since": _ms(since)})
 
     def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
         """Queue (stage_queue `batch`) the accounts changed since `since` and those with rows on `days`;

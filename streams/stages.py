@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
+from sinks.day_state import PersonDays
 from sinks.stage_state import PersonState
 from sinks.store import Store
 
@@ -75,12 +76,14 @@ def _wait(took: float, share: float = TIME_SHARE) -> float:
     return min(MAX_INTERVAL_S, max(EVERY_SECONDS, took / share))
 
 
-# Issue 17: incremental evaluation. engagement_changes (0030_rollups.sql) says which accounts and days
-# changed since the last evaluation; they are re-folded into account_daily and re-decided, and at a
-# day boundary so are the accounts with rows on a day that entered or left a window. Changes are
-# re-read over MARGIN: a change is stamped as its insert runs and seen once that insert commits (a
-# batch's insert takes well under a second); deciding an account twice is harmless, but every change
-# of the last MARGIN is decided again at each tick, so it is kept short.
+# Issue 17: incremental evaluation. person_day_changes (0040_person_day_minutes.sql) says which
+# person-days changed since the last evaluation: their capped minutes are recomputed (account_daily adds
+# the difference, sinks/day_state.py), their people's window sums too (sinks/stage_state.py), and their
+# accounts re-decided; at a day boundary so are the people and accounts with rows on a day that entered
+# or left a window. Changes are re-read over MARGIN: a change is stamped as its insert runs and seen once
+# that insert commits (a batch's insert takes well under a second); recomputing a person-day or deciding
+# an account twice is harmless, but every change of the last MARGIN is done again at each tick, so it is
+# kept short.
 MARGIN = timedelta(seconds=10)
 # Days a window of account_engagement_eval (0100_views.sql) starts or ends at, before today:
 # `day <= today`, 7 days (and the 28 before them up to day 34), 30, 90, and the 400 days of confirmation.
@@ -105,37 +108,46 @@ def window_days(before: date, today: date) -> set[date]:
 
 
 def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
-    """Re-fold what changed and re-decide the accounts it may move, as at `now`; returns seconds until
-    the next. The first evaluation, one after a long gap, a change of the scoring settings or a contacts
-    import, and one that finds the kept person state torn fold (or re-decide) everything and rebuild that
+    """Recompute what changed and re-decide the accounts it may move, as at `now`; returns seconds until
+    the next. The first evaluation, one after a long gap, a change of the scoring settings, a contacts
+    import, and one that finds the kept state torn recompute (or re-decide) everything and rebuild that
     state. (`margin`: MARGIN but in tests that write nothing while it runs.) The dashboard's other
     snapshots are snapshot_views' (on a thread of their own: they read every account's 90 days)."""
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
-    people = PersonState(store.client, store.database)
+    people, days = PersonState(store.client, store.database), PersonDays(store.client, store.database)
     marked = people.marked_version()
     version = max(int(now.timestamp() * 1000), marked + 1)
     if mark is None or not 0 <= (today - mark[1]).days <= MAX_GAP_DAYS:
         scopes = {"refold_all"}
     else:
         scopes = store.change_scopes(mark[0] - margin)
-    if "refold_all" in scopes:
-        slices = _slices(store)
-        for i in range(slices):
-            store.refold_account_days(now, None, slices, i)
+    torn = people.torn(marked) or days.torn(marked)
+    if "refold_all" in scopes or torn:
+        _refold(store, days, version)
     else:
-        store.refold_account_days(now, mark[0] - margin)
-    if scopes & {"refold_all", "evaluate_all"} or people.torn(marked):
+        days.update(int(now.timestamp() * 1000), int((mark[0] - margin).timestamp() * 1000), version)
+        store.note_account_days(mark[0] - margin)
+    if scopes & {"refold_all", "evaluate_all"} or torn:
         kind = "full"
         _rebuild(store, people, today, version)
         _decide_all(store, now)
     else:
         kind = "day" if today != mark[1] else "changed"
-        _decide_changed(store, people, now, mark, margin, today, version)
+        _decide_changed(store, people, now, mark[1], mark[0] - margin, today, version)
     took = time.monotonic() - started
     store.set_stage_mark(now, read_at, today, took, kind, version)
     return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
+
+
+def _refold(store: Store, days: PersonDays, version: int) -> None:
+    """Every person-day's capped minutes and account_daily computed again, slice by slice."""
+    days.clear()
+    slices = _slices(store)
+    for i in range(slices):
+        days.rebuild_slice(version, slices, i)
+    store.note_account_days(None)
 
 
 def _rebuild(store: Store, people: PersonState, today: date, version: int) -> None:
@@ -155,13 +167,13 @@ def _decide_all(store: Store, now: datetime) -> None:
             store.snapshot_stage_batch(now, first + i)
 
 
-def _decide_changed(store: Store, people: PersonState, now: datetime, mark: tuple[datetime, date],
-                    margin: timedelta, today: date, version: int) -> None:
-    """The people changed since the mark, and those a new day moves, recomputed; their accounts decided."""
-    since = mark[0] - margin
-    days = sorted(window_days(mark[1], today))
+def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day: date, since: datetime,
+                    today: date, version: int) -> None:
+    """The people whose days changed (the batch PersonDays.update queued), and those a new day moves,
+    recomputed; the accounts changed since `since` and those a new day moves decided."""
+    days = sorted(window_days(marked_day, today))
     batch = int(now.timestamp() * 1000)
-    people.update(batch, int(since.timestamp() * 1000), days, today, version)
+    people.update(batch, days, today, version)
     if store.queue_stage_accounts(batch, now, since, days):
         store.snapshot_stage_batch(now, batch)
 

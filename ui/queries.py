@@ -116,10 +116,10 @@ ORDER BY l.minutes_30d DESC, l.account_name
 """
 
 # A small trend per account: minutes per day over 30 days (zero days are filled in by the page), from
-# the account-day rollup (account_daily, 0030: caps applied, kept by the stage evaluator every few seconds).
+# the account-day rollup (account_daily, 0040: caps applied, kept as sums by the stage evaluator every few seconds).
 ACCOUNT_TRENDS = """
 SELECT account_id, day, toFloat64(sum(minutes)) AS minutes
-FROM account_daily FINAL
+FROM account_daily
 WHERE account_id IN %(accounts)s AND day > today() - 30
 GROUP BY account_id, day
 """
@@ -161,7 +161,7 @@ WHERE account_id = %(account)s
 # (account_daily: one row per day and channel, not one per person, program and day).
 ACCOUNT_DAILY = """
 SELECT day, channel, toFloat64(sum(minutes)) AS minutes, sum(touches) AS touches
-FROM account_daily FINAL
+FROM account_daily
 WHERE account_id = %(account)s AND day > today() - 90
 GROUP BY day, channel
 HAVING touches != 0

@@ -1,7 +1,7 @@
-"""The incremental tick's last activity (account_engagement_tick, 0039_stage_tick_state.sql: the last week's
-touches of an account, else all of them) against the full evaluation and the expected moment: the
-newest touch moved to another account or re-scored to 0 minutes, a zero-minute touch inside the week
-in front of a valid one older than it, a touch dated after today, an account whose touches all left."""
+"""The incremental tick's last activity (account_engagement_tick, 0040_person_day_minutes.sql: an account's
+touches from the day before its last day with minutes, else all of them) against the full evaluation and
+the expected moment: the newest touch moved to another account or re-scored to 0 minutes, a zero-minute
+touch in front of a valid one older than it, a touch dated after today, an account whose touches all left."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

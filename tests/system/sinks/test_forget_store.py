@@ -51,14 +51,14 @@ def stage_evaluator_told(store: ErasureStore, before: datetime, stamped: dict[st
                               f"WHERE scope = 'account' AND changed_at >= %(t)s ORDER BY account_id",
                               parameters={"t": before}).result_rows
         assert marked == [("acme", date(2026, 11, 20)), ("globex", date(2026, 11, 20))]
-    if store._exists("person_changes"):
+    if store._exists("person_day_changes"):
         assert set(stamped) == {"acme", "globex"}
         assert stamps_of_ana(client, db) == {a: n + 1 for a, n in stamped.items()}
 
 
 def stamps_of_ana(client, db: str) -> dict[str, int]:
-    """How often each account's stage tick was told ana's hashed key changed (person_changes)."""
-    return dict(client.query(f"SELECT account_id, count() FROM {db}.person_changes WHERE person_key = "
+    """How often each account's stage tick was told ana's hashed key changed (person_day_changes)."""
+    return dict(client.query(f"SELECT account_id, count() FROM {db}.person_day_changes WHERE person_key = "
                              f"reinterpretAsUInt128(sipHash128('ana@acme.example')) GROUP BY account_id").result_rows)
 
 
@@ -97,7 +97,7 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     keys = [k for k, payload in store.rejected_candidates(needles) if mentions(payload, emails, cookies)]
     assert sorted(keys) == ["k1", "k2"]
     before = datetime.now(timezone.utc)
-    stamped = stamps_of_ana(client, db) if store._exists("person_changes") else {}
+    stamped = stamps_of_ana(client, db) if store._exists("person_day_changes") else {}
     done = store.erase(emails, cookies, keys)
 
     stage_evaluator_told(store, before, stamped)

@@ -1,0 +1,79 @@
+"""The stage tick's kept capped person-days and the account-day rollup on them (issue 17; migration 0040).
+
+`person_day_minutes` holds each (account, person, day, channel)'s minutes with the daily caps applied, as
+the tick last computed them; `account_daily` their sum per account, day and channel. A tick recomputes the
+person-days an insert touched since its last mark (person_day_changes) from person_days, writes the new
+values with the old ones, and account_daily adds the difference: its cost follows the changed person-days,
+not the size of the busiest account's day. A rebuild (the first tick, a change of the caps, a torn write)
+computes every person-day again, slice by slice.
+
+As in sinks/stage_state.py every write is versioned, with a row for account '' that carries only the
+version, so `torn` finds a tick that died between the two tables, or before its mark, or a rebuild that
+died after clearing.
+"""
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+# the version's own row: account_daily's version for account '' is the last write even when it changed nothing
+_VERSION_ROW = "SELECT '', toUInt128(0), toDate(0), '', %(version)s, 0, 0, 0, 0"
+
+# One slice of the accounts (by hash): every person-day's values, nothing to take back.
+REBUILD_SLICE = (
+    "INSERT INTO {db}.person_day_in "
+    "SELECT account_id, person_key, day, channel, %(version)s, minutes, touches, 0, 0 "
+    "FROM {db}.person_day_values(batch = 0, slices = %(slices)s, slice = %(slice)s) "
+    "UNION ALL " + _VERSION_ROW)
+
+QUEUE_CHANGED = (
+    "INSERT INTO {db}.person_day_queue SELECT %(batch)s, account_id, person_key, day FROM {db}.person_day_changes "
+    "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') GROUP BY account_id, person_key, day")
+
+# The person-days of one queue batch: their values now against the kept ones (either may be missing: a
+# new person-day, or one whose rows an erasure deleted); unchanged ones are not written.
+APPLY_BATCH = (
+    "INSERT INTO {db}.person_day_in "
+    "SELECT account_id, person_key, day, channel, %(version)s, n.minutes, n.touches, o.minutes, o.touches "
+    "FROM (SELECT account_id, person_key, day, channel, minutes, touches "
+    "      FROM {db}.person_day_values(batch = %(batch)s, slices = 1, slice = 0)) AS n "
+    "FULL OUTER JOIN "
+    "     (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
+    "             argMax(touches, version) AS touches "
+    "      FROM {db}.person_day_minutes WHERE (account_id, person_key, day) IN "
+    "          (SELECT account_id, person_key, day FROM {db}.person_day_queue WHERE batch = %(batch)s) "
+    "        AND day >= (SELECT min(day) FROM {db}.person_day_queue WHERE batch = %(batch)s) "
+    "      GROUP BY account_id, person_key, day, channel) AS o "
+    "USING (account_id, person_key, day, channel) "
+    "WHERE (n.minutes, n.touches) != (o.minutes, o.touches) "
+    "UNION ALL " + _VERSION_ROW)
+
+
+class PersonDays:
+    def __init__(self, client: Client, database: str):
+        self.client, self.db = client, database
+
+    def torn(self, marked: int) -> bool:
+        """Whether the kept person-days are not the ones the latest mark names (see the module's note)."""
+        client, db = self.client, self.db
+        written = client.query(f"SELECT max(version) FROM {db}.account_daily WHERE account_id = ''"
+                               ).result_rows[0][0] or 0
+        newer = client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
+                             parameters={"v": marked}).result_rows[0][0]
+        return marked == 0 or written != marked or newer > 0
+
+    def clear(self) -> None:
+        for table in ("person_day_minutes", "account_daily"):
+            self.client.command(f"TRUNCATE TABLE {self.db}.{table}")
+
+    def rebuild_slice(self, version: int, slices: int, index: int) -> None:
+        self.client.command(REBUILD_SLICE.format(db=self.db), parameters={
+            "version": version, "slices": int(slices), "slice": int(index)})
+
+    def update(self, batch: int, since_ms: int, version: int) -> int:
+        """Recompute the person-days changed since `since_ms` (queued as person_day_queue `batch`, which
+        the people's update then reads); returns how many."""
+        parameters = {"batch": batch, "since": since_ms, "version": version}
+        self.client.command(QUEUE_CHANGED.format(db=self.db), parameters=parameters)
+        self.client.command(APPLY_BATCH.format(db=self.db), parameters=parameters)
+        return self.client.query(f"SELECT count() FROM {self.db}.person_day_queue WHERE batch = %(batch)s",
+                                 parameters=parameters).result_rows[0][0]
