@@ -29,6 +29,18 @@ QUEUE_CHANGED = (
     "INSERT INTO {db}.person_day_queue SELECT %(batch)s, account_id, person_key, day FROM {db}.person_day_changes "
     "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') GROUP BY account_id, person_key, day")
 
+CONTACTS_CHANGED = ("SELECT count() FROM {db}.contact_changes "
+                    "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
+
+# The person-days of the people a contacts import names (0041_contact_changes.sql): their claimed minutes
+# may count now. By the second column of person_days' key, so this reads the whole person_key column
+# (about 3 s per 100M rows), once per tick after an import rather than every person's history.
+QUEUE_CONTACTS = (
+    "INSERT INTO {db}.person_day_queue SELECT %(batch)s, account_id, person_key, day FROM {db}.person_days "
+    "WHERE person_key IN (SELECT person_key FROM {db}.contact_changes "
+    "                     WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')) "
+    "GROUP BY account_id, person_key, day")
+
 # The person-days of one queue batch: their values now against the kept ones (either may be missing: a
 # new person-day, or one whose rows an erasure deleted); unchanged ones are not written.
 APPLY_BATCH = (
@@ -70,10 +82,13 @@ class PersonDays:
             "version": version, "slices": int(slices), "slice": int(index)})
 
     def update(self, batch: int, since_ms: int, version: int) -> int:
-        """Recompute the person-days changed since `since_ms` (queued as person_day_queue `batch`, which
-        the people's update then reads); returns how many."""
+        """Recompute the person-days changed since `since_ms`, and those of the people a contacts import
+        named since then (queued as person_day_queue `batch`, which the people's update and the accounts'
+        queue then read); returns how many."""
         parameters = {"batch": batch, "since": since_ms, "version": version}
         self.client.command(QUEUE_CHANGED.format(db=self.db), parameters=parameters)
+        if self.client.query(CONTACTS_CHANGED.format(db=self.db), parameters=parameters).result_rows[0][0]:
+            self.client.command(QUEUE_CONTACTS.format(db=self.db), parameters=parameters)
         self.client.command(APPLY_BATCH.format(db=self.db), parameters=parameters)
         return self.client.query(f"SELECT count() FROM {self.db}.person_day_queue WHERE batch = %(batch)s",
                                  parameters=parameters).result_rows[0][0]

@@ -173,7 +173,8 @@ class Store:
                         "kind": kind, "version": int(state_version)})
 
     def change_scopes(self, since: datetime) -> set[str]:
-        """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql)."""
+        """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql;
+        evaluate_all was a contacts import's until 0041_contact_changes.sql, and its stamps live a week)."""
         return {r[0] for r in self.client.query(
             f"SELECT DISTINCT scope FROM {self.database}.engagement_changes "
             f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows}
@@ -192,13 +193,14 @@ class Store:
                 "AND day != toDate(0)", parameters={"since": _ms(since)})
 
     def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
-        """Queue (stage_queue `batch`) the accounts changed since `since` and those with rows on `days`;
-        returns how many."""
+        """Queue (stage_queue `batch`) the accounts changed since `since`, those of person_day_queue
+        `batch` (PersonDays.update) and those with rows on `days`; returns how many."""
         db = self.database
         self.client.command(
             f"INSERT INTO {db}.stage_queue SELECT %(batch)s, account_id, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
             f"FROM (SELECT account_id FROM {db}.engagement_changes WHERE scope = 'account' "
             f"      AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
+            f"      UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s "
             f"      UNION DISTINCT SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
             f"GROUP BY account_id",
             parameters={"batch": int(batch), "ms": _ms(now), "since": _ms(since), "days": list(days) or [date(1970, 1, 1)]})
