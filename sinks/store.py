@@ -22,6 +22,8 @@ from sinks.traffic_sql import BEHAVIOUR_VERDICTS
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 # Views the dashboard refreshes every few seconds, snapshotted with account_engagement (0010_snapshots.sql).
 SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
+# The same answers from account_daily (0042_rollup_snapshot_views.sql), while it is in step
+ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
 
 
 def _ms(at: datetime) -> int:
@@ -217,10 +219,12 @@ class Store:
         return self.client.query(f"SELECT count() FROM {self.database}.stage_queue WHERE batch = %(batch)s",
                                  parameters={"batch": int(batch)}).result_rows[0][0]
 
-    def snapshot_views(self, now: datetime) -> None:
+    def snapshot_views(self, now: datetime, rollup_in_step: bool = False) -> None:
+        """The dashboard's snapshots of SNAPSHOTS, some from account_daily when `rollup_in_step`."""
         for view in SNAPSHOTS:
+            source = ROLLUP_SNAPSHOTS.get(view, view) if rollup_in_step else view
             self.client.command(f"INSERT INTO {self.database}.{view}_snapshot "
-                                f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.{view}",
+                                f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.{source}",
                                 parameters={"ms": _ms(now)})
 
     def evaluated_stages(self, now: datetime) -> list[tuple]:

@@ -179,7 +179,10 @@ def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day
 
 
 def snapshot_views(store: Store, now: datetime) -> None:
-    store.snapshot_views(now)
+    """The dashboard's other snapshots; those account_daily answers from it unless it is being rebuilt
+    (or torn: the next tick rebuilds it), when it may hold only part of the accounts."""
+    marked = PersonState(store.client, store.database).marked_version()
+    store.snapshot_views(now, rollup_in_step=not PersonDays(store.client, store.database).torn(marked))
 
 
 def detect(store: Store, now: datetime) -> list[StageChange]:

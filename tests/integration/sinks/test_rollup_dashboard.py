@@ -3,7 +3,7 @@ account_daily; FRESHNESS from touch_arrivals) answer what the statements before 
 (pulse/bench/rollups.py BEFORE) once the stage evaluator has run, on random touches with moves."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pulse.bench.rollups import BEFORE
 from sinks.client import engine_reader_client
@@ -30,3 +30,40 @@ def test_rollup_statements_answer_as_before(engine):
                 after = reader.query(getattr(queries, name), parameters=params).result_rows
                 assert sorted(after) == sorted(before), (name, account)
     assert reader.query(queries.ACCOUNT_DAILY, parameters={"account": ACCOUNTS[0]}).result_rows
+
+
+def nonzero(rows: list[tuple], value: int) -> list[tuple]:
+    """Rows whose `value` column is not 0 (a key whose touches all moved away keeps a zero row in either)."""
+    return sorted(r for r in rows if r[value] != 0)
+
+
+def snapshot_of(client, db: str, view: str, at: datetime) -> list[tuple]:
+    return sorted(r[1:] for r in client.query(f"SELECT * FROM {db}.{view}_snapshot WHERE evaluated_at = %(at)s",
+                                              parameters={"at": at}).result_rows)
+
+
+def test_snapshots_from_the_rollup_answer_as_the_views(engine):
+    """channel_awareness and target_channel_daily from account_daily (0042) equal the views over every
+    person-day, after touches with moves; while account_daily is being rebuilt the snapshot thread
+    reads the views (a cleared rollup would show no awareness at all)."""
+    client, settings = engine
+    db = settings.database
+    register(client, db, ACCOUNTS)
+    data = RandomEngagement(client, db, seed=5, spread_days=80)
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # (snapshots keep milliseconds)
+    store = Store(client, db)
+    for _ in range(3):
+        data.round(now, new=300, moves=50)
+        stages.evaluate(store, now)
+        for view, value in (("channel_awareness", 1), ("target_channel_daily", 2)):
+            exact = client.query(f"SELECT * FROM {db}.{view}").result_rows
+            assert nonzero(client.query(f"SELECT * FROM {db}.{view}_rollup").result_rows, value) == nonzero(exact, value)
+            assert nonzero(exact, value), view
+    stages.snapshot_views(store, now)
+    assert snapshot_of(client, db, "channel_awareness", now) == sorted(
+        client.query(f"SELECT * FROM {db}.channel_awareness").result_rows)
+    client.command(f"TRUNCATE TABLE {db}.account_daily")  # as a rebuild does first
+    later = now + timedelta(seconds=1)
+    stages.snapshot_views(store, later)
+    assert snapshot_of(client, db, "channel_awareness", later) == sorted(
+        client.query(f"SELECT * FROM {db}.channel_awareness").result_rows)
