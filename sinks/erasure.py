@@ -45,7 +45,8 @@ WHERE multiSearchAnyCaseInsensitive(payload, %(needles)s)
 """
 COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejected_events", "engagement_rows")
 # tables that views keep per person from the ones above (where a migration made them)
-_KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s"}
+_KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s",
+                    "contact_keys": "person_key IN (SELECT reinterpretAsUInt128(sipHash128(arrayJoin(%(emails)s))))"}
 # tables that views keep a copy of touch versions in (event_id, person), where a migration made them: the owned
 # touches' rows go by id, older versions naming the people by person, as in touches
 _TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")

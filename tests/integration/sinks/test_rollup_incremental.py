@@ -17,7 +17,7 @@ from sinks.erasure import ErasureStore
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
-    CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, random_touch, register, zoned)
+    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, random_touch, register, zoned)
 
 # (hours after the start, new touches, moved touches)
 STEPS = [(0, 300, 0), (1, 60, 30), (2, 0, 40), (9, 40, 10), (24, 0, 0), (25, 50, 20), (48, 0, 0), (49, 0, 30),
@@ -59,6 +59,16 @@ def quiet_accounts(data: RandomEngagement, start: datetime) -> list[str]:
     return sorted({q[0] for q in QUIET})
 
 
+CLAIMED = "claimed@a.example"
+
+
+def claimed_page_view(data: RandomEngagement, at: datetime):
+    row = random_touch(data.rng, at, 0)
+    return msgspec.structs.replace(row, account_id=ACCOUNTS[0], type="page_view", channel="web", person=CLAIMED,
+                                   email=CLAIMED, minutes=Decimal(15), base_minutes=Decimal(15), occurred_at=at,
+                                   received_at=at, day=at.astimezone(ZoneInfo(TZ)).date())
+
+
 def erase(client, db: str, person: str) -> None:
     """sinks/erasure.py's step for the aggregates: the person's rows deleted (no view fires), their
     accounts, days and hashed keys named to the stage evaluator."""
@@ -85,9 +95,11 @@ def test_incremental_equals_full_recomputation(zoned):
         now = start + timedelta(hours=hours)
         if new or moves:
             data.round(now, new, moves)
-        if n == 3:  # confirms a claimed email: that person's web and form minutes count from now on
+        if n == 1:  # only a claimed email's page views: they count once a contacts import confirms it
+            data.writer.write([claimed_page_view(data, now - timedelta(hours=2))])
+        if n == 3:
             unconfirmed = evaluated(client, db, now)
-            add_contacts(client, db, CONTACTS)
+            add_contacts(client, db, CONTACTS + [CLAIMED])
             assert evaluated(client, db, now) != unconfirmed
         if n == 5:
             register(client, db, ["acct-late"])
