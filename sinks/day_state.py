@@ -1,4 +1,4 @@
-"""The stage tick's kept capped person-days and the account-day rollup on them (issue 17; migration 0040).
+"""The stage tick's kept capped person-days and the account-day rollup on them (issue 17; migrations 0040, 0150).
 
 `person_day_minutes` holds each (account, person, day, channel)'s minutes with the daily caps applied, as
 the tick last computed them; `account_daily` their sum per account, day and channel. A tick recomputes the

@@ -1,4 +1,4 @@
-"""The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0039).
+"""The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0150).
 
 `person_state` holds each (account, person)'s contribution to the rules of account_engagement as at the
 day of the tick that wrote it, `account_state` their sum per account. A tick recomputes the people whose

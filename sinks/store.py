@@ -141,7 +141,7 @@ class Store:
 
     def snapshot_stage_batch(self, now: datetime, batch: int) -> None:
         """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
-        tick's formula (account_engagement_tick, 0039_stage_tick_state.sql), which reads less of each
+        tick's formula (account_engagement_tick, 0150_stage_tick_views.sql), which reads less of each
         account's history than the full one."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "

@@ -1,2 +1,2 @@
 -- Issue 17: the incremental tick's evaluation, account_engagement_tick, was created here first;
--- 0039_stage_tick_state.sql holds its text since.
+-- 0150_stage_tick_views.sql holds its text since.

@@ -14,5 +14,5 @@ DROP TABLE IF EXISTS {database}.person_queue;
 
 DROP TABLE IF EXISTS {database}.person_daily;
 
--- The tick's evaluation (account_engagement_tick) was created here; 0039_stage_tick_state.sql makes it now,
+-- The tick's evaluation (account_engagement_tick) was created here; 0150_stage_tick_views.sql makes it now,
 -- reading the per-person rules from kept sums (0038_person_state.sql).

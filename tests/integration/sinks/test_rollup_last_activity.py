@@ -1,4 +1,4 @@
-"""The incremental tick's last activity (account_engagement_tick, 0040_person_day_minutes.sql: an account's
+"""The incremental tick's last activity (account_engagement_tick, 0150_stage_tick_views.sql: an account's
 touches from the day before its last day with minutes, else all of them) against the full evaluation and
 the expected moment: the newest touch moved to another account or re-scored to 0 minutes, a zero-minute
 touch in front of a valid one older than it, a touch dated after today, an account whose touches all left."""
