@@ -16,12 +16,12 @@ from __future__ import annotations
 from clickhouse_connect.driver.client import Client
 
 # the version's own row: account_daily's version for account '' is the last write even when it changed nothing
-_VERSION_ROW = "SELECT '', toUInt128(0), toDate(0), '', %(version)s, 0, 0, 0, 0"
+_VERSION_ROW = "SELECT '', toUInt128(0), toDate(0), '', %(version)s, 0, 0, 0, 0, 0"
 
 # One slice of the accounts (by hash): every person-day's values, nothing to take back.
 REBUILD_SLICE = (
     "INSERT INTO {db}.person_day_in "
-    "SELECT account_id, person_key, day, channel, %(version)s, minutes, touches, 0, 0 "
+    "SELECT account_id, person_key, day, channel, %(version)s, minutes, touches, 0, 0, claimed "
     "FROM {db}.person_day_values(batch = 0, slices = %(slices)s, slice = %(slice)s) "
     "UNION ALL " + _VERSION_ROW)
 
@@ -45,12 +45,13 @@ QUEUE_CONTACTS = (
 # new person-day, or one whose rows an erasure deleted); unchanged ones are not written.
 APPLY_BATCH = (
     "INSERT INTO {db}.person_day_in "
-    "SELECT account_id, person_key, day, channel, %(version)s, n.minutes, n.touches, o.minutes, o.touches "
-    "FROM (SELECT account_id, person_key, day, channel, minutes, touches "
+    "SELECT account_id, person_key, day, channel, %(version)s, n.minutes, n.touches, o.minutes, o.touches, "
+    "       if(n.touches != 0, n.claimed, o.claimed) "
+    "FROM (SELECT account_id, person_key, day, channel, minutes, touches, claimed "
     "      FROM {db}.person_day_values(batch = %(batch)s, slices = 1, slice = 0)) AS n "
     "FULL OUTER JOIN "
     "     (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
-    "             argMax(touches, version) AS touches "
+    "             argMax(touches, version) AS touches, argMax(claimed, version) AS claimed "
     "      FROM {db}.person_day_minutes WHERE (account_id, person_key, day) IN "
     "          (SELECT account_id, person_key, day FROM {db}.person_day_queue WHERE batch = %(batch)s) "
     "        AND day >= (SELECT min(day) FROM {db}.person_day_queue WHERE batch = %(batch)s) "

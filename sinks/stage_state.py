@@ -21,31 +21,69 @@ _VALUES = ("m7", "m30", "m90", "mtd", "ytd", "m_prior28", "engaged", "over_20")
 _NEW = ", ".join(f"n.{v}" for v in _VALUES)
 _OLD = ", ".join(f"o.{v}" for v in _VALUES)
 _ZEROS = ", ".join("0" for _ in _VALUES)
+_INTO = ("INSERT INTO {db}.person_state_in (account_id, person_key, version, " + ", ".join(_VALUES) + ", "
+         + ", ".join(f"o_{v}" for v in _VALUES) + ", confirmed) ")
+_LATEST = ", ".join(f"argMax({v}, version) AS {v}" for v in (*_VALUES, "confirmed"))
 # the version's own row: account_state's max(version) is the last write even when it changed nobody
-_VERSION_ROW = f"SELECT '', toUInt128(0), %(version)s, {_ZEROS}, {_ZEROS}"
+_VERSION_ROW = f"SELECT '', toUInt128(0), %(version)s, {_ZEROS}, {_ZEROS}, 0"
 
 # A rebuild of one slice of the accounts (hash of the account): everyone's values, nothing to take back.
 REBUILD_SLICE = (
-    "INSERT INTO {db}.person_state_in "
-    "SELECT account_id, person_key, %(version)s, {new}, {zeros} "
+    _INTO + "SELECT account_id, person_key, %(version)s, {new}, {zeros}, n.confirmed "
     "FROM {db}.person_windows(today = %(today)s, slices = %(slices)s, slice = %(slice)s, batch = 0) AS n "
     "UNION ALL " + _VERSION_ROW)
 
 # The people of one person_queue batch: their values now, with what they had (none: zeros); unchanged
 # people are not written.
 APPLY_BATCH = (
-    "INSERT INTO {db}.person_state_in "
-    "SELECT q.account_id, q.person_key, %(version)s, {new}, {old} "
+    _INTO + "SELECT q.account_id, q.person_key, %(version)s, {new}, {old}, n.confirmed "
     "FROM (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) AS q "
     "LEFT JOIN {db}.person_windows(today = %(today)s, slices = 1, slice = 0, batch = %(batch)s) AS n "
     "    ON n.account_id = q.account_id AND n.person_key = q.person_key "
-    "LEFT JOIN (SELECT account_id, person_key, " + ", ".join(f"argMax({v}, version) AS {v}" for v in _VALUES) + " "
+    "LEFT JOIN (SELECT account_id, person_key, " + _LATEST + " "
     "           FROM {db}.person_state WHERE (account_id, person_key) IN "
     "               (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
     "           GROUP BY account_id, person_key) AS o "
     "    ON o.account_id = q.account_id AND o.person_key = q.person_key "
-    "WHERE ({new}) != ({old}) "
+    "WHERE ({new}, n.confirmed) != ({old}, o.confirmed) "
     "UNION ALL " + _VERSION_ROW)
+
+# Which days each window of person_windows (0150_stage_tick_views.sql) holds as at a reporting day `t`.
+_WINDOWS = {"m7": "day > {t} - 7", "m30": "day > {t} - 30", "m90": "day > {t} - 90",
+            "mtd": "day >= toStartOfMonth({t})", "ytd": "day >= toStartOfYear({t})",
+            "m_prior28": "day BETWEEN {t} - 34 AND {t} - 7"}
+_SUMS = list(_WINDOWS)
+
+
+def _moved(window: str, claimed: int) -> str:
+    """What the reporting day's move from `before` to `today` adds to a window's minutes of one kind."""
+    def inside(t: str) -> str:
+        return f"claimed = {claimed} AND day > {t} - 400 AND day <= {t} AND {_WINDOWS[window].format(t=t)}"
+    return f"sumIf(minutes, {inside('toDate(%(today)s)')}) - sumIf(minutes, {inside('toDate(%(before)s)')})"
+
+
+# The people with a day on a window's edge (not those recomputed whole: person_queue `batch`): their sums
+# shifted by those days' minutes, claimed ones only for a confirmed person; engaged and over_20 follow.
+SHIFT = (
+    _INTO + "SELECT * FROM (SELECT d.account_id AS account_id, d.person_key AS person_key, %(version)s, "
+    + ", ".join(f"o.{v} + d.u_{v} + if(o.confirmed = 1, d.c_{v}, 0) AS {v}" for v in _SUMS) + ", "
+    "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged, "
+    "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 >= 20) AS over_20, "
+    + ", ".join(f"o.{v} AS o_{v}" for v in _VALUES) + ", o.confirmed AS confirmed "
+    "FROM (SELECT account_id, person_key, "
+    + ", ".join(f"{_moved(v, 0)} AS u_{v}, {_moved(v, 1)} AS c_{v}" for v in _SUMS) + " "
+    "      FROM (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
+    "                   argMax(claimed, version) AS claimed "
+    "            FROM {db}.person_day_minutes WHERE day IN %(days)s GROUP BY account_id, person_key, day, channel) "
+    "      WHERE (account_id, person_key) NOT IN "
+    "          (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
+    "      GROUP BY account_id, person_key) AS d "
+    "INNER JOIN (SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state "
+    "            WHERE (account_id, person_key) IN "
+    "                (SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s) "
+    "            GROUP BY account_id, person_key) AS o "
+    "    ON o.account_id = d.account_id AND o.person_key = d.person_key) "
+    "WHERE (" + ", ".join(_VALUES) + ") != (" + ", ".join(f"o_{v}" for v in _VALUES) + ")")
 
 # People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those with days
 # on the given days: their windows gained or lost a day (read by account first: the accounts with rows
@@ -84,7 +122,7 @@ class PersonState:
 
     def update(self, batch: int, days: Sequence[date], today: date, version: int) -> None:
         """Recompute the people whose days person_day_queue `batch` holds and those with days on `days`
-        (person_queue `batch` names them: the bench counts them there)."""
+        (person_queue `batch` names them: the bench counts them there) from their own days."""
         db = self.db
         sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
         parameters = {"batch": batch, "days": list(days), "today": today, "version": version}
@@ -93,3 +131,9 @@ class PersonState:
             f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",
             parameters=parameters)
         self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD), parameters=parameters)
+
+    def shift(self, batch: int, days: Sequence[date], before: date, today: date, version: int) -> None:
+        """Move the other people with days on `days` from reporting day `before` to `today` by those days'
+        minutes (their confirmation cannot change: its 400 days' edges are recomputed whole by update)."""
+        self.client.command(SHIFT.format(db=self.db), parameters={
+            "batch": batch, "days": list(days), "before": before, "today": today, "version": version})

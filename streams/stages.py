@@ -107,6 +107,17 @@ def window_days(before: date, today: date) -> set[date]:
     return days
 
 
+def confirmation_days(before: date, today: date) -> set[date]:
+    """Pure: the days that enter or leave the 400 days in which a signed touch confirms a person (0100_views.sql)
+    when the reporting day moves from `before` to `today`: those people are recomputed whole."""
+    days: set[date] = set()
+    d = before + timedelta(days=1)
+    while d <= today:
+        days.update((d, d - timedelta(days=400)))
+        d += timedelta(days=1)
+    return days
+
+
 def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     """Recompute what changed and re-decide the accounts it may move, as at `now`; returns seconds until
     the next. The first evaluation, one after a long gap, a change of the scoring settings, a contacts
@@ -169,11 +180,14 @@ def _decide_all(store: Store, now: datetime) -> None:
 
 def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day: date, since: datetime,
                     today: date, version: int) -> None:
-    """The people whose days changed (the batch PersonDays.update queued), and those a new day moves,
-    recomputed; the accounts changed since `since` and those a new day moves decided."""
+    """The people whose days changed (the batch PersonDays.update queued), and those whose confirmation a
+    new day may change, recomputed; the others a new day moves shifted by the days that entered or left
+    their windows; the accounts changed since `since` and those a new day moves decided."""
     days = sorted(window_days(marked_day, today))
     batch = int(now.timestamp() * 1000)
-    people.update(batch, days, today, version)
+    people.update(batch, sorted(confirmation_days(marked_day, today)), today, version)
+    if days:
+        people.shift(batch, days, marked_day, today, version)
     if store.queue_stage_accounts(batch, now, since, days):
         store.snapshot_stage_batch(now, batch)
 

@@ -89,6 +89,7 @@ def _ticks(client, size: int, fresh: int) -> dict:
     out["day_boundary_tick_s"], out["day_boundary_tick_cpu_s"] = _cpu_timed(stages.evaluate, store, boundary,
                                                                             margin=timedelta(0))
     out["day_boundary_accounts"], out["day_boundary_people"] = _queued(client, boundary)
+    out["day_boundary_people_shifted"] = people_shifted(client, DB, boundary)
     return out
 
 
@@ -104,6 +105,15 @@ def _queued(client, at: datetime) -> tuple[int, int]:
     b = {"b": int(at.timestamp() * 1000)}
     return tuple(client.query(f"SELECT count() FROM {DB}.{table} WHERE batch = %(b)s", parameters=b).result_rows[0][0]
                  for table in ("stage_queue", "person_queue"))
+
+
+def people_shifted(client, db: str, at: datetime) -> int:
+    """People whose kept sums the latest tick, taken at `at`, shifted by the days on a window's edge
+    (PersonState.shift): written by it, not recomputed (not in its person_queue batch)."""
+    return client.query(
+        f"SELECT count() FROM {db}.person_state WHERE version = (SELECT argMax(state_version, marked_at) "
+        f"FROM {db}.stage_marks) AND (account_id, person_key) NOT IN (SELECT account_id, person_key "
+        f"FROM {db}.person_queue WHERE batch = %(b)s)", parameters={"b": int(at.timestamp() * 1000)}).result_rows[0][0]
 
 
 def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1000) -> Iterator[tuple[int, dict]]:

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS {database}.person_day_minutes
     version    UInt64 COMMENT 'The tick that wrote it (stage_marks.state_version)',
     minutes    Decimal(38, 2) COMMENT 'Engagement minutes, daily caps applied',
     touches    Int64,
+    claimed    UInt8 COMMENT 'A web or form touch of a person known by an email: counts once the person is confirmed',
     INDEX idx_version version TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(version)
@@ -78,12 +79,12 @@ COMMENT 'Engagement per account, day and channel (caps applied per person-day), 
 CREATE TABLE IF NOT EXISTS {database}.person_day_in
 (
     account_id String, person_key UInt128, day Date, channel LowCardinality(String), version UInt64,
-    minutes Decimal(38, 2), touches Int64, o_minutes Decimal(38, 2), o_touches Int64
+    minutes Decimal(38, 2), touches Int64, o_minutes Decimal(38, 2), o_touches Int64, claimed UInt8
 )
 ENGINE = Null;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.person_day_minutes_mv TO {database}.person_day_minutes AS
-SELECT account_id, person_key, day, channel, version, minutes, touches
+SELECT account_id, person_key, day, channel, version, minutes, touches, claimed
 FROM {database}.person_day_in WHERE account_id != '';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_daily_mv TO {database}.account_daily AS

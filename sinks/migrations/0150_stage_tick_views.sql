@@ -22,8 +22,10 @@ SELECT account_id, person_key, day, channel,
            + if(sum(b) > cap,
                 toDecimal128(round(sum(pm) * cap / sum(b), 2), 2),
                 toDecimal128(sum(pm), 2))), 2) AS minutes,
-       sum(n) AS touches
-FROM (SELECT account_id, person_key, day, channel, minutes AS m, touches AS n, pv_base AS b, pv_minutes AS pm
+       sum(n) AS touches,
+       toUInt8(channel IN ('web', 'form') AND position(any(who), '@') > 0) AS claimed
+FROM (SELECT account_id, person_key, day, channel, person AS who, minutes AS m, touches AS n, pv_base AS b,
+             pv_minutes AS pm
       FROM {database}.person_days
       WHERE if({batch:UInt64} = 0, modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32},
                (account_id, person_key, day) IN (SELECT account_id, person_key, day FROM {database}.person_day_queue
@@ -96,7 +98,8 @@ per_person AS
 SELECT account_id, person_key,
        toDecimal128(m7, 2) AS m7, toDecimal128(m30, 2) AS m30, toDecimal128(m90, 2) AS m90,
        toDecimal128(mtd, 2) AS mtd, toDecimal128(ytd, 2) AS ytd, toDecimal128(m_prior28, 2) AS m_prior28,
-       toUInt8(person != '' AND m90 > 0) AS engaged, toUInt8(person != '' AND m90 >= 20) AS over_20
+       toUInt8(person != '' AND m90 > 0) AS engaged, toUInt8(person != '' AND m90 >= 20) AS over_20,
+       toUInt8(confirmed) AS confirmed
 FROM per_person;
 
 -- account_engagement_tick: account_engagement_eval's columns for the accounts of one stage_queue batch,

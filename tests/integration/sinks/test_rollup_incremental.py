@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from pulse.bench.rollups import people_shifted
 from sinks.erasure import ErasureStore
 from sinks.store import Store
 from streams import stages
@@ -90,7 +91,7 @@ def test_incremental_equals_full_recomputation(zoned):
     start = datetime.now(timezone.utc).replace(hour=0, minute=30, second=0, microsecond=0)  # 16:30 or 17:30 local
     data = RandomEngagement(client, db, seed=7, spread_days=100)
     register(client, db, quiet_accounts(data, start))
-    queued, marks = [], []
+    queued, marks, shifted = [], [], []
     for n, (hours, new, moves) in enumerate(STEPS):
         now = start + timedelta(hours=hours)
         if new or moves:
@@ -109,6 +110,7 @@ def test_incremental_equals_full_recomputation(zoned):
         stages.record(store, stages.detect(store, now))
         queued.append(client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(b)s",
                                    parameters={"b": int(now.timestamp() * 1000)}).result_rows[0][0])
+        shifted.append(people_shifted(client, db, now))
         full = evaluated(client, db, now)
         marks.append(mark_of(client, db, now) + (len(full),))
         assert snapshot(client, db) == [tuple(r) for r in full], (n, hours)
@@ -128,6 +130,8 @@ def test_incremental_equals_full_recomputation(zoned):
     assert [n for n, kind in enumerate(kinds) if kind == "full"] == [0, 8, 10], kinds  # 8 and 10: gaps of days
     # 24 h: no touch, the same local day (16:30 after 01:30): nothing to decide; 48 h: a new local day
     assert marks[4][:2] == ("changed", 0) and kinds[6] == "day", marks
+    # at a day boundary most people with a day on a window's edge are shifted, not recomputed
+    assert all(shifted[n] > 0 for n, kind in enumerate(kinds) if kind == "day"), (kinds, shifted)
     assert any(0 < m[1] < m[4] for m in marks if m[0] == "changed"), marks
 
 
@@ -154,10 +158,10 @@ def fresh_sums(client, db: str) -> dict:
 TORN = {
     # a person's new values written to person_state only
     "person_state": "INSERT INTO {db}.person_state SELECT account_id, person_key, {v}, m7 + 50, m30 + 50, m90 + 50, "
-                    "mtd, ytd, m_prior28, 1, 1 FROM {db}.person_state FINAL WHERE m90 > 0 LIMIT 1",
+                    "mtd, ytd, m_prior28, 1, 1, confirmed FROM {db}.person_state FINAL WHERE m90 > 0 LIMIT 1",
     # a person-day's new minutes written to person_day_minutes only (account_daily not told)
     "person_day_minutes": "INSERT INTO {db}.person_day_minutes SELECT account_id, person_key, day, channel, {v}, "
-                          "minutes + 50, touches + 1 FROM {db}.person_day_minutes FINAL WHERE minutes > 0 LIMIT 1",
+                          "minutes + 50, touches + 1, claimed FROM {db}.person_day_minutes FINAL WHERE minutes > 0 LIMIT 1",
     # a rebuild cleared the account-day rollup and died before writing anything
     "account_daily cleared": "TRUNCATE TABLE {db}.account_daily",
 }

@@ -1,10 +1,11 @@
 """window_days: at a day boundary, every day whose place in one of account_engagement's windows
-changed is named (checked against the windows themselves, day by day, over two years of boundaries)."""
+changed is named (checked against the windows themselves, day by day, over two years of boundaries);
+confirmation_days: exactly the days whose place in the 400 days of confirmation changed."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from streams.stages import MAX_GAP_DAYS, window_days
+from streams.stages import MAX_GAP_DAYS, confirmation_days, window_days
 
 
 def windows(day: date, today: date) -> tuple[bool, ...]:
@@ -30,3 +31,18 @@ def test_every_day_that_changes_window_is_named():
 
 def test_same_day_names_nothing():
     assert window_days(date(2026, 3, 4), date(2026, 3, 4)) == set()
+
+
+def test_confirmation_days_are_those_entering_or_leaving_the_400_days():
+    def confirming(day: date, today: date) -> bool:
+        return today - timedelta(days=400) < day <= today
+    start = date(2025, 12, 1)
+    for offset in range(0, 430, 7):
+        before = start + timedelta(days=offset)
+        for gap in range(1, MAX_GAP_DAYS + 1):
+            today = before + timedelta(days=gap)
+            days = (today - timedelta(days=back) for back in range(-3, 410))
+            changed = {day for day in days if confirming(day, before) != confirming(day, today)}
+            assert confirmation_days(before, today) == changed, (before, today)
+            assert changed <= window_days(before, today)
+
