@@ -82,13 +82,17 @@ class PersonDays:
         self.client.command(REBUILD_SLICE.format(db=self.db), parameters={
             "version": version, "slices": int(slices), "slice": int(index)})
 
-    def update(self, batch: int, since_ms: int, version: int) -> int:
-        """Recompute the person-days changed since `since_ms`, and those of the people a contacts import
-        named since then (queued as person_day_queue `batch`, which the people's update and the accounts'
-        queue then read); returns how many."""
+    def contacts_changed(self, since_ms: int) -> int:
+        """How many contacts were written since `since_ms` (0041_contact_changes.sql)."""
+        return self.client.query(CONTACTS_CHANGED.format(db=self.db), parameters={"since": since_ms}).result_rows[0][0]
+
+    def update(self, batch: int, since_ms: int, version: int, with_contacts: bool) -> int:
+        """Recompute the person-days changed since `since_ms`, and `with_contacts` those of the people a
+        contacts import named since then (queued as person_day_queue `batch`, which the people's update and
+        the accounts' queue then read); returns how many."""
         parameters = {"batch": batch, "since": since_ms, "version": version}
         self.client.command(QUEUE_CHANGED.format(db=self.db), parameters=parameters)
-        if self.client.query(CONTACTS_CHANGED.format(db=self.db), parameters=parameters).result_rows[0][0]:
+        if with_contacts:
             self.client.command(QUEUE_CONTACTS.format(db=self.db), parameters=parameters)
         self.client.command(APPLY_BATCH.format(db=self.db), parameters=parameters)
         return self.client.query(f"SELECT count() FROM {self.db}.person_day_queue WHERE batch = %(batch)s",

@@ -90,6 +90,9 @@ MARGIN = timedelta(seconds=10)
 WINDOW_EDGES = (0, 7, 30, 35, 90, 400)
 # Longer without an evaluation (engagement_changes keeps a week): everything is evaluated again.
 MAX_GAP_DAYS = 5
+# A contacts import naming more people than this rebuilds every person's sums, slice by slice, instead of
+# recomputing its people in one batch, which would hold them all at once (a first import of 1M contacts).
+CONTACTS_TO_RECOMPUTE = 10_000
 
 
 def window_days(before: date, today: date) -> set[date]:
@@ -105,6 +108,10 @@ def window_days(before: date, today: date) -> set[date]:
         if not same:
             days.update(starts + timedelta(days=i) for i in range((before - starts).days + 1))
     return days
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def confirmation_days(before: date, today: date) -> set[date]:
@@ -129,16 +136,20 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     mark = store.stage_mark()
     people, days = PersonState(store.client, store.database), PersonDays(store.client, store.database)
     marked = people.marked_version()
-    version = max(int(now.timestamp() * 1000), marked + 1)
+    version = max(_ms(now), marked + 1)
+    contacts = 0
     if mark is None or not 0 <= (today - mark[1]).days <= MAX_GAP_DAYS:
         scopes = {"refold_all"}
     else:
         scopes = store.change_scopes(mark[0] - margin)
+        contacts = days.contacts_changed(_ms(mark[0] - margin))
+        if contacts > CONTACTS_TO_RECOMPUTE:
+            scopes.add("evaluate_all")
     torn = people.torn(marked) or days.torn(marked)
     if "refold_all" in scopes or torn:
         _refold(store, days, version)
     else:
-        days.update(int(now.timestamp() * 1000), int((mark[0] - margin).timestamp() * 1000), version)
+        days.update(_ms(now), _ms(mark[0] - margin), version, with_contacts=0 < contacts <= CONTACTS_TO_RECOMPUTE)
         store.note_account_days(mark[0] - margin)
     if scopes & {"refold_all", "evaluate_all"} or torn:
         kind = "full"
@@ -172,7 +183,7 @@ def _decide_all(store: Store, now: datetime) -> None:
     """Every account, slice by slice, with the tick's formula over the state just rebuilt (batches apart
     from any tick's: a tick's batch is its moment in ms)."""
     slices = _slices(store)
-    first = int(now.timestamp() * 1000) * 1000
+    first = _ms(now) * 1000
     for i in range(slices):
         if store.queue_account_slice(first + i, now, slices, i):
             store.snapshot_stage_batch(now, first + i)
@@ -184,7 +195,7 @@ def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day
     new day may change, recomputed; the others a new day moves shifted by the days that entered or left
     their windows; the accounts changed since `since` and those a new day moves decided."""
     days = sorted(window_days(marked_day, today))
-    batch = int(now.timestamp() * 1000)
+    batch = _ms(now)
     people.update(batch, sorted(confirmation_days(marked_day, today)), today, version)
     if days:
         people.shift(batch, days, marked_day, today, version)

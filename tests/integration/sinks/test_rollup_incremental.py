@@ -191,6 +191,29 @@ def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned, torn):
     assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
 
 
+def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
+    """An import naming more people than CONTACTS_TO_RECOMPUTE (a first import of the CRM's contacts)
+    rebuilds every person's sums rather than recomputing its people in one batch; a small one does not."""
+    client, db = zoned
+    store = Store(client, db)
+    register(client, db)
+    monkeypatch.setattr(stages, "CONTACTS_TO_RECOMPUTE", 1)
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    data = RandomEngagement(client, db, seed=3, spread_days=40)
+    data.round(start, 200, 0)
+    data.writer.write([claimed_page_view(data, start - timedelta(hours=1))])
+    stages.evaluate(store, start, margin=timedelta(0))
+    kinds = []
+    for hours, contacts in ((1, [CLAIMED]), (2, CONTACTS + ["nobody@a.example"])):
+        now = start + timedelta(hours=hours)
+        add_contacts(client, db, contacts)
+        stages.evaluate(store, now, margin=timedelta(0))
+        kinds.append(mark_of(client, db, now)[0])
+        assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, now)]
+        assert kept_sums(client, db) == fresh_sums(client, db)
+    assert kinds == ["changed", "full"]
+
+
 def mark_of(client, db: str, now: datetime) -> tuple:
     """(kind, decided, took_ms, snapshot rows at `now`) of the evaluation taken at `now`."""
     at = {"ms": int(now.timestamp() * 1000)}
