@@ -1,10 +1,12 @@
-"""The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0150).
+"""The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0044, 0150).
 
 `person_state` holds each (account, person)'s contribution to the rules of account_engagement as at the
-day of the tick that wrote it, `account_state` their sum per account. A tick recomputes the people whose
-days changed since its last mark and, when the reporting day moved, those with days on a window's edge;
-each recomputation writes the new values with the old ones, and account_state adds the difference. A
-rebuild (the first tick, a contacts import, a change of the caps, a torn write) computes everyone again.
+day of the tick that wrote it, and whether the person is confirmed; `account_state` the sums per account.
+A tick recomputes the people whose days changed since its last mark (and those a contacts import names)
+from their own days; when the reporting day moved, it recomputes those whose 400 days of confirmation
+gained or lost a day, and shifts the others with a day on a window's edge by that day's minutes. Each
+write carries the new values with the old ones, and account_state adds the difference. A rebuild (the
+first tick, a large contacts import, a change of the caps, a torn write) computes everyone again.
 
 Every write is versioned, with a row for account '' that carries only the version, so the account sums
 always show the last version written: a tick that died between the two tables (or before its mark)
