@@ -98,11 +98,7 @@ CONTACTS_TO_RECOMPUTE = 10_000
 def window_days(before: date, today: date) -> set[date]:
     """Pure: the days whose accounts' numbers may change when the reporting day moves from `before` to
     `today` with no new touch: a day that entered or left a window, the month (year) to date that ended."""
-    days: set[date] = set()
-    d = before + timedelta(days=1)
-    while d <= today:
-        days.update(d - timedelta(days=k) for k in WINDOW_EDGES)
-        d += timedelta(days=1)
+    days = _edge_days(before, today, WINDOW_EDGES)
     for starts, same in ((before.replace(day=1), before.month == today.month and before.year == today.year),
                          (before.replace(month=1, day=1), before.year == today.year)):
         if not same:
@@ -117,10 +113,15 @@ def _ms(at: datetime) -> int:
 def confirmation_days(before: date, today: date) -> set[date]:
     """Pure: the days that enter or leave the 400 days in which a signed touch confirms a person (0100_views.sql)
     when the reporting day moves from `before` to `today`: those people are recomputed whole."""
+    return _edge_days(before, today, (0, 400))
+
+
+def _edge_days(before: date, today: date, edges: tuple[int, ...]) -> set[date]:
+    """Each day that became the reporting day after `before` up to `today`, less each of `edges` days."""
     days: set[date] = set()
     d = before + timedelta(days=1)
     while d <= today:
-        days.update((d, d - timedelta(days=400)))
+        days.update(d - timedelta(days=k) for k in edges)
         d += timedelta(days=1)
     return days
 
