@@ -41,23 +41,34 @@ QUEUE_CONTACTS = (
     "                     WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')) "
     "GROUP BY account_id, person_key, day")
 
+# The kept values of one queue batch's person-days on `days`. Each key costs an index search in every part
+# it may be in: today's traffic (from yesterday on) is looked up in this month's partition only, apart from
+# the few late touches, which may be in any.
+_KEPT = ("SELECT account_id, person_key, day, channel, minutes, touches, claimed, version "
+         "FROM {{db}}.person_day_minutes WHERE {days} AND (account_id, person_key, day) IN "
+         "    (SELECT account_id, person_key, day FROM {{db}}.person_day_queue WHERE batch = %(batch)s AND {days})")
+
 # The person-days of one queue batch: their values now against the kept ones (either may be missing: a
-# new person-day, or one whose rows an erasure deleted); unchanged ones are not written.
-APPLY_BATCH = (
-    "INSERT INTO {db}.person_day_in "
-    "SELECT account_id, person_key, day, channel, %(version)s, n.minutes, n.touches, o.minutes, o.touches, "
-    "       if(n.touches != 0, n.claimed, o.claimed) "
-    "FROM (SELECT account_id, person_key, day, channel, minutes, touches, claimed "
+# new person-day, or one whose rows an erasure deleted); only changed ones are kept (person_day_batch, 0046:
+# the people's step reads them too), then written.
+STAGE_BATCH = (
+    "INSERT INTO {db}.person_day_batch "
+    "    (batch, account_id, person_key, day, channel, minutes, touches, o_minutes, o_touches, claimed, named) "
+    "SELECT %(batch)s, account_id, person_key, day, channel, n.minutes, n.touches, o.minutes, o.touches, "
+    "       if(n.touches != 0, n.claimed, o.claimed), if(n.touches != 0, n.named, 1) "
+    "FROM (SELECT account_id, person_key, day, channel, minutes, touches, claimed, named "
     "      FROM {db}.person_day_values(batch = %(batch)s, slices = 1, slice = 0)) AS n "
     "FULL OUTER JOIN "
     "     (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
     "             argMax(touches, version) AS touches, argMax(claimed, version) AS claimed "
-    "      FROM {db}.person_day_minutes WHERE (account_id, person_key, day) IN "
-    "          (SELECT account_id, person_key, day FROM {db}.person_day_queue WHERE batch = %(batch)s) "
-    "        AND day >= (SELECT min(day) FROM {db}.person_day_queue WHERE batch = %(batch)s) "
+    "      FROM (" + _KEPT.format(days="day >= today() - 1") + " UNION ALL " + _KEPT.format(days="day < today() - 1") + ") "
     "      GROUP BY account_id, person_key, day, channel) AS o "
     "USING (account_id, person_key, day, channel) "
-    "WHERE (n.minutes, n.touches) != (o.minutes, o.touches) "
+    "WHERE (n.minutes, n.touches) != (o.minutes, o.touches)")
+APPLY_BATCH = (
+    "INSERT INTO {db}.person_day_in "
+    "SELECT account_id, person_key, day, channel, %(version)s, minutes, touches, o_minutes, o_touches, claimed "
+    "FROM {db}.person_day_batch WHERE batch = %(batch)s "
     "UNION ALL " + _VERSION_ROW)
 
 
@@ -91,9 +102,14 @@ class PersonDays:
         contacts import named since then (queued as person_day_queue `batch`, which the people's update and
         the accounts' queue then read); returns how many."""
         parameters = {"batch": batch, "since": since_ms, "version": version}
+        if self.client.query(f"SELECT count() FROM {self.db}.person_day_batch WHERE batch = %(batch)s",
+                             parameters=parameters).result_rows[0][0]:
+            # its differences would be taken twice (a clock set back to a moment a tick already had)
+            raise RuntimeError(f"stage tick {batch} already ran: the next tick, at a later moment, does its work")
         self.client.command(QUEUE_CHANGED.format(db=self.db), parameters=parameters)
         if with_contacts:
             self.client.command(QUEUE_CONTACTS.format(db=self.db), parameters=parameters)
-        self.client.command(APPLY_BATCH.format(db=self.db), parameters=parameters)
+        for sql in (STAGE_BATCH, APPLY_BATCH):
+            self.client.command(sql.format(db=self.db), parameters=parameters)
         return self.client.query(f"SELECT count() FROM {self.db}.person_day_queue WHERE batch = %(batch)s",
                                  parameters=parameters).result_rows[0][0]

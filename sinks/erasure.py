@@ -47,6 +47,8 @@ COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejecte
 # tables that views keep per person from the ones above (where a migration made them)
 _KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s",
                     "contact_keys": "person_key IN (SELECT reinterpretAsUInt128(sipHash128(arrayJoin(%(emails)s))))"}
+# the stage tick's person-days (0038) and their last days apart (0045): raw sums per person, by person
+PERSON_DAY_TABLES = ("person_days", "person_days_recent")
 # tables that views keep a copy of touch versions in (event_id, person), where a migration made them: the owned
 # touches' rows go by id, older versions naming the people by person, as in touches
 _TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")
@@ -117,8 +119,9 @@ class ErasureStore:
         self._forget_older_versions(p)
         changed, people_changed = self._account_days(p), self._people(p)
         self._delete("engagement_daily", "kind = 'touch' AND person IN %(people)s", p)
-        if self._exists("person_days"):
-            self._delete("person_days", "person IN %(people)s", p)
+        for table in PERSON_DAY_TABLES:  # before the stamps below: the next tick reads them
+            if self._exists(table):
+                self._delete(table, "person IN %(people)s", p)
         self._mark_changed(changed, people_changed)
         counts["identity_links"] = self._delete("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p,
                                            count=True)

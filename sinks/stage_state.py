@@ -2,11 +2,13 @@
 
 `person_state` holds each (account, person)'s contribution to the rules of account_engagement as at the
 day of the tick that wrote it, and whether the person is confirmed; `account_state` the sums per account.
-A tick recomputes the people whose days changed since its last mark (and those a contacts import names)
-from their own days; when the reporting day moved, it recomputes those whose 400 days of confirmation
-gained or lost a day, and shifts the others with a day on a window's edge by that day's minutes. Each
-write carries the new values with the old ones, and account_state adds the difference. A rebuild (the
-first tick, a large contacts import, a change of the caps, a torn write) computes everyone again.
+A tick moves the people whose days changed since its last mark by the differences of those person-days
+(sinks/day_state.py keeps them per tick), and recomputes from their own days only those whose confirmation
+the change may move, and those a contacts import names; when the reporting day moved, it recomputes the
+changed people and those whose 400 days of confirmation gained or lost a day, and shifts the others with a
+day on a window's edge by that day's minutes. Each write carries the new values with the old ones, and
+account_state adds the difference. A rebuild (the first tick, a large contacts import, a change of the
+caps, a torn write) computes everyone again.
 
 Every write is versioned, with a row for account '' that carries only the version, so the account sums
 always show the last version written: a tick that died between the two tables (or before its mark)
@@ -42,13 +44,14 @@ APPLY_BATCH = (
     "FROM (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) AS q "
     "LEFT JOIN {db}.person_windows(today = %(today)s, slices = 1, slice = 0, batch = %(batch)s) AS n "
     "    ON n.account_id = q.account_id AND n.person_key = q.person_key "
-    "LEFT JOIN (SELECT account_id, person_key, " + _LATEST + " "
-    "           FROM {db}.person_state WHERE (account_id, person_key) IN "
-    "               (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
-    "           GROUP BY account_id, person_key) AS o "
-    "    ON o.account_id = q.account_id AND o.person_key = q.person_key "
+    "LEFT JOIN ({before}) AS o ON o.account_id = q.account_id AND o.person_key = q.person_key "
     "WHERE ({new}, n.confirmed) != ({old}, o.confirmed) "
     "UNION ALL " + _VERSION_ROW)
+
+# What the people of person_queue `batch` had (a tick that moves people by differences read it already)
+_QUEUED_BEFORE = ("SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state WHERE (account_id, person_key) IN "
+                  "    (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
+                  "GROUP BY account_id, person_key")
 
 # Which days each window of person_windows (0150_stage_tick_views.sql) holds as at a reporting day `t`.
 _WINDOWS = {"m7": "day > {t} - 7", "m30": "day > {t} - 30", "m90": "day > {t} - 90",
@@ -64,28 +67,83 @@ def _moved(window: str, claimed: int) -> str:
     return f"sumIf(minutes, {inside('toDate(%(today)s)')}) - sumIf(minutes, {inside('toDate(%(before)s)')})"
 
 
+def _changed(window: str, claimed: int) -> str:
+    """What a tick's changed person-days (person_day_batch) add to a window's minutes of one kind."""
+    t = "toDate(%(today)s)"
+    return (f"sumIf(minutes - o_minutes, claimed = {claimed} AND day > {t} - 400 AND day <= {t} "
+            f"AND {_WINDOWS[window].format(t=t)})")
+
+
+def _move(differences: str, join: str, old: str, confirmed: str = "o.confirmed") -> str:
+    """People's sums moved by `differences` (per person: u_<sum> of minutes that always count, c_<sum> of
+    claimed ones, which count only for a confirmed person) from their old state `old` (`join`ed to them);
+    engaged and over_20 follow; people left as they were are not written."""
+    return (
+        _INTO + "SELECT account_id, person_key, version, " + ", ".join(_VALUES) + ", "
+        + ", ".join(f"o_{v}" for v in _VALUES) + ", confirmed "
+        "FROM (SELECT d.account_id AS account_id, d.person_key AS person_key, %(version)s AS version, "
+        + ", ".join(f"o.{v} + d.u_{v} + if(o.confirmed = 1, d.c_{v}, 0) AS {v}" for v in _SUMS) + ", "
+        "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged, "
+        "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 >= 20) AS over_20, "
+        + ", ".join(f"o.{v} AS o_{v}" for v in _VALUES) + f", {confirmed} AS confirmed, o.confirmed AS was "
+        f"FROM ({differences}) AS d {join} ({old}) AS o "
+        "    ON o.account_id = d.account_id AND o.person_key = d.person_key) "
+        "WHERE (" + ", ".join(_VALUES) + ", confirmed) != (" + ", ".join(f"o_{v}" for v in _VALUES) + ", was)")
+
+
+_NOT_WHOLE = ("(account_id, person_key) NOT IN "
+              "(SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s)")
+
 # The people with a day on a window's edge (not those recomputed whole: person_queue `batch`): their sums
-# shifted by those days' minutes, claimed ones only for a confirmed person; engaged and over_20 follow.
-SHIFT = (
-    _INTO + "SELECT * FROM (SELECT d.account_id AS account_id, d.person_key AS person_key, %(version)s, "
-    + ", ".join(f"o.{v} + d.u_{v} + if(o.confirmed = 1, d.c_{v}, 0) AS {v}" for v in _SUMS) + ", "
-    "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged, "
-    "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 >= 20) AS over_20, "
-    + ", ".join(f"o.{v} AS o_{v}" for v in _VALUES) + ", o.confirmed AS confirmed "
-    "FROM (SELECT account_id, person_key, "
+# shifted by those days' minutes.
+SHIFT = _move(
+    "SELECT account_id, person_key, "
     + ", ".join(f"{_moved(v, 0)} AS u_{v}, {_moved(v, 1)} AS c_{v}" for v in _SUMS) + " "
-    "      FROM (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
-    "                   argMax(claimed, version) AS claimed "
-    "            FROM {db}.person_day_minutes WHERE day IN %(days)s GROUP BY account_id, person_key, day, channel) "
-    "      WHERE (account_id, person_key) NOT IN "
-    "          (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
-    "      GROUP BY account_id, person_key) AS d "
-    "INNER JOIN (SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state "
-    "            WHERE (account_id, person_key) IN "
-    "                (SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s) "
-    "            GROUP BY account_id, person_key) AS o "
-    "    ON o.account_id = d.account_id AND o.person_key = d.person_key) "
-    "WHERE (" + ", ".join(_VALUES) + ") != (" + ", ".join(f"o_{v}" for v in _VALUES) + ")")
+    "FROM (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
+    "             argMax(claimed, version) AS claimed "
+    "      FROM {db}.person_day_minutes WHERE day IN %(days)s GROUP BY account_id, person_key, day, channel) "
+    "WHERE " + _NOT_WHOLE + " GROUP BY account_id, person_key",
+    "INNER JOIN",
+    "SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state "
+    "WHERE (account_id, person_key) IN "
+    "    (SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s) "
+    "GROUP BY account_id, person_key")
+
+# The people whose person-days a tick changed (person_day_batch, sinks/day_state.py), as they were
+# (none kept: zeros, not confirmed).
+KEEP_BEFORE = (
+    "INSERT INTO {db}.person_state_before SELECT %(batch)s, account_id, person_key, " + _LATEST + " "
+    "FROM {db}.person_state WHERE (account_id, person_key) IN "
+    "    (SELECT account_id, person_key FROM {db}.person_day_batch WHERE batch = %(batch)s) "
+    "GROUP BY account_id, person_key")
+_BEFORE = "SELECT * FROM {db}.person_state_before WHERE batch = %(batch)s"
+
+
+def _signed(b: str = "") -> str:
+    """A changed person-day (of person_day_batch `b`) with a signed touch in the 400 days: it confirms its person."""
+    return (f"{b}claimed = 0 AND {b}touches != 0 AND {b}day > toDate(%(today)s) - 400 "
+            f"AND {b}day <= toDate(%(today)s)")
+
+
+# Of those, recomputed whole: the people whose confirmation the change may move, and with it their claimed
+# minutes: a person-day that lost every touch (moved away, erased), or an email not confirmed that now has a
+# signed touch or is a contact. The others move by their differences (MOVE_CHANGED); a cookie's confirmation
+# moves no minutes (it has no claimed ones): a signed touch confirms it there.
+QUEUE_WHOLE = (
+    "SELECT b.account_id, b.person_key FROM {db}.person_day_batch AS b "
+    "LEFT JOIN (" + _BEFORE + ") AS o ON o.account_id = b.account_id AND o.person_key = b.person_key "
+    "WHERE b.batch = %(batch)s "
+    "  AND ((b.touches = 0 AND b.o_touches != 0) "
+    "       OR (b.named = 1 AND o.confirmed = 0 "
+    "           AND (" + _signed("b.") + " "
+    "                OR b.person_key IN (SELECT person_key FROM {db}.contact_keys WHERE person_key IN "
+    "                    (SELECT person_key FROM {db}.person_day_batch WHERE batch = %(batch)s)))))")
+
+MOVE_CHANGED = _move(
+    "SELECT account_id, person_key, max(toUInt8(" + _signed() + ")) AS signed, "
+    + ", ".join(f"{_changed(v, 0)} AS u_{v}, {_changed(v, 1)} AS c_{v}" for v in _SUMS) + " "
+    "FROM {db}.person_day_batch WHERE batch = %(batch)s AND " + _NOT_WHOLE + " GROUP BY account_id, person_key",
+    "LEFT JOIN", _BEFORE, confirmed="greatest(o.confirmed, d.signed)")
 
 # People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those with days
 # on the given days: their windows gained or lost a day (read by account first: the accounts with rows
@@ -122,17 +180,26 @@ class PersonState:
         self.client.command(REBUILD_SLICE.format(db=self.db, new=_NEW, zeros=_ZEROS), parameters={
             "version": version, "today": today, "slices": int(slices), "slice": int(index)})
 
-    def update(self, batch: int, days: Sequence[date], today: date, version: int) -> None:
-        """Recompute the people whose days person_day_queue `batch` holds and those with days on `days`
-        (person_queue `batch` names them: the bench counts them there) from their own days."""
+    def update(self, batch: int, days: Sequence[date], today: date, version: int, whole: bool = False) -> None:
+        """The people whose days person_day_queue `batch` holds, and those with days on `days`: recomputed
+        from their own days when `days` or `whole` (a new reporting day, a contacts import), else moved by
+        the differences of their changed person-days, only those whose confirmation may move recomputed.
+        person_queue `batch` names the people recomputed (the bench counts them there)."""
         db = self.db
-        sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
         parameters = {"batch": batch, "days": list(days), "today": today, "version": version}
+        if days or whole:
+            sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
+        else:
+            self.client.command(KEEP_BEFORE.format(db=db), parameters=parameters)
+            sources = [QUEUE_WHOLE]
         self.client.command(
             f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
             f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",
             parameters=parameters)
-        self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD), parameters=parameters)
+        before = (_QUEUED_BEFORE if days or whole else _BEFORE).format(db=db)
+        self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD, before=before), parameters=parameters)
+        if not (days or whole):
+            self.client.command(MOVE_CHANGED.format(db=db), parameters=parameters)
 
     def shift(self, batch: int, days: Sequence[date], before: date, today: date, version: int) -> None:
         """Move the other people with days on `days` from reporting day `before` to `today` by those days'

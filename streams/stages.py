@@ -147,10 +147,11 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         if contacts > CONTACTS_TO_RECOMPUTE:
             scopes.add("evaluate_all")
     torn = people.torn(marked) or days.torn(marked)
+    with_contacts = 0 < contacts <= CONTACTS_TO_RECOMPUTE
     if "refold_all" in scopes or torn:
         _refold(store, days, version)
     else:
-        days.update(_ms(now), _ms(mark[0] - margin), version, with_contacts=0 < contacts <= CONTACTS_TO_RECOMPUTE)
+        days.update(_ms(now), _ms(mark[0] - margin), version, with_contacts)
         store.note_account_days(mark[0] - margin)
     if scopes & {"refold_all", "evaluate_all"} or torn:
         kind = "full"
@@ -158,7 +159,7 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         _decide_all(store, now)
     else:
         kind = "day" if today != mark[1] else "changed"
-        _decide_changed(store, people, now, mark[1], mark[0] - margin, today, version)
+        _decide_changed(store, people, now, mark[1], mark[0] - margin, today, version, with_contacts)
     took = time.monotonic() - started
     store.set_stage_mark(now, read_at, today, took, kind, version)
     return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
@@ -191,13 +192,14 @@ def _decide_all(store: Store, now: datetime) -> None:
 
 
 def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day: date, since: datetime,
-                    today: date, version: int) -> None:
-    """The people whose days changed (the batch PersonDays.update queued), and those whose confirmation a
-    new day may change, recomputed; the others a new day moves shifted by the days that entered or left
-    their windows; the accounts changed since `since` and those a new day moves decided."""
+                    today: date, version: int, with_contacts: bool) -> None:
+    """The people whose days changed (the batch PersonDays.update queued) moved by the differences, or
+    recomputed (on a new day, after a contacts import: `with_contacts`), and those whose confirmation a new
+    day may change recomputed; the others a new day moves shifted by the days that entered or left their
+    windows; the accounts changed since `since` and those a new day moves decided."""
     days = sorted(window_days(marked_day, today))
     batch = _ms(now)
-    people.update(batch, sorted(confirmation_days(marked_day, today)), today, version)
+    people.update(batch, sorted(confirmation_days(marked_day, today)), today, version, whole=with_contacts)
     if days:
         people.shift(batch, days, marked_day, today, version)
     if store.queue_stage_accounts(batch, now, since, days):

@@ -23,13 +23,22 @@ SELECT account_id, person_key, day, channel,
                 toDecimal128(round(sum(pm) * cap / sum(b), 2), 2),
                 toDecimal128(sum(pm), 2))), 2) AS minutes,
        sum(n) AS touches,
-       toUInt8(channel IN ('web', 'form') AND position(any(who), '@') > 0) AS claimed
+       toUInt8(channel IN ('web', 'form') AND position(any(who), '@') > 0) AS claimed,
+       toUInt8(position(any(who), '@') > 0) AS named
 FROM (SELECT account_id, person_key, day, channel, person AS who, minutes AS m, touches AS n, pv_base AS b,
              pv_minutes AS pm
       FROM {database}.person_days
       WHERE if({batch:UInt64} = 0, modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32},
                (account_id, person_key, day) IN (SELECT account_id, person_key, day FROM {database}.person_day_queue
-                                                 WHERE batch = {batch:UInt64})))
+                                                 WHERE batch = {batch:UInt64} AND day < today() - 1))
+      UNION ALL
+      -- a batch's days from yesterday on (today's traffic) from their own table (0045_person_days_recent.sql)
+      SELECT account_id, person_key, day, channel, person AS who, minutes AS m, touches AS n, pv_base AS b,
+             pv_minutes AS pm
+      FROM {database}.person_days_recent
+      WHERE {batch:UInt64} != 0 AND day >= today() - 1
+        AND (account_id, person_key, day) IN (SELECT account_id, person_key, day FROM {database}.person_day_queue
+                                              WHERE batch = {batch:UInt64} AND day >= today() - 1))
 GROUP BY account_id, person_key, day, channel;
 
 -- person_windows: each person's values as at `today`, account_engagement_eval's per-person formula over
@@ -104,9 +113,9 @@ FROM per_person;
 
 -- account_engagement_tick: account_engagement_eval's columns for the accounts of one stage_queue batch,
 -- the per-person rules from account_state (one row of sums per account), active days (re_engaged) from
--- account_daily, and last activity from the account's touches since the day before its last day with
--- minutes (reading each account's last week instead cost ~750,000 touches for the busiest account of the
--- 100M bench store).
+-- account_daily, and last activity from the account's touches of the last hour, else since the day before
+-- its last day with minutes (reading each account's last week instead cost ~750,000 touches for the
+-- busiest account of the 100M bench store).
 CREATE OR REPLACE VIEW {database}.account_engagement_tick AS
 WITH toDate({at:DateTime64(3, 'UTC')}, '{reporting_tz}') AS today,
 chosen AS
@@ -130,8 +139,7 @@ active_days AS
            minIf(day, day > today - 7 AND day <= today) AS first_recent,
            maxIf(day, day <= today - 7)                 AS before_recent,
            countIf(day > today - 7 AND day <= today)    AS recent_days,
-           countIf(day <= today - 7)                    AS earlier_days,
-           max(day)                                     AS last_day
+           countIf(day <= today - 7)                    AS earlier_days
     FROM
     (
         SELECT account_id, day FROM {database}.account_daily
@@ -140,21 +148,55 @@ active_days AS
     )
     GROUP BY account_id
 ),
--- The newest live touch with minutes lies on or after the account's last day with minutes (a day's
--- capped minutes are positive only if one of its touches has minutes): read from the day before it (the
--- reporting day is not UTC's), only the accounts with no such day read all their touches.
+-- The newest live touch with minutes, first among the last hour's touches (every version of a touch has
+-- its time): an account a tick decides mostly has one, and the last hour of the busiest account is a
+-- few thousand touches where its last two days are hundreds of thousands.
+recent_activity AS
+(
+    SELECT account_id, max(at) AS last_activity_at
+    FROM
+    (
+        SELECT account_id, event_id, argMax(occurred_at, version) AS at, argMax(minutes, version) AS m,
+               argMax(is_deleted, version) AS gone
+        FROM {database}.account_touches
+        WHERE account_id IN chosen AND occurred_at >= {at:DateTime64(3, 'UTC')} - INTERVAL 1 HOUR
+        GROUP BY account_id, event_id
+    )
+    WHERE gone = 0 AND m > 0
+    GROUP BY account_id
+),
+-- Else it lies on or after the account's last day with minutes (a day's capped minutes are positive only
+-- if one of its touches has minutes): read from the day before it (the reporting day is not UTC's); only
+-- the accounts with no such day read all their touches.
+unanswered AS
+(
+    SELECT account_id FROM chosen WHERE account_id NOT IN (SELECT account_id FROM recent_activity)
+),
+last_days AS
+(
+    SELECT account_id, max(day) AS last_day
+    FROM
+    (
+        SELECT account_id, day FROM {database}.account_daily
+        WHERE account_id IN unanswered
+        GROUP BY account_id, day HAVING sum(minutes) > 0
+    )
+    GROUP BY account_id
+),
 touch_versions AS
 (
     SELECT t.account_id AS account_id, t.event_id AS event_id, argMax(t.occurred_at, t.version) AS at,
            argMax(t.minutes, t.version) AS m, argMax(t.is_deleted, t.version) AS gone
     FROM {database}.account_touches AS t
-    LEFT JOIN active_days AS d ON d.account_id = t.account_id
-    WHERE t.account_id IN chosen
+    LEFT JOIN last_days AS d ON d.account_id = t.account_id
+    WHERE t.account_id IN unanswered
       AND (d.account_id = '' OR t.occurred_at >= toDateTime(d.last_day, '{reporting_tz}') - INTERVAL 1 DAY)
     GROUP BY account_id, event_id
 ),
 last_activity AS
 (
+    SELECT account_id, last_activity_at FROM recent_activity
+    UNION ALL
     SELECT account_id, max(at) AS last_activity_at FROM touch_versions
     WHERE gone = 0 AND m > 0
     GROUP BY account_id

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from pulse.bench.rollups import people_shifted
-from sinks.erasure import ErasureStore
+from sinks.erasure import PERSON_DAY_TABLES, ErasureStore
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
@@ -61,12 +61,14 @@ def quiet_accounts(data: RandomEngagement, start: datetime) -> list[str]:
 
 
 CLAIMED = "claimed@a.example"
+# a contact imported at step 3 whose first touch (step 5) is a page view under the email typed in: it counts
+FIRST_CLAIMED = "first@a.example"
 
 
-def claimed_page_view(data: RandomEngagement, at: datetime):
+def claimed_page_view(data: RandomEngagement, at: datetime, person: str = CLAIMED):
     row = random_touch(data.rng, at, 0)
-    return msgspec.structs.replace(row, account_id=ACCOUNTS[0], type="page_view", channel="web", person=CLAIMED,
-                                   email=CLAIMED, minutes=Decimal(15), base_minutes=Decimal(15), occurred_at=at,
+    return msgspec.structs.replace(row, account_id=ACCOUNTS[0], type="page_view", channel="web", person=person,
+                                   email=person, minutes=Decimal(15), base_minutes=Decimal(15), occurred_at=at,
                                    received_at=at, day=at.astimezone(ZoneInfo(TZ)).date())
 
 
@@ -79,8 +81,9 @@ def erase(client, db: str, person: str) -> None:
     assert days and people
     client.command(f"ALTER TABLE {db}.engagement_daily DELETE WHERE person = %(p)s", parameters={"p": person},
                    settings={"mutations_sync": 2})
-    client.command(f"ALTER TABLE {db}.person_days DELETE WHERE person = %(p)s", parameters={"p": person},
-                   settings={"mutations_sync": 2})
+    for table in PERSON_DAY_TABLES:
+        client.command(f"ALTER TABLE {db}.{table} DELETE WHERE person = %(p)s", parameters={"p": person},
+                       settings={"mutations_sync": 2})
     eraser._mark_changed(days, people)
 
 
@@ -100,10 +103,11 @@ def test_incremental_equals_full_recomputation(zoned):
             data.writer.write([claimed_page_view(data, now - timedelta(hours=2))])
         if n == 3:
             unconfirmed = evaluated(client, db, now)
-            add_contacts(client, db, CONTACTS + [CLAIMED])
+            add_contacts(client, db, CONTACTS + [CLAIMED, FIRST_CLAIMED])
             assert evaluated(client, db, now) != unconfirmed
         if n == 5:
             register(client, db, ["acct-late"])
+            data.writer.write([claimed_page_view(data, now - timedelta(minutes=5), FIRST_CLAIMED)])
         if n == 7:
             erase(client, db, "bob@a.example")
         stages.evaluate(store, now, margin=timedelta(0))  # nothing is written while it runs
@@ -117,6 +121,7 @@ def test_incremental_equals_full_recomputation(zoned):
         assert account_days(client, db, f"{db}.account_daily") == account_days(
             client, db, f"{db}.engagement_person_daily"), (n, hours)
         assert kept_sums(client, db) == fresh_sums(client, db), (n, hours)
+        assert kept_people(client, db) == fresh_people(client, db), (n, hours)
         recorded = dict((a, s) for a, s, _ in store.recorded_stages())
         assert {r[0]: recorded.get(r[0], "unaware") for r in full} == {r[0]: r[11] for r in full}, (n, hours)
     # after the first (everything), evaluations were incremental: some decided a few of the accounts
@@ -132,6 +137,8 @@ def test_incremental_equals_full_recomputation(zoned):
     assert marks[4][:2] == ("changed", 0) and kinds[6] == "day", marks
     # at a day boundary most people with a day on a window's edge are shifted, not recomputed
     assert all(shifted[n] > 0 for n, kind in enumerate(kinds) if kind == "day"), (kinds, shifted)
+    # and after new touches on the same day, most of their people are moved by the differences
+    assert all(shifted[n] > 0 for n, kind in enumerate(kinds) if kind == "changed" and STEPS[n][1]), (kinds, shifted)
     assert any(0 < m[1] < m[4] for m in marks if m[0] == "changed"), marks
 
 
@@ -154,6 +161,23 @@ def fresh_sums(client, db: str) -> dict:
         f"sum(engaged), sum(over_20)) != (0, 0, 0, 0, 0, 0, 0, 0)", parameters={"day": day}).result_rows}
 
 
+_PERSON = "m7, m30, m90, mtd, ytd, m_prior28, engaged, over_20, confirmed"
+
+
+def kept_people(client, db: str) -> set[tuple]:
+    """Each person's kept sums and confirmation (those not all zero)."""
+    return set(client.query(f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_state FINAL "
+                            f"WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0").result_rows)
+
+
+def fresh_people(client, db: str) -> set[tuple]:
+    day = client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
+    return set(client.query(
+        f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, "
+        f"batch = 0) WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0",
+        parameters={"day": day}).result_rows)
+
+
 # Half a tick or half a rebuild, as if the process died there (`v`: a version after the latest mark's):
 TORN = {
     # a person's new values written to person_state only
@@ -167,18 +191,24 @@ TORN = {
 }
 
 
+def first_tick(zoned, seed: int) -> tuple:
+    """200 touches over 40 days, three hours ago, and the first evaluation of them (everything)."""
+    client, db = zoned
+    store = Store(client, db)
+    register(client, db)
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    data = RandomEngagement(client, db, seed=seed, spread_days=40)
+    data.round(start, 200, 0)
+    stages.evaluate(store, start, margin=timedelta(0))
+    return client, db, store, start, data
+
+
 @pytest.mark.parametrize("torn", sorted(TORN))
 def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned, torn):
     """A tick that died after writing its people or person-days but before its mark (or between two
     tables), or a rebuild that died after clearing, leaves a state no mark names: the next evaluation
     finds it, rebuilds, and stays equal to the full one."""
-    client, db = zoned
-    store = Store(client, db)
-    register(client, db)
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-    data = RandomEngagement(client, db, seed=11, spread_days=40)
-    data.round(start, 200, 0)
-    stages.evaluate(store, start, margin=timedelta(0))
+    client, db, store, start, data = first_tick(zoned, seed=11)
     marked = client.query(f"SELECT max(state_version) FROM {db}.stage_marks").result_rows[0][0]
     client.command(TORN[torn].format(db=db, v=marked + 5))
     later = start + timedelta(hours=1)
@@ -189,6 +219,26 @@ def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned, torn):
     assert snapshot(client, db) == [tuple(r) for r in full]
     assert kept_sums(client, db) == fresh_sums(client, db)
     assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
+
+
+def test_a_tick_at_a_moment_already_ticked_changes_nothing(zoned):
+    """A clock set back to the moment of an earlier tick would name its batch again, and the earlier tick's
+    differences would be taken twice: that tick refuses to run, and the next one is exact."""
+    client, db, store, start, data = first_tick(zoned, seed=5)
+    later = start + timedelta(hours=1)
+    data.round(later, 30, 5)
+    stages.evaluate(store, later, margin=timedelta(0))
+    kept = account_days(client, db, f"{db}.account_daily")
+    data.round(later, 30, 5)
+    with pytest.raises(RuntimeError, match="already ran"):
+        stages.evaluate(store, later, margin=timedelta(0))
+    assert account_days(client, db, f"{db}.account_daily") == kept
+    last = later + timedelta(hours=1)
+    stages.evaluate(store, last, margin=timedelta(0))
+    assert mark_of(client, db, last)[0] == "changed"
+    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
+    assert kept_sums(client, db) == fresh_sums(client, db)
+    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, last)]
 
 
 def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):

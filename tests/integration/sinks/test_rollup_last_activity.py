@@ -1,6 +1,7 @@
 """The incremental tick's last activity (account_engagement_tick, 0150_stage_tick_views.sql: an account's
-touches from the day before its last day with minutes, else all of them) against the full evaluation and
-the expected moment: the newest touch moved to another account or re-scored to 0 minutes, a zero-minute
+last hour's touches, else those from the day before its last day with minutes, else all of them) against
+the full evaluation and the expected moment: the newest touch moved to another account or re-scored to 0
+minutes (within the hour: the next one in it, or one found from the last day), a zero-minute
 touch in front of a valid one older than it, a touch dated after today, an account whose touches all left."""
 from __future__ import annotations
 
@@ -43,21 +44,23 @@ def test_tick_last_activity_follows_moves_and_rescoring(zoned):
     register(client, db, ACCOUNTS)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     data = RandomEngagement(client, db, seed=3)
-    old, recent = now - timedelta(days=20), now - timedelta(hours=2)
-    rows = {"moved": touch(data, "la-moved", recent, "5"), "zero": touch(data, "la-zero", recent, "4"),
+    # the tick looks first at the last hour's touches, then from the day before the last day with minutes
+    old, recent, in_hour = now - timedelta(days=20), now - timedelta(hours=2), now - timedelta(minutes=10)
+    rows = {"moved": touch(data, "la-moved", in_hour, "5"), "zero": touch(data, "la-zero", in_hour, "4"),
             "emptied": touch(data, "la-emptied", recent, "3")}
     data.writer.write(list(rows.values()) + [
-        touch(data, "la-moved", old, "2"), touch(data, "la-moved", now - timedelta(days=1), "0"),
+        touch(data, "la-moved", now - timedelta(minutes=30), "1"), touch(data, "la-moved", old, "2"),
+        touch(data, "la-moved", now - timedelta(days=1), "0"),
         touch(data, "la-zero", old, "2"), touch(data, "la-future", now + timedelta(days=1), "1")])
     stages.evaluate(store, now, margin=timedelta(0))  # the first: everything, the full formula
-    assert last_activity(client, db)["la-moved"] == recent
+    assert last_activity(client, db)["la-moved"] == in_hour
     later = now + timedelta(minutes=5)
     data.writer.replace([version(rows["moved"], "la-gains", "5"), version(rows["zero"], "la-zero", "0"),
                          version(rows["emptied"], "", "3")])
     stages.evaluate(store, later, margin=timedelta(0))
     got = last_activity(client, db)
-    assert got == {"la-moved": old, "la-gains": recent, "la-zero": old, "la-future": now + timedelta(days=1),
-                   "la-emptied": None}
+    assert got == {"la-moved": now - timedelta(minutes=30), "la-gains": in_hour, "la-zero": old,
+                   "la-future": now + timedelta(days=1), "la-emptied": None}
     full = {r[0]: r[-1] and r[-1].replace(tzinfo=timezone.utc) for r in evaluated(client, db, later)}
     assert {a: full[a] for a in ACCOUNTS} == got
     # they were decided by the tick, not by a full evaluation

@@ -3,7 +3,7 @@ identity graph followed, dead letters matched as whole tokens, and a second run 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from msgspec.structs import replace
@@ -13,11 +13,12 @@ from sinks.erasure import ErasureStore
 from sinks.writer import ClickHouseWriter
 from streams.core.erasure import mentions
 
-AT = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+# today's: the stage tick keeps the last days' person-days apart too (person_days_recent)
+AT = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def touch(account: str, person: str, minutes: str, email: str = "", cookie: str = "") -> TouchRow:
-    return TouchRow(uuid.uuid4(), "page_view", AT, AT, date(2026, 11, 20), account, person, "domain", "web", "",
+    return TouchRow(uuid.uuid4(), "page_view", AT, AT, AT.date(), account, person, "domain", "web", "",
                     Decimal(minutes), Decimal(minutes), 0, email, cookie, "", "https://x", "{}")
 
 
@@ -50,7 +51,7 @@ def stage_evaluator_told(store: ErasureStore, before: datetime, stamped: dict[st
         marked = client.query(f"SELECT DISTINCT account_id, day FROM {db}.engagement_changes "
                               f"WHERE scope = 'account' AND changed_at >= %(t)s ORDER BY account_id",
                               parameters={"t": before}).result_rows
-        assert marked == [("acme", date(2026, 11, 20)), ("globex", date(2026, 11, 20))]
+        assert marked == [("acme", AT.date()), ("globex", AT.date())]
     if store._exists("person_day_changes"):
         assert set(stamped) == {"acme", "globex"}
         assert stamps_of_ana(client, db) == {a: n + 1 for a, n in stamped.items()}
@@ -98,6 +99,9 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     assert sorted(keys) == ["k1", "k2"]
     before = datetime.now(timezone.utc)
     stamped = stamps_of_ana(client, db) if store._exists("person_day_changes") else {}
+    recent = store._exists("person_days_recent")
+    assert not recent or client.query(f"SELECT count() FROM {db}.person_days_recent WHERE person = "
+                                      "'ana@acme.example'").result_rows[0][0] > 0
     done = store.erase(emails, cookies, keys)
 
     stage_evaluator_told(store, before, stamped)
@@ -107,7 +111,8 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     assert done.minutes == Decimal("4.00")
     assert totals(client, db) == without_ana  # globex's only person was ana
     for table, column in (("touches", "person"), ("account_touches", "person"), ("anonymous_touches", "person"),
-                          ("engagement_daily", "person"), ("person_days", "person")):
+                          ("engagement_daily", "person"), ("person_days", "person"),
+                          *([("person_days_recent", "person")] if recent else [])):
         left = client.query(f"SELECT count() FROM {db}.{table} WHERE {column} IN ('ana@acme.example', 'c-ana')")
         assert left.result_rows[0][0] == 0, table
     assert client.query(f"SELECT email FROM {db}.contacts").result_rows == [("bob@acme.example",)]
@@ -132,7 +137,7 @@ def test_a_cookie_identified_again_as_someone_else_stays_theirs(engine):
     writer.write([], [first])
     writer.write([], [stitched(replace(first, retracts=0), "eve@acme.example")])
     client.insert(f"{db}.identities", [["c-1", "ana@acme.example", AT],
-                                       ["c-1", "eve@acme.example", datetime(2026, 11, 21, tzinfo=timezone.utc)]],
+                                       ["c-1", "eve@acme.example", AT + timedelta(days=1)]],
                   column_names=("anonymous_id", "email", "identified_at"))
     store = ErasureStore(client, db)
     emails, cookies = store.linked({"ana@acme.example"}, set())
