@@ -18,6 +18,8 @@ ACCOUNTS = 100_000
 CONTACTS = 1_000_000
 # The generated touches' writer: the bench tells them from a workload's by it (pulse/bench/prefill.py).
 GENERATED_WRITER = "gen"
+# Live traffic's share of late touches (issue 17: "late events are a few percent").
+LATE_PCT = 3
 
 _REGISTRY = """
 INSERT INTO {db}.accounts
@@ -43,7 +45,8 @@ INSERT INTO {db}.gen
 SELECT generateUUIDv4(number) AS event_id,
        multiIf(r < 50, 'page_view', r < 75, 'email_open', r < 82, 'email_click', r < 85, 'form_submit',
                r < 89, 'event_attendance', r < 94, 'call', r < 96, 'meeting', 'identify') AS type,
-       now64(3) - toIntervalSecond(toUInt32(pow(rand(2) / 4294967295., 2) * 365 * 86400)) AS occurred_at,
+       now64(3) - toIntervalSecond(toUInt32(pow(rand(2) / 4294967295., 2)
+                                            * if(rand(9) % 100 < {late_pct}, 365 * 86400, {recent_s}))) AS occurred_at,
        occurred_at AS received_at, toDate(occurred_at) AS day,
        if(rand(3) % 100 < 8, '', concat('a', toString(toUInt32(pow(rand(4) / 4294967295., 4) * {accounts})))) AS account_id,
        if(rand(5) % 3 = 0, concat('anon-', toString(rand(6) % 5000000)),
@@ -63,13 +66,16 @@ FROM (SELECT number, rand(1) % 100 AS r FROM numbers({start}, {rows}))
 """
 
 
-def generate(client, db: str, start: int, rows: int) -> None:
+def generate(client, db: str, start: int, rows: int, live: bool = False) -> None:
+    """Touches `start`.. `start + rows` over the last year, recent ones denser; `live` ones as traffic
+    arrives: within the last hour, LATE_PCT of them late (anywhere in the year)."""
     client.command(f"CREATE TABLE IF NOT EXISTS {db}.gen AS {db}.touches ENGINE = Memory")
+    spread = {"late_pct": LATE_PCT, "recent_s": 3600} if live else {"late_pct": 100, "recent_s": 0}
     for offset in range(start, start + rows, CHUNK):
         n = min(CHUNK, start + rows - offset)
         client.command(f"TRUNCATE TABLE {db}.gen")
         client.command(_STAGE.format(db=db, start=offset, rows=n, accounts=ACCOUNTS, contacts=CONTACTS,
-                                     writer=GENERATED_WRITER))
+                                     writer=GENERATED_WRITER, **spread))
         client.command(f"INSERT INTO {db}.touches SELECT * FROM {db}.gen")
     client.command(f"DROP TABLE {db}.gen")
 

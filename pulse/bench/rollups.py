@@ -6,10 +6,12 @@ in a database of its own): touches over a year, Zipf-like account activity, and 
 folded as the writer folds them. At each size it times
 - the full stage evaluation every tick ran before (stages.refresh: every account re-decided from all
   of its person-days), and the first incremental tick, which folds everything (it sets the mark);
-- an incremental tick after `fresh` new touches (stages.evaluate: the changed account-days
-  re-folded, the changed people's kept sums recomputed, their accounts re-decided), and the tick at
-  the next day boundary (also the people and accounts whose windows lost a day), each in wall and CPU
-  time with how many accounts and people it took;
+- an incremental tick after `fresh` new touches spread over the year like the store's (the worst case:
+  every month's person-days looked up), one after `fresh` live touches (today's, LATE_PCT of them late:
+  what the hooks offer, and the target's), each recomputing the changed person-days, moving their people
+  by the differences (recomputing whole those whose confirmation may move) and re-deciding their accounts
+  (stages.evaluate), and the tick at the next day boundary (also the people and accounts whose windows lost
+  a day), each in wall and CPU time with how many accounts and people it took;
 - ACCOUNT_DAILY, FRESHNESS and ACCOUNT_TRENDS for the most active account (p50/p95 on a read-only
   session): the statements before issue 17 (below) and ui/queries.py's now.
 """
@@ -85,7 +87,14 @@ def _ticks(client, size: int, fresh: int) -> dict:
     out["tick_after_fresh_s"], out["tick_after_fresh_cpu_s"] = _cpu_timed(stages.evaluate, store, later,
                                                                           margin=timedelta(0))
     out["tick_after_fresh_accounts"], out["tick_after_fresh_people"] = _queued(client, later)
-    boundary = later + timedelta(days=1)
+    # live traffic: today's touches, a few percent late (what the hooks offer; the store's are a year's)
+    generate(client, DB, size + fresh, fresh, live=True)
+    live = later + timedelta(seconds=1)
+    out["tick_after_live_s"], out["tick_after_live_cpu_s"] = _cpu_timed(stages.evaluate, store, live,
+                                                                        margin=timedelta(0))
+    out["tick_after_live_accounts"], out["tick_after_live_people"] = _queued(client, live)
+    out["tick_after_live_people_moved"] = people_shifted(client, DB, live)
+    boundary = live + timedelta(days=1)
     out["day_boundary_tick_s"], out["day_boundary_tick_cpu_s"] = _cpu_timed(stages.evaluate, store, boundary,
                                                                             margin=timedelta(0))
     out["day_boundary_accounts"], out["day_boundary_people"] = _queued(client, boundary)
@@ -101,15 +110,16 @@ def _cpu_timed(fn, *args, **kwargs) -> tuple[float, float]:
 
 
 def _queued(client, at: datetime) -> tuple[int, int]:
-    """(accounts decided, people recomputed) by the tick taken at `at`."""
+    """(accounts decided, people recomputed whole) by the tick taken at `at`."""
     b = {"b": int(at.timestamp() * 1000)}
     return tuple(client.query(f"SELECT count() FROM {DB}.{table} WHERE batch = %(b)s", parameters=b).result_rows[0][0]
                  for table in ("stage_queue", "person_queue"))
 
 
 def people_shifted(client, db: str, at: datetime) -> int:
-    """People whose kept sums the latest tick, taken at `at`, shifted by the days on a window's edge
-    (PersonState.shift): written by it, not recomputed (not in its person_queue batch)."""
+    """People whose kept sums the latest tick, taken at `at`, moved without recomputing them (written by
+    it, not in its person_queue batch): by the differences of their changed person-days, or at a day
+    boundary by the days on a window's edge (PersonState.update, shift)."""
     return client.query(
         f"SELECT count() FROM {db}.person_state WHERE version = (SELECT argMax(state_version, marked_at) "
         f"FROM {db}.stage_marks) AND (account_id, person_key) NOT IN (SELECT account_id, person_key "
@@ -136,7 +146,7 @@ def measure(data_dir: Path, sizes: tuple[int, ...], repeats: int, fresh: int = 1
         row = {"touches": client.query(f"SELECT count() FROM {DB}.touches").result_rows[0][0],
                "engagement_rows": client.query(f"SELECT count() FROM {DB}.engagement_daily").result_rows[0][0],
                "generate_s": generated_s, **_ticks(client, size, fresh)}
-        rows = size + fresh
+        rows = size + 2 * fresh
         account = client.query(f"SELECT account_id FROM {DB}.engagement_daily WHERE account_id != '' "
                                "GROUP BY account_id ORDER BY sum(touches) DESC LIMIT 1").result_rows[0][0]
         yield size, row | _queries(reader, account, repeats)

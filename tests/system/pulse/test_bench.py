@@ -76,4 +76,5 @@ def test_tiny_bench_runs_every_section(tmp_path):
     table = out.with_suffix(".rollups.md").read_text()
     assert "| measure | 20,000 touches | 50,000 touches |" in table and "| tick_after_fresh_s |" in table
     assert data["rollups_50000"]["tick_after_fresh_people"] > 0
+    assert data["rollups_50000"]["tick_after_live_people"] > 0  # live touches: today's, mostly
     assert "targets:" in result.stdout
