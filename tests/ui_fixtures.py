@@ -134,10 +134,7 @@ def send_story(settings: Settings) -> None:
                what="the rejected event")
     send_opportunities(settings)
     send_lifecycle(settings)
-    # the worker records stages on new touches (and at least every minute): the Overview reads them
-    wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
-                                               "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
-               what="the stages of acme (MQA) and globex (engaged) in stage_changes")
+    wait_for_the_story_views(settings)
     # sales accept acme after its MQA change (the Sales activity page's acceptance)
     decision = {"type": "account_status", "occurred_at": datetime.now(timezone.utc).isoformat(), "account_id": "acme",
                 "status": "accepted", "reason": "fits the profile", "owner": "Avery"}
@@ -146,6 +143,36 @@ def send_story(settings: Settings) -> None:
                what="the account decision")
     # the pages' summary reports, computed with all of the above (a test that adds data waits again)
     refreshed_after_now(settings, *(r for (r,) in sql_rows(settings, "SELECT report FROM report_refreshes")))
+
+
+# The target accounts' minutes in the latest channel-trend snapshot, and whether the round's last snapshot
+# (a round takes sinks/store.SNAPSHOTS in order) is from that round or later.
+LATEST_SNAPSHOTS = """
+WITH (SELECT max(evaluated_at) FROM target_channel_daily_snapshot) AS latest
+SELECT (SELECT sum(minutes) FROM target_channel_daily_snapshot WHERE evaluated_at = latest),
+       toUInt8((SELECT max(evaluated_at) FROM {last}_snapshot) >= latest)
+"""
+
+
+def wait_for_the_story_views(settings: Settings) -> None:
+    """Until the stages, account_daily and a dashboard snapshot round hold the story's touches."""
+    # the worker records stages on new touches (and at least every minute): the Overview reads them
+    wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
+                                               "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
+               what="the stages of acme (MQA) and globex (engaged) in stage_changes")
+    # and the pages' daily charts: a first stage tick that rebuilt everything while the touches arrived has
+    # decided from the people's sums it rebuilt after them, account_daily (rebuilt before) has them a tick later
+    wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, sum(minutes) FROM account_daily "
+                                               "WHERE account_id != '' GROUP BY account_id"))
+               == {"acme": Decimal("152.00"), "globex": Decimal("11.00")}, 60,
+               what="the story's minutes in account_daily (acme 152, globex 11)")
+    # the dashboard snapshots (the Overview's channel chart, reach, coverage) are taken a few seconds apart,
+    # in this order, on a thread of their own: wait for a round that holds the touches
+    from sinks.store import SNAPSHOTS
+
+    latest = LATEST_SNAPSHOTS.format(last=SNAPSHOTS[-1])
+    wait_until(lambda: sql_rows(settings, latest)[0] == (Decimal("163.00"), 1), 60,
+               what="a dashboard snapshot round with the story's 163 target minutes")
 
 
 def story_opportunities(now: datetime) -> list[dict]:
@@ -157,10 +184,15 @@ def story_opportunities(now: datetime) -> list[dict]:
     acme's email open of cmp-nov (send_story): that open is P1's one attribution touchpoint (Influence page)."""
     today = now.date()
 
+    def created(days_ago: int, minutes_ago: int) -> datetime:
+        # minutes before now, but never before that day began: just after midnight the cycles stay 10 and 2 days
+        day_began = datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), now.tzinfo)
+        return max(now - timedelta(days=days_ago, minutes=minutes_ago), day_began)
+
     def opportunity(oid, account, amount, created_days_ago, stage, closed="", minutes_ago=5, **extra):
         return {"opportunity_id": oid, "account_id": account, "stage": stage, "is_closed": closed != "",
                 "is_won": closed == "won", "amount": amount,
-                "created_at": (now - timedelta(days=created_days_ago, minutes=minutes_ago)).isoformat(),
+                "created_at": created(created_days_ago, minutes_ago).isoformat(),
                 "close_date": today.isoformat() if closed else (today + timedelta(days=30)).isoformat(),
                 "occurred_at": now.isoformat(), **extra}
 

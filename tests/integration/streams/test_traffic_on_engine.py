@@ -19,7 +19,10 @@ from streams.core.traffic import TrafficRules
 from streams.core.weights import Weights
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
-T0 = NOW - timedelta(hours=1)
+HOUR_AGO = NOW - timedelta(hours=1)
+# An hour ago, but never in the day's last half hour: the behaviour rules count per day, and a test's
+# touches (minutes after T0) must share one (run just after 01:00 they would straddle midnight).
+T0 = min(HOUR_AGO, HOUR_AGO.replace(hour=23, minute=30, second=0))
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/124.0.0.0 Safari/537.36")
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
