@@ -31,6 +31,13 @@ _LATEST = ", ".join(f"argMax({v}, version) AS {v}" for v in (*_VALUES, "confirme
 # the version's own row: account_state's max(version) is the last write even when it changed nobody
 _VERSION_ROW = f"SELECT '', toUInt128(0), %(version)s, {_ZEROS}, {_ZEROS}, 0"
 
+
+def _kept(people: str, columns: str = "account_id, person_key") -> str:
+    """The kept state (person_state's latest version) of the (account, person) pairs `people` selects."""
+    return (f"SELECT {columns}, {_LATEST} FROM {{db}}.person_state WHERE (account_id, person_key) IN ({people}) "
+            "GROUP BY account_id, person_key")
+
+
 # A rebuild of one slice of the accounts (hash of the account): everyone's values, nothing to take back.
 REBUILD_SLICE = (
     _INTO + "SELECT account_id, person_key, %(version)s, {new}, {zeros}, n.confirmed "
@@ -49,9 +56,7 @@ APPLY_BATCH = (
     "UNION ALL " + _VERSION_ROW)
 
 # What the people of person_queue `batch` had (a tick that moves people by differences read it already)
-_QUEUED_BEFORE = ("SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state WHERE (account_id, person_key) IN "
-                  "    (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) "
-                  "GROUP BY account_id, person_key")
+_QUEUED_BEFORE = _kept("SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s")
 
 # Which days each window of person_windows (0150_stage_tick_views.sql) holds as at a reporting day `t`.
 _WINDOWS = {"m7": "day > {t} - 7", "m30": "day > {t} - 30", "m90": "day > {t} - 90",
@@ -104,18 +109,13 @@ SHIFT = _move(
     "      FROM {db}.person_day_minutes WHERE day IN %(days)s GROUP BY account_id, person_key, day, channel) "
     "WHERE " + _NOT_WHOLE + " GROUP BY account_id, person_key",
     "INNER JOIN",
-    "SELECT account_id, person_key, " + _LATEST + " FROM {db}.person_state "
-    "WHERE (account_id, person_key) IN "
-    "    (SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s) "
-    "GROUP BY account_id, person_key")
+    _kept("SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s"))
 
 # The people whose person-days a tick changed (person_day_batch, sinks/day_state.py), as they were
 # (none kept: zeros, not confirmed).
-KEEP_BEFORE = (
-    "INSERT INTO {db}.person_state_before SELECT %(batch)s, account_id, person_key, " + _LATEST + " "
-    "FROM {db}.person_state WHERE (account_id, person_key) IN "
-    "    (SELECT account_id, person_key FROM {db}.person_day_batch WHERE batch = %(batch)s) "
-    "GROUP BY account_id, person_key")
+KEEP_BEFORE = "INSERT INTO {db}.person_state_before " + _kept(
+    "SELECT account_id, person_key FROM {db}.person_day_batch WHERE batch = %(batch)s",
+    columns="%(batch)s, account_id, person_key")
 _BEFORE = "SELECT * FROM {db}.person_state_before WHERE batch = %(batch)s"
 
 
@@ -187,7 +187,8 @@ class PersonState:
         person_queue `batch` names the people recomputed (the bench counts them there)."""
         db = self.db
         parameters = {"batch": batch, "days": list(days), "today": today, "version": version}
-        if days or whole:
+        whole = whole or bool(days)
+        if whole:
             sources = [QUEUE_CHANGED] + ([QUEUE_ON_DAYS] if days else [])
         else:
             self.client.command(KEEP_BEFORE.format(db=db), parameters=parameters)
@@ -196,9 +197,9 @@ class PersonState:
             f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
             f"FROM ({' UNION ALL '.join(sources).format(db=db)}) GROUP BY account_id, person_key",
             parameters=parameters)
-        before = (_QUEUED_BEFORE if days or whole else _BEFORE).format(db=db)
+        before = (_QUEUED_BEFORE if whole else _BEFORE).format(db=db)
         self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD, before=before), parameters=parameters)
-        if not (days or whole):
+        if not whole:
             self.client.command(MOVE_CHANGED.format(db=db), parameters=parameters)
 
     def shift(self, batch: int, days: Sequence[date], before: date, today: date, version: int) -> None:
