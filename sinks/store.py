@@ -26,7 +26,8 @@ SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "acco
 ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
 
 
-def _ms(at: datetime) -> int:
+def epoch_ms(at: datetime) -> int:
+    """Milliseconds since the epoch: how versions, batches and fromUnixTimestamp64Milli parameters are written."""
     return int(at.timestamp() * 1000)
 
 
@@ -65,7 +66,8 @@ class Store:
         """Identity links stored since `since`, by any worker of a shared store."""
         return self.client.query(
             f"SELECT anonymous_id, email, identified_at FROM {self.database}.identities "
-            f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows
+            f"WHERE stored_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
+            parameters={"ms": epoch_ms(since)}).result_rows
 
     def store_identity_links(self, rows: list[list]) -> None:
         self.client.insert(f"{self.database}.identities", rows, column_names=IDENTITY_COLUMNS)
@@ -137,7 +139,7 @@ class Store:
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
             f"FROM {self.database}.account_engagement_eval(slices = {int(slices)}, slice = {int(index)}, "
             f"batch = {int(batch)}, at = '{_literal(now)}')",
-            parameters={"ms": _ms(now)})
+            parameters={"ms": epoch_ms(now)})
 
     def snapshot_stage_batch(self, now: datetime, batch: int) -> None:
         """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
@@ -146,7 +148,7 @@ class Store:
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.account_engagement_tick("
-            f"batch = {int(batch)}, at = '{_literal(now)}')", parameters={"ms": _ms(now)})
+            f"batch = {int(batch)}, at = '{_literal(now)}')", parameters={"ms": epoch_ms(now)})
 
     # ------------------------------------------------------------- incremental stages (issue 17)
     def stage_clock(self, now: datetime) -> tuple[datetime, date]:
@@ -171,15 +173,16 @@ class Store:
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
             f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
             f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s",
-            parameters={"ms": _ms(now), "until": _ms(read_until), "today": today, "took": round(took_s * 1000),
-                        "kind": kind, "version": int(state_version)})
+            parameters={"ms": epoch_ms(now), "until": epoch_ms(read_until), "today": today,
+                        "took": round(took_s * 1000), "kind": kind, "version": int(state_version)})
 
     def change_scopes(self, since: datetime) -> set[str]:
         """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql;
         evaluate_all was a contacts import's until 0041_contact_changes.sql, and its stamps live a week)."""
         return {r[0] for r in self.client.query(
             f"SELECT DISTINCT scope FROM {self.database}.engagement_changes "
-            f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(since)}).result_rows}
+            f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
+            parameters={"ms": epoch_ms(since)}).result_rows}
 
     def note_account_days(self, since: datetime | None) -> None:
         """account_days_by_day told the (account, day) pairs changed since `since`; None: every pair
@@ -192,7 +195,7 @@ class Store:
             self.client.command(
                 f"INSERT INTO {db}.account_days_by_day SELECT DISTINCT day, account_id FROM {db}.engagement_changes "
                 "WHERE scope = 'account' AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
-                "AND day != toDate(0)", parameters={"since": _ms(since)})
+                "AND day != toDate(0)", parameters={"since": epoch_ms(since)})
 
     def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
         """Queue (stage_queue `batch`) the accounts changed since `since`, those of person_day_queue
@@ -205,7 +208,8 @@ class Store:
             f"      UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s "
             f"      UNION DISTINCT SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
             f"GROUP BY account_id",
-            parameters={"batch": int(batch), "ms": _ms(now), "since": _ms(since), "days": list(days) or [date(1970, 1, 1)]})
+            parameters={"batch": int(batch), "ms": epoch_ms(now), "since": epoch_ms(since),
+                        "days": list(days) or [date(1970, 1, 1)]})
         return self.client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(batch)s",
                                  parameters={"batch": int(batch)}).result_rows[0][0]
 
@@ -215,7 +219,7 @@ class Store:
             f"INSERT INTO {self.database}.stage_queue SELECT %(batch)s, account_id, "
             f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {self.database}.accounts FINAL "
             f"WHERE modulo(cityHash64(account_id), {int(slices)}) = {int(index)}",
-            parameters={"batch": int(batch), "ms": _ms(now)})
+            parameters={"batch": int(batch), "ms": epoch_ms(now)})
         return self.client.query(f"SELECT count() FROM {self.database}.stage_queue WHERE batch = %(batch)s",
                                  parameters={"batch": int(batch)}).result_rows[0][0]
 
@@ -225,13 +229,14 @@ class Store:
             source = ROLLUP_SNAPSHOTS.get(view, view) if rollup_in_step else view
             self.client.command(f"INSERT INTO {self.database}.{view}_snapshot "
                                 f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.{source}",
-                                parameters={"ms": _ms(now)})
+                                parameters={"ms": epoch_ms(now)})
 
     def evaluated_stages(self, now: datetime) -> list[tuple]:
         """(account_id, stage, minutes_90d) of the evaluation taken at `now`."""
         return self.client.query(
             f"SELECT account_id, stage, minutes_90d FROM {self.database}.account_engagement_snapshot "
-            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters={"ms": _ms(now)}).result_rows
+            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
+            parameters={"ms": epoch_ms(now)}).result_rows
 
     def recorded_stages(self) -> list[tuple]:
         """(account_id, last recorded stage, changes so far), from the account_stage view."""
@@ -252,7 +257,7 @@ class Store:
         """The earliest reporting day among touches received since `since` (None when none were)."""
         rows = self.client.query(f"SELECT min(day), count() FROM {self.database}.touches "
                                  "WHERE received_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-                                 parameters={"ms": _ms(since)}).result_rows
+                                 parameters={"ms": epoch_ms(since)}).result_rows
         return rows[0][0] if rows and rows[0][1] else None
 
     # --------------------------------------------------------------------------------- alerts
@@ -260,7 +265,7 @@ class Store:
         """(kind, change_id, account_id, account_name, owner, tier, is_target, at, detail) of one alert kind
         since `since` (sinks/alerts_sql.py)."""
         return self.client.query(MOMENTS[kind].format(db=self.database), parameters={
-            "since_ms": _ms(since), "first_touch_s": int(first_touch_s)}).result_rows
+            "since_ms": epoch_ms(since), "first_touch_s": int(first_touch_s)}).result_rows
 
     def latest_alert_deliveries(self, change_ids: Sequence[str]) -> list[tuple]:
         """(rule, change_id, status, attempts, next_at) of the latest recorded attempt of each."""

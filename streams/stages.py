@@ -15,7 +15,7 @@ import msgspec
 
 from sinks.day_state import PersonDays
 from sinks.stage_state import PersonState
-from sinks.store import Store
+from sinks.store import Store, epoch_ms
 
 EVERY_SECONDS = 5.0
 
@@ -106,10 +106,6 @@ def window_days(before: date, today: date) -> set[date]:
     return days
 
 
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
 def confirmation_days(before: date, today: date) -> set[date]:
     """Pure: the days that enter or leave the 400 days in which a signed touch confirms a person (0100_views.sql)
     when the reporting day moves from `before` to `today`: those people are recomputed whole."""
@@ -137,13 +133,13 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     mark = store.stage_mark()
     people, days = PersonState(store.client, store.database), PersonDays(store.client, store.database)
     marked = people.marked_version()
-    version = max(_ms(now), marked + 1)
+    version = max(epoch_ms(now), marked + 1)
     contacts = 0
     if mark is None or not 0 <= (today - mark[1]).days <= MAX_GAP_DAYS:
         scopes = {"refold_all"}
     else:
         scopes = store.change_scopes(mark[0] - margin)
-        contacts = days.contacts_changed(_ms(mark[0] - margin))
+        contacts = days.contacts_changed(epoch_ms(mark[0] - margin))
         if contacts > CONTACTS_TO_RECOMPUTE:
             scopes.add("evaluate_all")
     torn = people.torn(marked) or days.torn(marked)
@@ -151,7 +147,7 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     if "refold_all" in scopes or torn:
         _refold(store, days, version)
     else:
-        days.update(_ms(now), _ms(mark[0] - margin), version, with_contacts)
+        days.update(epoch_ms(now), epoch_ms(mark[0] - margin), version, with_contacts)
         store.note_account_days(mark[0] - margin)
     if scopes & {"refold_all", "evaluate_all"} or torn:
         kind = "full"
@@ -185,7 +181,7 @@ def _decide_all(store: Store, now: datetime) -> None:
     """Every account, slice by slice, with the tick's formula over the state just rebuilt (batches apart
     from any tick's: a tick's batch is its moment in ms)."""
     slices = _slices(store)
-    first = _ms(now) * 1000
+    first = epoch_ms(now) * 1000
     for i in range(slices):
         if store.queue_account_slice(first + i, now, slices, i):
             store.snapshot_stage_batch(now, first + i)
@@ -198,7 +194,7 @@ def _decide_changed(store: Store, people: PersonState, now: datetime, marked_day
     day may change recomputed; the others a new day moves shifted by the days that entered or left their
     windows; the accounts changed since `since` and those a new day moves decided."""
     days = sorted(window_days(marked_day, today))
-    batch = _ms(now)
+    batch = epoch_ms(now)
     people.update(batch, sorted(confirmation_days(marked_day, today)), today, version, whole=with_contacts)
     if days:
         people.shift(batch, days, marked_day, today, version)

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from conftest import ROOT, env_for, free_port, sql_rows, wait_until
 from pulse.support.broker import start_broker
@@ -214,3 +215,11 @@ def expected_totals(expected: Expected) -> tuple[dict, dict, int]:
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def on_one_day(now: datetime, tz: str, span: timedelta) -> datetime:
+    """`now`, or the last second of the day before when the `span` before now crosses midnight in `tz`:
+    a test of per-day caps that runs just after midnight would otherwise split its touches over two days."""
+    local = now.astimezone(ZoneInfo(tz))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now if local - span >= midnight else (midnight - timedelta(seconds=1)).astimezone(timezone.utc)

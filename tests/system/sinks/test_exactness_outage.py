@@ -27,8 +27,9 @@ def test_clickhouse_away_for_30_s_loses_nothing_and_recovers_without_restart(set
     publish_registry(settings, accounts(10))
     worker = start("worker", settings)
     wait_for_registry(settings, 10)
-    # 2 KB of extra properties per event: ~70 MB arrive while ClickHouse is away
-    events, expected = generate(35_000, 10, seed=21, now=now_utc(), duplicate_share=0.02, pad=2_000)
+    # 4 KB of extra properties per event: ~130 MB arrive while ClickHouse is away, far above the worker's
+    # own swings of RSS (up to ~35 MB either way, engine queries included), so holding them would show
+    events, expected = generate(35_000, 10, seed=21, now=now_utc(), duplicate_share=0.02, pad=4_000)
     before, during = events[:3_000], events[3_000:]
     first = send_in_messages(settings, before, seed=21, sizes=(20, 30))
     wait_until(lambda: health(settings)["written"] > 0 and health(settings)["consumer_lag"] == 0, 60,

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from conftest import sql_rows, wait_until
 from hooks_helpers import call, post_json, post_signed
+from opskit import on_one_day
 from schemas.registry import AccountRecord
 from streams.producer import producer, publish_accounts
 
@@ -38,11 +39,13 @@ def test_twelve_scripted_form_submits_do_not_make_an_account_mqa(settings, start
     p.close()
     wait_until(lambda: engagement(settings, "acc-0009") is not None, 60, what="the registry in ClickHouse")
     now = datetime.now(timezone.utc)
+    forms_at = on_one_day(now, settings.reporting_tz, timedelta(minutes=12))  # the caps are per day
 
     # the attack (no Origin header): made-up people, two of them over 20 minutes, 120 minutes in all:
     # an MQA when the page could name the account and every form counted
     people = ["p1@victim.example"] * 6 + ["p2@victim.example"] * 3 + [f"p{n}@victim.example" for n in range(3, 6)]
-    forms = [{"type": "form_submit", "event_id": str(uuid.uuid4()), "occurred_at": (now - timedelta(minutes=n)).isoformat(),
+    forms = [{"type": "form_submit", "event_id": str(uuid.uuid4()),
+              "occurred_at": (forms_at - timedelta(minutes=n)).isoformat(),
               "form_id": f"demo-{n}", "email": email, "account_id": "acc-0003", "ip": "203.0.113.3"}
              for n, email in enumerate(people)]
     reply = post_json(settings, "/collect", forms)
