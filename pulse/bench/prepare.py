@@ -10,6 +10,8 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
+
 from pulse.bench import harness
 from pulse.bench.queries import GENERATED_WRITER
 from pulse.bench.workload import Workload
@@ -64,11 +66,13 @@ def stored_all(s: Settings, unique_events: int, prefilled: int = 0) -> bool:
                ) == unique_events
 
 
-def prefill(s: Settings, touches: int) -> dict:
-    """`touches` generated touches in the store (pulse/bench/prefill.py, a process of its own); what it
-    then holds: touches, minutes, aggregate (Decimal) and generate_s."""
-    done = subprocess.run([sys.executable, "-m", "pulse.bench.prefill", str(s.data_dir), s.database, str(touches)],
-                          stdout=subprocess.PIPE, text=True, check=True)
+def prefill(s: Settings, touches: int, workload: Workload) -> dict:
+    """`touches` generated touches and the workload's registry in the store (pulse/bench/prefill.py, a
+    process of its own); what it then holds: touches, minutes, aggregate (Decimal) and generate_s."""
+    registry = s.data_dir.with_name(f"{s.data_dir.name}-registry.json")
+    registry.write_bytes(msgspec.json.encode({"accounts": workload.accounts, "contacts": workload.contacts}))
+    done = subprocess.run([sys.executable, "-m", "pulse.bench.prefill", str(s.data_dir), s.database, str(touches),
+                           str(registry)], stdout=subprocess.PIPE, text=True, check=True)
     held = json.loads(done.stdout.strip().splitlines()[-1])
     return held | {"minutes": Decimal(held["minutes"]), "aggregate": Decimal(held["aggregate"])}
 
@@ -76,7 +80,8 @@ def prefill(s: Settings, touches: int) -> dict:
 def preload_registry(s: Settings, workdir: Path, workload: Workload) -> None:
     """Run a worker until its store holds the registry, and its stage job has evaluated it, as a running
     deployment already has it (a contacts import re-evaluates every account: on a store with history
-    that is minutes of work the timed worker would otherwise do while it is timed)."""
+    that is minutes of work the timed worker would otherwise do while it is timed). After a prefill the
+    registry is already stored: the worker evaluates the history once."""
     # its own consumer group, so the timed worker's offsets on the touches topic start untouched
     w = harness.start_pulse("worker", s.replace(app_id=f"{s.app_id}-registry"), workdir,
                             f"http://127.0.0.1:{s.sql_port}/ping")

@@ -114,10 +114,12 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     s = settings_for(workdir, bootstrap, name, plan.partitions)
     if stored:  # the exactness check reads every stored touch through the SQL endpoint (10 s by default)
         s = s.replace(query_timeout_s=600)
-    held = prefill(s, stored) if stored else {"touches": 0, "minutes": Decimal(0), "aggregate": Decimal(0)}
+    held = prefill(s, stored, workload) if stored else {"touches": 0, "minutes": Decimal(0), "aggregate": Decimal(0)}
     # The registry first (a worker loads it from ClickHouse at start), then the stream, then the clock.
     produce(s, workload, touches=False)
+    preload_started = time.perf_counter()
     preload_registry(s, workdir, workload)
+    preload_s = time.perf_counter() - preload_started
     produce(s, workload, registry=False)
     started = time.perf_counter()
     w = harness.start_pulse("worker", s, workdir, f"http://127.0.0.1:{s.sql_port}/ping")
@@ -139,7 +141,8 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
                events_sent=len(workload.events), unique_events=workload.unique_events, **exact,
                ratio_to_ceiling=rate / ceiling_rate,
                ratio_to_naive=(rate / naive_rate) if naive_rate else None,
-               stored_before=held["touches"], prefill_s=held.get("generate_s"), startup_s=startup_s,
+               stored_before=held["touches"], prefill_s=held.get("generate_s"), preload_s=preload_s,
+               startup_s=startup_s,
                ratio_to_empty=(rate / empty_rate) if empty_rate else None,
                worker_rss_mb_registry_loaded=rss_registry, cpu_us_per_event_by_thread=by_thread, profile=profile)
     return s, w

@@ -71,7 +71,7 @@ def test_tiny_bench_runs_every_section(tmp_path):
     # the pipeline again on a store already holding generated touches, and the same on an empty one
     assert data["pipeline"]["stored_before"] == 20_000 and data["pipeline_empty"]["stored_before"] == 0
     assert data["pipeline_empty"]["exact"] is True and data["pipeline"]["ratio_to_empty"] > 0
-    assert data["pipeline"]["startup_s"] > 0
+    assert data["pipeline"]["startup_s"] > 0 and data["pipeline"]["preload_s"] > 0
     # the rollups section at both sizes, side by side in the Markdown table written beside the results
     table = out.with_suffix(".rollups.md").read_text()
     assert "| measure | 20,000 touches | 50,000 touches |" in table and "| tick_after_fresh_s |" in table
