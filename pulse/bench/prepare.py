@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from pulse.bench import harness
+from pulse.bench.prefill import Registry
 from pulse.bench.queries import GENERATED_WRITER
 from pulse.bench.workload import Workload
 from pulse.support.waits import wait_until
@@ -70,7 +71,7 @@ def prefill(s: Settings, touches: int, workload: Workload) -> dict:
     """`touches` generated touches and the workload's registry in the store (pulse/bench/prefill.py, a
     process of its own); what it then holds: touches, minutes, aggregate (Decimal) and generate_s."""
     registry = s.data_dir.with_name(f"{s.data_dir.name}-registry.json")
-    registry.write_bytes(msgspec.json.encode({"accounts": workload.accounts, "contacts": workload.contacts}))
+    registry.write_bytes(msgspec.json.encode(Registry(workload.accounts, workload.contacts)))
     done = subprocess.run([sys.executable, "-m", "pulse.bench.prefill", str(s.data_dir), s.database, str(touches),
                            str(registry)], stdout=subprocess.PIPE, text=True, check=True)
     held = json.loads(done.stdout.strip().splitlines()[-1])
