@@ -29,9 +29,6 @@ QUEUE_CHANGED = (
     "INSERT INTO {db}.person_day_queue SELECT %(batch)s, account_id, person_key, day FROM {db}.person_day_changes "
     "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') GROUP BY account_id, person_key, day")
 
-CONTACTS_CHANGED = ("SELECT count() FROM {db}.contact_changes "
-                    "WHERE changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC')")
-
 # The person-days of the people a contacts import names (0041_contact_changes.sql): their claimed minutes
 # may count now. By the second column of person_days' key, so this reads the whole person_key column
 # (about 3 s per 100M rows), once per tick after an import rather than every person's history.
@@ -92,10 +89,6 @@ class PersonDays:
     def rebuild_slice(self, version: int, slices: int, index: int) -> None:
         self.client.command(REBUILD_SLICE.format(db=self.db), parameters={
             "version": version, "slices": int(slices), "slice": int(index)})
-
-    def contacts_changed(self, since_ms: int) -> int:
-        """How many contacts were written since `since_ms` (0041_contact_changes.sql)."""
-        return self.client.query(CONTACTS_CHANGED.format(db=self.db), parameters={"since": since_ms}).result_rows[0][0]
 
     def update(self, batch: int, since_ms: int, version: int, with_contacts: bool) -> int:
         """Recompute the person-days changed since `since_ms`, and `with_contacts` those of the people a

@@ -7,7 +7,7 @@ health timer each have their own.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from clickhouse_connect.driver.client import Client
 
@@ -24,6 +24,19 @@ IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
 # The same answers from account_daily (0042_rollup_snapshot_views.sql), while it is in step
 ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
+
+
+class Seen(NamedTuple):
+    """What a stage evaluation saw of the margin the next one reads again (0047_stage_mark_seen.sql)."""
+    refolds: int
+    contacts: int
+
+
+class StageMark(NamedTuple):
+    read_until: datetime
+    today: date
+    refolds_seen: int
+    contacts_seen: int
 
 
 def epoch_ms(at: datetime) -> int:
@@ -157,24 +170,38 @@ class Store:
                                 f"at = '{_literal(now)}')").result_rows[0]
         return row[0], row[1]
 
-    def stage_mark(self) -> tuple[datetime, date] | None:
-        """(read_until, today) of the latest incremental evaluation, None when there was none."""
-        row = self.client.query(f"SELECT argMax(read_until, marked_at), argMax(today, marked_at), count() "
+    def stage_mark(self) -> StageMark | None:
+        """The latest evaluation's mark, None when there was none."""
+        row = self.client.query(f"SELECT argMax(read_until, marked_at), argMax(today, marked_at), "
+                                f"argMax(refolds_seen, marked_at), argMax(contacts_seen, marked_at), count() "
                                 f"FROM {self.database}.stage_marks").result_rows[0]
-        return (row[0], row[1]) if row[2] else None
+        return StageMark(*row[:4]) if row[4] else None
 
     def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str,
-                       state_version: int = 0) -> None:
-        """The mark of the evaluation taken at `now`, with how long it took, how many accounts it decided and
-        the version of the kept person state it left (sinks/stage_state.py)."""
+                       state_version: int = 0, seen: Seen = Seen(0, 0)) -> None:
+        """The mark of the evaluation taken at `now`, with how long it took, how many accounts it decided,
+        the version of the kept person state it left (sinks/stage_state.py) and what it had `seen` (0047)."""
         db = self.database
         self.client.command(
-            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version) "
+            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version, "
+            f"refolds_seen, contacts_seen) "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
             f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
-            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s",
+            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s, "
+            f"%(refolds)s, %(contacts)s",
             parameters={"ms": epoch_ms(now), "until": epoch_ms(read_until), "today": today,
-                        "took": round(took_s * 1000), "kind": kind, "version": int(state_version)})
+                        "took": round(took_s * 1000), "kind": kind, "version": int(state_version),
+                        "refolds": seen.refolds, "contacts": seen.contacts})
+
+    def seen_since(self, since: datetime) -> Seen:
+        """The re-fold stamps and the contacts written from `since` on, as far as they are visible now."""
+        db, ms = self.database, {"ms": epoch_ms(since)}
+        row = self.client.query(
+            f"SELECT (SELECT count() FROM {db}.engagement_changes WHERE scope IN ('refold_all', 'evaluate_all') "
+            f"        AND changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')), "
+            f"       (SELECT count() FROM {db}.contact_changes WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
+            parameters=ms).result_rows[0]
+        return Seen(int(row[0]), int(row[1]))
 
     def change_scopes(self, since: datetime) -> set[str]:
         """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql;

@@ -15,7 +15,7 @@ import msgspec
 
 from sinks.day_state import PersonDays
 from sinks.stage_state import PersonState
-from sinks.store import Store, epoch_ms
+from sinks.store import StageMark, Store, epoch_ms
 
 EVERY_SECONDS = 5.0
 
@@ -131,34 +131,42 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
+    seen = store.seen_since(read_at - margin)  # before anything is read: what this tick takes in of the margin
     people, days = PersonState(store.client, store.database), PersonDays(store.client, store.database)
     marked = people.marked_version()
     version = max(epoch_ms(now), marked + 1)
-    contacts = 0
-    if mark is None or not 0 <= (today - mark[1]).days <= MAX_GAP_DAYS:
-        scopes = {"refold_all"}
-    else:
-        scopes = store.change_scopes(mark[0] - margin)
-        contacts = days.contacts_changed(epoch_ms(mark[0] - margin))
-        if contacts > CONTACTS_TO_RECOMPUTE:
-            scopes.add("evaluate_all")
+    scopes, contacts = _unseen(store, mark, today, margin)
     torn = people.torn(marked) or days.torn(marked)
     with_contacts = 0 < contacts <= CONTACTS_TO_RECOMPUTE
     if "refold_all" in scopes or torn:
         _refold(store, days, version)
     else:
-        days.update(epoch_ms(now), epoch_ms(mark[0] - margin), version, with_contacts)
-        store.note_account_days(mark[0] - margin)
+        days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
+        store.note_account_days(mark.read_until - margin)
     if scopes & {"refold_all", "evaluate_all"} or torn:
         kind = "full"
         _rebuild(store, people, today, version)
         _decide_all(store, now)
     else:
-        kind = "day" if today != mark[1] else "changed"
-        _decide_changed(store, people, now, mark[1], mark[0] - margin, today, version, with_contacts)
+        kind = "day" if today != mark.today else "changed"
+        _decide_changed(store, people, now, mark.today, mark.read_until - margin, today, version, with_contacts)
     took = time.monotonic() - started
-    store.set_stage_mark(now, read_at, today, took, kind, version)
+    store.set_stage_mark(now, read_at, today, took, kind, version, seen)
     return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
+
+
+def _unseen(store: Store, mark: StageMark | None, today: date, margin: timedelta) -> tuple[set[str], int]:
+    """The kinds of change to take in since `mark` (less `margin`), and how many contacts were written: a re-fold
+    stamp or a contacts import that the marking tick had already seen is not done again (0047_stage_mark_seen)."""
+    if mark is None or not 0 <= (today - mark.today).days <= MAX_GAP_DAYS:
+        return {"refold_all"}, 0
+    since = mark.read_until - margin
+    now_seen = store.seen_since(since)
+    scopes = store.change_scopes(since) if now_seen.refolds > mark.refolds_seen else set()
+    contacts = now_seen.contacts - mark.contacts_seen
+    if contacts > CONTACTS_TO_RECOMPUTE:
+        scopes.add("evaluate_all")
+    return scopes, contacts
 
 
 def _refold(store: Store, days: PersonDays, version: int) -> None:
