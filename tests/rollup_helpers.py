@@ -152,3 +152,18 @@ def literal(at: datetime) -> str:
 def evaluated(client, database: str, at: datetime) -> list[tuple]:
     return client.query(f"SELECT * FROM {database}.account_engagement_eval(slices = 1, slice = 0, batch = 0, "
                         f"at = '{literal(at)}') ORDER BY account_id").result_rows
+
+
+def snapshot(client, db: str) -> list[tuple]:
+    """The kept account_engagement_snapshot, as evaluated() computes it (without evaluated_at)."""
+    return [r[1:] for r in client.query(f"SELECT * FROM {db}.account_engagement_snapshot FINAL "
+                                        "ORDER BY account_id").result_rows]
+
+
+def mark_of(client, db: str, now: datetime) -> tuple:
+    """(kind, decided, took_ms, snapshot rows at `now`) of the evaluation taken at `now`."""
+    at = {"ms": int(now.timestamp() * 1000)}
+    return client.query(
+        f"SELECT kind, decided, took_ms, (SELECT count() FROM {db}.account_engagement_snapshot "
+        f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')) FROM {db}.stage_marks "
+        f"WHERE marked_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters=at).result_rows[0]

@@ -18,18 +18,14 @@ from sinks.erasure import PERSON_DAY_TABLES, ErasureStore
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
-    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, random_touch, register, zoned)
+    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, mark_of, random_touch, register,
+    snapshot, zoned)
 
 # (hours after the start, new touches, moved touches)
 STEPS = [(0, 300, 0), (1, 60, 30), (2, 0, 40), (9, 40, 10), (24, 0, 0), (25, 50, 20), (48, 0, 0), (49, 0, 30),
          (24 * 8, 0, 0), (24 * 9, 30, 10), (24 * 30, 0, 0), (24 * 31, 30, 5), (24 * 32, 0, 0), (24 * 33, 0, 0),
          (24 * 34, 0, 2), (24 * 35, 0, 0)]
 
-
-
-def snapshot(client, db: str) -> list[tuple]:
-    return [r[1:] for r in client.query(f"SELECT * FROM {db}.account_engagement_snapshot FINAL "
-                                        "ORDER BY account_id").result_rows]
 
 
 def account_days(client, db: str, source: str) -> set[tuple]:
@@ -262,12 +258,3 @@ def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
         assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, now)]
         assert kept_sums(client, db) == fresh_sums(client, db)
     assert kinds == ["changed", "full"]
-
-
-def mark_of(client, db: str, now: datetime) -> tuple:
-    """(kind, decided, took_ms, snapshot rows at `now`) of the evaluation taken at `now`."""
-    at = {"ms": int(now.timestamp() * 1000)}
-    return client.query(
-        f"SELECT kind, decided, took_ms, (SELECT count() FROM {db}.account_engagement_snapshot "
-        f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')) FROM {db}.stage_marks "
-        f"WHERE marked_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters=at).result_rows[0]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
-    RandomEngagement, add_contacts, evaluated, register, zoned)
+    RandomEngagement, add_contacts, evaluated, mark_of, register, snapshot, zoned)
 
 # wider than any of these tests takes, so that every stamp they make is re-read by the tick after it
 MARGIN = timedelta(minutes=10)
@@ -19,11 +19,8 @@ def tick(client, db: str, store: Store) -> str:
     """One evaluation now, with the wide margin; its kind, after checking it against the full recomputation."""
     now = datetime.now(timezone.utc)
     stages.evaluate(store, now, margin=MARGIN)
-    kind = client.query(f"SELECT kind FROM {db}.stage_marks WHERE marked_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-                        parameters={"ms": int(now.timestamp() * 1000)}).result_rows[0][0]
-    kept = [r[1:] for r in client.query(f"SELECT * FROM {db}.account_engagement_snapshot FINAL "
-                                        "ORDER BY account_id").result_rows]
-    assert kept == [tuple(r) for r in evaluated(client, db, now)], f"a {kind} tick drifted from the full one"
+    kind = mark_of(client, db, now)[0]
+    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, now)], f"a {kind} tick drifted"
     return kind
 
 
