@@ -199,7 +199,8 @@ class Store:
         row = self.client.query(
             f"SELECT (SELECT count() FROM {db}.engagement_changes WHERE scope IN ('refold_all', 'evaluate_all') "
             f"        AND changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')), "
-            f"       (SELECT count() FROM {db}.contact_changes WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
+            f"       (SELECT count() FROM {db}.contact_changes "
+            f"        WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
             parameters=ms).result_rows[0]
         return Seen(int(row[0]), int(row[1]))
 
