@@ -13,11 +13,13 @@
 -- On a ClickHouse server the refresh runs once on the server, whatever the number of workers. Dropping and
 -- re-creating a report here empties it until its first refresh, which starts at once. Two workers migrating a
 -- server at once: whichever order their DROP and CREATE ... IF NOT EXISTS interleave in, one report remains.
+-- Each report has its own second of the period (OFFSET, spread by sinks/migrate.py): all starting at once, their
+-- memory added up and the events' inserts waited behind them.
 
 -- revenue_summary: its columns and definition are revenue_summary_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.revenue_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_summary_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.revenue_summary_live;
 CREATE OR REPLACE VIEW {database}.revenue_summary AS SELECT * FROM {database}.revenue_summary_report;
@@ -25,7 +27,7 @@ CREATE OR REPLACE VIEW {database}.revenue_summary AS SELECT * FROM {database}.re
 -- open_pipeline_by_stage: its columns and definition are open_pipeline_by_stage_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.open_pipeline_by_stage_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.open_pipeline_by_stage_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.open_pipeline_by_stage_live;
 CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS SELECT * FROM {database}.open_pipeline_by_stage_report;
@@ -33,7 +35,7 @@ CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS SELECT * FROM {datab
 -- sales_velocity: its columns and definition are sales_velocity_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.sales_velocity_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_velocity_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
 AS SELECT * FROM {database}.sales_velocity_live;
 CREATE OR REPLACE VIEW {database}.sales_velocity AS SELECT * FROM {database}.sales_velocity_report;
@@ -41,7 +43,7 @@ CREATE OR REPLACE VIEW {database}.sales_velocity AS SELECT * FROM {database}.sal
 -- revenue_monthly: its columns and definition are revenue_monthly_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.revenue_monthly_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_monthly_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY month
 AS SELECT * FROM {database}.revenue_monthly_live;
 CREATE OR REPLACE VIEW {database}.revenue_monthly AS SELECT * FROM {database}.revenue_monthly_report;
@@ -49,7 +51,7 @@ CREATE OR REPLACE VIEW {database}.revenue_monthly AS SELECT * FROM {database}.re
 -- account_journey: its columns and definition are account_journey_live's (0400_*.sql)
 DROP TABLE IF EXISTS {database}.account_journey_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_journey_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY account_id
 AS SELECT * FROM {database}.account_journey_live;
 CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.account_journey_report;
@@ -60,7 +62,7 @@ CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.ac
 -- person_lifecycle: its columns and definition are person_lifecycle_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.person_lifecycle_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.person_lifecycle_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY email
 AS SELECT * FROM {database}.person_lifecycle_live;
 CREATE OR REPLACE VIEW {database}.person_lifecycle AS SELECT * FROM {database}.person_lifecycle_report;
@@ -68,7 +70,7 @@ CREATE OR REPLACE VIEW {database}.person_lifecycle AS SELECT * FROM {database}.p
 -- lifecycle_history: its columns and definition are lifecycle_history_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.lifecycle_history_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.lifecycle_history_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY (account_id, person, position)
 AS SELECT * FROM {database}.lifecycle_history_live;
 CREATE OR REPLACE VIEW {database}.lifecycle_history AS SELECT * FROM {database}.lifecycle_history_report;
@@ -76,7 +78,7 @@ CREATE OR REPLACE VIEW {database}.lifecycle_history AS SELECT * FROM {database}.
 -- funnel_summary: its columns and definition are funnel_summary_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_summary_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_summary_live;
 CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * EXCEPT (report_row) FROM {database}.funnel_summary_report ORDER BY report_row;
@@ -84,7 +86,7 @@ CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * EXCEPT (report_row)
 -- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_counts_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_counts_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live;
 CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * EXCEPT (report_row) FROM {database}.funnel_counts_report ORDER BY report_row;
@@ -92,7 +94,7 @@ CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * EXCEPT (report_row) 
 -- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
 DROP TABLE IF EXISTS {database}.funnel_conversion_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_conversion_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_conversion_live;
 CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * EXCEPT (report_row) FROM {database}.funnel_conversion_report ORDER BY report_row;
@@ -100,7 +102,7 @@ CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * EXCEPT (report_r
 -- engagement_influence: its columns and definition are engagement_influence_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.engagement_influence_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.engagement_influence_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.engagement_influence_live;
 CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * EXCEPT (report_row) FROM {database}.engagement_influence_report ORDER BY report_row;
@@ -108,7 +110,7 @@ CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * EXCEPT (repor
 -- program_attribution: its columns and definition are program_attribution_live's (0600_*.sql)
 DROP TABLE IF EXISTS {database}.program_attribution_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.program_attribution_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.program_attribution_live;
 CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * EXCEPT (report_row) FROM {database}.program_attribution_report ORDER BY report_row;
@@ -116,7 +118,7 @@ CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * EXCEPT (report
 -- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_daily_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY (day, rep, account_id)
 AS SELECT * FROM {database}.sales_activity_daily_live;
 CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {database}.sales_activity_daily_report;
@@ -124,7 +126,7 @@ CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {databas
 -- sales_activity_summary: its columns and definition are sales_activity_summary_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_activity_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_summary_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sales_activity_summary_live;
 CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * EXCEPT (report_row) FROM {database}.sales_activity_summary_report ORDER BY report_row;
@@ -132,7 +134,7 @@ CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * EXCEPT (rep
 -- sales_coverage: its columns and definition are sales_coverage_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sales_coverage_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_coverage_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY account_id
 AS SELECT * FROM {database}.sales_coverage_live;
 CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sales_coverage_report;
@@ -140,7 +142,7 @@ CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sal
 -- sla_by_owner: its columns and definition are sla_by_owner_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.sla_by_owner_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sla_by_owner_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sla_by_owner_live;
 CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * EXCEPT (report_row) FROM {database}.sla_by_owner_report ORDER BY report_row;
@@ -148,7 +150,7 @@ CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * EXCEPT (report_row) F
 -- account_mqa_decisions: its columns and definition are account_mqa_decisions_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_mqa_decisions_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_mqa_decisions_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_mqa_decisions_live;
 CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * EXCEPT (report_row) FROM {database}.account_mqa_decisions_report ORDER BY report_row;
@@ -156,7 +158,7 @@ CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * EXCEPT (repo
 -- account_acceptance: its columns and definition are account_acceptance_live's (0700_*.sql)
 DROP TABLE IF EXISTS {database}.account_acceptance_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_acceptance_report
-REFRESH EVERY {report_refresh_seconds} SECOND
+REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_acceptance_live;
 CREATE OR REPLACE VIEW {database}.account_acceptance AS SELECT * EXCEPT (report_row) FROM {database}.account_acceptance_report ORDER BY report_row;

@@ -3,6 +3,7 @@ computes, as of its last refresh; a refresh asked for after a write sees the wri
 setting's; a report is rebuilt when a view file changes its text."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from pulse.bench import funnel, revenue
@@ -73,6 +74,21 @@ def test_the_refresh_interval_is_the_setting(engine):
         assert migrate(client, settings.replace(report_refresh_seconds=seconds)) == ["0900_reports.sql"]
         shown = client.query(f"SHOW CREATE TABLE {db}.sales_velocity_report").result_rows[0][0]
         assert f"REFRESH EVERY {seconds} SECOND" in shown, shown
+
+
+def test_each_report_refreshes_in_its_own_second_of_the_period(engine):
+    # all eighteen starting the same second ran side by side: their memory added up (BENCHMARKS.md, at 100M)
+    client, settings = engine
+    db = settings.database
+    migrate(client, settings.replace(report_refresh_seconds=60))
+    views = report_views(client, db)
+    shown = [client.query(f"SHOW CREATE TABLE {db}.{view}").result_rows[0][0] for view in views]
+    offsets = sorted(int(re.search(r"OFFSET (\d+) SECOND", text).group(1)) for text in shown)
+    assert len(views) == 18 and offsets[0] == 0 and offsets[-1] < 60, offsets
+    assert min(b - a for a, b in zip(offsets, offsets[1:])) >= 60 // 18, offsets
+    refresh_reports(client, db)  # then each waits for its own second of the next minute
+    scheduled = client.query(f"SELECT toSecond(next_refresh_at) FROM {db}.report_refreshes").result_rows
+    assert sorted(row[0] for row in scheduled) == offsets
 
 
 def test_the_reports_file_is_applied_again_when_a_view_before_it_changes(settings):
