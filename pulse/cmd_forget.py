@@ -16,14 +16,10 @@ from pathlib import Path
 from schemas.settings import Settings
 
 MAX_FILE_BYTES = 10_000_000
-_QUERY = """
-SELECT request_id, touches, identity_links, contacts, lifecycle_changes, rejected_events, engagement_rows, minutes,
-       rows_erased
-FROM erasure_log FINAL WHERE request_id IN %(ids)s AND named = 1
-"""
 _EARLIER = """
 SELECT identifier_hash, min(erased_at) FROM erasure_log
-WHERE identifier_hash IN %(hashes)s AND request_id NOT IN %(ids)s GROUP BY identifier_hash
+WHERE identifier_hash IN %(hashes)s AND request_id NOT IN %(ids)s AND erased_at > toDateTime64(0, 3, 'UTC')
+GROUP BY identifier_hash
 """
 
 
@@ -157,13 +153,15 @@ def _report(settings: Settings, items: list[Item], timeout: float) -> int:
 def _wait(settings: Settings, items: list[Item], timeout: float) -> tuple[dict[str, tuple], dict]:
     """The log's rows of these requests, as the worker writes them, until all are there or the time is up."""
     from sinks.client import reader_client
+    from sinks.erasure import ANSWERS
 
     ids, deadline, done = [i.request_id for i in items], time.monotonic() + timeout, {}
     while True:
         try:
             client = reader_client(settings)
             try:
-                done = {r[0]: r for r in client.query(_QUERY, parameters={"ids": ids}).result_rows}
+                answers = client.query(ANSWERS.format(db=settings.database), parameters={"ids": ids})
+                done = {r[0]: r for r in answers.result_rows}
                 if len(done) == len(ids) or time.monotonic() >= deadline:
                     earlier = dict(client.query(_EARLIER, parameters={
                         "hashes": [i.hash for i in items], "ids": ids}).result_rows)

@@ -57,6 +57,19 @@ _TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")
 _TOUCH_COPIES_BY_ID = ("program_successes",)
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
+# A request is logged twice by each worker that takes it: with the counts found, before deleting, under this
+# erased_at (the deletion under way); and again once the rows are gone. A second worker of a shared store
+# can only find nothing after the first began deleting, so by then the first's counts are in the log.
+UNDER_WAY = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# the answer to each request (its named identifier's row): the most any worker found, once a worker that
+# found that much has deleted it; nothing yet while the largest count is still being deleted
+ANSWERS = """
+SELECT request_id, best.1, best.2, best.3, best.4, best.5, best.6, best.7, best.8 FROM (
+    SELECT request_id, argMax((touches, identity_links, contacts, lifecycle_changes, rejected_events,
+                               engagement_rows, minutes, rows_erased, erased_at), (rows_erased, erased_at)) AS best
+    FROM {db}.erasure_log WHERE request_id IN %(ids)s AND named = 1 GROUP BY request_id)
+WHERE best.9 > toDateTime64(0, 3, 'UTC')
+"""
 
 
 @dataclass
@@ -69,6 +82,17 @@ class Erased:
     @property
     def rows(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Logged:
+    """How the log names one request: its id and time, the named identifier's hash, and every hash it
+    reaches (hash -> kind), the named one included."""
+
+    request_id: str
+    requested_at: datetime
+    named: str
+    hashes: dict[str, str]
 
 
 class ErasureStore:
@@ -98,19 +122,24 @@ class ErasureStore:
                                      parameters={"needles": list(needles[start:start + 200])}).result_rows
         return out
 
+    def count(self, emails: set[str], cookies: set[str], rejected_keys: Sequence[str]) -> Erased:
+        """What `erase` would delete now, deleting nothing."""
+        p = _people(emails, cookies)
+        done = self._owned_and_minutes(p)[1]
+        counts = done.counts
+        counts["identity_links"] = self._count("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p)
+        counts["contacts"] = self._count("contacts", "email IN %(emails)s", p)
+        counts["lifecycle_changes"] = self._count("lifecycle_changes", "email IN %(emails)s", p)
+        for start in range(0, len(rejected_keys), _CHUNK):
+            keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
+            counts["rejected_events"] += self._count("rejected_events", "dlq_key IN %(keys)s", keys)
+        return done
+
     def erase(self, emails: set[str], cookies: set[str], rejected_keys: Sequence[str]) -> Erased:
         """Delete everything of these people (the closure `linked` gave); idempotent."""
-        db, people = self.db, sorted(emails | cookies)
-        p = {"people": people or [_NOBODY], "emails": sorted(emails) or [_NOBODY],
-             "cookies": sorted(cookies) or [_NOBODY]}
-        owned = [r[0] for r in self.client.query(_OWNED.format(db=db), parameters=p).result_rows]
-        done = Erased()
+        p = _people(emails, cookies)
+        owned, done = self._owned_and_minutes(p)
         counts = done.counts
-        counts["touches"] = len(owned)
-        minutes, counts["engagement_rows"] = self.client.query(
-            f"SELECT sum(minutes), count() FROM {db}.engagement_daily WHERE kind = 'touch' AND person IN %(people)s",
-            parameters=p).result_rows[0]
-        done.minutes = Decimal(minutes or 0)
         copies = [t for t in (*_TOUCH_COPIES, *_TOUCH_COPIES_BY_ID) if self._exists(t)]
         for start in range(0, len(owned), _CHUNK):
             ids = {"ids": owned[start:start + _CHUNK]}
@@ -179,12 +208,27 @@ class ErasureStore:
                 parameters={"accounts": [a for a, _, _ in people], "keys": [k for _, k, _ in people],
                             "days": [d for _, _, d in people]})
 
-    def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]]) -> None:
-        """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier."""
-        now = datetime.now(timezone.utc)
+    def log(self, rows: Sequence[tuple[str, str, str, int, datetime, Erased]], under_way: bool = False) -> None:
+        """(identifier_hash, kind, request_id, named, requested_at, counts) per identifier; `under_way`: before
+        the deletion (UNDER_WAY)."""
+        now = UNDER_WAY if under_way else datetime.now(timezone.utc)
         data = [[h, kind, rid, named, at, now, *(e.counts[n] for n in COUNTS), e.minutes, e.rows]
                 for h, kind, rid, named, at, e in rows]
         self.client.insert(f"{self.db}.erasure_log", data, column_names=LOG_COLUMNS)
+
+    def announce(self, request: Logged, emails: set[str], cookies: set[str], rejected_keys: Sequence[str]) -> list:
+        """Count what `erase` is to delete and log it as under way: the rows for `log` once it is deleted.
+        Where this request logged more already (a run before a crash, a peer), that stays the answer."""
+        found = self.count(emails, cookies, rejected_keys)
+        best = self.client.query(f"SELECT argMax(({', '.join(COUNTS)}, minutes), rows_erased) FROM {self.db}."
+                                 f"erasure_log WHERE request_id = %(r)s AND identifier_hash = %(h)s",
+                                 parameters={"r": request.request_id, "h": request.named}).result_rows
+        if best and sum(best[0][0][:-1]) > found.rows:
+            found = Erased(dict(zip(COUNTS, best[0][0][:-1])), Decimal(best[0][0][-1]))
+        rows = [(h, kind, request.request_id, int(h == request.named), request.requested_at,
+                 found if h == request.named else Erased()) for h, kind in request.hashes.items()]
+        self.log(rows, under_way=True)
+        return rows
 
     def erased_hashes(self) -> set[str]:
         rows = self.client.query(f"SELECT DISTINCT identifier_hash FROM {self.db}.erasure_log").result_rows
@@ -199,6 +243,17 @@ class ErasureStore:
     def _rows(self, query: str, emails: set[str], cookies: set[str]) -> list[tuple]:
         return self.client.query(query.format(db=self.db), parameters={
             "emails": sorted(emails) or [_NOBODY], "cookies": sorted(cookies) or [_NOBODY]}).result_rows
+
+    def _owned_and_minutes(self, p: dict) -> tuple[list, Erased]:
+        """The touches these people own now, and what they hold in engagement_daily."""
+        owned = [r[0] for r in self.client.query(_OWNED.format(db=self.db), parameters=p).result_rows]
+        done = Erased()
+        done.counts["touches"] = len(owned)
+        minutes, done.counts["engagement_rows"] = self.client.query(
+            f"SELECT sum(minutes), count() FROM {self.db}.engagement_daily WHERE kind = 'touch' "
+            f"AND person IN %(people)s", parameters=p).result_rows[0]
+        done.minutes = Decimal(minutes or 0)
+        return owned, done
 
     def _exists(self, table: str) -> bool:
         return bool(self.client.query("SELECT count() FROM system.tables WHERE database = %(db)s AND name = %(t)s",
@@ -215,3 +270,8 @@ class ErasureStore:
             self.client.command(f"ALTER TABLE {self.db}.{table} DELETE WHERE {where}", parameters=parameters,
                                 settings=_SYNC)
         return n if count else 0
+
+
+def _people(emails: set[str], cookies: set[str]) -> dict:
+    return {"people": sorted(emails | cookies) or [_NOBODY], "emails": sorted(emails) or [_NOBODY],
+            "cookies": sorted(cookies) or [_NOBODY]}

@@ -22,7 +22,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from schemas.settings import Settings
-from sinks.erasure import Erased, ErasureStore
+from sinks.erasure import Erased, ErasureStore, Logged
 from streams.core.erasure import ErasedSet, ErasureInputError, ErasureRequest, identifier_hash, mentions, normal
 from streams.pipeline import Pipeline
 
@@ -118,10 +118,11 @@ async def erase(pipeline: Pipeline, request: ErasureRequest, value: str) -> Eras
     def step() -> Erased:
         candidates = store.rejected_candidates(sorted(emails | cookies))
         keys = [key for key, payload in candidates if mentions(payload, emails, cookies)]
-        done = store.erase(emails, cookies, keys)
-        store.log([(h, kind, request.request_id, int(h == named), request.requested_at,
-                    done if h == named else Erased()) for (kind, _), h in hashes.items()])
-        return done
+        logged = Logged(request.request_id, request.requested_at, named, {h: kind for (kind, _), h in hashes.items()})
+        rows = store.announce(logged, emails, cookies, keys)
+        store.erase(emails, cookies, keys)
+        store.log(rows)
+        return next(counts for h, *_, counts in rows if h == named)
 
     done = await pipeline.in_sink(writer.retry, "erasure", step)
     log.warning("erased %s %s... (%d identifiers linked): %d touches, %s minutes, %d rows in all",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from msgspec.structs import replace
 
 from schemas.rows import RejectedRow, TouchRow
-from sinks.erasure import ErasureStore
+from sinks.erasure import ANSWERS, ErasureStore, Logged
 from sinks.writer import ClickHouseWriter
 from streams.core.erasure import mentions
 
@@ -170,3 +170,32 @@ def test_a_persons_program_successes_go_with_them(engine):
     store = ErasureStore(client, db)
     store.erase(*store.linked({"ana@acme.example"}, set()), [])
     assert kept() == [bob.event_id]
+
+
+def test_two_workers_of_one_store_answer_with_what_was_erased(engine):
+    """Two workers take the same request on one store. The second can find nothing, the first having
+    begun deleting; its answer must not stand for the request while the first is still at it, nor after."""
+    client, db, writer = started(engine)
+    writer.write([touch("acme", "ana@acme.example", "1.50", email="ana@acme.example"),
+                  touch("acme", "ana@acme.example", "0.50", email="ana@acme.example")])
+    store = ErasureStore(client, db)
+    people = store.linked({"ana@acme.example"}, set())
+    request = Logged("r1", AT, "h-ana", {"h-ana": "email"})
+
+    def answers() -> list[tuple]:
+        rows = client.query(ANSWERS.format(db=db), parameters={"ids": ["r1"]}).result_rows
+        return [(r[0], r[1], r[7]) for r in rows]  # request, touches, minutes
+
+    first = store.announce(request, *people, [])   # counts 2 touches, logs them under way
+    store.erase(*people, [])
+    second = store.announce(request, *people, [])  # finds nothing left: the first's count stays
+    store.erase(*people, [])
+    store.log(second)
+    assert answers() == [("r1", 2, Decimal("2.00"))]  # the second's rows carry what the first found, not 0
+    store.log(first)
+    assert answers() == [("r1", 2, Decimal("2.00"))]
+
+    alone = Logged("r2", AT, "h-bob", {"h-bob": "email"})
+    store.announce(alone, {"bob@acme.example"}, set(), [])  # a worker that stopped before deleting
+    under_way = client.query(ANSWERS.format(db=db), parameters={"ids": ["r2"]}).result_rows
+    assert under_way == []  # no answer until the rows are gone
