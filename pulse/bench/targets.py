@@ -20,7 +20,9 @@ def targets(r: dict) -> dict:
     if "freshness" in r:
         out["freshness p99 <= 2 s"] = r["freshness"]["p99_s"] <= 2.0
     if "stage_latency" in r:
-        out["stage change published <= 10 s after its touch, p99"] = r["stage_latency"]["p99_s"] <= 10.0
+        stage = r["stage_latency"]  # a marker that never arrived misses it, whatever the quantile
+        out["stage change published <= 10 s after its touch, p99"] = (stage["p99_s"] <= 10.0
+                                                                       and not stage.get("markers_missing"))
     if "scale_out" in r:
         out["scale-out: no event lost, re-deliveries consistent"] = r["scale_out"]["exact"]
     if "shared_scale_out" in r:
