@@ -17,7 +17,7 @@ from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
 from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
 from sinks.touch_copies_sql import REPAIR_TOUCH_COPIES
-from sinks.traffic_sql import BEHAVIOUR_VERDICTS
+from sinks.traffic_sql import BEHAVIOUR_VERDICTS, DAYS_FROM, GROUPS_STORED
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 # Views the dashboard refreshes every few seconds, snapshotted with account_engagement (0010_snapshots.sql).
@@ -277,16 +277,18 @@ class Store:
     def behaviour_verdicts(self, since, max_views: int, scanner_seconds: float) -> list[tuple]:
         """(event_id, traffic, reason) of the stored touches from reporting day `since` on whose behaviour
         verdict changed (reason '' = no behaviour rule holds any more); sinks/traffic_sql.py."""
-        return self.client.query(BEHAVIOUR_VERDICTS.format(db=self.database), parameters={
-            "since": since, "max_views": int(max_views), "scanner_ms": round(scanner_seconds * 1000),
-            "scanner_label": f"{scanner_seconds:g}s"}).result_rows
+        return self._verdicts(DAYS_FROM, {"since": since}, max_views, scanner_seconds)
 
-    def earliest_day_received(self, since: datetime):
-        """The earliest reporting day among touches received since `since` (None when none were)."""
-        rows = self.client.query(f"SELECT min(day), count() FROM {self.database}.touches "
-                                 "WHERE received_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-                                 parameters={"ms": epoch_ms(since)}).result_rows
-        return rows[0][0] if rows and rows[0][1] else None
+    def behaviour_verdicts_stored(self, since: datetime, max_views: int, scanner_seconds: float) -> list[tuple]:
+        """As behaviour_verdicts, over the groups the rules judge (a cookie's day, an email's day of a
+        campaign...) that took a touch or a version since `since` (the store's clock), whatever their day."""
+        return self._verdicts(GROUPS_STORED, {"stored_ms": epoch_ms(since)}, max_views, scanner_seconds)
+
+    def _verdicts(self, groups: str, parameters: dict, max_views: int, scanner_seconds: float) -> list[tuple]:
+        query = BEHAVIOUR_VERDICTS.replace("{groups}", groups).format(db=self.database)
+        return self.client.query(query, parameters={
+            **parameters, "max_views": int(max_views), "scanner_ms": round(scanner_seconds * 1000),
+            "scanner_label": f"{scanner_seconds:g}s"}).result_rows
 
     # --------------------------------------------------------------------------------- alerts
     def alert_moments(self, kind: str, since: datetime, first_touch_s: int) -> list[tuple]:

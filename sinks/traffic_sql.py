@@ -1,4 +1,4 @@
-"""The behaviour rules of traffic classification (issue 19), as one query over the stored touches.
+"""The behaviour rules of traffic classification (issue 19), as one query over the rules' inputs.
 
 Computed from what is stored, by event time (occurred_at), never from arrival order: the verdict of a
 touch depends only on the set of stored touches around it, so a replay, a duplicate or a late arrival
@@ -6,117 +6,92 @@ leads to the same verdicts once everything is stored (README, "Traffic that is n
 Returned are only the touches whose stored behaviour verdict differs from the computed one; touches a
 rule on the touch itself classified (user agent, ranges, internal) are left alone.
 
-The rules work per reporting day (a minute, a cookie's day, an email's opens of a day), so evaluating
-whole days from `since` gives every touch of those days its exact verdict.
+The rules work per group of one reporting day (a cookie's or a cookieless address's page views, an email's
+opens and clicks of one campaign), and `traffic_inputs` (migration 0048) keeps each touch's inputs by its
+group. So judging whole groups gives each of their touches its exact verdict, and {groups} says which:
+every group of the days from `since` (DAYS_FROM: `pulse rescore`), or the groups that took a touch (a new one
+or a version) since a moment (GROUPS_STORED: the pass every 30 s), read by their number whatever their day.
 
-Parameters: since (first reporting day evaluated), max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE),
-scanner_ms (PULSE_SCANNER_SECONDS in ms), scanner_label (e.g. "10s", for the reasons).
+Parameters: since or stored_ms, max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE), scanner_ms (PULSE_SCANNER_SECONDS
+in ms), scanner_label (e.g. "10s", for the reasons).
 """
+
+DAYS_FROM = "day >= %(since)s"
+GROUPS_STORED = """(day, grp) IN (
+        SELECT day, grp FROM {db}.traffic_inputs WHERE stored_at >= fromUnixTimestamp64Milli(%(stored_ms)s, 'UTC'))"""
 
 BEHAVIOUR_VERDICTS = """
 WITH
--- One row per stored touch of the evaluated days. Not FINAL (which merges the whole partition): the
--- inputs of the rules are the same in every version of a touch, so versions collapse by event_id, and
--- the stored verdict is the latest version's.
+-- One row per touch of the judged groups. Not FINAL (which merges the whole partition): the inputs of the
+-- rules are the same in every version of a touch, so versions collapse by the table's key (a touch is in one
+-- group), and the stored verdict is the latest version's.
 touch AS
 (
-    SELECT event_id, any(v_type) AS type, any(v_at) AS occurred_at, any(v_day) AS day,
-           any(v_cookie) AS anonymous_id, any(v_ip) AS ip, any(v_email) AS email, any(v_program) AS program_id,
-           any(v_url) AS url, max(v_engaged) AS engaged, any(v_ms) AS ms, any(v_pixel) AS pixel,
-           argMax(v_traffic, version) AS traffic, argMax(v_reason, version) AS traffic_reason
-    FROM
-    (
-        SELECT event_id, type AS v_type, occurred_at AS v_at, day AS v_day, anonymous_id AS v_cookie, ip AS v_ip,
-               email AS v_email, program_id AS v_program, url AS v_url, traffic AS v_traffic,
-               traffic_reason AS v_reason, version, toUnixTimestamp64Milli(occurred_at) AS v_ms,
-               if(type IN ('page_view', 'page_engagement'), JSONExtractUInt(payload, 'engaged_seconds'), 0) AS v_engaged,
-               type = 'page_view' AND JSONExtractString(payload, 'source') = 'pixel' AS v_pixel
-        FROM {db}.touches
-        WHERE day >= %(since)s AND type IN ('page_view', 'page_engagement', 'email_open', 'email_click')
-    )
-    GROUP BY event_id
+    SELECT day, rule, key, program_id, event_id, any(type) AS type, any(ms) AS ms, any(url) AS url,
+           max(engaged) AS engaged, max(pixel) AS pixel,
+           argMax(traffic, version) AS traffic, argMax(traffic_reason, version) AS traffic_reason
+    FROM {db}.traffic_inputs
+    WHERE {groups}
+    GROUP BY day, rule, key, program_id, event_id
 ),
--- Web, per cookie (or, for cookieless views, stored address) and day: the busiest calendar minute,
--- the page views, the largest engaged time.
-web_keys AS
+-- Each touch beside its group's figures, as windows over the group: the touches are read once.
+-- Web (a cookie's, or a cookieless address's, page views of a day): the busiest calendar minute, the page
+-- views, the largest engaged time. Email (a recipient's opens and clicks of a campaign and day; opens are
+-- stored one per recipient, campaign and day): the first open and the first click, and how many of each.
+per_minute AS
 (
-    SELECT key, day, max(n) AS peak, sum(scripted) AS views, max(engaged_max) AS engaged_max
-    FROM
-    (
-        SELECT if(anonymous_id != '', anonymous_id, concat('ip:', ip)) AS key, day,
-               toStartOfMinute(occurred_at) AS minute, countIf(type = 'page_view') AS n,
-               countIf(type = 'page_view' AND NOT pixel) AS scripted, max(engaged) AS engaged_max
-        FROM touch
-        WHERE type IN ('page_view', 'page_engagement') AND (anonymous_id != '' OR ip != '')
-        GROUP BY key, day, minute
-    )
-    GROUP BY key, day
+    SELECT *, countIf(type = 'page_view') OVER (PARTITION BY rule, key, program_id, day, intDiv(ms, 60000)) AS n
+    FROM touch
 ),
--- More than max_views page views in one minute: every page view of that key on that day is a bot's.
--- A cookie with 3 or more page views on a day and no engaged second on any (the snippet reports
--- engaged time whenever a visible tab is left): a client that runs no page. Views of the no-script
--- pixel (/p.gif, source 'pixel') never report engaged time, so they are not judged by it.
-web AS
+grouped AS
 (
-    SELECT t.event_id AS event_id, 'bot' AS traffic,
-           if(k.peak > %(max_views)s, concat('rate:', toString(k.peak), '/min'), 'no_engaged_seconds') AS reason
-    FROM (SELECT * FROM touch WHERE type = 'page_view') AS t
-    INNER JOIN web_keys AS k ON k.key = if(t.anonymous_id != '', t.anonymous_id, concat('ip:', t.ip)) AND k.day = t.day
-    WHERE k.peak > %(max_views)s OR (t.anonymous_id != '' AND k.views >= 3 AND k.engaged_max = 0)
-),
--- Email, per recipient, campaign and day (opens are stored one per recipient, campaign and day).
-mail AS
-(
-    SELECT event_id, type, email, program_id, day, url, ms FROM touch
-    WHERE type IN ('email_open', 'email_click') AND email != ''
-),
-emails AS
-(
-    SELECT email, program_id, day,
-           minIf(ms, type = 'email_open') AS first_open_ms,
-           argMinIf(event_id, ms, type = 'email_open') AS first_open,
-           countIf(type = 'email_open') AS opens,
-           minIf(ms, type = 'email_click') AS first_click_ms,
-           countIf(type = 'email_click') AS clicks
-    FROM mail
-    GROUP BY email, program_id, day
+    SELECT *, max(n) OVER g AS peak, countIf(type = 'page_view' AND NOT pixel) OVER g AS views,
+           max(engaged) OVER g AS engaged_max,
+           minIf(ms, type = 'email_open') OVER g AS first_open_ms,
+           argMinIf(event_id, (ms, event_id), type = 'email_open') OVER g AS first_open,  -- ties: the smaller id
+           countIf(type = 'email_open') OVER g AS opens,
+           minIf(ms, type = 'email_click') OVER g AS first_click_ms,
+           countIf(type = 'email_click') OVER g AS clicks
+    FROM per_minute
+    WINDOW g AS (PARTITION BY rule, key, program_id, day)
 ),
 timed AS
 (
-    SELECT m.event_id AS event_id, m.type AS type, m.url AS url, m.email AS email, m.program_id AS program_id,
-           m.day AS day, m.type = 'email_open' AND m.event_id = e.first_open AS is_first_open,
-           e.opens > 0 AND abs(m.ms - e.first_open_ms) <= %(scanner_ms)s AS near_open,
-           e.clicks > 0 AND m.ms - e.first_click_ms BETWEEN 0 AND %(scanner_ms)s AS near_click
-    FROM mail AS m
-    INNER JOIN emails AS e ON e.email = m.email AND e.program_id = m.program_id AND e.day = m.day
+    SELECT *, rule = 'mail' AND type = 'email_open' AND event_id = first_open AS is_first_open,
+           rule = 'mail' AND opens > 0 AND abs(ms - first_open_ms) <= %(scanner_ms)s AS near_open,
+           rule = 'mail' AND clicks > 0 AND ms - first_click_ms BETWEEN 0 AND %(scanner_ms)s AS near_click
+    FROM grouped
 ),
-scanned AS
+-- The rules. More than max_views page views in one minute: every page view of that key on that day is a
+-- bot's. A cookie with 3 or more page views on a day and no engaged second on any (the snippet reports
+-- engaged time whenever a visible tab is left): a client that runs no page. Views of the no-script pixel
+-- (/p.gif, source 'pixel') never report engaged time, so they are not judged by it. An email click, or a
+-- later open, within the scanner's seconds of the first open (and that open, when such a click exists);
+-- three or more links of one email clicked within those seconds of the first click.
+judged AS
 (
-    SELECT event_id, 'scanner' AS traffic,
-           multiIf(is_first_open, concat('scanner:click_within_', %(scanner_label)s, '_of_open'),
-                   near_open, concat('scanner:within_', %(scanner_label)s, '_of_first_open'),
-                   concat('scanner:links_within_', %(scanner_label)s)) AS reason
+    SELECT event_id, traffic, traffic_reason,
+           multiIf(rule != 'mail' AND type = 'page_view' AND peak > %(max_views)s,
+                       concat('rate:', toString(peak), '/min'),
+                   rule = 'web' AND type = 'page_view' AND views >= 3 AND engaged_max = 0, 'no_engaged_seconds',
+                   (is_first_open AND clicked_near_open) OR (near_open AND NOT is_first_open)
+                       OR (type = 'email_click' AND near_click AND link_burst),
+                       multiIf(is_first_open, concat('scanner:click_within_', %(scanner_label)s, '_of_open'),
+                               near_open, concat('scanner:within_', %(scanner_label)s, '_of_first_open'),
+                               concat('scanner:links_within_', %(scanner_label)s)),
+                   '') AS reason
     FROM
     (
         SELECT *,
-               countIf(type = 'email_click' AND near_open) OVER w > 0 AS clicked_near_open,
-               uniqExactIf(url, type = 'email_click' AND near_click) OVER w >= 3 AS link_burst
+               countIf(type = 'email_click' AND near_open) OVER g > 0 AS clicked_near_open,
+               uniqExactIf(url, type = 'email_click' AND near_click) OVER g >= 3 AS link_burst
         FROM timed
-        WINDOW w AS (PARTITION BY email, program_id, day)
+        WINDOW g AS (PARTITION BY rule, key, program_id, day)
     )
-    WHERE (is_first_open AND clicked_near_open) OR (near_open AND NOT is_first_open)
-       OR (type = 'email_click' AND near_click AND link_burst)
-),
-verdicts AS
-(
-    SELECT event_id, any(traffic) AS traffic, min(reason) AS reason
-    FROM (SELECT * FROM web UNION ALL SELECT * FROM scanned)
-    GROUP BY event_id
 )
-SELECT t.event_id, v.traffic, v.reason
-FROM touch AS t
-LEFT JOIN verdicts AS v ON v.event_id = t.event_id
-WHERE t.traffic_reason != v.reason
-  AND (t.traffic = 'person' OR t.traffic_reason = 'no_engaged_seconds'
-       OR startsWith(t.traffic_reason, 'rate:') OR startsWith(t.traffic_reason, 'scanner:'))
+SELECT event_id, multiIf(reason = '', '', startsWith(reason, 'scanner:'), 'scanner', 'bot') AS verdict, reason
+FROM judged
+WHERE traffic_reason != reason
+  AND (traffic = 'person' OR traffic_reason = 'no_engaged_seconds'
+       OR startsWith(traffic_reason, 'rate:') OR startsWith(traffic_reason, 'scanner:'))
 """

@@ -28,8 +28,6 @@ from streams.core.traffic import TrafficRules, Verdict
 
 log = logging.getLogger("pulse.traffic")
 CHUNK = 20_000
-# Days evaluated at each pass: today and yesterday (a minute, a day, an email's seconds all fit in it).
-RECENT_DAYS = 2
 
 
 def rules_of(settings) -> TrafficRules:
@@ -67,11 +65,14 @@ def first_day(now: datetime, tz: ZoneInfo, days: int) -> date:
 
 class TrafficClassification:
     """The behaviour pass on a clock, on the leader only (two workers must not write the same version):
-    today and yesterday, and every earlier day that received a touch since the last pass (a late
-    arrival, a replay or a backfill of any worker), so no stored day escapes the rules.
+    every group the rules judge (a cookie's or an address's page views of a day, an email's opens and
+    clicks of a day and campaign) that took a touch since the last pass, whatever its day (a late
+    arrival, a replay or a backfill of any worker), by when it was stored: a worker behind its backlog
+    stores touches the hooks took long before. A verdict depends on its group's touches only, so
+    no other changes; a pass costs what arrived, not the days it arrived on (issue 17).
 
-    The verdicts are read on a session and thread of its own (a pass over two busy days takes a
-    while), so the sink thread only writes the few touches whose verdict changed.
+    The verdicts are read on a session and thread of its own, so the sink thread only writes the few
+    touches whose verdict changed.
     """
 
     every = 30.0
@@ -90,17 +91,14 @@ class TrafficClassification:
         now = datetime.now(timezone.utc)
         # a margin covers clocks a little apart and batches written while the last pass ran
         changed = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self._with_store, self.verdicts, now, self.checked - timedelta(seconds=60))
+            self.executor, self._with_store, self.verdicts, self.checked - timedelta(seconds=60))
         if changed:
             await p.in_sink(apply_verdicts, p.writer, p.scoring, changed)
         self.checked = now  # only once done: after a failure the next tick looks from the same point
 
-    def verdicts(self, store: Store, now: datetime, received_since: datetime) -> list[tuple]:
+    def verdicts(self, store: Store, stored_since: datetime) -> list[tuple]:
         rules = self.pipeline.scoring.traffic
-        since = first_day(now, self.pipeline.scoring.tz, RECENT_DAYS)
-        late = store.earliest_day_received(received_since)
-        return store.behaviour_verdicts(min(since, late) if late else since, rules.max_views_per_minute,
-                                        rules.scanner_seconds)
+        return store.behaviour_verdicts_stored(stored_since, rules.max_views_per_minute, rules.scanner_seconds)
 
     def _with_store(self, fn, *args):
         if self.store is None:

@@ -38,6 +38,18 @@ _PROGRAMS = """
 INSERT INTO {db}.programs (program_id, name, channel, cost, updated_at)
 SELECT concat('cmp-', toString(number)), concat('Campaign ', toString(number)), 'email', 1000, now64(3) FROM numbers(20)
 """
+# What the tracking and the mail hooks store with a touch, as they store it: a known person's email, the site's
+# cookie on page views (a known person's own), the visitor's address (last octet zeroed) and engaged seconds,
+# the link of a click. The traffic rules judge these (sinks/traffic_sql.py); a store without them costs them
+# nothing. Derived from the event id, so that a store can also be given them afterwards by a mutation.
+IDENTITY = """if(position(person, '@') > 0, person, '') AS email,
+       if(type IN ('page_view', 'identify'),
+          if(email = '', person, concat('ck-', toString(sipHash64(person) % 20000000))), '') AS anonymous_id,
+       if(type = 'page_view', concat('198.51.', toString(cityHash64(event_id, 1) % 256), '.0'), '') AS ip,
+       if(type IN ('page_view', 'email_click'),
+          concat('https://www.x.example/p', toString(cityHash64(event_id, 2) % 200)), '') AS url,
+       if(type = 'page_view', concat('{"engaged_seconds":', toString(1 + cityHash64(event_id, 3) % 120), '}'),
+          '') AS payload,"""
 # One chunk of generated touches into a staging table, then into touches (the store folds them into
 # engagement_daily in the same insert, migration 0035).
 _STAGE = """
@@ -58,7 +70,7 @@ SELECT generateUUIDv4(number) AS event_id,
        toDecimal64(multiIf(type = 'form_submit', 10, type = 'event_attendance', 30, type = 'meeting', 30,
                            type = 'email_click', 2, type = 'identify', 0, 1), 2) AS minutes,
        minutes AS base_minutes, toUInt8(program_id != '') AS success,
-       '' AS email, '' AS anonymous_id, '' AS ip, '' AS url, '' AS payload,
+       {identity}
        0 AS retracts, '' AS prev_account_id, '' AS prev_person, toDecimal64(0, 2) AS prev_minutes,
        toDecimal64(0, 2) AS prev_base_minutes, 0 AS prev_success, 'person' AS traffic, '' AS traffic_reason,
        '{writer}' AS writer, 1 AS batch_seq, 1 AS version
@@ -75,7 +87,7 @@ def generate(client, db: str, start: int, rows: int, live: bool = False) -> None
         n = min(CHUNK, start + rows - offset)
         client.command(f"TRUNCATE TABLE {db}.gen")
         client.command(_STAGE.format(db=db, start=offset, rows=n, accounts=ACCOUNTS, contacts=CONTACTS,
-                                     writer=GENERATED_WRITER, **spread))
+                                     writer=GENERATED_WRITER, identity=IDENTITY, **spread))
         client.command(f"INSERT INTO {db}.touches SELECT * FROM {db}.gen")
     client.command(f"DROP TABLE {db}.gen")
 

@@ -14,8 +14,7 @@ import msgspec
 import pytest
 
 from schemas.rows import TouchRow
-from sinks.migrate import load_migrations
-from sinks.writer import ClickHouseWriter
+from kept_tables import kept_through_merges_and_backfill, written_with_versions
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 ACCOUNTS = ("a-1", "a-2", "a-3", "")
@@ -50,29 +49,12 @@ def rows(client, sql: str, db: str) -> list[tuple]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kept_successes_are_the_current_program_successes(engine, seed):
     client, settings = engine
-    db, rng = settings.database, random.Random(seed)
-    writer = ClickHouseWriter(client, db, "w-successes")
-    writer.start()
-    current = {t.event_id: t for t in (touch(rng) for _ in range(300))}
-    writer.write(list(current.values()))
-    for _ in range(6):  # each round a batch of its own: a higher version
-        moved = [version(rng, current[i]) for i in rng.sample(sorted(current), 60)]
-        current.update((v.event_id, v) for v in moved)
-        writer.write([], moved)
+    db = settings.database
+    current = written_with_versions(engine, random.Random(seed), touch, version, touches=300, rounds=6,
+                                    per_round=60)
     expected = sorted((t.account_id, t.event_id, t.program_id) for t in current.values()
                       if t.success == 1 and t.program_id)
     assert len(expected) > 50 and any(a == "" for a, *_ in expected)
     assert [r[:3] for r in rows(client, CURRENT, db)] == expected
-    backfill = [s for m in load_migrations(settings) if m.name == "0020_program_successes.sql"
-                for s in m.statements() if s.startswith("INSERT")]
-    assert len(backfill) == 2
-    for merged in (False, True):
-        assert rows(client, KEPT, db) == rows(client, CURRENT, db)
-        # the backfill, from the touches stored (every version; merged: the latest version of each only)
-        client.command(f"TRUNCATE TABLE {db}.program_successes")
-        for statement in backfill + backfill:
-            client.command(statement)
-        assert rows(client, KEPT, db) == rows(client, CURRENT, db)
-        if not merged:
-            client.command(f"OPTIMIZE TABLE {db}.touches FINAL")
-            client.command(f"OPTIMIZE TABLE {db}.program_successes FINAL")
+    kept_through_merges_and_backfill(engine, "program_successes", "0020_program_successes.sql", 2,
+                                     lambda: rows(client, KEPT, db), lambda: rows(client, CURRENT, db))

@@ -230,7 +230,7 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
 
 
 def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
-    """The job looks at today and yesterday, and at any older day that just received a touch."""
+    """The job judges the groups that received a touch since its last pass, on any day."""
     from types import SimpleNamespace
 
     client, settings = engine
@@ -241,11 +241,11 @@ def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
     since = datetime.now(timezone.utc)
     writer.write(score([_email(50, "open", old), _email(51, "click", old + timedelta(seconds=3))], scoring,
                        datetime.now(timezone.utc)))  # received now
-    changed = job.verdicts(writer.store, datetime.now(timezone.utc), since - timedelta(seconds=60))
+    changed = job.verdicts(writer.store, since - timedelta(seconds=60))
     assert traffic_job.apply_verdicts(writer, scoring, changed) == 2
     assert _sql(client, "SELECT DISTINCT traffic FROM {db}.events", settings.database) == [("scanner",)]
     # nothing received since: the old day is not read again
-    assert job.verdicts(writer.store, datetime.now(timezone.utc), datetime.now(timezone.utc)) == []
+    assert job.verdicts(writer.store, datetime.now(timezone.utc)) == []
 
 
 def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engine):
@@ -277,3 +277,49 @@ def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engin
         ("ana@acme.example", "email_click", "scanner", "scanner:within_5s_of_first_open"),
         ("ana@acme.example", "email_open", "scanner", "scanner:click_within_5s_of_open"),
         ("me@ourco.example", "email_open", "internal", "internal_domain:ourco.example")]
+
+
+def test_a_pass_judges_the_whole_group_that_took_a_touch_and_no_other(engine):
+    """A cookie's day is judged again, all of it, when one more view of it is stored, however long ago the
+    others were; a group that took nothing since the last pass is not read (issue 17: a pass costs what
+    arrived). By when the touch was stored, not received: a worker behind its backlog stores touches the
+    hooks took long before. The groups judged give the same verdicts as judging their whole days."""
+    from types import SimpleNamespace
+
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, settings=settings),
+                                            lambda: client)
+    minute = T0.replace(second=0)
+    busy = [_view(4000 + i, minute + timedelta(seconds=i), "busy", engaged_seconds=5) for i in range(30)]
+    other = [_view(4100 + i, minute + timedelta(seconds=i), "other", engaged_seconds=5) for i in range(31)]
+    before = datetime.now(timezone.utc)
+    writer.write(score(busy + other, scoring, NOW))
+    last_pass = datetime.now(timezone.utc)  # a pass as these were stored, missed (say the store was away)
+    assert job.verdicts(writer.store, last_pass) == []
+    busy.append(_view(4030, minute + timedelta(seconds=30), "busy", engaged_seconds=5))
+    writer.write(score(busy[-1:], scoring, NOW - timedelta(hours=2)))  # received two hours ago, stored now
+    changed = job.verdicts(writer.store, last_pass)
+    assert {event_id for event_id, _, _ in changed} == {v.event_id for v in busy}  # all 31, none of "other"
+    assert {(traffic, reason) for _, traffic, reason in changed} == {("bot", "rate:31/min")}
+    both = job.verdicts(writer.store, before)  # both groups stored since then
+    assert {event_id for event_id, _, _ in both} == {v.event_id for v in busy + other}
+    rules = scoring.traffic
+    assert sorted(both) == sorted(writer.store.behaviour_verdicts(T0.date(), rules.max_views_per_minute,
+                                                                  rules.scanner_seconds))  # as whole days
+
+
+def test_two_opens_in_the_same_millisecond_have_one_first_open_whatever_the_order(engine):
+    """Which open is the first decides the reasons; two at the same instant are told apart by their id
+    (the smaller), never by which the engine met first (stored in either order, judged alike)."""
+    client, settings = engine
+    writer, scoring = _setup(engine)
+    since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
+    for who, order in (("a@acme.example", (71, 70)), ("b@acme.example", (80, 81))):
+        for n in order:  # one batch each, the larger id first for a
+            writer.write(score([_email(n, "open", T0, who=who)], scoring, NOW))
+        writer.write(score([_email(order[0] + 100, "click", T0 + timedelta(seconds=3), who=who)], scoring, NOW))
+    traffic_job.reclassify(writer, scoring, since)
+    rows = _sql(client, "SELECT email, event_id, traffic_reason FROM {db}.events WHERE type = 'email_open' "
+                        "ORDER BY email, event_id", settings.database)
+    assert [r[2] for r in rows] == ["scanner:click_within_10s_of_open", "scanner:within_10s_of_first_open"] * 2

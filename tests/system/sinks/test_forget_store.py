@@ -102,8 +102,11 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
     recent = store._exists("person_days_recent")
     assert not recent or client.query(f"SELECT count() FROM {db}.person_days_recent WHERE person = "
                                       "'ana@acme.example'").result_rows[0][0] > 0
+    inputs = f"SELECT uniqExact(event_id) FROM {db}.traffic_inputs WHERE key IN ('ana@acme.example', 'c-ana')"
+    assert client.query(inputs).result_rows[0][0] == 1  # her cookie's view, by the cookie (the rules' inputs)
     done = store.erase(emails, cookies, keys)
 
+    assert client.query(inputs).result_rows[0][0] == 0
     stage_evaluator_told(store, before, stamped)
     assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
         "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 1, "rejected_events": 2,
