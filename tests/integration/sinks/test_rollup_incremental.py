@@ -187,12 +187,19 @@ TORN = {
 }
 
 
+def three_hours_ago() -> datetime:
+    """On the hour, three hours ago; three more when the ticks of the next two hours would cross a reporting
+    day (eight hours off UTC), whose evaluation is a day's, not a change's."""
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    return start - timedelta(hours=3) if start.astimezone(ZoneInfo(TZ)).hour >= 22 else start
+
+
 def first_tick(zoned, seed: int) -> tuple:
     """200 touches over 40 days, three hours ago, and the first evaluation of them (everything)."""
     client, db = zoned
     store = Store(client, db)
     register(client, db)
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    start = three_hours_ago()
     data = RandomEngagement(client, db, seed=seed, spread_days=40)
     data.round(start, 200, 0)
     stages.evaluate(store, start, margin=timedelta(0))
@@ -244,7 +251,7 @@ def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
     store = Store(client, db)
     register(client, db)
     monkeypatch.setattr(stages, "CONTACTS_TO_RECOMPUTE", 1)
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    start = three_hours_ago()
     data = RandomEngagement(client, db, seed=3, spread_days=40)
     data.round(start, 200, 0)
     data.writer.write([claimed_page_view(data, start - timedelta(hours=1))])
