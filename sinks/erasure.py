@@ -44,6 +44,10 @@ SELECT dlq_key, payload FROM {db}.rejected_events
 WHERE multiSearchAnyCaseInsensitive(payload, %(needles)s)
 """
 COUNTS = ("touches", "identity_links", "contacts", "lifecycle_changes", "rejected_events", "engagement_rows")
+# the person's own rows that `count` and `erase` count by name in COUNTS: (name, table, where)
+_COUNTED = (("identity_links", "identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s"),
+            ("contacts", "contacts", "email IN %(emails)s"),
+            ("lifecycle_changes", "lifecycle_changes", "email IN %(emails)s"))
 # tables that views keep per person from the ones above (where a migration made them)
 _KEPT_PER_PERSON = {"funnel_people": "email IN %(emails)s",
                     "contact_keys": "person_key IN (SELECT reinterpretAsUInt128(sipHash128(arrayJoin(%(emails)s))))"}
@@ -127,20 +131,13 @@ class ErasureStore:
         """What `erase` would delete now, deleting nothing."""
         p = _people(emails, cookies)
         done = self._owned_and_minutes(p)[1]
-        counts = done.counts
-        counts["identity_links"] = self._count("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p)
-        counts["contacts"] = self._count("contacts", "email IN %(emails)s", p)
-        counts["lifecycle_changes"] = self._count("lifecycle_changes", "email IN %(emails)s", p)
-        for start in range(0, len(rejected_keys), _CHUNK):
-            keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
-            counts["rejected_events"] += self._count("rejected_events", "dlq_key IN %(keys)s", keys)
+        self._counted(done, p, rejected_keys, self._count)
         return done
 
     def erase(self, emails: set[str], cookies: set[str], rejected_keys: Sequence[str]) -> Erased:
         """Delete everything of these people (the closure `linked` gave); idempotent."""
         p = _people(emails, cookies)
         owned, done = self._owned_and_minutes(p)
-        counts = done.counts
         copies = [t for t in (*_TOUCH_COPIES, *_TOUCH_COPIES_BY_ID) if self._exists(t)]
         for start in range(0, len(owned), _CHUNK):
             ids = {"ids": owned[start:start + _CHUNK]}
@@ -153,16 +150,10 @@ class ErasureStore:
             if self._exists(table):
                 self._delete(table, "person IN %(people)s", p)
         self._mark_changed(changed, people_changed)
-        counts["identity_links"] = self._delete("identities", "email IN %(emails)s OR anonymous_id IN %(cookies)s", p,
-                                           count=True)
-        counts["contacts"] = self._delete("contacts", "email IN %(emails)s", p, count=True)
-        counts["lifecycle_changes"] = self._delete("lifecycle_changes", "email IN %(emails)s", p, count=True)
+        self._counted(done, p, rejected_keys, self._delete)
         for table, where in _KEPT_PER_PERSON.items():  # deletions fire no view: its derived tables too
             if self._exists(table):
                 self._delete(table, where, p)
-        for start in range(0, len(rejected_keys), _CHUNK):
-            keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
-            counts["rejected_events"] += self._delete("rejected_events", "dlq_key IN %(keys)s", keys, count=True)
         # every report computed again now rather than at the next scheduled refresh; two list people, so the
         # erasure is done once they are computed without these (the others hold only sums that counted them)
         refresh_reports(self.client, self.db, wait_for=PERSON_REPORTS)
@@ -242,8 +233,15 @@ class ErasureStore:
 
     # -- internals -----------------------------------------------------------------------------
     def _rows(self, query: str, emails: set[str], cookies: set[str]) -> list[tuple]:
-        return self.client.query(query.format(db=self.db), parameters={
-            "emails": sorted(emails) or [_NOBODY], "cookies": sorted(cookies) or [_NOBODY]}).result_rows
+        return self.client.query(query.format(db=self.db), parameters=_people(emails, cookies)).result_rows
+
+    def _counted(self, done: Erased, p: dict, rejected_keys: Sequence[str], act) -> None:
+        """`act` (`_count` or `_delete`) on each of _COUNTED and on the dead letters, into done's counts."""
+        for name, table, where in _COUNTED:
+            done.counts[name] = act(table, where, p)
+        for start in range(0, len(rejected_keys), _CHUNK):
+            keys = {"keys": list(rejected_keys[start:start + _CHUNK])}
+            done.counts["rejected_events"] += act("rejected_events", "dlq_key IN %(keys)s", keys)
 
     def _owned_and_minutes(self, p: dict) -> tuple[list, Erased]:
         """The touches these people own now, and what they hold in engagement_daily."""
@@ -264,13 +262,14 @@ class ErasureStore:
         return self.client.query(f"SELECT count() FROM {self.db}.{table} WHERE {where}",
                                  parameters=parameters).result_rows[0][0]
 
-    def _delete(self, table: str, where: str, parameters: dict, count: bool = False) -> int:
-        """A synchronous mutation, skipped when nothing matches (a mutation rewrites every part it touches)."""
+    def _delete(self, table: str, where: str, parameters: dict) -> int:
+        """A synchronous mutation, skipped when nothing matches (a mutation rewrites every part it touches);
+        the rows it deleted."""
         n = self._count(table, where, parameters)
         if n:
             self.client.command(f"ALTER TABLE {self.db}.{table} DELETE WHERE {where}", parameters=parameters,
                                 settings=_SYNC)
-        return n if count else 0
+        return n
 
 
 def _people(emails: set[str], cookies: set[str]) -> dict:
