@@ -6,8 +6,8 @@ health timer each have their own.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import NamedTuple, Sequence
+from datetime import datetime
+from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
 
@@ -16,6 +16,7 @@ from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
 from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
+from sinks.stage_marks import StageMarks, epoch_ms, moment_literal
 from sinks.touch_copies_sql import REPAIR_TOUCH_COPIES
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS, DAYS_FROM, GROUPS_STORED
 
@@ -26,30 +27,7 @@ SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "acco
 ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
 
 
-class Seen(NamedTuple):
-    """What a stage evaluation saw of the margin the next one reads again (0047_stage_mark_seen.sql)."""
-    refolds: int
-    contacts: int
-
-
-class StageMark(NamedTuple):
-    read_until: datetime
-    today: date
-    refolds_seen: int
-    contacts_seen: int
-
-
-def epoch_ms(at: datetime) -> int:
-    """Milliseconds since the epoch: how versions, batches and fromUnixTimestamp64Milli parameters are written."""
-    return int(at.timestamp() * 1000)
-
-
-def _literal(at: datetime) -> str:
-    """A moment as a DateTime64(3, 'UTC') literal (a view's parameter)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-class Store:
+class Store(StageMarks):
     def __init__(self, client: Client, database: str):
         self.client = client
         self.database = database
@@ -151,7 +129,7 @@ class Store:
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * "
             f"FROM {self.database}.account_engagement_eval(slices = {int(slices)}, slice = {int(index)}, "
-            f"batch = {int(batch)}, at = '{_literal(now)}')",
+            f"batch = {int(batch)}, at = '{moment_literal(now)}')",
             parameters={"ms": epoch_ms(now)})
 
     def snapshot_stage_batch(self, now: datetime, batch: int) -> None:
@@ -161,95 +139,7 @@ class Store:
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.account_engagement_tick("
-            f"batch = {int(batch)}, at = '{_literal(now)}')", parameters={"ms": epoch_ms(now)})
-
-    # ------------------------------------------------------------- incremental stages (issue 17)
-    def stage_clock(self, now: datetime) -> tuple[datetime, date]:
-        """The engine's clock (engagement_changes is stamped by it) and the reporting day of `now`."""
-        row = self.client.query(f"SELECT now64(3, 'UTC'), day FROM {self.database}.reporting_day("
-                                f"at = '{_literal(now)}')").result_rows[0]
-        return row[0], row[1]
-
-    def stage_mark(self) -> StageMark | None:
-        """The latest evaluation's mark, None when there was none."""
-        row = self.client.query(f"SELECT argMax(read_until, marked_at), argMax(today, marked_at), "
-                                f"argMax(refolds_seen, marked_at), argMax(contacts_seen, marked_at), count() "
-                                f"FROM {self.database}.stage_marks").result_rows[0]
-        return StageMark(*row[:4]) if row[4] else None
-
-    def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str,
-                       state_version: int = 0, seen: Seen = Seen(0, 0)) -> None:
-        """The mark of the evaluation taken at `now`, with how long it took, how many accounts it decided,
-        the version of the kept person state it left (sinks/stage_state.py) and what it had `seen` (0047)."""
-        db = self.database
-        self.client.command(
-            f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version, "
-            f"refolds_seen, contacts_seen) "
-            f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
-            f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
-            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s, "
-            f"%(refolds)s, %(contacts)s",
-            parameters={"ms": epoch_ms(now), "until": epoch_ms(read_until), "today": today,
-                        "took": round(took_s * 1000), "kind": kind, "version": int(state_version),
-                        "refolds": seen.refolds, "contacts": seen.contacts})
-
-    def seen_since(self, since: datetime) -> Seen:
-        """The re-fold stamps and the contacts written from `since` on, as far as they are visible now."""
-        db, ms = self.database, {"ms": epoch_ms(since)}
-        row = self.client.query(
-            f"SELECT (SELECT count() FROM {db}.engagement_changes WHERE scope IN ('refold_all', 'evaluate_all') "
-            f"        AND changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')), "
-            f"       (SELECT count() FROM {db}.contact_changes "
-            f"        WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
-            parameters=ms).result_rows[0]
-        return Seen(int(row[0]), int(row[1]))
-
-    def change_scopes(self, since: datetime) -> set[str]:
-        """Kinds of change stamped since `since`: account, evaluate_all, refold_all (0030_rollups.sql;
-        evaluate_all was a contacts import's until 0041_contact_changes.sql, and its stamps live a week)."""
-        return {r[0] for r in self.client.query(
-            f"SELECT DISTINCT scope FROM {self.database}.engagement_changes "
-            f"WHERE changed_at >= fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-            parameters={"ms": epoch_ms(since)}).result_rows}
-
-    def note_account_days(self, since: datetime | None) -> None:
-        """account_days_by_day told the (account, day) pairs changed since `since`; None: every pair
-        account_daily holds (after a rebuild of it)."""
-        db = self.database
-        if since is None:
-            self.client.command(f"INSERT INTO {db}.account_days_by_day SELECT DISTINCT day, account_id "
-                                f"FROM {db}.account_daily WHERE account_id != ''")
-        else:
-            self.client.command(
-                f"INSERT INTO {db}.account_days_by_day SELECT DISTINCT day, account_id FROM {db}.engagement_changes "
-                "WHERE scope = 'account' AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
-                "AND day != toDate(0)", parameters={"since": epoch_ms(since)})
-
-    def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
-        """Queue (stage_queue `batch`) the accounts changed since `since`, those of person_day_queue
-        `batch` (PersonDays.update) and those with rows on `days`; returns how many."""
-        db = self.database
-        self.client.command(
-            f"INSERT INTO {db}.stage_queue SELECT %(batch)s, account_id, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
-            f"FROM (SELECT account_id FROM {db}.engagement_changes WHERE scope = 'account' "
-            f"      AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
-            f"      UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s "
-            f"      UNION DISTINCT SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
-            f"GROUP BY account_id",
-            parameters={"batch": int(batch), "ms": epoch_ms(now), "since": epoch_ms(since),
-                        "days": list(days) or [date(1970, 1, 1)]})
-        return self.client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(batch)s",
-                                 parameters={"batch": int(batch)}).result_rows[0][0]
-
-    def queue_account_slice(self, batch: int, now: datetime, slices: int, index: int) -> int:
-        """Queue (stage_queue `batch`) every registered account of one slice (by hash); returns how many."""
-        self.client.command(
-            f"INSERT INTO {self.database}.stage_queue SELECT %(batch)s, account_id, "
-            f"fromUnixTimestamp64Milli(%(ms)s, 'UTC') FROM {self.database}.accounts FINAL "
-            f"WHERE modulo(cityHash64(account_id), {int(slices)}) = {int(index)}",
-            parameters={"batch": int(batch), "ms": epoch_ms(now)})
-        return self.client.query(f"SELECT count() FROM {self.database}.stage_queue WHERE batch = %(batch)s",
-                                 parameters={"batch": int(batch)}).result_rows[0][0]
+            f"batch = {int(batch)}, at = '{moment_literal(now)}')", parameters={"ms": epoch_ms(now)})
 
     def snapshot_views(self, now: datetime, rollup_in_step: bool = False) -> None:
         """The dashboard's snapshots of SNAPSHOTS, some from account_daily when `rollup_in_step`."""

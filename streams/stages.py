@@ -14,8 +14,9 @@ from decimal import Decimal
 import msgspec
 
 from sinks.day_state import PersonDays
+from sinks.stage_marks import StageMark, epoch_ms
 from sinks.stage_state import PersonState
-from sinks.store import StageMark, Store, epoch_ms
+from sinks.store import Store
 
 EVERY_SECONDS = 5.0
 
