@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -41,6 +42,12 @@ def sql(settings: Settings, query: str, timeout: float = 60) -> str:
         return response.read().decode().strip()
 
 
+def py_spy() -> str | None:
+    """py-spy's path: on PATH, or beside this Python (a venv's bin/, when `pulse` runs unactivated)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 class Profiler:
     """py-spy on a running process (when py-spy is installed): where the CPU goes, as text.
 
@@ -51,8 +58,8 @@ class Profiler:
     def __init__(self, proc: Proc, path: Path, rate: int = 200):
         self.path = path
         self.spy = None
-        if shutil.which("py-spy"):
-            self.spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--format", "raw",
+        if spy := py_spy():
+            self.spy = subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--format", "raw",
                                          "--output", str(path), "--rate", str(rate), "--nonblocking"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
