@@ -230,7 +230,7 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
 
 
 def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
-    """The job judges the groups that received a touch since its last pass, on any day."""
+    """The job judges the groups that took a touch (stored) since its last pass, on any day."""
     from types import SimpleNamespace
 
     client, settings = engine
@@ -240,11 +240,11 @@ def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
                                             lambda: client)
     since = datetime.now(timezone.utc)
     writer.write(score([_email(50, "open", old), _email(51, "click", old + timedelta(seconds=3))], scoring,
-                       datetime.now(timezone.utc)))  # received now
+                       datetime.now(timezone.utc)))  # stored now
     changed = job.verdicts(writer.store, since - timedelta(seconds=60))
     assert traffic_job.apply_verdicts(writer, scoring, changed) == 2
     assert _sql(client, "SELECT DISTINCT traffic FROM {db}.events", settings.database) == [("scanner",)]
-    # nothing received since: the old day is not read again
+    # nothing stored since: the old day is not read again
     assert job.verdicts(writer.store, datetime.now(timezone.utc)) == []
 
 
