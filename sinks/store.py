@@ -6,7 +6,7 @@ health timer each have their own.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
@@ -18,7 +18,7 @@ from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
 from sinks.stage_marks import StageMarks, epoch_ms, moment_literal
 from sinks.touch_copies_sql import REPAIR_TOUCH_COPIES
-from sinks.traffic_sql import BEHAVIOUR_VERDICTS, DAYS_FROM, GROUPS_STORED
+from sinks.traffic_sql import BEHAVIOUR_VERDICTS, DAYS_FROM, GROUPS_STORED, STORED_PER_DAY
 
 IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 # Views the dashboard refreshes every few seconds, snapshotted with account_engagement (0010_snapshots.sql).
@@ -169,10 +169,27 @@ class Store(StageMarks):
         verdict changed (reason '' = no behaviour rule holds any more); sinks/traffic_sql.py."""
         return self._verdicts(DAYS_FROM, {"since": since}, max_views, scanner_seconds)
 
-    def behaviour_verdicts_stored(self, since: datetime, max_views: int, scanner_seconds: float) -> list[tuple]:
+    def behaviour_verdicts_stored(self, since: datetime, days: tuple[date, date], max_views: int,
+                                  scanner_seconds: float) -> list[tuple]:
         """As behaviour_verdicts, over the groups the rules judge (a cookie's day, an email's day of a
-        campaign...) that took a touch or a version since `since` (the store's clock), whatever their day."""
-        return self._verdicts(GROUPS_STORED, {"stored_ms": epoch_ms(since)}, max_views, scanner_seconds)
+        campaign...) of the `days` (first, last) that took a touch or a version since `since` (the store's clock)."""
+        return self._verdicts(GROUPS_STORED, {"stored_ms": epoch_ms(since), "first": days[0], "last": days[1]},
+                              max_views, scanner_seconds)
+
+    def traffic_stored_per_day(self, since: datetime) -> list[tuple[date, int]]:
+        """(day, touches the rules judge stored since `since`), by day."""
+        return self.client.query(STORED_PER_DAY.format(db=self.database),
+                                 parameters={"stored_ms": epoch_ms(since)}).result_rows
+
+    def traffic_mark(self) -> datetime | None:
+        """The moment the latest finished behaviour pass began (traffic_marks, 0049), None before any."""
+        row = self.client.query(f"SELECT toUnixTimestamp64Milli(max(judged_to)), count() "
+                                f"FROM {self.database}.traffic_marks").result_rows[0]
+        return datetime.fromtimestamp(row[0] / 1000, timezone.utc) if row[1] else None
+
+    def set_traffic_mark(self, judged_to: datetime) -> None:
+        self.client.insert(f"{self.database}.traffic_marks", [[datetime.now(timezone.utc), judged_to]],
+                           column_names=("marked_at", "judged_to"))
 
     def _verdicts(self, groups: str, parameters: dict, max_views: int, scanner_seconds: float) -> list[tuple]:
         query = BEHAVIOUR_VERDICTS.replace("{groups}", groups).format(db=self.database)

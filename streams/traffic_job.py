@@ -28,6 +28,10 @@ from streams.core.traffic import TrafficRules, Verdict
 
 log = logging.getLogger("pulse.traffic")
 CHUNK = 20_000
+# The touches stored since the last pass that one query of the pass judges at most, in whole days (a day
+# above it is judged alone): after a bulk load or a long backlog, one query over all of it held 18 GB at 100M.
+BATCH_TOUCHES = 500_000
+ALL_DAYS = (date(1970, 1, 1), date(2149, 6, 6))  # the range of ClickHouse's Date
 
 
 def rules_of(settings) -> TrafficRules:
@@ -59,6 +63,22 @@ def apply_verdicts(writer: ClickHouseWriter, scoring: Scoring, changed: list[tup
     return written
 
 
+def day_batches(per_day: list[tuple[date, int]], limit: int) -> list[tuple[date, date]]:
+    """(first, last) ranges of consecutive days of `per_day` ((day, touches), by day) that hold at most
+    `limit` touches each; a day above the limit is a range of its own."""
+    batches: list[tuple[date, date]] = []
+    first = last = None
+    total = 0
+    for day, touches in per_day:
+        if first is not None and total + touches > limit:
+            batches.append((first, last))
+            first, total = None, 0
+        first, last, total = first or day, day, total + touches
+    if first is not None:
+        batches.append((first, last))
+    return batches
+
+
 def first_day(now: datetime, tz: ZoneInfo, days: int) -> date:
     return now.astimezone(tz).date() - timedelta(days=days - 1)
 
@@ -82,23 +102,40 @@ class TrafficClassification:
         self.make_client = make_client
         self.executor = threads.executor("pulse-traffic")
         self.store: Store | None = None  # opened on first use: a worker that never leads never opens it
-        self.checked = datetime.now(timezone.utc) - timedelta(days=1)  # a restart looks back a day
+        # where a store has no mark yet (its first pass, or history from before 0049), a day back
+        self.first_look = datetime.now(timezone.utc) - timedelta(days=1)
 
     async def __call__(self) -> None:
         p = self.pipeline
         if p.writer.state != "ok":
             return
         now = datetime.now(timezone.utc)
-        # a margin covers clocks a little apart and batches written while the last pass ran
-        changed = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self._with_store, self.verdicts, self.checked - timedelta(seconds=60))
-        if changed:
-            await p.in_sink(apply_verdicts, p.writer, p.scoring, changed)
-        self.checked = now  # only once done: after a failure the next tick looks from the same point
+        loop = asyncio.get_running_loop()
+        since = await loop.run_in_executor(self.executor, self._with_store, self.since)
+        batches = await loop.run_in_executor(self.executor, self._with_store, self.batches, since)
+        if len(batches) > 1:
+            log.info("traffic: judging a backlog in %d parts, days %s to %s", len(batches), batches[0][0],
+                     batches[-1][1])
+        for days in batches:  # each part's verdicts written before the next is read: memory stays one part's
+            changed = await loop.run_in_executor(self.executor, self._with_store, self.verdicts, since, days)
+            if changed:
+                await p.in_sink(apply_verdicts, p.writer, p.scoring, changed)
+        # only once done: after a failure, a restart or a new leader, the next pass looks from the same point
+        await loop.run_in_executor(self.executor, self._with_store, Store.set_traffic_mark, now)
 
-    def verdicts(self, store: Store, stored_since: datetime) -> list[tuple]:
+    def since(self, store: Store) -> datetime:
+        """The groups stored from when the last finished pass began on are judged (the store's mark, so a
+        restart or a new leader resumes there), less a margin: clocks a little apart, batches written while
+        that pass ran."""
+        return (store.traffic_mark() or self.first_look) - timedelta(seconds=60)
+
+    def batches(self, store: Store, stored_since: datetime) -> list[tuple[date, date]]:
+        """The day ranges one pass judges in turn, BATCH_TOUCHES of the touches stored since then each."""
+        return day_batches(store.traffic_stored_per_day(stored_since), BATCH_TOUCHES)
+
+    def verdicts(self, store: Store, stored_since: datetime, days: tuple[date, date] = ALL_DAYS) -> list[tuple]:
         rules = self.pipeline.scoring.traffic
-        return store.behaviour_verdicts_stored(stored_since, rules.max_views_per_minute, rules.scanner_seconds)
+        return store.behaviour_verdicts_stored(stored_since, days, rules.max_views_per_minute, rules.scanner_seconds)
 
     def _with_store(self, fn, *args):
         if self.store is None:

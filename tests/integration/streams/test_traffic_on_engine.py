@@ -5,54 +5,22 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from schemas.events import EmailClick, EmailOpen, PageView
-from schemas.registry import ACCOUNT_COLUMNS, PROGRAM_COLUMNS, AccountRecord, ProgramRecord
-from sinks.writer import ClickHouseWriter
 from streams import attribution, traffic_job
-from streams.core.registry import Registry
-from streams.core.score import Scoring, score
+from streams.core.score import score
 from streams.core.traffic import TrafficRules
 from streams.core.weights import Weights
-
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-HOUR_AGO = NOW - timedelta(hours=1)
-# An hour ago, but never in the day's last half hour: the behaviour rules count per day, and a test's
-# touches (minutes after T0) must share one (run just after 01:00 they would straddle midnight).
-T0 = min(HOUR_AGO, HOUR_AGO.replace(hour=23, minute=30, second=0))
-CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/124.0.0.0 Safari/537.36")
-GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-
-def _setup(engine, rules: TrafficRules | None = None):
-    client, settings = engine
-    registry = Registry()
-    acme = AccountRecord(account_id="acme", name="Acme", domains=("acme.example",), is_target=True)
-    registry.upsert_account(acme)
-    writer = ClickHouseWriter(client, settings.database, "traffic")
-    writer.start()
-    writer.store.store_records("accounts", ACCOUNT_COLUMNS, [acme], NOW)
-    writer.store.store_records("programs", PROGRAM_COLUMNS,
-                               [ProgramRecord(program_id="nov", name="Nov", channel="email")], NOW)
-    return writer, Scoring(registry, Weights(), ZoneInfo("UTC"), traffic=rules or TrafficRules())
-
-
-def _view(n: int, at: datetime, cookie: str = "c1", agent: str = CHROME, email: str | None = None, **kw) -> PageView:
-    return PageView(event_id=uuid.UUID(int=n, version=4), occurred_at=at, url=f"https://www.example.com/{n}",
-                    anonymous_id=cookie, user_agent=agent, email=email, ip="198.51.100.7", **kw)
-
-
-def _sql(client, query: str, database: str) -> list[tuple]:
-    return client.query(query.format(db=database)).result_rows
+from tests.traffic_cases import (CHROME, GOOGLEBOT, NOW, T0, mail_touch, page_view, query_rows,
+                                 traffic_setup)
 
 
 def test_a_bot_touch_is_stored_flagged_with_0_minutes_and_out_of_reach(engine):
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     person = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="ana@acme.example", campaign_id="nov",
                        user_agent=CHROME)
     bot = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="bo@acme.example", campaign_id="nov",
@@ -60,36 +28,36 @@ def test_a_bot_touch_is_stored_flagged_with_0_minutes_and_out_of_reach(engine):
     crawler = PageView(event_id=uuid.uuid4(), occurred_at=T0, url="https://www.example.com/", email="bo@acme.example",
                        user_agent=GOOGLEBOT)
     writer.write(score([person, bot, crawler], scoring, NOW))
-    rows = _sql(client, "SELECT email, type, traffic, traffic_reason, minutes, success FROM {db}.events "
+    rows = query_rows(client, "SELECT email, type, traffic, traffic_reason, minutes, success FROM {db}.events "
                         "ORDER BY email, type", settings.database)
     assert rows == [("ana@acme.example", "email_open", "person", "", Decimal("1.00"), 1),
                     ("bo@acme.example", "email_open", "scanner", "scanner_ua:Barracuda", Decimal("0.00"), 0),
                     ("bo@acme.example", "page_view", "bot", "ua:Googlebot", Decimal("0.00"), 0)]
     # the bot's touches are counted as touches, but add no minutes and no reach
-    assert _sql(client, "SELECT person, minutes, touches, successes FROM {db}.engagement_person_daily "
+    assert query_rows(client, "SELECT person, minutes, touches, successes FROM {db}.engagement_person_daily "
                         "ORDER BY person, channel", settings.database) == [
         ("ana@acme.example", Decimal("1.00"), 1, 1), ("bo@acme.example", Decimal("0.00"), 1, 0),
         ("bo@acme.example", Decimal("0.00"), 1, 0)]
-    assert _sql(client, "SELECT program_id, target_accounts_reached FROM {db}.program_reach",
+    assert query_rows(client, "SELECT program_id, target_accounts_reached FROM {db}.program_reach",
                 settings.database) == [("nov", 1)]
-    daily = dict(((t, (n, s)) for _, t, n, s in _sql(client, "SELECT * FROM {db}.traffic_daily", settings.database)))
+    daily = dict(((t, (n, s)) for _, t, n, s in query_rows(client, "SELECT * FROM {db}.traffic_daily", settings.database)))
     assert daily == {"person": (1, 33.3), "scanner": (1, 33.3), "bot": (1, 33.3)}
 
 
 def test_internal_traffic_is_out_of_reach_and_awareness(engine):
     client, settings = engine
-    writer, scoring = _setup(engine, TrafficRules.of(internal_domains=["acme.example"]))
+    writer, scoring = traffic_setup(engine, TrafficRules.of(internal_domains=["acme.example"]))
     open_ = EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email="ana@acme.example", campaign_id="nov",
                       user_agent=CHROME)
     writer.write(score([open_], scoring, NOW))
-    assert _sql(client, "SELECT traffic, traffic_reason, minutes, success FROM {db}.events", settings.database) == [
+    assert query_rows(client, "SELECT traffic, traffic_reason, minutes, success FROM {db}.events", settings.database) == [
         ("internal", "internal_domain:acme.example", Decimal("0.00"), 0)]
-    assert _sql(client, "SELECT count() FROM {db}.channel_awareness", settings.database) == [(0,)]
-    assert _sql(client, "SELECT target_accounts_reached FROM {db}.program_reach", settings.database) == [(0,)]
+    assert query_rows(client, "SELECT count() FROM {db}.channel_awareness", settings.database) == [(0,)]
+    assert query_rows(client, "SELECT target_accounts_reached FROM {db}.program_reach", settings.database) == [(0,)]
 
 
 def _minutes(client, database: str) -> dict:
-    return dict(_sql(client, "SELECT person, sum(minutes) FROM {db}.engagement_person_daily GROUP BY person",
+    return dict(query_rows(client, "SELECT person, sum(minutes) FROM {db}.engagement_person_daily GROUP BY person",
                      database))
 
 
@@ -97,7 +65,7 @@ def test_reclassification_after_a_changed_setting_is_exact(engine):
     """Stored under no internal domain, re-scored under one, then back: the sums are those of a fresh
     scoring each time, and the program successes follow."""
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     events = [EmailOpen(event_id=uuid.uuid4(), occurred_at=T0, email=f"p{i}@acme.example", campaign_id="nov",
                         user_agent=CHROME) for i in range(4)]
     events += [EmailClick(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(minutes=5), email="p0@acme.example",
@@ -108,20 +76,20 @@ def test_reclassification_after_a_changed_setting_is_exact(engine):
     scoring.traffic = TrafficRules.of(internal_domains=["acme.example"])
     assert attribution.reattribute(writer, "1", {}, scoring) == 5
     assert set(_minutes(client, settings.database).values()) == {Decimal("0.00")}
-    assert _sql(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
+    assert query_rows(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
                 settings.database) == [(0,)]
     assert attribution.reattribute(writer, "1", {}, scoring) == 0       # nothing changed: nothing written
     scoring.traffic = TrafficRules()
     assert attribution.reattribute(writer, "1", {}, scoring) == 5
     assert _minutes(client, settings.database) == before
-    assert _sql(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
+    assert query_rows(client, "SELECT sum(successes) FROM {db}.engagement_daily WHERE kind = 'touch'",
                 settings.database) == [(5,)]
 
 
 def _rate_case(writer, scoring, views: int, cookie: str, start: int) -> None:
     """`views` page views of one cookie within one calendar minute, in a shuffled arrival order."""
     minute = T0.replace(second=0)
-    events = [_view(start + i, minute + timedelta(seconds=i * 59 / max(views, 1)), cookie, engaged_seconds=5)
+    events = [page_view(start + i, minute + timedelta(seconds=i * 59 / max(views, 1)), cookie, engaged_seconds=5)
               for i in range(views)]
     random.Random(views).shuffle(events)
     for part in (events[: views // 2], events[views // 2:]):   # two batches, out of order
@@ -130,13 +98,13 @@ def _rate_case(writer, scoring, views: int, cookie: str, start: int) -> None:
 
 def test_rate_rule_at_its_boundary_under_any_arrival_order(engine):
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     _rate_case(writer, scoring, 30, "thirty", 1000)
     _rate_case(writer, scoring, 31, "thirty-one", 2000)
     since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
     assert traffic_job.reclassify(writer, scoring, since) == 31
     assert traffic_job.reclassify(writer, scoring, since) == 0        # a second pass changes nothing
-    rows = _sql(client, "SELECT anonymous_id, traffic, traffic_reason, sum(minutes), count() FROM {db}.events "
+    rows = query_rows(client, "SELECT anonymous_id, traffic, traffic_reason, sum(minutes), count() FROM {db}.events "
                         "GROUP BY anonymous_id, traffic, traffic_reason ORDER BY anonymous_id", settings.database)
     assert rows == [("thirty", "person", "", Decimal("30.00"), 30),
                     ("thirty-one", "bot", "rate:31/min", Decimal("0.00"), 31)]
@@ -152,44 +120,36 @@ def test_a_cookie_that_never_engages_is_a_bot_and_a_late_heartbeat_gives_it_back
     from schemas.events import PageEngagement
 
     client, settings = engine
-    writer, scoring = _setup(engine)
-    views = [_view(3000 + i, T0 + timedelta(minutes=i), "idle") for i in range(3)]
+    writer, scoring = traffic_setup(engine)
+    views = [page_view(3000 + i, T0 + timedelta(minutes=i), "idle") for i in range(3)]
     writer.write(score(views, scoring, NOW))
     since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
     assert traffic_job.reclassify(writer, scoring, since) == 3
-    assert _sql(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [("no_engaged_seconds",)]
+    assert query_rows(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [("no_engaged_seconds",)]
     beat = PageEngagement(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(minutes=4), anonymous_id="idle",
                           page_view_id=views[0].event_id, engaged_seconds=12)
     writer.write(score([beat], scoring, NOW))
     assert traffic_job.reclassify(writer, scoring, since) == 3
     assert _minutes(client, settings.database) == {"idle": Decimal("3.00")}
     # a reader without scripts (the /p.gif pixel) never reports engaged time: not judged by it
-    pixel = [_view(3100 + i, T0 + timedelta(minutes=i), "no-script", source="pixel") for i in range(4)]
+    pixel = [page_view(3100 + i, T0 + timedelta(minutes=i), "no-script", source="pixel") for i in range(4)]
     writer.write(score(pixel, scoring, NOW))
     assert traffic_job.reclassify(writer, scoring, since) == 0
-
-
-def _email(n: int, kind: str, at: datetime, url: str = "https://www.example.com/a", who: str = "ana@acme.example"):
-    if kind == "open":
-        return EmailOpen(event_id=uuid.UUID(int=n, version=4), occurred_at=at, email=who, campaign_id="nov",
-                         user_agent=CHROME)
-    return EmailClick(event_id=uuid.UUID(int=n, version=4), occurred_at=at, email=who, campaign_id="nov",
-                      url=url, user_agent=CHROME)
 
 
 def test_scanner_timing_at_its_boundary(engine):
     """A click 10 s after the first open is a scanner's (and so is that open); 10.001 s is a person's."""
     client, settings = engine
-    writer, scoring = _setup(engine)
-    events = [_email(1, "open", T0, who="fast@acme.example"),
-              _email(2, "click", T0 + timedelta(seconds=10), who="fast@acme.example"),
-              _email(3, "open", T0, who="slow@acme.example"),
-              _email(4, "click", T0 + timedelta(seconds=10, milliseconds=1), who="slow@acme.example")]
+    writer, scoring = traffic_setup(engine)
+    events = [mail_touch(1, "open", T0, who="fast@acme.example"),
+              mail_touch(2, "click", T0 + timedelta(seconds=10), who="fast@acme.example"),
+              mail_touch(3, "open", T0, who="slow@acme.example"),
+              mail_touch(4, "click", T0 + timedelta(seconds=10, milliseconds=1), who="slow@acme.example")]
     for event in reversed(events):  # clicks before their opens
         writer.write(score([event], scoring, NOW))
     since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
     assert traffic_job.reclassify(writer, scoring, since) == 2
-    rows = _sql(client, "SELECT email, type, traffic, traffic_reason, minutes FROM {db}.events ORDER BY email, type",
+    rows = query_rows(client, "SELECT email, type, traffic, traffic_reason, minutes FROM {db}.events ORDER BY email, type",
                 settings.database)
     assert rows == [("fast@acme.example", "email_click", "scanner", "scanner:within_10s_of_first_open", Decimal("0.00")),
                     ("fast@acme.example", "email_open", "scanner", "scanner:click_within_10s_of_open", Decimal("0.00")),
@@ -199,13 +159,13 @@ def test_scanner_timing_at_its_boundary(engine):
 
 def test_every_link_clicked_within_seconds_is_a_scanner(engine):
     client, settings = engine
-    writer, scoring = _setup(engine)
-    clicks = [_email(10 + i, "click", T0 + timedelta(seconds=2 * i), url=f"https://www.example.com/{i}")
+    writer, scoring = traffic_setup(engine)
+    clicks = [mail_touch(10 + i, "click", T0 + timedelta(seconds=2 * i), url=f"https://www.example.com/{i}")
               for i in range(3)]
     writer.write(score(clicks, scoring, NOW))
     since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
     assert traffic_job.reclassify(writer, scoring, since) == 3
-    assert _sql(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [
+    assert query_rows(client, "SELECT DISTINCT traffic_reason FROM {db}.events", settings.database) == [
         ("scanner:links_within_10s",)]
     # the same three links a minute apart: a person reading
     scoring.traffic = TrafficRules.of(scanner_seconds=1.0)
@@ -217,7 +177,7 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
     from ui import queries
 
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     bot = PageView(event_id=uuid.uuid4(), occurred_at=T0, url="https://www.example.com/", email="bo@acme.example",
                    user_agent=GOOGLEBOT)
     person = PageView(event_id=uuid.uuid4(), occurred_at=T0 + timedelta(seconds=1), url="https://www.example.com/",
@@ -229,25 +189,6 @@ def test_the_account_timeline_shows_each_touchs_class_and_reason(engine):
                                                           ("bo@acme.example", 0.0, "bot", "ua:Googlebot")]
 
 
-def test_a_late_arrival_on_an_old_day_is_judged_at_the_next_pass(engine):
-    """The job judges the groups that took a touch (stored) since its last pass, on any day."""
-    from types import SimpleNamespace
-
-    client, settings = engine
-    writer, scoring = _setup(engine)
-    old = T0 - timedelta(days=9)
-    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, settings=settings),
-                                            lambda: client)
-    since = datetime.now(timezone.utc)
-    writer.write(score([_email(50, "open", old), _email(51, "click", old + timedelta(seconds=3))], scoring,
-                       datetime.now(timezone.utc)))  # stored now
-    changed = job.verdicts(writer.store, since - timedelta(seconds=60))
-    assert traffic_job.apply_verdicts(writer, scoring, changed) == 2
-    assert _sql(client, "SELECT DISTINCT traffic FROM {db}.events", settings.database) == [("scanner",)]
-    # nothing stored since: the old day is not read again
-    assert job.verdicts(writer.store, datetime.now(timezone.utc)) == []
-
-
 def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engine):
     """The worker compares the stored fingerprint at start (a new list or setting re-scores history);
     `pulse rescore` re-scores with the rules on the touch and then runs the behaviour pass."""
@@ -256,9 +197,9 @@ def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engin
     from streams.registry_changes import rescore_stored
 
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     store = writer.store
-    refolds = lambda: _sql(client, "SELECT count() FROM {db}.engagement_changes WHERE scope = 'refold_all'",  # noqa: E731
+    refolds = lambda: query_rows(client, "SELECT count() FROM {db}.engagement_changes WHERE scope = 'refold_all'",  # noqa: E731
                            settings.database)[0][0]
     migrated = refolds()  # (migrations that change the kept rollups stamp one each)
     assert attribution.record_weights(store, Weights(), TrafficRules()) is False       # first start
@@ -268,58 +209,28 @@ def test_a_changed_rule_is_found_at_start_and_a_rescore_applies_every_rule(engin
     assert first == migrated + 1 and refolds() == migrated + 1
     assert attribution.record_weights(store, Weights(), TrafficRules.of(scanner_seconds=5)) is True
     assert refolds() == migrated + 2
-    writer.write(score([_email(60, "open", T0), _email(61, "click", T0 + timedelta(seconds=4)),
-                        _email(62, "open", T0, who="me@ourco.example")], scoring, NOW))
+    writer.write(score([mail_touch(60, "open", T0), mail_touch(61, "click", T0 + timedelta(seconds=4)),
+                        mail_touch(62, "open", T0, who="me@ourco.example")], scoring, NOW))
     scoring.traffic = TrafficRules.of(internal_domains=["ourco.example"], scanner_seconds=5)
     assert rescore_stored(SimpleNamespace(writer=writer, scoring=scoring), 400) == 3
-    assert _sql(client, "SELECT email, type, traffic, traffic_reason FROM {db}.events ORDER BY email, type",
+    assert query_rows(client, "SELECT email, type, traffic, traffic_reason FROM {db}.events ORDER BY email, type",
                 settings.database) == [
         ("ana@acme.example", "email_click", "scanner", "scanner:within_5s_of_first_open"),
         ("ana@acme.example", "email_open", "scanner", "scanner:click_within_5s_of_open"),
         ("me@ourco.example", "email_open", "internal", "internal_domain:ourco.example")]
 
 
-def test_a_pass_judges_the_whole_group_that_took_a_touch_and_no_other(engine):
-    """A cookie's day is judged again, all of it, when one more view of it is stored, however long ago the
-    others were; a group that took nothing since the last pass is not read (issue 17: a pass costs what
-    arrived). By when the touch was stored, not received: a worker behind its backlog stores touches the
-    hooks took long before. The groups judged give the same verdicts as judging their whole days."""
-    from types import SimpleNamespace
-
-    client, settings = engine
-    writer, scoring = _setup(engine)
-    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, settings=settings),
-                                            lambda: client)
-    minute = T0.replace(second=0)
-    busy = [_view(4000 + i, minute + timedelta(seconds=i), "busy", engaged_seconds=5) for i in range(30)]
-    other = [_view(4100 + i, minute + timedelta(seconds=i), "other", engaged_seconds=5) for i in range(31)]
-    before = datetime.now(timezone.utc)
-    writer.write(score(busy + other, scoring, NOW))
-    last_pass = datetime.now(timezone.utc)  # a pass as these were stored, missed (say the store was away)
-    assert job.verdicts(writer.store, last_pass) == []
-    busy.append(_view(4030, minute + timedelta(seconds=30), "busy", engaged_seconds=5))
-    writer.write(score(busy[-1:], scoring, NOW - timedelta(hours=2)))  # received two hours ago, stored now
-    changed = job.verdicts(writer.store, last_pass)
-    assert {event_id for event_id, _, _ in changed} == {v.event_id for v in busy}  # all 31, none of "other"
-    assert {(traffic, reason) for _, traffic, reason in changed} == {("bot", "rate:31/min")}
-    both = job.verdicts(writer.store, before)  # both groups stored since then
-    assert {event_id for event_id, _, _ in both} == {v.event_id for v in busy + other}
-    rules = scoring.traffic
-    assert sorted(both) == sorted(writer.store.behaviour_verdicts(T0.date(), rules.max_views_per_minute,
-                                                                  rules.scanner_seconds))  # as whole days
-
-
 def test_two_opens_in_the_same_millisecond_have_one_first_open_whatever_the_order(engine):
     """Which open is the first decides the reasons; two at the same instant are told apart by their id
     (the smaller), never by which the engine met first (stored in either order, judged alike)."""
     client, settings = engine
-    writer, scoring = _setup(engine)
+    writer, scoring = traffic_setup(engine)
     since = traffic_job.first_day(NOW, ZoneInfo("UTC"), 2)
     for who, order in (("a@acme.example", (71, 70)), ("b@acme.example", (80, 81))):
         for n in order:  # one batch each, the larger id first for a
-            writer.write(score([_email(n, "open", T0, who=who)], scoring, NOW))
-        writer.write(score([_email(order[0] + 100, "click", T0 + timedelta(seconds=3), who=who)], scoring, NOW))
+            writer.write(score([mail_touch(n, "open", T0, who=who)], scoring, NOW))
+        writer.write(score([mail_touch(order[0] + 100, "click", T0 + timedelta(seconds=3), who=who)], scoring, NOW))
     traffic_job.reclassify(writer, scoring, since)
-    rows = _sql(client, "SELECT email, event_id, traffic_reason FROM {db}.events WHERE type = 'email_open' "
+    rows = query_rows(client, "SELECT email, event_id, traffic_reason FROM {db}.events WHERE type = 'email_open' "
                         "ORDER BY email, event_id", settings.database)
     assert [r[2] for r in rows] == ["scanner:click_within_10s_of_open", "scanner:within_10s_of_first_open"] * 2
