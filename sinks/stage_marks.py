@@ -8,14 +8,20 @@ from typing import NamedTuple, Sequence
 from clickhouse_connect.driver.client import Client
 
 
+def utc(at: datetime) -> datetime:
+    """`at` with its zone: ClickHouse returns DateTime64(3, 'UTC') values without one (the UTC wall time), which
+    Python would read in the process's local zone (the stage evaluator's marks, hours off on a host not in UTC)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+
+
 def epoch_ms(at: datetime) -> int:
     """Milliseconds since the epoch: how versions, batches and fromUnixTimestamp64Milli parameters are written."""
-    return int(at.timestamp() * 1000)
+    return int(utc(at).timestamp() * 1000)
 
 
 def moment_literal(at: datetime) -> str:
     """A moment as a DateTime64(3, 'UTC') literal (a view's parameter)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return utc(at).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 class Seen(NamedTuple):

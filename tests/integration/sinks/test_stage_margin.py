@@ -4,6 +4,8 @@ had already taken in is not done again: on a store of 100M touches each full re-
 and a first start did two (0047_stage_mark_seen.sql). One stamped in the margin but seen only later still is."""
 from __future__ import annotations
 
+import os
+import time
 from datetime import datetime, timedelta, timezone
 
 from sinks.store import Store
@@ -65,3 +67,20 @@ def test_a_large_contacts_import_is_taken_in_once(zoned, monkeypatch):
     assert tick(client, db, store) == "changed"
     add_contacts(client, db, ["cy@b.example"])  # one more than the mark saw: a small import, done by itself
     assert tick(client, db, store) == "changed"
+
+
+def test_a_worker_west_of_utc_takes_in_every_change(zoned):
+    """ClickHouse returns the marks' moments without a zone (their UTC wall time). A worker whose local zone is
+    west of UTC read them as local, hours later than they were, so the next tick looked for changes from hours
+    ahead and took in none: the account stayed at its old numbers until the next day's evaluation."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    try:
+        client, db, store, data = started(zoned, seed=24)
+        assert tick(client, db, store) == "full"
+        data.round(datetime.now(timezone.utc), 20, 5)
+        assert tick(client, db, store) == "changed"  # and equal to the full recomputation (tick checks)
+    finally:
+        os.environ.pop("TZ") if before is None else os.environ.update(TZ=before)
+        time.tzset()
