@@ -1,6 +1,7 @@
 """ClickHouse unavailable, and rows it refuses: nothing lost, nothing counted twice, memory bounded."""
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -21,6 +22,40 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+class HealthWatch:
+    """The worker's health read every half second on a thread, while the test sends: the sink states seen, the
+    error while retrying, the largest consumer lag, and the worker's RSS while the outage lasts."""
+
+    def __init__(self, settings, pid: int):
+        self.settings, self.pid = settings, pid
+        self.states, self.retrying_error, self.lag, self.peaks = set(), "", 0, []
+        self.last = {"sink_state": "", "outage_remaining_s": 1}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "HealthWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                h = health(self.settings)
+            except OSError:  # a slow answer under load: the next read counts
+                continue
+            self.states.add(h["sink_state"])
+            if h["sink_state"] == "retrying":
+                self.retrying_error = h["last_error"]
+            if h["outage_remaining_s"] > 0:
+                self.peaks.append(rss_bytes(self.pid))
+            self.lag = max(self.lag, h["consumer_lag"])
+            self.last = h
+
+
 def test_clickhouse_away_for_90_s_loses_nothing_and_recovers_without_restart(settings, start):
     # small sink batches: Faust then buffers at most 2 x 40 messages while the sink is blocked
     settings = with_faults(settings.replace(batch_max_rows=2_000))
@@ -36,30 +71,22 @@ def test_clickhouse_away_for_90_s_loses_nothing_and_recovers_without_restart(set
                what="the first events written")
     baseline = rss_bytes(worker.pid)
 
-    # long enough for every message to be sent while it lasts: sending the ~130 MB took over 30 s on a slower
-    # machine, and the sink was ok again before health was first read
+    # long enough for most messages to be sent while it lasts; health is watched from the start, so the
+    # sink's retrying is seen however long sending takes (over 30 s on a slower machine)
     assert sink_outage(settings, 90) == {"sink_outage_s": 90.0}
     payload = sum(len(e.properties["pad"]) for e in during)
-    messages = first + send_in_messages(settings, during, seed=22, sizes=(20, 30))
-    retrying = wait_until(lambda: (h := health(settings))["sink_state"] == "retrying" and h, 30,
-                          what="health to show the sink retrying")
-    assert "injected outage" in retrying["last_error"]
-
-    peak, paused = [baseline], [0]
-
-    def recovered():
-        h = health(settings)
-        if h["outage_remaining_s"] > 0:
-            peak.append(rss_bytes(worker.pid))
-        paused[0] = max(paused[0], h["consumer_lag"])
-        return h["sink_state"] == "ok" and h["outage_remaining_s"] == 0
-
-    wait_until(recovered, 150, 0.5, what="the sink to be ok again after the outage")
-    print(f"outage: {messages - first} messages ({payload / 1e6:.0f} MB of padding) arrived; peak lag {paused[0]} "
-          f"messages; RSS above baseline: {[round((p - baseline) / 1e6) for p in peak]} MB")
+    with HealthWatch(settings, worker.pid) as watch:
+        messages = first + send_in_messages(settings, during, seed=22, sizes=(20, 30))
+        wait_until(lambda: watch.last["sink_state"] == "ok" and watch.last["outage_remaining_s"] == 0, 150, 0.5,
+                   what="the sink to be ok again after the outage")
+    assert "retrying" in watch.states and "injected outage" in watch.retrying_error
+    peak = [baseline] + watch.peaks
+    above = f"RSS above baseline while away: {round((max(peak) - baseline) / 1e6)} MB at most, {len(peak)} reads"
+    print(f"outage: {messages - first} messages ({payload / 1e6:.0f} MB of padding) arrived; peak lag {watch.lag} "
+          f"messages; {above}")
     # consumption paused: most of what arrived waited in Kafka, not in the worker's memory
-    assert paused[0] > (messages - first) // 2
-    assert max(peak) - baseline < payload / 2, f"RSS during the outage: {[round((p - baseline) / 1e6) for p in peak]} MB"
+    assert watch.lag > (messages - first) // 2
+    assert max(peak) - baseline < payload / 2, above
 
     def caught_up():
         h = health(settings)
