@@ -35,6 +35,23 @@ class StageMark(NamedTuple):
     today: date
     refolds_seen: int
     contacts_seen: int
+    day_from: date  # the day of the accounts a new day has not moved yet (0050_day_moves.sql); today: none
+    day_pending: int
+
+
+# The accounts a tick has changes for: stamped since `since`, or with person-days in its person_day_queue batch.
+_CHANGED_ACCOUNTS = (
+    "SELECT account_id FROM {db}.engagement_changes WHERE scope = 'account' "
+    "AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
+    "UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s")
+
+# The accounts already moved to `today`: by ticks that marked (one that died before its mark moved nothing).
+_MOVED = ("SELECT account_id FROM {db}.day_moves WHERE today = %(today)s AND batch IN "
+          "(SELECT toUInt64(toUnixTimestamp64Milli(marked_at)) FROM {db}.stage_marks WHERE today = %(today)s)")
+
+# The accounts with rows on `days` that are not moved to `today` yet.
+_PENDING = ("SELECT DISTINCT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s AND account_id NOT IN ("
+            + _MOVED + ")")
 
 
 class StageMarks:
@@ -51,26 +68,30 @@ class StageMarks:
 
     def stage_mark(self) -> StageMark | None:
         """The latest evaluation's mark, None when there was none."""
-        row = self.client.query(f"SELECT argMax(read_until, marked_at), argMax(today, marked_at), "
-                                f"argMax(refolds_seen, marked_at), argMax(contacts_seen, marked_at), count() "
-                                f"FROM {self.database}.stage_marks").result_rows[0]
-        return StageMark(*row[:4]) if row[4] else None
+        latest = ", ".join(f"argMax({c}, marked_at)" for c in StageMark._fields)
+        row = self.client.query(f"SELECT {latest}, count() FROM {self.database}.stage_marks").result_rows[0]
+        return StageMark(*row[:-1]) if row[-1] else None
 
     def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str,
-                       state_version: int = 0, seen: Seen = Seen(0, 0)) -> None:
+                       state_version: int = 0, seen: Seen = Seen(0, 0), day_pending: tuple[date, int] | None = None
+                       ) -> None:
         """The mark of the evaluation taken at `now`, with how long it took, how many accounts it decided,
-        the version of the kept person state it left (sinks/stage_state.py) and what it had `seen` (0047)."""
+        the version of the kept person state it left (sinks/stage_state.py), what it had `seen` (0047) and
+        what a new day's move of the accounts left pending (`day_pending`: the day they are at, and how many;
+        None: none)."""
         db = self.database
+        day_from, pending = day_pending or (today, 0)
         self.client.command(
             f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version, "
-            f"refolds_seen, contacts_seen) "
+            f"refolds_seen, contacts_seen, day_from, day_pending) "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
             f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
             f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s, "
-            f"%(refolds)s, %(contacts)s",
+            f"%(refolds)s, %(contacts)s, %(day_from)s, %(pending)s",
             parameters={"ms": epoch_ms(now), "until": epoch_ms(read_until), "today": today,
                         "took": round(took_s * 1000), "kind": kind, "version": int(state_version),
-                        "refolds": seen.refolds, "contacts": seen.contacts})
+                        "refolds": seen.refolds, "contacts": seen.contacts, "day_from": day_from,
+                        "pending": int(pending)})
 
     def seen_since(self, since: datetime) -> Seen:
         """The re-fold stamps and the contacts written from `since` on, as far as they are visible now."""
@@ -104,19 +125,31 @@ class StageMarks:
                 "WHERE scope = 'account' AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
                 "AND day != toDate(0)", parameters={"since": epoch_ms(since)})
 
-    def queue_stage_accounts(self, batch: int, now: datetime, since: datetime, days: Sequence[date]) -> int:
-        """Queue (stage_queue `batch`) the accounts changed since `since`, those of person_day_queue
-        `batch` (PersonDays.update) and those with rows on `days`; returns how many."""
+    def queue_day_moves(self, batch: int, today: date, since: datetime, days: Sequence[date], accounts: int) -> int:
+        """Note (day_moves `batch`) the accounts a tick moves to `today`, of those not moved yet: the accounts it
+        has changes for (_CHANGED_ACCOUNTS), and the first `accounts` (by id: a range of the state, which is
+        ordered by account) with rows on `days`; returns how many of those remain."""
+        db, pending = self.database, _PENDING.format(db=self.database)
+        parameters = {"batch": int(batch), "today": today, "since": epoch_ms(since), "days": list(days)}
+        self.client.command(
+            f"INSERT INTO {db}.day_moves SELECT %(today)s, %(batch)s, account_id "
+            f"FROM ({_CHANGED_ACCOUNTS.format(db=db)} "
+            f"      UNION DISTINCT SELECT account_id FROM ({pending} ORDER BY account_id LIMIT {int(accounts)})) "
+            f"WHERE account_id NOT IN ({_MOVED.format(db=db)}) GROUP BY account_id", parameters=parameters)
+        return self.client.query(f"SELECT count() FROM ({pending}) WHERE account_id NOT IN "
+                                 f"(SELECT account_id FROM {db}.day_moves WHERE batch = %(batch)s)",
+                                 parameters=parameters).result_rows[0][0]
+
+    def queue_stage_accounts(self, batch: int, now: datetime, since: datetime) -> int:
+        """Queue (stage_queue `batch`) the accounts changed since `since` and those of person_day_queue
+        `batch` (PersonDays.update): _CHANGED_ACCOUNTS, and those day_moves `batch` moved; returns how many."""
         db = self.database
         self.client.command(
             f"INSERT INTO {db}.stage_queue SELECT %(batch)s, account_id, fromUnixTimestamp64Milli(%(ms)s, 'UTC') "
-            f"FROM (SELECT account_id FROM {db}.engagement_changes WHERE scope = 'account' "
-            f"      AND changed_at >= fromUnixTimestamp64Milli(%(since)s, 'UTC') "
-            f"      UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s "
-            f"      UNION DISTINCT SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
+            f"FROM ({_CHANGED_ACCOUNTS.format(db=db)} "
+            f"      UNION DISTINCT SELECT account_id FROM {db}.day_moves WHERE batch = %(batch)s) "
             f"GROUP BY account_id",
-            parameters={"batch": int(batch), "ms": epoch_ms(now), "since": epoch_ms(since),
-                        "days": list(days) or [date(1970, 1, 1)]})
+            parameters={"batch": int(batch), "ms": epoch_ms(now), "since": epoch_ms(since)})
         return self.client.query(f"SELECT count() FROM {db}.stage_queue WHERE batch = %(batch)s",
                                  parameters={"batch": int(batch)}).result_rows[0][0]
 

@@ -1,7 +1,9 @@
 """The stage tick's kept per-person window sums (issue 17; migrations 0038_person_state.sql, 0044, 0150).
 
 `person_state` holds each (account, person)'s contribution to the rules of account_engagement as at the
-day of the tick that wrote it, and whether the person is confirmed; `account_state` the sums per account.
+reporting day of its account, and whether the person is confirmed; `account_state` the sums per account. An
+account is at the day of the tick that wrote it, or while a new day moves the accounts slice by slice
+(0050_day_moves.sql), at the day before until its slice (or a change of its own) moves it.
 A tick moves the people whose days changed since its last mark by the differences of those person-days
 (sinks/day_state.py keeps them per tick), and recomputes from their own days only those whose confirmation
 the change may move, and those a contacts import names; when the reporting day moved, it recomputes the
@@ -99,17 +101,20 @@ def _move(differences: str, join: str, old: str, confirmed: str = "o.confirmed")
 _NOT_WHOLE = ("(account_id, person_key) NOT IN "
               "(SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s)")
 
-# The people with a day on a window's edge (not those recomputed whole: person_queue `batch`): their sums
-# shifted by those days' minutes.
+_MOVING = "account_id IN (SELECT account_id FROM {db}.day_moves WHERE batch = %(batch)s)"
+
+# The people of the accounts a tick moves to a new day (day_moves `batch`) with a day on a window's edge
+# (not those recomputed whole: person_queue `batch`): their sums shifted by those days' minutes.
 SHIFT = _move(
     "SELECT account_id, person_key, "
     + ", ".join(f"{_moved(v, 0)} AS u_{v}, {_moved(v, 1)} AS c_{v}" for v in _SUMS) + " "
     "FROM (SELECT account_id, person_key, day, channel, argMax(minutes, version) AS minutes, "
     "             argMax(claimed, version) AS claimed "
-    "      FROM {db}.person_day_minutes WHERE day IN %(days)s GROUP BY account_id, person_key, day, channel) "
+    "      FROM {db}.person_day_minutes WHERE day IN %(days)s AND " + _MOVING + " "
+    "      GROUP BY account_id, person_key, day, channel) "
     "WHERE " + _NOT_WHOLE + " GROUP BY account_id, person_key",
     "INNER JOIN",
-    _kept("SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s"))
+    _kept("SELECT account_id, person_key FROM {db}.person_day_minutes WHERE day IN %(days)s AND " + _MOVING))
 
 # The people whose person-days a tick changed (person_day_batch, sinks/day_state.py), as they were
 # (none kept: zeros, not confirmed).
@@ -145,12 +150,12 @@ MOVE_CHANGED = _move(
     "FROM {db}.person_day_batch WHERE batch = %(batch)s AND " + _NOT_WHOLE + " GROUP BY account_id, person_key",
     "LEFT JOIN", _BEFORE, confirmed="greatest(o.confirmed, d.signed)")
 
-# People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those with days
-# on the given days: their windows gained or lost a day (read by account first: the accounts with rows
-# on those days).
+# People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those of the
+# accounts the tick moves to a new day (its day_moves batch, sinks/stage_marks.py) with days on the given
+# days: their windows gained or lost a day.
 QUEUE_CHANGED = "SELECT account_id, person_key FROM {db}.person_day_queue WHERE batch = %(batch)s"
 QUEUE_ON_DAYS = ("SELECT account_id, person_key FROM {db}.person_days "
-                 "WHERE account_id IN (SELECT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s) "
+                 "WHERE account_id IN (SELECT account_id FROM {db}.day_moves WHERE batch = %(batch)s) "
                  "  AND day IN %(days)s")
 
 
@@ -181,7 +186,8 @@ class PersonState:
             "version": version, "today": today, "slices": int(slices), "slice": int(index)})
 
     def update(self, batch: int, days: Sequence[date], today: date, version: int, whole: bool = False) -> None:
-        """The people whose days person_day_queue `batch` holds, and those with days on `days`: recomputed
+        """The people whose days person_day_queue `batch` holds, and those of the accounts day_moves `batch`
+        moves to a new day with days on `days`: recomputed
         from their own days when `days` or `whole` (a new reporting day, a contacts import), else moved by
         the differences of their changed person-days, only those whose confirmation may move recomputed.
         person_queue `batch` names the people recomputed (the bench counts them there)."""
@@ -203,7 +209,8 @@ class PersonState:
             self.client.command(MOVE_CHANGED.format(db=db), parameters=parameters)
 
     def shift(self, batch: int, days: Sequence[date], before: date, today: date, version: int) -> None:
-        """Move the other people with days on `days` from reporting day `before` to `today` by those days'
-        minutes (their confirmation cannot change: its 400 days' edges are recomputed whole by update)."""
+        """Move the other people of the accounts day_moves `batch` names with days on `days` from reporting
+        day `before` to `today` by those days' minutes (their confirmation cannot change: its 400 days' edges
+        are recomputed whole by update)."""
         self.client.command(SHIFT.format(db=self.db), parameters={
             "batch": batch, "days": list(days), "before": before, "today": today, "version": version})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -167,3 +167,57 @@ def mark_of(client, db: str, now: datetime) -> tuple:
         f"SELECT kind, decided, took_ms, (SELECT count() FROM {db}.account_engagement_snapshot "
         f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')) FROM {db}.stage_marks "
         f"WHERE marked_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')", parameters=at).result_rows[0]
+
+
+def account_days(client, db: str, source: str) -> set[tuple]:
+    return set(client.query(f"SELECT account_id, day, channel, sum(minutes), sum(touches) FROM {source} "
+                            "WHERE account_id != '' GROUP BY account_id, day, channel "
+                            "HAVING sum(minutes) != 0 OR sum(touches) != 0").result_rows)
+
+
+def kept_sums(client, db: str) -> dict:
+    """Every account's kept sums over its people (sinks/stage_state.py), as the tick reads them."""
+    return {r[0]: tuple(r[1:]) for r in client.query(
+        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
+        f"sum(over_20) FROM {db}.account_state WHERE account_id != '' GROUP BY account_id "
+        f"HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), sum(over_20)) "
+        f"!= (0, 0, 0, 0, 0, 0, 0, 0)").result_rows}
+
+
+def fresh_sums(client, db: str, day: date | None = None) -> dict:
+    """The same sums computed from scratch, as at `day` (None: the day of the latest evaluation)."""
+    day = day or _marked_day(client, db)
+    return {r[0]: tuple(r[1:]) for r in client.query(
+        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
+        f"sum(over_20) FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, batch = 0) "
+        f"GROUP BY account_id HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), "
+        f"sum(engaged), sum(over_20)) != (0, 0, 0, 0, 0, 0, 0, 0)", parameters={"day": day}).result_rows}
+
+
+def _marked_day(client, db: str) -> date:
+    return client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
+
+
+_PERSON = "m7, m30, m90, mtd, ytd, m_prior28, engaged, over_20, confirmed"
+
+
+def kept_people(client, db: str) -> set[tuple]:
+    """Each person's kept sums and confirmation (those not all zero)."""
+    return set(client.query(
+        f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_state FINAL "
+        f"WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0").result_rows)
+
+
+def fresh_people(client, db: str) -> set[tuple]:
+    day = _marked_day(client, db)
+    return set(client.query(
+        f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, "
+        f"batch = 0) WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0",
+        parameters={"day": day}).result_rows)
+
+
+def three_hours_ago() -> datetime:
+    """On the hour, three hours ago; three more when the ticks of the next two hours would cross a reporting
+    day (eight hours off UTC), whose evaluation is a day's, not a change's."""
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    return start - timedelta(hours=3) if start.astimezone(ZoneInfo(TZ)).hour >= 22 else start

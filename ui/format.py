@@ -53,12 +53,14 @@ def every(seconds: int) -> str:
     return f"{seconds} s"
 
 
-def evaluation_scope(kind: str, decided: int) -> str:
-    """What a stage evaluation decided, in words (stage_marks.kind and .decided)."""
+def evaluation_scope(kind: str, decided: int, pending: int = 0) -> str:
+    """What a stage evaluation decided, in words (stage_marks.kind, .decided and .day_pending)."""
     n = f"{decided:,} account{'' if decided == 1 else 's'}"
+    left = f"; {pending:,} more the next evaluations move" if pending else ""
     return {"full": f"{n}: every account (the first evaluation, or one after a contacts import, a change of the "
                     "scoring settings or a pause of several days)",
-            "day": f"{n}: those whose engagement changed, and those the new day moved in or out of a window",
+            "day": f"{n}: those whose engagement changed, and a slice of those the new day moved in or out of a "
+                   f"window{left}",
             "changed": f"{n} whose engagement changed since the evaluation before"}.get(kind, n)
 
 

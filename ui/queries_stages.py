@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # The stage evaluations since `since_ms` (Unix ms; Data health: the last hour, the bench: its run): the latest
 # (when, how long, how many accounts, why), how many ran, their median and longest time, the most accounts one
-# decided, and the longest gap between the starts of two. A stage change is published when the evaluation
+# decided, the longest gap between the starts of two, and how many accounts a new day still has to move after the
+# latest (0050_day_moves.sql). A stage change is published when the evaluation
 # after its touch ends, so the longest gap plus the longest evaluation bounds how late one was.
 # No row when none ran (an aggregate over nothing would be one row of zeros).
 STAGE_EVALUATIONS = """
@@ -12,7 +13,8 @@ SELECT toTimeZone(max(marked_at), 'UTC') AS last_at, argMax(took_ms, marked_at) 
        argMax(decided, marked_at) AS last_decided, argMax(kind, marked_at) AS last_kind,
        count() AS evaluations, round(quantileExactInclusive(0.5)(took_ms)) AS median_took_ms, max(took_ms) AS max_took_ms,
        max(decided) AS max_decided,
-       arrayMax(arrayDifference(arraySort(groupArray(toUnixTimestamp64Milli(marked_at))))) AS max_gap_ms
+       arrayMax(arrayDifference(arraySort(groupArray(toUnixTimestamp64Milli(marked_at))))) AS max_gap_ms,
+       argMax(day_pending, marked_at) AS last_day_pending
 FROM stage_marks
 WHERE marked_at > fromUnixTimestamp64Milli(%(since_ms)s, 'UTC')
 HAVING count() > 0

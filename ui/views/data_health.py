@@ -67,7 +67,8 @@ def worker_health() -> None:
 def stage_evaluation() -> None:
     """How often the leader decides stages and how long that takes: how late a stage change, and its alerts, can be."""
     st.subheader("Stage evaluation", help="One worker (the group's leader) re-decides the stage of every account "
-                                          "whose engagement changed, and after midnight those the new day moves. A "
+                                          "whose engagement changed, and after midnight those the new day moves, a "
+                                          "slice each evaluation (changed accounts first). A "
                                           "stage change, and its alerts, is published when the evaluation after its "
                                           "touch ends. The next evaluation waits at least 5 s and at least four times "
                                           "as long as the last one took (at most 60 s), so a large store is "
@@ -78,7 +79,7 @@ def stage_evaluation() -> None:
     if rows is None:
         return
     row = rows.iloc[0]
-    scope = evaluation_scope(row["last_kind"], int(row["last_decided"]))
+    scope = evaluation_scope(row["last_kind"], int(row["last_decided"]), int(row["last_day_pending"]))
     cols = st.columns(4)
     cols[0].metric("Last evaluation", ago(age_seconds(row["last_at"], utc_now()) or 0), border=True, help=scope)
     cols[1].metric("It took", duration(row["last_took_ms"]), border=True, help=f"Accounts decided: {scope}")

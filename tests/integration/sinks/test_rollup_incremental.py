@@ -18,20 +18,14 @@ from sinks.erasure import PERSON_DAY_TABLES, ErasureStore
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
-    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, add_contacts, evaluated, mark_of, random_touch, register,
-    snapshot, zoned)
+    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, account_days, add_contacts, evaluated, fresh_people, fresh_sums,
+    kept_people, kept_sums, mark_of, random_touch, register, snapshot, three_hours_ago, zoned)
 
 # (hours after the start, new touches, moved touches)
 STEPS = [(0, 300, 0), (1, 60, 30), (2, 0, 40), (9, 40, 10), (24, 0, 0), (25, 50, 20), (48, 0, 0), (49, 0, 30),
          (24 * 8, 0, 0), (24 * 9, 30, 10), (24 * 30, 0, 0), (24 * 31, 30, 5), (24 * 32, 0, 0), (24 * 33, 0, 0),
          (24 * 34, 0, 2), (24 * 35, 0, 0)]
 
-
-
-def account_days(client, db: str, source: str) -> set[tuple]:
-    return set(client.query(f"SELECT account_id, day, channel, sum(minutes), sum(touches) FROM {source} "
-                            "WHERE account_id != '' GROUP BY account_id, day, channel "
-                            "HAVING sum(minutes) != 0 OR sum(touches) != 0").result_rows)
 
 
 # Accounts touched only before the run, each on days that leave a window as the run's days pass:
@@ -138,42 +132,6 @@ def test_incremental_equals_full_recomputation(zoned):
     assert any(0 < m[1] < m[4] for m in marks if m[0] == "changed"), marks
 
 
-def kept_sums(client, db: str) -> dict:
-    """Every account's kept sums over its people (sinks/stage_state.py), as the tick reads them."""
-    return {r[0]: tuple(r[1:]) for r in client.query(
-        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
-        f"sum(over_20) FROM {db}.account_state WHERE account_id != '' GROUP BY account_id "
-        f"HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), sum(over_20)) "
-        f"!= (0, 0, 0, 0, 0, 0, 0, 0)").result_rows}
-
-
-def fresh_sums(client, db: str) -> dict:
-    """The same sums computed from scratch, as at the day of the latest evaluation."""
-    day = client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
-    return {r[0]: tuple(r[1:]) for r in client.query(
-        f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "
-        f"sum(over_20) FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, batch = 0) "
-        f"GROUP BY account_id HAVING (sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), "
-        f"sum(engaged), sum(over_20)) != (0, 0, 0, 0, 0, 0, 0, 0)", parameters={"day": day}).result_rows}
-
-
-_PERSON = "m7, m30, m90, mtd, ytd, m_prior28, engaged, over_20, confirmed"
-
-
-def kept_people(client, db: str) -> set[tuple]:
-    """Each person's kept sums and confirmation (those not all zero)."""
-    return set(client.query(f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_state FINAL "
-                            f"WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0").result_rows)
-
-
-def fresh_people(client, db: str) -> set[tuple]:
-    day = client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
-    return set(client.query(
-        f"SELECT account_id, person_key, {_PERSON} FROM {db}.person_windows(today = %(day)s, slices = 1, slice = 0, "
-        f"batch = 0) WHERE (m90, ytd, m_prior28, confirmed) != (0, 0, 0, 0) OR m7 != 0 OR mtd != 0",
-        parameters={"day": day}).result_rows)
-
-
 # Half a tick or half a rebuild, as if the process died there (`v`: a version after the latest mark's):
 TORN = {
     # a person's new values written to person_state only
@@ -185,13 +143,6 @@ TORN = {
     # a rebuild cleared the account-day rollup and died before writing anything
     "account_daily cleared": "TRUNCATE TABLE {db}.account_daily",
 }
-
-
-def three_hours_ago() -> datetime:
-    """On the hour, three hours ago; three more when the ticks of the next two hours would cross a reporting
-    day (eight hours off UTC), whose evaluation is a day's, not a change's."""
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-    return start - timedelta(hours=3) if start.astimezone(ZoneInfo(TZ)).hour >= 22 else start
 
 
 def first_tick(zoned, seed: int) -> tuple:

@@ -29,7 +29,12 @@ def test_the_last_hour_of_stage_evaluations(engine):
                             (20, 3.0, "changed")):
         at = NOW - ago * S
         store.set_stage_mark(at, at, at.date(), took, kind)
-    [(last_at, last_took, decided, kind, count, median, longest, most_decided, gap)] = rows(client, db)
-    assert (last_at.replace(tzinfo=timezone.utc), last_took, decided, kind) == (NOW - 20 * S, 3000, 0, "changed")
+    [(last_at, last_took, decided, kind, count, median, longest, most_decided, gap, pending)] = rows(client, db)
+    assert (last_at.replace(tzinfo=timezone.utc), last_took, decided, kind, pending) == (
+        NOW - 20 * S, 3000, 0, "changed", 0)
     # the 4,000 s old one is out of the hour: 40, 2.5, 1.5, 3 s; the longest gap is 200 s -> 20 s ago
     assert (count, median, longest, most_decided, gap) == (4, 2750, 40000, 0, 180000)
+    # a new day's pass that left accounts to move: the page says how many
+    at = NOW - 10 * S
+    store.set_stage_mark(at, at, at.date(), 1.0, "day", day_pending=(at.date() - timedelta(days=1), 41_200))
+    assert rows(client, db)[0][3::6] == ("day", 41_200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from streams.stages import MAX_GAP_DAYS, confirmation_days, window_days
+from streams.stages import ACCOUNTS_PER_DAY_MOVE, MAX_GAP_DAYS, accounts_per_move, confirmation_days, window_days
 
 
 def windows(day: date, today: date) -> tuple[bool, ...]:
@@ -46,3 +46,13 @@ def test_confirmation_days_are_those_entering_or_leaving_the_400_days():
             assert confirmation_days(before, today) == changed, (before, today)
             assert changed <= window_days(before, today)
 
+
+def test_a_new_day_moves_fewer_accounts_a_tick_when_more_days_shift():
+    """An ordinary day moves ACCOUNTS_PER_DAY_MOVE accounts a tick; the first of a month (the month that ended
+    shifts too) and New Year's day (the year) fewer, so that each tick reads about as many person-days."""
+    def per_tick(before: date) -> int:
+        return accounts_per_move(len(window_days(before, before + timedelta(days=1))))
+    ordinary, month, year = per_tick(date(2026, 12, 6)), per_tick(date(2026, 11, 30)), per_tick(date(2026, 12, 31))
+    assert ordinary == ACCOUNTS_PER_DAY_MOVE
+    assert ACCOUNTS_PER_DAY_MOVE // 8 < month < ACCOUNTS_PER_DAY_MOVE // 5
+    assert 1 <= year < month // 8

@@ -102,6 +102,7 @@ def test_a_stage_evaluation_in_words():
     assert evaluation_scope("changed", 1).startswith("1 account whose")
     assert evaluation_scope("full", 100_000).startswith("100,000 accounts: every account")
     assert "new day" in evaluation_scope("day", 3) and evaluation_scope("", 7) == "7 accounts"
+    assert "more" not in evaluation_scope("day", 3) and "; 41,200 more" in evaluation_scope("day", 3, 41_200)
 
 
 @pytest.mark.parametrize("sent", [
