@@ -187,10 +187,10 @@ class PersonState:
 
     def update(self, batch: int, days: Sequence[date], today: date, version: int, whole: bool = False) -> None:
         """The people whose days person_day_queue `batch` holds, and those of the accounts day_moves `batch`
-        moves to a new day with days on `days`: recomputed
-        from their own days when `days` or `whole` (a new reporting day, a contacts import), else moved by
-        the differences of their changed person-days, only those whose confirmation may move recomputed.
-        person_queue `batch` names the people recomputed (the bench counts them there)."""
+        moves to a new day with days on `days`: recomputed from their own days when `days` or `whole` (a new
+        reporting day, a contacts import), else moved by the differences of their changed person-days, only
+        those whose confirmation may move recomputed. person_queue `batch` names the people recomputed (the
+        bench counts them there)."""
         db = self.db
         parameters = {"batch": batch, "days": list(days), "today": today, "version": version}
         whole = whole or bool(days)

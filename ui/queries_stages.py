@@ -4,9 +4,9 @@ from __future__ import annotations
 
 # The stage evaluations since `since_ms` (Unix ms; Data health: the last hour, the bench: its run): the latest
 # (when, how long, how many accounts, why), how many ran, their median and longest time, the most accounts one
-# decided, the longest gap between the starts of two, and how many accounts a new day still has to move after the
-# latest (0050_day_moves.sql). A stage change is published when the evaluation
-# after its touch ends, so the longest gap plus the longest evaluation bounds how late one was.
+# decided, the longest gap between the starts of two, and how many accounts a new day still has to move after
+# the latest (0050_day_moves.sql). A stage change is published when the evaluation after its touch ends, so the
+# longest gap plus the longest evaluation bounds how late one was.
 # No row when none ran (an aggregate over nothing would be one row of zeros).
 STAGE_EVALUATIONS = """
 SELECT toTimeZone(max(marked_at), 'UTC') AS last_at, argMax(took_ms, marked_at) AS last_took_ms,
