@@ -178,6 +178,8 @@ SELECT * FROM {database}.account_engagement_eval(slices = {slices:UInt32}, slice
 CREATE OR REPLACE VIEW {database}.account_engagement AS
 SELECT * FROM {database}.account_engagement_part(slices = 1, slice = 0);
 
+-- Every program success of all history: the engine reads it from engagement_daily's projection
+-- successes_by_program (0051_program_reach_projection.sql), one row per program and account and part.
 CREATE OR REPLACE VIEW {database}.program_reach AS
 WITH (SELECT count() FROM {database}.accounts FINAL WHERE is_target = 1) AS targets_total,
 per_program AS
