@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 
-from pulse.bench import SECTIONS, harness
+from pulse.bench import SECTIONS, day_boundary, harness
 from pulse.support.waits import wait_until
 from pulse.bench.prepare import prefill, preload_registry, produce, settings_for, stored_all
 from pulse.bench.targets import targets
@@ -128,8 +128,9 @@ def pipeline(report: Report, workdir: Path, bootstrap: str, workload: Workload, 
     cpu0, threads0, t0 = w.cpu_seconds(), w.cpu_by_thread(), time.perf_counter()
     # Polling costs the worker CPU (it serves the SQL): a count() is read from part metadata, and the
     # distinct ids (a re-attributed touch has two versions until a merge) are counted only once it is due.
-    wait_until(lambda: stored_all(s, workload.unique_events, held["touches"]), 3600, 0.05,
-               what=f"{workload.unique_events} touches in ClickHouse")
+    with day_boundary.watched(report, name, s):
+        wait_until(lambda: stored_all(s, workload.unique_events, held["touches"]), 3600, 0.05,
+                   what=f"{workload.unique_events} touches in ClickHouse")
     seconds = time.perf_counter() - t0
     threads1 = w.cpu_by_thread()  # read inside the process's interval, so the parts never exceed the whole
     cpu = w.cpu_seconds() - cpu0
@@ -335,11 +336,14 @@ def on_one_worker(report: Report, workdir: Path, bootstrap: str, workload: Workl
                          empty_rate=empty_rate)
     try:
         if "freshness" in want:
-            freshness(report, workdir, s, worker, plan)
+            with day_boundary.watched(report, "freshness", s):
+                freshness(report, workdir, s, worker, plan)
         if "stage_latency" in want:
-            stage_latency(report, workdir, s, plan)
+            with day_boundary.watched(report, "stage_latency", s):
+                stage_latency(report, workdir, s, plan)
         if "memory" in want:
-            memory(report, s, worker, plan)
+            with day_boundary.watched(report, "memory", s):
+                memory(report, s, worker, plan)
     finally:
         worker.stop()
 

@@ -6,23 +6,23 @@ def targets(r: dict) -> dict:
     """The issue's targets, met or not, from this run's own numbers."""
     out = {}
     if "pipeline" in r:
-        p = r["pipeline"]
-        out["pipeline >= 100,000 events/s"] = p["events_per_s"] >= 100_000
-        out["pipeline >= 0.2 x ceiling"] = p["ratio_to_ceiling"] >= 0.2
+        p, n = r["pipeline"], across(r, "pipeline")
+        out[f"pipeline >= 100,000 events/s{n}"] = p["events_per_s"] >= 100_000
+        out[f"pipeline >= 0.2 x ceiling{n}"] = p["ratio_to_ceiling"] >= 0.2
         if p.get("ratio_to_naive"):
-            out["pipeline >= 10 x naive"] = p["ratio_to_naive"] >= 10
+            out[f"pipeline >= 10 x naive{n}"] = p["ratio_to_naive"] >= 10
         out["pipeline exact"] = p["exact"]
         out["worker RSS < 1 GB with the registry"] = p["worker_rss_mb_registry_loaded"] < 1024
         if p.get("ratio_to_empty"):
             held = f"{p['stored_before']:,} stored touches"
-            out[f"pipeline on {held} within 10 % of the empty store's"] = p["ratio_to_empty"] >= 0.9
+            out[f"pipeline on {held} within 10 % of the empty store's{n}"] = p["ratio_to_empty"] >= 0.9
             out[f"worker start-up < 30 s on {held}"] = p["startup_s"] < 30
     if "freshness" in r:
-        out["freshness p99 <= 2 s"] = r["freshness"]["p99_s"] <= 2.0
+        out[f"freshness p99 <= 2 s{across(r, 'freshness')}"] = r["freshness"]["p99_s"] <= 2.0
     if "stage_latency" in r:
         stage = r["stage_latency"]  # a marker that never arrived misses it, whatever the quantile
-        out["stage change published <= 10 s after its touch, p99"] = (stage["p99_s"] <= 10.0
-                                                                       and not stage.get("markers_missing"))
+        out[f"stage change published <= 10 s after its touch, p99{across(r, 'stage_latency')}"] = (
+            stage["p99_s"] <= 10.0 and not stage.get("markers_missing"))
     if "scale_out" in r:
         out["scale-out: no event lost, re-deliveries consistent"] = r["scale_out"]["exact"]
     if "shared_scale_out" in r:
@@ -54,5 +54,13 @@ def targets(r: dict) -> dict:
         out[f"re-attribution of 1 % of accounts < 60 s at {sizes[-1]:,} touches"] = largest["reattribution_s"] < 60
     if "memory" in r:
         memory = r["memory"]
-        out["worker RSS flat (floor < 10% growth)"] = memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"]
+        out[f"worker RSS flat (floor < 10% growth){across(r, 'memory')}"] = (
+            memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"])
     return out
+
+
+def across(r: dict, section: str) -> str:
+    """A note for the targets judged from a section that crossed the reporting day's midnight: it measured
+    beside the new day's move of every account (pulse/bench/day_boundary.py), not the steady state."""
+    day = r.get(section, {}).get("crossed_midnight")
+    return f" (measured across the start of {day} in the reporting zone)" if day else ""

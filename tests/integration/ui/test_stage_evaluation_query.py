@@ -38,3 +38,22 @@ def test_the_last_hour_of_stage_evaluations(engine):
     at = NOW - 10 * S
     store.set_stage_mark(at, at, at.date(), 1.0, "day", day_pending=(at.date() - timedelta(days=1), 41_200))
     assert rows(client, db)[0][3::6] == ("day", 41_200)
+
+
+def test_the_bench_reads_the_ticks_across_midnight_by_kind(engine):
+    """pulse/bench/day_boundary.py's query, on the same marks: only those inside the section, by kind."""
+    from pulse.bench.day_boundary import TICKS_BY_KIND, ticks_by_kind
+
+    client, settings = engine
+    db = settings.database
+    store = Store(client, db)
+    for ago, took, kind in ((400, 90.0, "full"), (230, 2.5, "changed"), (200, 16.9, "day"), (150, 5.6, "day"),
+                            (20, 3.0, "changed")):
+        at = NOW - ago * S
+        store.set_stage_mark(at, at, at.date(), took, kind)
+    query = TICKS_BY_KIND.format(since_ms=int((NOW - 300 * S).timestamp() * 1000),
+                                 until_ms=int((NOW - 150 * S).timestamp() * 1000))
+    result = client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", query), parameters={}).result_rows
+    text = "\n".join("\t".join(str(v) for v in row) for row in result)
+    assert ticks_by_kind(text) == {"changed": {"ticks": 1, "longest_s": 2.5, "total_s": 2.5},
+                                   "day": {"ticks": 2, "longest_s": 16.9, "total_s": 22.5}}
