@@ -8,6 +8,7 @@ record re-publishes the same id, which consumers dedupe on.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -151,26 +152,32 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
     scopes, contacts = _unseen(store, mark, today, margin)
     torn = people.torn(marked) or days.torn(marked)
     with_contacts = 0 < contacts <= CONTACTS_TO_RECOMPUTE
-    if "refold_all" in scopes or torn:
-        _refold(store, days, version)
-    else:
-        days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
-        store.note_account_days(mark.read_until - margin)
-    pending = None
-    if scopes & {"refold_all", "evaluate_all"} or torn:
-        kind = "full"
-        _rebuild(store, people, today, version)
-        _decide_all(store, now)
-    elif today != mark.today or mark.day_from != mark.today:
-        kind = "day"
-        remain = _move_day(store, people, now, mark.day_from, mark.read_until - margin, today, version)
-        pending = (mark.day_from, remain) if remain else None
-    else:
-        kind = "changed"
-        _decide_changed(store, people, now, mark.read_until - margin, today, version, with_contacts)
+    kind = _kind(scopes, torn, mark, today)
+    with store.urgent() if kind == "changed" else nullcontext():  # the bulk kinds yield to the sink
+        if "refold_all" in scopes or torn:
+            _refold(store, days, version)
+        else:
+            days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
+            store.note_account_days(mark.read_until - margin)
+        pending = None
+        if kind == "full":
+            _rebuild(store, people, today, version)
+            _decide_all(store, now)
+        elif kind == "day":
+            remain = _move_day(store, people, now, mark.day_from, mark.read_until - margin, today, version)
+            pending = (mark.day_from, remain) if remain else None
+        else:
+            _decide_changed(store, people, now, mark.read_until - margin, today, version, with_contacts)
     took = time.monotonic() - started
     store.set_stage_mark(now, read_at, today, took, kind, version, seen, pending)
     return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
+
+
+def _kind(scopes: set[str], torn: bool, mark: StageMark | None, today: date) -> str:
+    """'full': everything evaluated again; 'day': a slice of a new day's move; 'changed': the changed accounts."""
+    if scopes & {"refold_all", "evaluate_all"} or torn:
+        return "full"
+    return "day" if today != mark.today or mark.day_from != mark.today else "changed"
 
 
 def _unseen(store: Store, mark: StageMark | None, today: date, margin: timedelta) -> tuple[set[str], int]:

@@ -95,7 +95,8 @@ def evaluator_client(settings: Settings):
     client = writer_client(settings)
     if settings.embedded_clickhouse:
         # the embedded engine runs on the worker's own cores: its evaluation threads yield to
-        # scoring and storing (nice 19), so a busy worker's touches are not held up by it
+        # scoring and storing (nice 19), so a busy worker's touches are not held up by it; a stage
+        # tick of changed accounts, small and what a stage change waits for, does not (Store.urgent)
         client.set_client_setting("os_thread_priority", 19)
     return client
 
