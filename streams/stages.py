@@ -259,11 +259,14 @@ def snapshot_views(store: Store, now: datetime) -> None:
 
 
 def detect(store: Store, now: datetime) -> list[StageChange]:
-    """Compare each account's stage in the snapshot taken at `now` with the last one recorded."""
-    current = {a: (s, m) for a, s, m in store.evaluated_stages(now)}
-    recorded = {a: (s, n) for a, s, n in store.recorded_stages()}
+    """Compare each account's stage in the snapshot taken at `now` with the last one recorded (at the normal
+    priority, as the tick of changed accounts before it: a stage change waits for both)."""
+    with store.urgent():
+        current = {a: (s, m) for a, s, m in store.evaluated_stages(now)}
+        recorded = {a: (s, n) for a, s, n in store.recorded_stages()}
     return diff(current, recorded, now)
 
 
 def record(store: Store, changes: list[StageChange]) -> None:
-    store.record_stage_changes(COLUMNS, [[getattr(c, k) for k in COLUMNS] for c in changes])
+    with store.urgent():
+        store.record_stage_changes(COLUMNS, [[getattr(c, k) for k in COLUMNS] for c in changes])

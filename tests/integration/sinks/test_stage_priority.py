@@ -1,7 +1,7 @@
 """The stage tick's share of the embedded engine (Store.urgent, streams/stages.evaluate), on the real engine:
 its session yields to scoring and storing (os_thread_priority 19, streams/worker.evaluator_client), but a tick
-of changed accounts, what a stage change waits for, runs at the normal priority; a full evaluation and a new
-day's move still yield, and the session is left yielding after either."""
+of changed accounts, and finding and recording the changes, what a stage change waits for, run at the normal
+priority; a full evaluation and a new day's move still yield, and the session is left yielding after either."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -70,5 +70,8 @@ def test_only_a_tick_of_changed_accounts_leaves_the_yield(engine):
     kind, seen = spy.tick(store, now + timedelta(minutes=2))
     assert kind == "changed" and "0" in seen
     assert engine_priority(client) == "19"
+    spy.seen.clear()  # then the changes are found and recorded: the stage change waits for those too
+    stages.record(store, stages.detect(store, now + timedelta(minutes=2)))
+    assert set(spy.seen) == {"0"} and engine_priority(client) == "19"
     tomorrow = now + timedelta(days=1)
     assert spy.tick(store, tomorrow) == ("day", {"19"})  # a new day's move: every account's windows
