@@ -11,15 +11,15 @@ from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from pulse.bench import harness
 from schemas.settings import Settings
+from sinks.stage_marks import epoch_ms
 
 # The stage job's ticks between two moments, by kind ('changed', 'day': a day move's slice, 'full')
 TICKS_BY_KIND = """
 SELECT kind, count(), max(took_ms), sum(took_ms)
 FROM stage_marks
-WHERE marked_at > fromUnixTimestamp64Milli({since_ms}, 'UTC')
-  AND marked_at <= fromUnixTimestamp64Milli({until_ms}, 'UTC')
+WHERE marked_at > fromUnixTimestamp64Milli(%(since_ms)s, 'UTC')
+  AND marked_at <= fromUnixTimestamp64Milli(%(until_ms)s, 'UTC')
 GROUP BY kind ORDER BY kind
 """
 
@@ -33,13 +33,22 @@ def crossed(started: datetime, ended: datetime, tz: str) -> bool:
     return reporting_day(ended, tz) != reporting_day(started, tz)
 
 
-def ticks_by_kind(text: str) -> dict[str, dict[str, float]]:
-    """TICKS_BY_KIND's answer: {kind: {ticks, longest_s, total_s}}."""
-    out = {}
-    for line in filter(None, text.splitlines()):
-        kind, ticks, longest_ms, total_ms = line.split("\t")
-        out[kind] = {"ticks": int(ticks), "longest_s": int(longest_ms) / 1000, "total_s": int(total_ms) / 1000}
-    return out
+def ticks_by_kind(rows) -> dict[str, dict[str, float]]:
+    """TICKS_BY_KIND's rows: {kind: {ticks, longest_s, total_s}}."""
+    return {kind: {"ticks": int(ticks), "longest_s": longest_ms / 1000, "total_s": total_ms / 1000}
+            for kind, ticks, longest_ms, total_ms in rows}
+
+
+def ticks_between(s: Settings, started: datetime, ended: datetime) -> dict[str, dict[str, float]]:
+    """The stage job's ticks between two moments, read as stage_latency.evaluations_since reads its marks."""
+    from sinks.client import reader_client
+
+    client = reader_client(s)
+    try:
+        rows = client.query(TICKS_BY_KIND, parameters={"since_ms": epoch_ms(started), "until_ms": epoch_ms(ended)})
+        return ticks_by_kind(rows.result_rows)
+    finally:
+        client.close()
 
 
 @contextmanager
@@ -50,6 +59,5 @@ def watched(report, section: str, s: Settings):
     yield
     ended = datetime.now(timezone.utc)
     if crossed(started, ended, s.reporting_tz):
-        query = TICKS_BY_KIND.format(since_ms=int(started.timestamp() * 1000), until_ms=int(ended.timestamp() * 1000))
         report.add(section, crossed_midnight=reporting_day(ended, s.reporting_tz).isoformat(),
-                   stage_ticks_across_midnight=ticks_by_kind(harness.sql(s, query)))
+                   stage_ticks_across_midnight=ticks_between(s, started, ended))

@@ -43,6 +43,7 @@ def test_the_last_hour_of_stage_evaluations(engine):
 def test_the_bench_reads_the_ticks_across_midnight_by_kind(engine):
     """pulse/bench/day_boundary.py's query, on the same marks: only those inside the section, by kind."""
     from pulse.bench.day_boundary import TICKS_BY_KIND, ticks_by_kind
+    from sinks.stage_marks import epoch_ms
 
     client, settings = engine
     db = settings.database
@@ -51,9 +52,7 @@ def test_the_bench_reads_the_ticks_across_midnight_by_kind(engine):
                             (20, 3.0, "changed")):
         at = NOW - ago * S
         store.set_stage_mark(at, at, at.date(), took, kind)
-    query = TICKS_BY_KIND.format(since_ms=int((NOW - 300 * S).timestamp() * 1000),
-                                 until_ms=int((NOW - 150 * S).timestamp() * 1000))
-    result = client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", query), parameters={}).result_rows
-    text = "\n".join("\t".join(str(v) for v in row) for row in result)
-    assert ticks_by_kind(text) == {"changed": {"ticks": 1, "longest_s": 2.5, "total_s": 2.5},
+    result = client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", TICKS_BY_KIND),
+                          parameters={"since_ms": epoch_ms(NOW - 300 * S), "until_ms": epoch_ms(NOW - 150 * S)})
+    assert ticks_by_kind(result.result_rows) == {"changed": {"ticks": 1, "longest_s": 2.5, "total_s": 2.5},
                                    "day": {"ticks": 2, "longest_s": 16.9, "total_s": 22.5}}

@@ -24,10 +24,10 @@ def test_a_section_crosses_midnight_of_the_reporting_zone_not_of_utc():
 
 
 def test_the_ticks_across_midnight_are_read_by_kind():
-    got = ticks_by_kind("changed\t4\t1500\t3200\nday\t10\t16900\t93300\n")
+    got = ticks_by_kind([("changed", 4, 1500, 3200), ("day", 10, 16900, 93300)])
     assert got == {"changed": {"ticks": 4, "longest_s": 1.5, "total_s": 3.2},
                    "day": {"ticks": 10, "longest_s": 16.9, "total_s": 93.3}}
-    assert ticks_by_kind("") == {}
+    assert ticks_by_kind([]) == {}
 
 
 def test_targets_judged_across_midnight_say_so_and_the_others_do_not():
