@@ -156,9 +156,17 @@ class Store(StageMarks):
             f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
             parameters={"ms": epoch_ms(now)}).result_rows
 
-    def recorded_stages(self) -> list[tuple]:
-        """(account_id, last recorded stage, changes so far), from the account_stage view."""
-        return self.client.query(f"SELECT account_id, stage, changes FROM {self.database}.account_stage").result_rows
+    def recorded_stages(self, evaluated_at: datetime | None = None) -> list[tuple]:
+        """(account_id, last recorded stage, changes so far), from the account_stage view; only the accounts
+        of the evaluation taken at `evaluated_at` if given, found by stage_changes' key: a tick reads what it
+        decided, not every account (0.20-0.27 s for 100k accounts against 0.03-0.06 s for a tick's 5,000)."""
+        if evaluated_at is None:
+            return self.client.query(f"SELECT account_id, stage, changes FROM {self.database}.account_stage").result_rows
+        return self.client.query(
+            f"SELECT account_id, stage, changes FROM {self.database}.account_stage WHERE account_id IN ("
+            f"SELECT account_id FROM {self.database}.account_engagement_snapshot "
+            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
+            parameters={"ms": epoch_ms(evaluated_at)}).result_rows
 
     def record_stage_changes(self, columns: tuple[str, ...], rows: list[list]) -> None:
         self.client.insert(f"{self.database}.stage_changes", rows, column_names=columns)

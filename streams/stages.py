@@ -263,7 +263,7 @@ def detect(store: Store, now: datetime) -> list[StageChange]:
     priority, as the tick of changed accounts before it: a stage change waits for both)."""
     with store.urgent():
         current = {a: (s, m) for a, s, m in store.evaluated_stages(now)}
-        recorded = {a: (s, n) for a, s, n in store.recorded_stages()}
+        recorded = {a: (s, n) for a, s, n in store.recorded_stages(now)}
     return diff(current, recorded, now)
 
 
