@@ -106,7 +106,8 @@ def send_story(settings: Settings) -> None:
                       role="other"),
     ])
     publish_programs(p, settings, [ProgramRecord(program_id="cmp-nov", name="November newsletter", channel="email",
-                                                          cost=Decimal("300.00"))])
+                                                          cost=Decimal("300.00")),
+                                   ProgramRecord(program_id="evt-spring", name="Spring webinar", channel="event")])
     # this month's spend and won-revenue goal (the Revenue page's CAC, CLV and pace)
     month, at = datetime.now(timezone.utc).date().replace(day=1), datetime.now(timezone.utc)
     publish_dated(p, settings, SpendChanged, [SpendRecord(month=month, category="salaries", amount=Decimal("900.00"))],

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import queries as q
 from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
-from ui.format import CHANNELS, STAGE_LABELS, STAGES, daily_series, filter_params, utc_now
+from ui.format import CHANNELS, MISSING, STAGE_LABELS, STAGES, daily_series, filter_params, utc_now
 
 SHOWN = 500  # rows on screen; the CSV holds every account that matches
 EXPORT = 100_000
@@ -72,7 +72,7 @@ def leaderboard() -> None:
     st.caption(f"{len(rows):,} target account{'s' if len(rows) != 1 else ''}"
                + (f" (the first {SHOWN}; the CSV has them all)" if len(rows) == SHOWN else ""))
     st.dataframe(
-        rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 640),
+        rows, hide_index=True, width="stretch", placeholder=MISSING, height=min(38 + 35 * len(rows), 640),
         column_order=("open", "account_name", "stage", "sales", "trend", "minutes_7d", "minutes_30d", "minutes_90d",
                       "people_engaged_90d", "flags", "last_activity_at", "owner", "tier"),
         column_config={

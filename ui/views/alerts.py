@@ -6,7 +6,7 @@ import streamlit as st
 from ui import queries as q
 from ui.queries_alerts import ALERT_DELIVERIES
 from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
-from ui.format import STAGE_LABELS, age_seconds, utc_now
+from ui.format import MISSING, STAGE_LABELS, age_seconds, utc_now
 
 header("Alerts", "What changed: new marketing-qualified accounts, surging accounts (7-day minutes at least 10 "
                  "and twice their usual week) and re-engaged accounts (active again after 60+ quiet days).")
@@ -48,7 +48,7 @@ def alerts() -> None:
     if new is not None:
         new["stage_from"] = new["stage_from"].map(STAGE_LABELS).fillna(new["stage_from"])
         new["open"] = "account?account=" + new["account_id"]
-        st.dataframe(new, hide_index=True, width="stretch",
+        st.dataframe(new, hide_index=True, width="stretch", placeholder=MISSING,
                      column_order=("open", "account_name", "changed_at", "stage_from", "owner", "tier"),
                      column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
                                     "account_name": "Account",
@@ -65,7 +65,7 @@ def alerts() -> None:
                           for s, r in zip(flagged["surging"], flagged["re_engaged"])]
         flagged["stage"] = flagged["stage"].map(STAGE_LABELS).fillna(flagged["stage"])
         flagged["open"] = "account?account=" + flagged["account_id"]
-        st.dataframe(flagged, hide_index=True, width="stretch",
+        st.dataframe(flagged, hide_index=True, width="stretch", placeholder=MISSING,
                      column_order=("open", "account_name", "why", "minutes_7d", "minutes_30d", "stage",
                                    "last_activity_at", "owner", "tier"),
                      column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
@@ -95,7 +95,7 @@ def deliveries() -> None:
                    help={"sent": "Accepted by the destination", "retrying": "Failed so far; tried again with backoff",
                          "failed": "Gave up after the rule file's max_attempts"}[status])
     sent["open"] = "account?account=" + sent["account_id"]
-    st.dataframe(sent, hide_index=True, width="stretch",
+    st.dataframe(sent, hide_index=True, width="stretch", placeholder=MISSING,
                  column_order=("open", "account_name", "kind", "rule", "destination", "status", "attempts",
                                "attempted_at", "last_error"),
                  column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),

@@ -45,7 +45,7 @@ def worker_health() -> None:
                        help="Age of the oldest event read but not yet in ClickHouse")
         workers["reported"] = [ago(age_seconds(t, now) or 0) for t in workers["reported_at"]]
         workers["state"] = ["ok" if s == "ok" else f"{s} (writes paused)" for s in workers["sink_state"]]
-        st.dataframe(workers, hide_index=True, width="stretch",
+        st.dataframe(workers, hide_index=True, width="stretch", placeholder=MISSING,
                      column_order=("worker", "state", "broker_state", "events_in_per_s", "events_out_per_s",
                                    "consumer_lag", "oldest_unflushed_s", "dead_letters", "reported", "last_error"),
                      column_config={"worker": "Worker", "state": "ClickHouse", "broker_state": "Kafka",
@@ -135,13 +135,13 @@ def dead_letters() -> None:
             reasons = load(q.DEAD_LETTER_REASONS, what="The reasons")
             if reasons is not None and not reasons.empty:
                 st.markdown("**Most common reasons, 7 days**")
-                st.dataframe(reasons, hide_index=True, width="stretch",
+                st.dataframe(reasons, hide_index=True, width="stretch", placeholder=MISSING,
                              column_config={"field": "Field", "reason": "Reason", "events": "Events"})
             latest = load(q.DEAD_LETTER_LATEST, what="The latest rejections")
             if latest is not None and not latest.empty:
                 latest["why"] = latest["reasons"].map(describe_reasons)
                 st.markdown("**Latest rejections**")
-                st.dataframe(latest, hide_index=True, width="stretch",
+                st.dataframe(latest, hide_index=True, width="stretch", placeholder=MISSING,
                              column_order=("rejected_at", "source", "why", "payload"),
                              column_config={"rejected_at": st.column_config.DatetimeColumn("When", format="distance"),
                                             "source": "Came in through", "why": "Why", "payload": "Input"})
@@ -201,10 +201,11 @@ def traffic_classes() -> None:
           .properties(height=220))
     with st.expander("What each class means, and the most common reasons this week"):
         st.dataframe([{"class": k, "meaning": v} for k, v in CLASSES.items()], hide_index=True, width="stretch",
+                     placeholder=MISSING,
                      column_config={"class": "Class", "meaning": "Meaning"})
         reasons = load(qt.TRAFFIC_REASONS, what="The reasons")
         if reasons is not None and not reasons.empty:
-            st.dataframe(reasons, hide_index=True, width="stretch",
+            st.dataframe(reasons, hide_index=True, width="stretch", placeholder=MISSING,
                          column_config={"traffic": "Class", "traffic_reason": "Reason", "touches": "Touches"})
 
 

@@ -5,6 +5,8 @@ import streamlit as st
 
 from ui import queries as q
 from ui.components import REFRESH_SECONDS, bar_chart, chart, freshness, header, load
+from ui.db import settings
+from ui.format import MISSING, MONEY_FORMAT
 
 header("Reach and programs", "Reach: target accounts with at least one success on a program (an open or click, "
                              "an attended event, a connected call). Focus: the share of the program's successes "
@@ -18,10 +20,11 @@ def programs() -> None:
                 none="No programs yet. Import them with `pulse programs import programs.csv`; touches that carry a "
                      "campaign or program id count towards them.")
     if rows is not None:
+        currency = settings().currency
         rows["label"] = rows["name"].where(rows["name"] != "", rows["program_id"])
         chart(bar_chart(rows, "reach_pct", "label", "Target accounts reached (%)", "Program",
                         "Reach: share of target accounts reached"))
-        st.dataframe(rows, hide_index=True, width="stretch",
+        st.dataframe(rows, hide_index=True, width="stretch", placeholder=MISSING,
                      # the id only when a program has no name: the cost column must fit on the page
                      column_order=("label", "channel", "target_accounts_reached", "target_accounts_total",
                                    "reach_pct", "focus_pct", "cost_per_reached_account"),
@@ -33,8 +36,10 @@ def programs() -> None:
                          "focus_pct": st.column_config.ProgressColumn(
                              "Focus", format="%.1f%%", min_value=0, max_value=100,
                              help="Share of successes from target accounts; the rest is spend outside the list"),
-                         "cost_per_reached_account": st.column_config.NumberColumn("Cost per target reached",
-                                                                                   format="%.2f"),
+                         "cost_per_reached_account": st.column_config.NumberColumn(
+                             f"Cost per target reached ({currency})", format=MONEY_FORMAT,
+                             help="The program's cost over the target accounts it reached; — when no cost is "
+                                  "recorded for it (`pulse programs import`) or it reached no target yet"),
                      })
     st.subheader("Awareness by channel")
     aware = load(q.CHANNEL_AWARENESS, what="Awareness by channel",
@@ -42,7 +47,7 @@ def programs() -> None:
     if aware is not None:
         chart(bar_chart(aware, "aware_pct", "channel", "Target accounts aware (%)", "Channel",
                         "Target accounts with engagement on each channel, 90 days", color="#59A14F"))
-        st.dataframe(aware, hide_index=True, width="stretch", column_config={
+        st.dataframe(aware, hide_index=True, width="stretch", placeholder=MISSING, column_config={
             "channel": "Channel", "target_accounts_aware": "Target accounts aware",
             "target_accounts_total": "Target accounts",
             "aware_pct": st.column_config.ProgressColumn("Aware", format="%.1f%%", min_value=0, max_value=100)})

@@ -258,6 +258,12 @@ def test_reach_page_shows_reach_and_focus_per_program(story, dashboard):
     assert programs.loc["cmp-nov", "reach_pct"] == 33.3
     assert programs.loc["cmp-nov", "focus_pct"] == 100.0
     assert programs.loc["cmp-nov", "cost_per_reached_account"] == 300.0
+    # no cost recorded and no target reached yet: the cell reads "—", never "None"
+    assert programs.loc["evt-spring", "target_accounts_reached"] == 0
+    assert pd.isna(programs.loc["evt-spring", "cost_per_reached_account"])
+    assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe) == ["—", "—"]
+    assert json.loads(at.dataframe[0].proto.columns)["cost_per_reached_account"]["type_config"]["format"] \
+        == "accounting"
     aware = table(at, "aware_pct").set_index("channel")
     expected = dict(sql_rows(story, "SELECT channel, target_accounts_aware FROM channel_awareness"))
     assert aware["target_accounts_aware"].to_dict() == expected
@@ -351,6 +357,15 @@ def test_the_funnel_and_sales_tables_read_a_dash_for_a_missing_cell(story, dashb
     at = dashboard(story, page)
     assert not at.exception and at.dataframe
     assert any(f.value.isna().any().any() for f in at.dataframe)  # the story has missing cells to show
+    assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe)
+
+
+@pytest.mark.parametrize("page", ["accounts", "alerts", "data_health"])
+def test_every_table_of_the_live_pages_reads_a_dash_for_a_missing_cell(story, dashboard, page):
+    """An account with no activity yet, a worker with no error, an alert not yet attempted: "—", not "None"
+    (only the SQL page shows the engine's NULL as it is)."""
+    at = dashboard(story, page)
+    assert not at.exception and at.dataframe
     assert [f.proto.placeholder for f in at.dataframe] == ["—"] * len(at.dataframe)
 
 
