@@ -57,9 +57,9 @@ PERSON_DAY_TABLES = ("person_days", "person_days_recent")
 # touches' rows go by id, older versions naming the people by person, as in touches
 _TOUCH_COPIES = ("sales_touch_latest", "page_view_latest")
 # kept copies with no person column (program_successes: account, time, id, program; traffic_inputs: the rules'
-# inputs by cookie, address or email): the owned touches' rows go by id; what older versions left there is the
-# touch's current owner's
-_TOUCH_COPIES_BY_ID = ("program_successes", "traffic_inputs")
+# inputs by cookie, address or email; touch_ids: the writer's duplicate check): the owned touches' rows go by
+# id; what older versions left there is the touch's current owner's
+_TOUCH_COPIES_BY_ID = ("program_successes", "traffic_inputs", "touch_ids")
 LOG_COLUMNS = ("identifier_hash", "kind", "request_id", "named", "requested_at", "erased_at", *COUNTS, "minutes",
                "rows_erased")
 # A request is logged twice by each worker that takes it: with the counts found, before deleting, under this

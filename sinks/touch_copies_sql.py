@@ -1,5 +1,5 @@
 """Repairing the kept copies of touch versions (0020 program_successes, 0026 sales_touch_latest,
-0027 page_view_latest) after a crash.
+0027 page_view_latest) and of their ids (0052 touch_ids) after a crash.
 
 Their materialized views insert after `touches` has committed its part: a SIGKILL between the two leaves
 touches stored (so a re-delivered chunk adds nothing) that the copies never saw. Those are the killed
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 _WRITER_RECENT = "writer = %(writer)s AND batch_seq >= %(since)s"
 REPAIR_TOUCH_COPIES = (
+    # an id missing there would let a replay of its (late) event in twice: the writer's check reads it
+    "INSERT INTO {db}.touch_ids SELECT event_id, occurred_at FROM {db}.touches WHERE " + _WRITER_RECENT,
     "INSERT INTO {db}.sales_touch_latest SELECT event_id, version, occurred_at, day, account_id, email, person, type, "
     "rep, outcome, direction FROM {db}.touches WHERE type IN ('call', 'meeting', 'sales_email') AND " + _WRITER_RECENT,
     "INSERT INTO {db}.page_view_latest SELECT event_id, version, occurred_at, day, person, traffic FROM {db}.touches "

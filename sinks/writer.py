@@ -302,7 +302,7 @@ class ClickHouseWriter:
     def _stored_ids(self, rows: list[TouchRow], by_time: bool = False) -> set[int]:
         when = " AND occurred_at BETWEEN %(first)s AND %(last)s" if by_time else ""
         result = self.client.query(
-            f"SELECT DISTINCT event_id FROM {self.database}.touches WHERE event_id IN %(ids)s{when}",
+            f"SELECT DISTINCT event_id FROM {self.database}.touch_ids WHERE event_id IN %(ids)s{when}",
             # a second's slack: occurred_at is stored to the millisecond, the rows carry microseconds
             parameters={"ids": [r.event_id for r in rows], "first": rows[0].occurred_at - _SLACK,
                         "last": rows[-1].occurred_at + _SLACK},

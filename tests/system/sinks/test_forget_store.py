@@ -104,9 +104,17 @@ def test_erasing_a_person_takes_exactly_their_rows(engine):
                                       "'ana@acme.example'").result_rows[0][0] > 0
     inputs = f"SELECT uniqExact(event_id) FROM {db}.traffic_inputs WHERE key IN ('ana@acme.example', 'c-ana')"
     assert client.query(inputs).result_rows[0][0] == 1  # her cookie's view, by the cookie (the rules' inputs)
+    ids = f"SELECT event_id FROM {db}.touch_ids ORDER BY event_id"
+    ana_ids = {r[0] for r in client.query(f"SELECT event_id FROM {db}.touches WHERE person IN "
+                                          "('ana@acme.example', 'c-ana')").result_rows}
+    assert len(ana_ids) == 3 and ana_ids < {r[0] for r in client.query(ids).result_rows}
     done = store.erase(emails, cookies, keys)
 
     assert client.query(inputs).result_rows[0][0] == 0
+    # the duplicate check's ids (0052): those of her touches go, the others' stay
+    assert client.query(ids).result_rows == client.query(
+        f"SELECT DISTINCT event_id FROM {db}.touches ORDER BY event_id").result_rows
+    assert not ana_ids & {r[0] for r in client.query(ids).result_rows}
     stage_evaluator_told(store, before, stamped)
     assert {**done.counts, "engagement_rows": 0} == {  # engagement rows: as many as the parts hold
         "touches": 3, "identity_links": 1, "contacts": 1, "lifecycle_changes": 1, "rejected_events": 2,
