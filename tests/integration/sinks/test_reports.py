@@ -76,6 +76,22 @@ def test_the_refresh_interval_is_the_setting(engine):
         assert f"REFRESH EVERY {seconds} SECOND" in shown, shown
 
 
+def test_every_report_refreshes_at_the_lowest_priority(engine):
+    """At 100M the refreshes ran nearly all the time and took as much of the engine as the sink: each yields
+    to it as the worker's other bulk jobs do (BENCHMARKS.md, "The sink alone on the kept 100M store")."""
+    client, settings = engine
+    db = settings.database
+    for view in report_views(client, db):
+        shown = client.query(f"SHOW CREATE TABLE {db}.{view}").result_rows[0][0]
+        assert "os_thread_priority = 19" in shown, view
+    # and the engine runs a refresh with its query's settings (a probe made the way the reports are)
+    client.command(f"CREATE MATERIALIZED VIEW {db}.priority_probe REFRESH EVERY 1 HOUR ENGINE = MergeTree "
+                   "ORDER BY tuple() AS SELECT getSetting('os_thread_priority') AS p SETTINGS os_thread_priority = 19")
+    client.command(f"SYSTEM REFRESH VIEW {db}.priority_probe")
+    client.command(f"SYSTEM WAIT VIEW {db}.priority_probe")
+    assert client.query(f"SELECT toString(p) FROM {db}.priority_probe").result_rows == [("19",)]
+
+
 def test_each_report_refreshes_in_its_own_second_of_the_period(engine):
     # all eighteen starting the same second ran side by side: their memory added up (BENCHMARKS.md, at 100M)
     client, settings = engine
