@@ -184,8 +184,22 @@ def kept_sums(client, db: str) -> dict:
         f"!= (0, 0, 0, 0, 0, 0, 0, 0)").result_rows}
 
 
+def kept_person_days(client, db: str) -> set[tuple]:
+    """Each person-day's kept capped minutes (sinks/day_state.py), those with minutes or touches."""
+    return set(client.query(f"SELECT account_id, person_key, day, channel, minutes, touches, claimed "
+                            f"FROM {db}.person_day_minutes FINAL WHERE minutes != 0 OR touches != 0").result_rows)
+
+
+def fresh_person_days(client, db: str) -> set[tuple]:
+    """The same computed from scratch, from the raw person-days (person_days)."""
+    return set(client.query(f"SELECT account_id, person_key, day, channel, minutes, touches, claimed "
+                            f"FROM {db}.person_day_values(batch = 0, slices = 1, slice = 0) "
+                            f"WHERE minutes != 0 OR touches != 0").result_rows)
+
+
 def fresh_sums(client, db: str, day: date | None = None) -> dict:
-    """The same sums computed from scratch, as at `day` (None: the day of the latest evaluation)."""
+    """The same sums computed from scratch, as at `day` (None: the day of the latest evaluation): from the kept
+    person-days, which the tests compare with the raw ones (above)."""
     day = day or _marked_day(client, db)
     return {r[0]: tuple(r[1:]) for r in client.query(
         f"SELECT account_id, sum(m7), sum(m30), sum(m90), sum(mtd), sum(ytd), sum(m_prior28), sum(engaged), "

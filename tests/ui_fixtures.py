@@ -161,8 +161,8 @@ def wait_for_the_story_views(settings: Settings) -> None:
     wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, argMax(stage_to, changed_at) FROM stage_changes "
                                                "GROUP BY account_id")) == {"acme": "mqa", "globex": "engaged"}, 90,
                what="the stages of acme (MQA) and globex (engaged) in stage_changes")
-    # and the pages' daily charts: a first stage tick that rebuilt everything while the touches arrived has
-    # decided from the people's sums it rebuilt after them, account_daily (rebuilt before) has them a tick later
+    # and the pages' daily charts (account_daily: the tick that decided those stages kept it from the same
+    # person-days as the people's sums it decided from)
     wait_until(lambda: dict(sql_rows(settings, "SELECT account_id, sum(minutes) FROM account_daily "
                                                "WHERE account_id != '' GROUP BY account_id"))
                == {"acme": Decimal("152.00"), "globex": Decimal("11.00")}, 60,

@@ -42,40 +42,30 @@ FROM (SELECT account_id, person_key, day, channel, person AS who, minutes AS m, 
 GROUP BY account_id, person_key, day, channel;
 
 -- person_windows: each person's values as at `today`, account_engagement_eval's per-person formula over
--- person_days, for one slice of the accounts (batch = 0: a rebuild) or for the people of one person_queue
--- batch (a tick). A claimed email is confirmed by its hash in contact_keys (among the batch's people only,
--- in a tick), not by reading the people from person_days again to look their emails up in contacts: that
--- second read was half of a tick's person_windows at 10M touches (0.43 of 0.9 s).
+-- the capped person-days the tick keeps (person_day_minutes), for one slice of the accounts (batch = 0: a
+-- rebuild) or for the people of one person_queue batch (a tick). From the kept person-days, not from the raw
+-- person_days: a tick recomputes the person-days first and the people after, and touches stored in between
+-- are in person_days but not yet in the kept person-days, whose difference the next tick adds to the people
+-- (read from person_days, those touches were counted twice). A claimed email is confirmed by its hash in
+-- contact_keys (among the batch's people only, in a tick), not by reading the people's emails again.
 CREATE OR REPLACE VIEW {database}.person_windows AS
 WITH {today:Date} AS today,
-     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(30, 2))
-      FROM {database}.scoring_settings WHERE key = 'page_view_daily_cap')) AS cap,
-     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
-      FROM {database}.scoring_settings WHERE key = 'form_submit_daily_cap')) AS form_cap,
-     assumeNotNull((SELECT ifNull(toDecimal64OrNull(argMax(value, updated_at), 2), toDecimal64(10, 2))
-      FROM {database}.scoring_settings WHERE key = 'form_submit')) AS form_base,
      -- the people: a slice of the accounts, or a batch of people (a range of the key each)
      if({batch:UInt64} = 0, modulo(cityHash64(account_id), {slices:UInt32}) = {slice:UInt32},
         (account_id, person_key) IN (SELECT account_id, person_key FROM {database}.person_queue
                                      WHERE batch = {batch:UInt64})) AS in_scope,
--- engagement_person_daily's caps, per person-day and channel
+-- each person-day's capped minutes per channel as the tick kept them (their latest version)
 capped AS
 (
-    SELECT account_id, person_key, any(person) AS who, day, channel,
-           toDecimal64(if(channel = 'form' AND sum(touches) * form_base > form_cap,
-               toDecimal128(round(sum(minutes) * form_cap / (sum(touches) * form_base), 2), 2),
-               sum(minutes) - sum(pv_minutes)
-               + if(sum(pv_base) > cap,
-                    toDecimal128(round(sum(pv_minutes) * cap / sum(pv_base), 2), 2),
-                    toDecimal128(sum(pv_minutes), 2))), 2) AS m,
-           sum(touches) AS n
-    FROM {database}.person_days
+    SELECT account_id, person_key, day, channel, argMax(minutes, version) AS m, argMax(touches, version) AS n,
+           argMax(claimed, version) AS claimed
+    FROM {database}.person_day_minutes
     WHERE day > today - 400 AND day <= today AND in_scope
     GROUP BY account_id, person_key, day, channel
 ),
 per_claim AS
 (
-    SELECT account_id, person_key, who, channel IN ('web', 'form') AND position(who, '@') > 0 AS claimed,
+    SELECT account_id, person_key, claimed,
            sumIf(m, day > today - 7)              AS c7,
            sumIf(m, day > today - 30)             AS c30,
            sumIf(m, day > today - 90)             AS c90,
@@ -84,11 +74,11 @@ per_claim AS
            sumIf(m, day BETWEEN today - 34 AND today - 7) AS c_prior28,
            sum(n) AS n
     FROM capped
-    GROUP BY account_id, person_key, who, claimed
+    GROUP BY account_id, person_key, claimed
 ),
 per_person AS
 (
-    SELECT account_id, person_key, any(who) AS person,
+    SELECT account_id, person_key,
            countIf(NOT claimed AND n != 0) > 0
                -- (a contact: by hashed email, among the batch's people only when a tick)
                OR person_key IN (SELECT person_key FROM {database}.contact_keys
@@ -107,7 +97,9 @@ per_person AS
 SELECT account_id, person_key,
        toDecimal128(m7, 2) AS m7, toDecimal128(m30, 2) AS m30, toDecimal128(m90, 2) AS m90,
        toDecimal128(mtd, 2) AS mtd, toDecimal128(ytd, 2) AS ytd, toDecimal128(m_prior28, 2) AS m_prior28,
-       toUInt8(person != '' AND m90 > 0) AS engaged, toUInt8(person != '' AND m90 >= 20) AS over_20,
+       -- (the person '': touches of nobody known, on the account but no one's)
+       toUInt8(person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged,
+       toUInt8(person_key != reinterpretAsUInt128(sipHash128('')) AND m90 >= 20) AS over_20,
        toUInt8(confirmed) AS confirmed
 FROM per_person;
 

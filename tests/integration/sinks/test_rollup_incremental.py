@@ -15,11 +15,13 @@ import pytest
 
 from pulse.bench.rollups import people_shifted
 from sinks.erasure import PERSON_DAY_TABLES, ErasureStore
+from sinks.stage_state import PersonState
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
-    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, account_days, add_contacts, evaluated, fresh_people, fresh_sums,
-    kept_people, kept_sums, mark_of, random_touch, register, snapshot, three_hours_ago, zoned)
+    ACCOUNTS, CONTACTS, KINDS, TZ, RandomEngagement, account_days, add_contacts, evaluated, fresh_people,
+    fresh_person_days, fresh_sums, kept_people, kept_person_days, kept_sums, mark_of, random_touch, register,
+    snapshot, three_hours_ago, zoned)
 
 # (hours after the start, new touches, moved touches)
 STEPS = [(0, 300, 0), (1, 60, 30), (2, 0, 40), (9, 40, 10), (24, 0, 0), (25, 50, 20), (48, 0, 0), (49, 0, 30),
@@ -110,6 +112,7 @@ def test_incremental_equals_full_recomputation(zoned):
         assert snapshot(client, db) == [tuple(r) for r in full], (n, hours)
         assert account_days(client, db, f"{db}.account_daily") == account_days(
             client, db, f"{db}.engagement_person_daily"), (n, hours)
+        assert kept_person_days(client, db) == fresh_person_days(client, db), (n, hours)
         assert kept_sums(client, db) == fresh_sums(client, db), (n, hours)
         assert kept_people(client, db) == fresh_people(client, db), (n, hours)
         recorded = dict((a, s) for a, s, _ in store.recorded_stages())
@@ -216,3 +219,43 @@ def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
         assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, now)]
         assert kept_sums(client, db) == fresh_sums(client, db)
     assert kinds == ["changed", "full"]
+
+
+# A step of a tick that recomputes people whole, and the hours after the first tick that tick runs at: the
+# whole tick ("full") rebuilds everyone; a new reporting day's ("day") recomputes the changed people.
+WHOLE_STEPS = {"full": (stages, "_rebuild", 0), "day": (PersonState, "update", 24)}
+
+
+@pytest.mark.parametrize("kind", sorted(WHOLE_STEPS))
+def test_touches_that_land_while_a_tick_recomputes_people_are_counted_once(zoned, monkeypatch, kind):
+    """Touches stored after a tick recomputed the person-days but before it recomputed people (the story of the
+    dashboard tests, whose first tick rebuilt while the touches arrived): the people's sums are computed from the
+    person-days that tick kept, not from the raw ones, so the next tick adds those touches once. Counted from the
+    raw person-days, they were in the people's sums already and the next tick added them again."""
+    client, db = zoned
+    store = Store(client, db)
+    register(client, db)
+    start = three_hours_ago()
+    data = RandomEngagement(client, db, seed=13, spread_days=40)
+    data.round(start, 200, 0)
+    target, step, hours = WHOLE_STEPS[kind]
+    tick = start + timedelta(hours=hours)
+    if hours:
+        stages.evaluate(store, start, margin=timedelta(0))
+    original = getattr(target, step)
+
+    def landing_first(*args, **kwargs):
+        monkeypatch.setattr(target, step, original)
+        data.round(tick, 60, 0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, step, landing_first)
+    stages.evaluate(store, tick, margin=timedelta(0))
+    assert getattr(target, step) is original and mark_of(client, db, tick)[0] == kind
+    later = tick + timedelta(hours=1)
+    stages.evaluate(store, later, margin=timedelta(0))
+    assert mark_of(client, db, later)[0] == "changed"
+    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, later)]
+    assert kept_person_days(client, db) == fresh_person_days(client, db)
+    assert kept_sums(client, db) == fresh_sums(client, db)
+    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
