@@ -1,5 +1,5 @@
 """What every page shares: loading a query with a friendly state instead of an error, the freshness
-line, the "as of" line of the summary reports, and the charts (Altair, with plain titles)."""
+line, the "as of" line of the summary reports, the tables, and the charts (Altair, with plain titles)."""
 from __future__ import annotations
 
 import altair as alt
@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import queries
 from ui.db import NotAvailable, QueryError, Unreachable, query, settings
-from ui.format import age_seconds, ago, reports_caption, reports_help, utc_now
+from ui.format import MISSING, age_seconds, ago, reports_caption, reports_help, utc_now
 
 REFRESH_SECONDS = 5
 
@@ -79,6 +79,12 @@ def reports_as_of(reports: tuple[str, ...]) -> None:
 
 def empty(message: str) -> None:
     st.info(message, icon=":material/lightbulb:")
+
+
+def data_table(data, **options) -> None:
+    """A table as every page shows one: the full width, no index, and "—" in an empty cell (the cells stay
+    numbers, for sorting and the CSV). Only the SQL page shows the engine's NULL as it is."""
+    st.dataframe(data, hide_index=True, width="stretch", placeholder=MISSING, **options)
 
 
 def minutes_by_channel_chart(rows: pd.DataFrame, title: str) -> alt.Chart:

@@ -188,7 +188,8 @@ def _decimal(value) -> Decimal | None:
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 # What a tile or a table cell shows for an empty figure (no cost, nothing won, nothing closed): never "None".
-# Tables pass it as st.dataframe's placeholder, so their cells stay numbers (sorting, the CSV) yet read "—".
+# Tables pass it as st.dataframe's placeholder (ui/components.data_table), so their cells stay numbers (sorting,
+# the CSV) yet read "—".
 MISSING = "—"
 # Money in tables: thousands separators and always the cents ("31,012.50"); "localized" drops a trailing zero.
 MONEY_FORMAT = "accounting"

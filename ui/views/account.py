@@ -10,10 +10,10 @@ from ui import queries as q
 from ui import queries_funnel as qf
 from ui import queries_revenue as qr
 from ui import queries_sales as qs
-from ui.components import (REFRESH_SECONDS, chart, empty, freshness, header, load, minutes_by_channel_chart, quiet,
-                           reports_as_of)
+from ui.components import (REFRESH_SECONDS, chart, data_table, empty, freshness, header, load, minutes_by_channel_chart,
+                           quiet, reports_as_of)
 from ui.db import settings
-from ui.format import MISSING, MONEY_FORMAT, STAGE_LABELS, minutes, money, web_link
+from ui.format import MONEY_FORMAT, STAGE_LABELS, minutes, money, web_link
 
 header("Account", "One account's story: who engaged, on which channels, and how its stage moved.")
 
@@ -103,7 +103,7 @@ def people(account: str) -> None:
         stages = quiet(qf.ACCOUNT_PEOPLE_STAGES, {"account": account})  # the CRM's lifecycle stage, when known
         if stages is not None:
             found = found.merge(stages, on="person", how="left")
-        st.dataframe(found, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+        data_table(found, column_config={
             "person": "Person", "name": "Name", "title": "Title", "role": "Buying role",
             "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
             "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
@@ -112,7 +112,7 @@ def people(account: str) -> None:
             "last_activity_day": st.column_config.DateColumn("Last active"),
             "lifecycle_stage": st.column_config.TextColumn(
                 "Lifecycle stage", help="The person's current stage in the CRM (the latest lifecycle change); "
-                                        "empty when the CRM sent none"),
+                                      "empty when the CRM sent none"),
         })
 
 
@@ -140,9 +140,8 @@ def stage_history(account: str) -> None:
     if history is not None:
         history["change"] = (history["stage_from"].map(STAGE_LABELS).fillna(history["stage_from"]) + " → "
                              + history["stage_to"].map(STAGE_LABELS).fillna(history["stage_to"]))
-        st.dataframe(history[["changed_at", "change"]], hide_index=True, width="stretch", placeholder=MISSING,
-                     column_config={"changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
-                                    "change": "Change"})
+        data_table(history[["changed_at", "change"]], column_config={
+            "changed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"), "change": "Change"})
 
 
 def latest_touches(account: str) -> None:
@@ -151,7 +150,7 @@ def latest_touches(account: str) -> None:
                     none="No touches in the last 90 days.")
     if timeline is not None:
         timeline["url"] = timeline["url"].map(web_link)  # only http(s) pages become links (format.web_link)
-        st.dataframe(timeline, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+        data_table(timeline, column_config={
             "occurred_at": st.column_config.DatetimeColumn("When", format="D MMM, HH:mm:ss"),
             "type": "Touch", "channel": "Channel", "person": "Person",
             "minutes": st.column_config.NumberColumn("Minutes", format="%.2f"),
@@ -159,7 +158,7 @@ def latest_touches(account: str) -> None:
             "method": st.column_config.TextColumn("Found by", help="How the touch was tied to the account"),
             "traffic": st.column_config.TextColumn(
                 "Traffic", help="person, or who else made it: bot, scanner (mail security), privacy_proxy "
-                                "(Apple Mail Privacy Protection) or internal (our own people); those count 0 minutes"),
+                              "(Apple Mail Privacy Protection) or internal (our own people); those count 0 minutes"),
             "traffic_reason": st.column_config.TextColumn("Why", help="The rule that classified it (see Data health)"),
         })
 
@@ -182,27 +181,25 @@ def opportunities(account: str) -> None:
                    help="Every closed-won opportunity of the account, any close date")
     cols[2].metric("Lost", f"{int((deals['status'] == 'lost').sum())}", border=True,
                    help="Closed-lost opportunities")
-    st.dataframe(deals.assign(amount=[float(v) for v in deals["amount"]]), hide_index=True, width="stretch",
-                 placeholder=MISSING,
-                 column_config={
-                     "opportunity_id": "Id", "name": "Name", "stage": "Stage", "status": "Status",
-                     "amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
-                     "type": "Type", "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY"),
-                     "close_date": st.column_config.DateColumn("Close date"), "owner": "Owner",
-                     "probability": st.column_config.NumberColumn("Probability (%)"),
-                     "cycle_days": st.column_config.NumberColumn("Cycle (days)",
-                                                                 help="Close date − created, closed only")})
+    data_table(deals.assign(amount=[float(v) for v in deals["amount"]]), column_config={
+        "opportunity_id": "Id", "name": "Name", "stage": "Stage", "status": "Status",
+        "amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
+        "type": "Type", "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY"),
+        "close_date": st.column_config.DateColumn("Close date"), "owner": "Owner",
+        "probability": st.column_config.NumberColumn("Probability (%)"),
+        "cycle_days": st.column_config.NumberColumn("Cycle (days)",
+                                                    help="Close date − created, closed only")})
     stages = load(qr.ACCOUNT_OPPORTUNITY_STAGES, {"account": account}, what="The stage history")
     if stages is not None and not stages.empty:
         st.markdown("**Stage history of these opportunities** · each visit to a stage, from the CRM's snapshots")
-        st.dataframe(stages.assign(days_in_stage=[None if v is None or pd.isna(v) else float(v)
-                                                  for v in stages["days_in_stage"]]),
-                     hide_index=True, width="stretch", placeholder=MISSING, column_config={
-                         "opportunity_id": "Id", "stage": "Stage",
-                         "entered_at": st.column_config.DatetimeColumn("Entered", format="D MMM YYYY, HH:mm"),
-                         "left_at": st.column_config.DatetimeColumn("Left", format="D MMM YYYY, HH:mm",
-                                                                    help="Empty while it is the current stage"),
-                         "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.2f")})
+        data_table(stages.assign(days_in_stage=[None if v is None or pd.isna(v) else float(v)
+                                                for v in stages["days_in_stage"]]),
+                   column_config={
+                       "opportunity_id": "Id", "stage": "Stage",
+                       "entered_at": st.column_config.DatetimeColumn("Entered", format="D MMM YYYY, HH:mm"),
+                       "left_at": st.column_config.DatetimeColumn("Left", format="D MMM YYYY, HH:mm",
+                                                                  help="Empty while it is the current stage"),
+                       "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.2f")})
 
 
 def sales(account: str) -> None:
@@ -221,12 +218,10 @@ def sales(account: str) -> None:
     activity = load(qs.ACCOUNT_SALES_ACTIVITY, {"account": account}, what="The sales activity",
                     none="No calls, meetings or sales emails here in 90 days.")
     if activity is not None:
-        st.dataframe(activity.assign(rep=activity["rep"].replace("", "(no rep)")), hide_index=True, width="stretch",
-                     placeholder=MISSING,
-                     column_config={"rep": "Rep", "calls": "Calls", "connected_calls": "Connected",
-                                    "conversations": "Conversations", "meetings_booked": "Meetings booked",
-                                    "meetings_held": "Meetings held", "emails_out": "Emails sent",
-                                    "emails_in": "Replies"})
+        data_table(activity.assign(rep=activity["rep"].replace("", "(no rep)")), column_config={
+            "rep": "Rep", "calls": "Calls", "connected_calls": "Connected", "conversations": "Conversations",
+            "meetings_booked": "Meetings booked", "meetings_held": "Meetings held", "emails_out": "Emails sent",
+            "emails_in": "Replies"})
 
 
 story(account)

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries as q
-from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
-from ui.format import CHANNELS, MISSING, STAGE_LABELS, STAGES, daily_series, filter_params, utc_now
+from ui.components import REFRESH_SECONDS, data_table, empty, freshness, header, load, quiet
+from ui.format import CHANNELS, STAGE_LABELS, STAGES, daily_series, filter_params, utc_now
 
 SHOWN = 500  # rows on screen; the CSV holds every account that matches
 EXPORT = 100_000
@@ -71,13 +71,13 @@ def leaderboard() -> None:
     rows["sales"] = [sales_label(s, r) for s, r in zip(rows["sales_status"], rows["sales_reason"])]
     st.caption(f"{len(rows):,} target account{'s' if len(rows) != 1 else ''}"
                + (f" (the first {SHOWN}; the CSV has them all)" if len(rows) == SHOWN else ""))
-    st.dataframe(
-        rows, hide_index=True, width="stretch", placeholder=MISSING, height=min(38 + 35 * len(rows), 640),
+    data_table(
+        rows, height=min(38 + 35 * len(rows), 640),
         column_order=("open", "account_name", "stage", "sales", "trend", "minutes_7d", "minutes_30d", "minutes_90d",
-                      "people_engaged_90d", "flags", "last_activity_at", "owner", "tier"),
+                    "people_engaged_90d", "flags", "last_activity_at", "owner", "tier"),
         column_config={
             "open": st.column_config.LinkColumn("", display_text="Open", width="small",
-                                                help="Open the account's story"),
+                                              help="Open the account's story"),
             "account_name": st.column_config.TextColumn("Account"),
             "trend": st.column_config.LineChartColumn("Trend", y_min=0, width="small", help="Minutes per day, last 30 days"),
             "stage": st.column_config.TextColumn("Stage", width="small", help="Over 90 days: Unaware, Aware, Engaged, MQA"),
@@ -85,15 +85,15 @@ def leaderboard() -> None:
             "minutes_30d": st.column_config.NumberColumn("Min 30 d", format="%.1f", width="small"),
             "minutes_90d": st.column_config.NumberColumn("Min 90 d", format="%.1f", width="small"),
             "people_engaged_90d": st.column_config.NumberColumn("People", width="small",
-                                                                 help="People engaged (minutes above 0) in 90 days"),
+                                                               help="People engaged (minutes above 0) in 90 days"),
             "flags": st.column_config.TextColumn(
                 "Alerts", help="surging: 7-day minutes at least 10 and twice the weekly average of the 28 days "
-                               "before; re-engaged: active again after 60+ quiet days"),
+                             "before; re-engaged: active again after 60+ quiet days"),
             "last_activity_at": st.column_config.DatetimeColumn("Last activity", format="distance"),
             "tier": st.column_config.TextColumn("Tier", width="small"),
             "sales": st.column_config.TextColumn(
                 "Sales", help="Sales' latest decision on the account (accepted, rejected, not interested with its "
-                              "reason, reopened); empty when none"),
+                            "reason, reopened); empty when none"),
             "owner": st.column_config.TextColumn("Owner"),
         },
     )

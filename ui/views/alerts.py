@@ -5,8 +5,8 @@ import streamlit as st
 
 from ui import queries as q
 from ui.queries_alerts import ALERT_DELIVERIES
-from ui.components import REFRESH_SECONDS, empty, freshness, header, load, quiet
-from ui.format import MISSING, STAGE_LABELS, age_seconds, utc_now
+from ui.components import REFRESH_SECONDS, data_table, empty, freshness, header, load, quiet
+from ui.format import STAGE_LABELS, age_seconds, utc_now
 
 header("Alerts", "What changed: new marketing-qualified accounts, surging accounts (7-day minutes at least 10 "
                  "and twice their usual week) and re-engaged accounts (active again after 60+ quiet days).")
@@ -48,12 +48,12 @@ def alerts() -> None:
     if new is not None:
         new["stage_from"] = new["stage_from"].map(STAGE_LABELS).fillna(new["stage_from"])
         new["open"] = "account?account=" + new["account_id"]
-        st.dataframe(new, hide_index=True, width="stretch", placeholder=MISSING,
-                     column_order=("open", "account_name", "changed_at", "stage_from", "owner", "tier"),
-                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
-                                    "account_name": "Account",
-                                    "changed_at": st.column_config.DatetimeColumn("When", format="distance"),
-                                    "stage_from": "Was", "owner": "Owner", "tier": "Tier"})
+        data_table(new,
+                   column_order=("open", "account_name", "changed_at", "stage_from", "owner", "tier"),
+                   column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                                  "account_name": "Account",
+                                  "changed_at": st.column_config.DatetimeColumn("When", format="distance"),
+                                  "stage_from": "Was", "owner": "Owner", "tier": "Tier"})
 
     st.subheader("Surging and re-engaged")
     if hours == 24 and not flagged.empty:
@@ -65,17 +65,17 @@ def alerts() -> None:
                           for s, r in zip(flagged["surging"], flagged["re_engaged"])]
         flagged["stage"] = flagged["stage"].map(STAGE_LABELS).fillna(flagged["stage"])
         flagged["open"] = "account?account=" + flagged["account_id"]
-        st.dataframe(flagged, hide_index=True, width="stretch", placeholder=MISSING,
-                     column_order=("open", "account_name", "why", "minutes_7d", "minutes_30d", "stage",
-                                   "last_activity_at", "owner", "tier"),
-                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
-                                    "account_name": "Account", "why": "Alert",
-                                    "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
-                                    "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
-                                    "stage": "Stage",
-                                    "last_activity_at": st.column_config.DatetimeColumn("Last activity",
-                                                                                        format="distance"),
-                                    "owner": "Owner", "tier": "Tier"})
+        data_table(flagged,
+                   column_order=("open", "account_name", "why", "minutes_7d", "minutes_30d", "stage",
+                                 "last_activity_at", "owner", "tier"),
+                   column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                                  "account_name": "Account", "why": "Alert",
+                                  "minutes_7d": st.column_config.NumberColumn("Minutes 7 d", format="%.1f"),
+                                  "minutes_30d": st.column_config.NumberColumn("Minutes 30 d", format="%.1f"),
+                                  "stage": "Stage",
+                                  "last_activity_at": st.column_config.DatetimeColumn("Last activity",
+                                                                                      format="distance"),
+                                  "owner": "Owner", "tier": "Tier"})
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -95,14 +95,14 @@ def deliveries() -> None:
                    help={"sent": "Accepted by the destination", "retrying": "Failed so far; tried again with backoff",
                          "failed": "Gave up after the rule file's max_attempts"}[status])
     sent["open"] = "account?account=" + sent["account_id"]
-    st.dataframe(sent, hide_index=True, width="stretch", placeholder=MISSING,
-                 column_order=("open", "account_name", "kind", "rule", "destination", "status", "attempts",
-                               "attempted_at", "last_error"),
-                 column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
-                                "account_name": "Account", "kind": "Alert", "rule": "Rule", "destination": "To",
-                                "status": "Status", "attempts": "Attempts",
-                                "attempted_at": st.column_config.DatetimeColumn("Last attempt", format="distance"),
-                                "last_error": "Last error"})
+    data_table(sent,
+               column_order=("open", "account_name", "kind", "rule", "destination", "status", "attempts",
+                             "attempted_at", "last_error"),
+               column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small"),
+                              "account_name": "Account", "kind": "Alert", "rule": "Rule", "destination": "To",
+                              "status": "Status", "attempts": "Attempts",
+                              "attempted_at": st.column_config.DatetimeColumn("Last attempt", format="distance"),
+                              "last_error": "Last error"})
 
 
 alerts()

@@ -7,10 +7,10 @@ import streamlit as st
 
 from ui import queries as q
 from ui import queries_traffic as qt
-from ui.components import REFRESH_SECONDS, chart, empty, freshness, header, load
+from ui.components import REFRESH_SECONDS, chart, data_table, empty, freshness, header, load
 from ui.db import settings
 from ui.queries_stages import since_ms
-from ui.format import MISSING, age_seconds, ago, describe_reasons, duration, evaluation_scope, every, utc_now
+from ui.format import age_seconds, ago, describe_reasons, duration, evaluation_scope, every, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
                       "the workers are, what was rejected and why, how much traffic matched no account, and how "
@@ -45,16 +45,16 @@ def worker_health() -> None:
                        help="Age of the oldest event read but not yet in ClickHouse")
         workers["reported"] = [ago(age_seconds(t, now) or 0) for t in workers["reported_at"]]
         workers["state"] = ["ok" if s == "ok" else f"{s} (writes paused)" for s in workers["sink_state"]]
-        st.dataframe(workers, hide_index=True, width="stretch", placeholder=MISSING,
-                     column_order=("worker", "state", "broker_state", "events_in_per_s", "events_out_per_s",
-                                   "consumer_lag", "oldest_unflushed_s", "dead_letters", "reported", "last_error"),
-                     column_config={"worker": "Worker", "state": "ClickHouse", "broker_state": "Kafka",
-                                    "events_in_per_s": st.column_config.NumberColumn("In / s", format="%.0f"),
-                                    "events_out_per_s": st.column_config.NumberColumn("Stored / s", format="%.0f"),
-                                    "consumer_lag": "Lag", "oldest_unflushed_s": st.column_config.NumberColumn(
-                                        "Oldest unstored (s)", format="%.1f"),
-                                    "dead_letters": "Dead letters", "reported": "Reported",
-                                    "last_error": "Last error"})
+        data_table(workers,
+                   column_order=("worker", "state", "broker_state", "events_in_per_s", "events_out_per_s",
+                                 "consumer_lag", "oldest_unflushed_s", "dead_letters", "reported", "last_error"),
+                   column_config={"worker": "Worker", "state": "ClickHouse", "broker_state": "Kafka",
+                                  "events_in_per_s": st.column_config.NumberColumn("In / s", format="%.0f"),
+                                  "events_out_per_s": st.column_config.NumberColumn("Stored / s", format="%.0f"),
+                                  "consumer_lag": "Lag", "oldest_unflushed_s": st.column_config.NumberColumn(
+                                      "Oldest unstored (s)", format="%.1f"),
+                                  "dead_letters": "Dead letters", "reported": "Reported",
+                                  "last_error": "Last error"})
         rates = load(q.PIPELINE_RATES, what="The rate chart")
         if rates is not None and not rates.empty:
             long = rates.melt("at", ["events_in_per_s", "events_out_per_s"], var_name="flow", value_name="rate")
@@ -105,18 +105,18 @@ def summary_reports() -> None:
     if not failing.empty:
         st.warning(f"{len(failing)} report(s) failed their last refresh and show their previous result: "
                    + ", ".join(failing["report"]), icon=":material/sync_problem:")
-    st.dataframe(rows, hide_index=True, width="stretch", height="content", placeholder=MISSING,  # 18 rows
-                 column_order=("report", "refreshed_at", "refresh_ms", "next_refresh_at", "status", "error"),
-                 column_config={"report": "Report",
-                                "refreshed_at": st.column_config.DatetimeColumn(
-                                    "Refreshed at (UTC)", format="D MMM, HH:mm:ss",
-                                    help="When the result now served was computed; empty before the first"),
-                                "refresh_ms": st.column_config.NumberColumn("Refresh time (ms)", format="%d"),
-                                "next_refresh_at": st.column_config.DatetimeColumn("Next refresh (UTC)",
-                                                                                   format="D MMM, HH:mm:ss"),
-                                "status": "Status",
-                                "error": st.column_config.TextColumn("Error", help="The last refresh's error; empty "
-                                                                                   "when it succeeded")})
+    data_table(rows, height="content",  # 18 rows
+               column_order=("report", "refreshed_at", "refresh_ms", "next_refresh_at", "status", "error"),
+               column_config={"report": "Report",
+                              "refreshed_at": st.column_config.DatetimeColumn(
+                                  "Refreshed at (UTC)", format="D MMM, HH:mm:ss",
+                                  help="When the result now served was computed; empty before the first"),
+                              "refresh_ms": st.column_config.NumberColumn("Refresh time (ms)", format="%d"),
+                              "next_refresh_at": st.column_config.DatetimeColumn("Next refresh (UTC)",
+                                                                                 format="D MMM, HH:mm:ss"),
+                              "status": "Status",
+                              "error": st.column_config.TextColumn("Error", help="The last refresh's error; empty "
+                                                                                 "when it succeeded")})
 
 
 def dead_letters() -> None:
@@ -135,16 +135,15 @@ def dead_letters() -> None:
             reasons = load(q.DEAD_LETTER_REASONS, what="The reasons")
             if reasons is not None and not reasons.empty:
                 st.markdown("**Most common reasons, 7 days**")
-                st.dataframe(reasons, hide_index=True, width="stretch", placeholder=MISSING,
-                             column_config={"field": "Field", "reason": "Reason", "events": "Events"})
+                data_table(reasons, column_config={"field": "Field", "reason": "Reason", "events": "Events"})
             latest = load(q.DEAD_LETTER_LATEST, what="The latest rejections")
             if latest is not None and not latest.empty:
                 latest["why"] = latest["reasons"].map(describe_reasons)
                 st.markdown("**Latest rejections**")
-                st.dataframe(latest, hide_index=True, width="stretch", placeholder=MISSING,
-                             column_order=("rejected_at", "source", "why", "payload"),
-                             column_config={"rejected_at": st.column_config.DatetimeColumn("When", format="distance"),
-                                            "source": "Came in through", "why": "Why", "payload": "Input"})
+                data_table(latest,
+                           column_order=("rejected_at", "source", "why", "payload"),
+                           column_config={"rejected_at": st.column_config.DatetimeColumn("When", format="distance"),
+                                          "source": "Came in through", "why": "Why", "payload": "Input"})
 
 
 def unresolved_touches() -> None:
@@ -200,13 +199,11 @@ def traffic_classes() -> None:
                            "touches:Q", alt.Tooltip("share:Q", title="%")])
           .properties(height=220))
     with st.expander("What each class means, and the most common reasons this week"):
-        st.dataframe([{"class": k, "meaning": v} for k, v in CLASSES.items()], hide_index=True, width="stretch",
-                     placeholder=MISSING,
-                     column_config={"class": "Class", "meaning": "Meaning"})
+        data_table([{"class": k, "meaning": v} for k, v in CLASSES.items()],
+                   column_config={"class": "Class", "meaning": "Meaning"})
         reasons = load(qt.TRAFFIC_REASONS, what="The reasons")
         if reasons is not None and not reasons.empty:
-            st.dataframe(reasons, hide_index=True, width="stretch", placeholder=MISSING,
-                         column_config={"traffic": "Class", "traffic_reason": "Reason", "touches": "Touches"})
+            data_table(reasons, column_config={"traffic": "Class", "traffic_reason": "Reason", "touches": "Touches"})
 
 
 health()

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries_funnel as q
-from ui.components import chart, empty, freshness, header, load, quiet, reports_as_of
-from ui.format import MISSING, rate
+from ui.components import chart, data_table, empty, freshness, header, load, quiet, reports_as_of
+from ui.format import rate
 
 header("Funnel", "How many people became leads, MQLs, SQLs, opportunities and customers, how fast, and from "
                  "which source: the CRM's lifecycle stages (reporting time zone; a stage skipped counts as "
@@ -98,10 +98,10 @@ def headline(counts: pd.DataFrame, steps: pd.DataFrame) -> None:
             *(f"{int(rows.loc[stage, 'reached']) if stage in rows.index else 0:,}" for stage, _ in HEADLINE),
             f"{visitors or 0:,}", rate(None if lead is None else lead["visit_to_lead_rate"]),
             rate(None if cumulative is None else cumulative["conversion_rate"])]
-    st.dataframe(pd.DataFrame(columns), hide_index=True, width="stretch", placeholder=MISSING, column_config={
+    data_table(pd.DataFrame(columns), column_config={
         "Figure": st.column_config.TextColumn("Figure", width="medium"),
         "Month to date": st.column_config.TextColumn("Month to date", help="From the first of this month, today "
-                                                                           "included"),
+                                                                         "included"),
         "Year to date": st.column_config.TextColumn("Year to date", help="From the first of January, today included")})
 
 
@@ -156,20 +156,20 @@ def stages(counts: pd.DataFrame, steps: pd.DataFrame, period: str) -> None:
                            alt.Tooltip("from_lead:Q", title="From lead %", format=".2f")])
           .properties(height=alt.Step(30)))
     next_help, lead_help = RATE_HELP[mode]
-    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+    data_table(table, column_config={
         "stage": "Stage", "reached": st.column_config.NumberColumn(
             "Reached in period", help="People who first reached the stage in the period: the period count, and "
-                                      "the cohort the conversion starts from"),
+                                    "the cohort the conversion starts from"),
         "next_stage": "Next stage",
         "next_step": st.column_config.NumberColumn("Next step (%)", format="%.2f", help=next_help),
         "from_lead": st.column_config.NumberColumn("From lead (%)", format="%.2f", help=lead_help),
         "avg_days": st.column_config.NumberColumn("Time in stage, average (days)", format="%.2f",
-                                                  help="Days (seconds ÷ 86,400) from entering the stage to reaching "
-                                                       "the next stage, over the people who moved on in the period; "
-                                                       "a skipped stage has no time"),
+                                                help="Days (seconds ÷ 86,400) from entering the stage to reaching "
+                                                     "the next stage, over the people who moved on in the period; "
+                                                     "a skipped stage has no time"),
         "median_days": st.column_config.NumberColumn("Median (days)", format="%.2f"),
         "moved_on": st.column_config.NumberColumn("Moved on", help="People who reached the next stage in the period "
-                                                                    "after having been in this one")})
+                                                                  "after having been in this one")})
     timed = table.dropna(subset=["avg_days"])
     if not timed.empty:
         chart(alt.Chart(timed, title="Average time in stage (days)").mark_bar(color="#F58518")
@@ -192,9 +192,9 @@ def by_source(period: str) -> None:
     for end, label in (("mql", "Lead → MQL (%)"), ("sql", "Lead → SQL (%)"), ("customer", "Lead → customer (%)")):
         rates = steps[(steps["from_stage"] == "lead") & (steps["to_stage"] == end)].set_index("source")
         table[label] = [_pct(rates.loc[s, "conversion_rate"]) if s in rates.index else None for s in wide.index]
-    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING,
-                 column_config={"source": "Source", **{label: st.column_config.NumberColumn(label, format="%.2f")
-                                                      for label in table.columns if label.endswith("(%)")}})
+    rates = {label: st.column_config.NumberColumn(label, format="%.2f") for label in table.columns
+             if label.endswith("(%)")}
+    data_table(table, column_config={"source": "Source", **rates})
     st.caption("New leads, MQLs, SQLs and customers are period counts; the rates follow each source's leads of the "
                "period (cohort).")
 

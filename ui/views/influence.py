@@ -11,9 +11,9 @@ import streamlit as st
 
 from ui import queries as q
 from ui import queries_influence as qi
-from ui.components import chart, empty, freshness, header, load, reports_as_of
+from ui.components import chart, data_table, empty, freshness, header, load, reports_as_of
 from ui.db import settings
-from ui.format import MISSING, MONEY_FORMAT, PERCENT_FORMAT, influence_headline
+from ui.format import MONEY_FORMAT, PERCENT_FORMAT, influence_headline
 
 header("Influence", "Does engagement move revenue, and which programs earned the pipeline? Opportunities from "
                     "your CRM against the engagement and program touches pulse measured before each was created.")
@@ -84,21 +84,21 @@ def engagement(currency: str) -> None:
     table = frame[["label", "opportunities", "won", "win_pct", "avg_deal_size", "cycle", "min_minutes",
                    "max_minutes"]].assign(**{c: [_num(v) for v in frame[c]]
                                              for c in ("avg_deal_size", "min_minutes", "max_minutes")})
-    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING, column_config={
+    data_table(table, column_config={
         "label": st.column_config.TextColumn("Segment", help="Quartiles of pre-opportunity minutes (ties by "
-                                                             "opportunity id); engaged = 10 minutes or more"),
+                                                           "opportunity id); engaged = 10 minutes or more"),
         "opportunities": st.column_config.NumberColumn("Closed", help="Opportunities closed (won or lost) with a "
-                                                                      "close date in the last 365 days"),
+                                                                    "close date in the last 365 days"),
         "won": st.column_config.NumberColumn("Won", help="Of them, closed-won"),
         "win_pct": st.column_config.NumberColumn("Win rate", format=PERCENT_FORMAT, help="Won ÷ closed"),
         "avg_deal_size": st.column_config.NumberColumn(f"Average deal size ({currency})", format=MONEY_FORMAT,
-                                                       help="Won amount ÷ won count"),
+                                                     help="Won amount ÷ won count"),
         "cycle": st.column_config.NumberColumn("Sales cycle (days)", format="%.2f",
-                                               help="Average days from created to closed of the won ones"),
+                                             help="Average days from created to closed of the won ones"),
         "min_minutes": st.column_config.NumberColumn("From (min)", format="%.2f", help="Fewest pre-opportunity "
-                                                     "minutes in the segment"),
+                                                   "minutes in the segment"),
         "max_minutes": st.column_config.NumberColumn("To (min)", format="%.2f", help="Most pre-opportunity "
-                                                     "minutes in the segment"),
+                                                   "minutes in the segment"),
     })
     st.caption("Pre-opportunity minutes: the account's engagement minutes (daily caps applied, as the Accounts "
                "page counts them) over the 90 days before the opportunity was created, that day excluded.")
@@ -142,20 +142,20 @@ def attribution_table(shown: pd.DataFrame, currency: str) -> None:
 
     columns = ["program", "attributed_pipeline", "attributed_revenue", "influenced_opportunities",
                "influenced_pipeline", "sourced_pipeline", "cost", "roi_pct"]
-    st.dataframe(shown[columns], hide_index=True, width="stretch", placeholder=MISSING, column_config={
+    data_table(shown[columns], column_config={
         "program": st.column_config.TextColumn("Program", help="The program's name (its id when unregistered)"),
         "attributed_pipeline": money_col("Attributed pipeline", "The program's shares, by this model, of the "
-                                         "opportunities created in the period"),
+                                       "opportunities created in the period"),
         "attributed_revenue": money_col("Attributed revenue", "The same shares, of those now closed-won"),
         "influenced_opportunities": st.column_config.NumberColumn(
             "Influenced", help="Opportunities created in the period with at least one touchpoint of the program"),
         "influenced_pipeline": money_col("Influenced pipeline", "Their amounts, each counted fully (not split; "
-                                         "the same for every model)"),
+                                       "the same for every model)"),
         "sourced_pipeline": money_col("Sourced pipeline", "Amounts of the opportunities whose lead source is "
-                                      "marketing and whose first touchpoint is this program's"),
+                                    "marketing and whose first touchpoint is this program's"),
         "cost": money_col("Cost", "The program's cost (pulse programs import); empty when not given"),
         "roi_pct": st.column_config.NumberColumn("ROI", format=PERCENT_FORMAT,
-                                                 help="(Attributed revenue − cost) ÷ cost; empty without a cost"),
+                                               help="(Attributed revenue − cost) ÷ cost; empty without a cost"),
     })
     st.caption(f"Amounts in {currency}. Attributed figures depend on the model; influenced and sourced do not.")
 

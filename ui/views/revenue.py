@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries_revenue as q
-from ui.components import chart, empty, freshness, header, load, reports_as_of
+from ui.components import chart, data_table, empty, freshness, header, load, reports_as_of
 from ui.db import settings
-from ui.format import MISSING, MONEY_FORMAT, days, money, rate
+from ui.format import MONEY_FORMAT, days, money, rate
 
 header("Revenue", "Did engagement turn into pipeline and revenue? Opportunities from your CRM, in the "
                   "reporting currency, by the date each figure names (reporting time zone).")
@@ -119,13 +119,12 @@ def open_pipeline(audience: str, currency: str) -> None:
                            alt.Tooltip("open_amount:Q", title="Amount", format=",.2f")])
           .properties(height=alt.Step(34)))
     table = rows.assign(**{c: [float(_dec(v)) for v in rows[c]] for c in ("open_amount", "weighted_open_amount")})
-    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING,
-                 column_config={"stage": "Stage", "open_count": "Open",
-                                "open_amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
-                                "weighted_open_amount": st.column_config.NumberColumn(f"Weighted ({currency})",
-                                                                                      format=MONEY_FORMAT),
-                                "without_probability": "Without probability",
-                                "avg_probability": "Average probability (%)"})
+    data_table(table, column_config={"stage": "Stage", "open_count": "Open",
+                              "open_amount": st.column_config.NumberColumn(f"Amount ({currency})", format=MONEY_FORMAT),
+                              "weighted_open_amount": st.column_config.NumberColumn(f"Weighted ({currency})",
+                                                                                    format=MONEY_FORMAT),
+                              "without_probability": "Without probability",
+                              "avg_probability": "Average probability (%)"})
 
 
 def velocity(currency: str) -> None:

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from ui import queries_sales as q
-from ui.components import empty, freshness, header, load, reports_as_of
+from ui.components import data_table, empty, freshness, header, load, reports_as_of
 from ui.db import settings
-from ui.format import MISSING, rate
+from ui.format import rate
 
 header("Sales activity", "What sales did with the target accounts: calls, conversations, meetings and one-to-one "
                          "emails per rep and account, coverage, account acceptance and the marketing–sales SLA.")
@@ -97,8 +97,7 @@ def activity(period: str) -> None:
             st.altair_chart(rates_chart(called, "account_name", "Call rates per target account (the 10 most called)"),
                             width="stretch")
     if accounts is not None and not accounts.empty:
-        st.dataframe(accounts.drop(columns=["account_id"]), hide_index=True, width="stretch", placeholder=MISSING,
-                     height=250, column_config={
+        data_table(accounts.drop(columns=["account_id"]), height=250, column_config={
             "account_name": "Target account", "calls": "Calls", "conversations": "Conversations",
             "meetings_booked": "Meetings booked", "meetings_held": "Meetings held", "emails_out": "Emails sent",
             "emails_in": "Replies",
@@ -122,11 +121,10 @@ def coverage() -> None:
         return
     st.markdown("**Uncovered target accounts and why** · the first that applies: no contact known, no owner, "
                 "no activity in 30 days")
-    st.dataframe(uncovered[["account_name", "owner", "reason", "last_sales_activity_at"]], hide_index=True,
-                 width="stretch", placeholder=MISSING, height=250, column_config={
-                     "account_name": "Target account", "owner": "Owner", "reason": "Why",
-                     "last_sales_activity_at": st.column_config.DatetimeColumn("Last sales activity",
-                                                                               format="distance")})
+    data_table(uncovered[["account_name", "owner", "reason", "last_sales_activity_at"]], height=250, column_config={
+        "account_name": "Target account", "owner": "Owner", "reason": "Why",
+        "last_sales_activity_at": st.column_config.DatetimeColumn("Last sales activity",
+                                                                  format="distance")})
 
 
 def acceptance(period: str) -> None:
@@ -149,8 +147,7 @@ def acceptance(period: str) -> None:
     decisions = load(q.DECISIONS, {"period": period}, what="Decisions")
     if decisions is not None and not decisions.empty:
         decisions["status"] = decisions["status"].map(STATUS).fillna(decisions["status"])
-        st.dataframe(decisions.drop(columns=["account_id"]), hide_index=True, width="stretch", placeholder=MISSING,
-                     height=250, column_config={
+        data_table(decisions.drop(columns=["account_id"]), height=250, column_config={
             "account_name": "Target account", "mqa_at": st.column_config.DatetimeColumn("MQA since", format="distance"),
             "status": "Decision", "reason": "Reason", "decided_by": "By",
             "decided_at": st.column_config.DatetimeColumn("Decided", format="distance")})
@@ -174,11 +171,11 @@ def sla(period: str) -> None:
     rows = as_float(rows, "worked_pct", "worked_in_time_pct", "median_hours_to_first_touch", "avg_attempts",
                     "attempts_met_pct", "connected_pct")
     pct = lambda title, help: st.column_config.NumberColumn(title, format="%.1f%%", help=help)  # noqa: E731
-    st.dataframe(rows.drop(columns=["meets_sla"]), hide_index=True, width="stretch", placeholder=MISSING, column_order=(
+    data_table(rows.drop(columns=["meets_sla"]), column_order=(
         "owner", "sla", "mqls", "pending", "worked", "worked_pct", "worked_in_time_pct", "median_hours_to_first_touch",
         "avg_attempts", "attempts_met_pct", "connected_pct"), column_config={
         "owner": "Owner", "sla": st.column_config.TextColumn("SLA", help="Pass: worked % and attempts-met % both at "
-                                                                         "the target; Pending: no MQL decided yet"),
+                                                                       "the target; Pending: no MQL decided yet"),
         "mqls": "MQLs", "pending": st.column_config.NumberColumn("Pending", help="Still inside their attempt window"),
         "worked": st.column_config.NumberColumn("Worked", help="Decided MQLs with an attempt"),
         "worked_pct": pct("Worked %", "Of the decided MQLs"),
@@ -186,7 +183,7 @@ def sla(period: str) -> None:
         "median_hours_to_first_touch": st.column_config.NumberColumn(
             "Median hours to first touch", format="%.2f", help="Over every MQL with a first attempt, pending ones too"),
         "avg_attempts": st.column_config.NumberColumn("Avg attempts", format="%.2f",
-                                                      help=f"In the {s.sla_attempt_days:g}-day window"),
+                                                    help=f"In the {s.sla_attempt_days:g}-day window"),
         "attempts_met_pct": pct("Attempts met %", f"At least {s.sla_attempts} attempts in the window"),
         "connected_pct": pct("Connected %", "A connected call, a conversation, a booked meeting, a reply or a meeting")})
 
