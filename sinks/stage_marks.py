@@ -54,6 +54,9 @@ _MOVED = ("SELECT account_id FROM {db}.day_moves WHERE today = %(today)s AND bat
 _PENDING = ("SELECT DISTINCT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s AND account_id NOT IN ("
             + _MOVED + ")")
 
+# The snapshot rows of the evaluation taken at a moment (`ms`, in epoch milliseconds): what a tick decided.
+EVALUATION = "{db}.account_engagement_snapshot WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')"
+
 
 class StageMarks:
     """The stage evaluation's part of a Store (sinks/store.py): its session and database."""
@@ -101,8 +104,7 @@ class StageMarks:
             f"INSERT INTO {db}.stage_marks (marked_at, read_until, today, took_ms, decided, kind, state_version, "
             f"refolds_seen, contacts_seen, day_from, day_pending) "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), fromUnixTimestamp64Milli(%(until)s, 'UTC'), %(today)s, "
-            f"%(took)s, (SELECT count() FROM {db}.account_engagement_snapshot "
-            f"           WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')), %(kind)s, %(version)s, "
+            f"%(took)s, (SELECT count() FROM {EVALUATION.format(db=db)}), %(kind)s, %(version)s, "
             f"%(refolds)s, %(contacts)s, %(day_from)s, %(pending)s",
             parameters={"ms": epoch_ms(now), "until": epoch_ms(read_until), "today": today,
                         "took": round(took_s * 1000), "kind": kind, "version": int(state_version),

@@ -16,7 +16,7 @@ from schemas.rows import TOUCH_COLUMNS, TouchRow
 from sinks.alerts_sql import LATEST_DELIVERIES, MOMENTS
 from sinks.funnel_state_sql import REPAIR_FUNNEL_PEOPLE
 from sinks.opportunity_state_sql import REPAIR_LATEST, REPAIR_STAGE_POINTS
-from sinks.stage_marks import StageMarks, epoch_ms, moment_literal
+from sinks.stage_marks import EVALUATION, StageMarks, epoch_ms, moment_literal
 from sinks.touch_copies_sql import REPAIR_TOUCH_COPIES
 from sinks.traffic_sql import BEHAVIOUR_VERDICTS, DAYS_FROM, GROUPS_STORED, STORED_PER_DAY
 
@@ -151,10 +151,8 @@ class Store(StageMarks):
 
     def evaluated_stages(self, now: datetime) -> list[tuple]:
         """(account_id, stage, minutes_90d) of the evaluation taken at `now`."""
-        return self.client.query(
-            f"SELECT account_id, stage, minutes_90d FROM {self.database}.account_engagement_snapshot "
-            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')",
-            parameters={"ms": epoch_ms(now)}).result_rows
+        return self.client.query(f"SELECT account_id, stage, minutes_90d FROM {EVALUATION.format(db=self.database)}",
+                                 parameters={"ms": epoch_ms(now)}).result_rows
 
     def recorded_stages(self, evaluated_at: datetime | None = None) -> list[tuple]:
         """(account_id, last recorded stage, changes so far), from the account_stage view; only the accounts
@@ -163,9 +161,8 @@ class Store(StageMarks):
         if evaluated_at is None:
             return self.client.query(f"SELECT account_id, stage, changes FROM {self.database}.account_stage").result_rows
         return self.client.query(
-            f"SELECT account_id, stage, changes FROM {self.database}.account_stage WHERE account_id IN ("
-            f"SELECT account_id FROM {self.database}.account_engagement_snapshot "
-            f"WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC'))",
+            f"SELECT account_id, stage, changes FROM {self.database}.account_stage "
+            f"WHERE account_id IN (SELECT account_id FROM {EVALUATION.format(db=self.database)})",
             parameters={"ms": epoch_ms(evaluated_at)}).result_rows
 
     def record_stage_changes(self, columns: tuple[str, ...], rows: list[list]) -> None:
