@@ -148,16 +148,31 @@ TORN = {
 }
 
 
-def first_tick(zoned, seed: int) -> tuple:
-    """200 touches over 40 days, three hours ago, and the first evaluation of them (everything)."""
+def history(zoned, seed: int) -> tuple:
+    """200 touches over 40 days, three hours ago, not evaluated yet."""
     client, db = zoned
     store = Store(client, db)
     register(client, db)
     start = three_hours_ago()
     data = RandomEngagement(client, db, seed=seed, spread_days=40)
     data.round(start, 200, 0)
+    return client, db, store, start, data
+
+
+def first_tick(zoned, seed: int) -> tuple:
+    """history() and the first evaluation of it (everything)."""
+    client, db, store, start, data = history(zoned, seed)
     stages.evaluate(store, start, margin=timedelta(0))
     return client, db, store, start, data
+
+
+def assert_exact(client, db: str, at) -> None:
+    """The kept state after the evaluation at `at`: its snapshot is the full evaluation's, the kept person-days
+    and people's sums are what a recomputation gives, and account_daily is the raw person-days' sum."""
+    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, at)]
+    assert kept_person_days(client, db) == fresh_person_days(client, db)
+    assert kept_sums(client, db) == fresh_sums(client, db)
+    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
 
 
 @pytest.mark.parametrize("torn", sorted(TORN))
@@ -172,10 +187,7 @@ def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned, torn):
     data.round(later, 20, 5)
     stages.evaluate(store, later, margin=timedelta(0))
     assert mark_of(client, db, later)[0] == "full"
-    full = evaluated(client, db, later)
-    assert snapshot(client, db) == [tuple(r) for r in full]
-    assert kept_sums(client, db) == fresh_sums(client, db)
-    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
+    assert_exact(client, db, later)
 
 
 def test_a_tick_at_a_moment_already_ticked_changes_nothing(zoned):
@@ -193,9 +205,7 @@ def test_a_tick_at_a_moment_already_ticked_changes_nothing(zoned):
     last = later + timedelta(hours=1)
     stages.evaluate(store, last, margin=timedelta(0))
     assert mark_of(client, db, last)[0] == "changed"
-    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
-    assert kept_sums(client, db) == fresh_sums(client, db)
-    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, last)]
+    assert_exact(client, db, last)
 
 
 def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
@@ -232,12 +242,7 @@ def test_touches_that_land_while_a_tick_recomputes_people_are_counted_once(zoned
     dashboard tests, whose first tick rebuilt while the touches arrived): the people's sums are computed from the
     person-days that tick kept, not from the raw ones, so the next tick adds those touches once. Counted from the
     raw person-days, they were in the people's sums already and the next tick added them again."""
-    client, db = zoned
-    store = Store(client, db)
-    register(client, db)
-    start = three_hours_ago()
-    data = RandomEngagement(client, db, seed=13, spread_days=40)
-    data.round(start, 200, 0)
+    client, db, store, start, data = history(zoned, seed=13)
     target, step, hours = WHOLE_STEPS[kind]
     tick = start + timedelta(hours=hours)
     if hours:
@@ -255,7 +260,4 @@ def test_touches_that_land_while_a_tick_recomputes_people_are_counted_once(zoned
     later = tick + timedelta(hours=1)
     stages.evaluate(store, later, margin=timedelta(0))
     assert mark_of(client, db, later)[0] == "changed"
-    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, later)]
-    assert kept_person_days(client, db) == fresh_person_days(client, db)
-    assert kept_sums(client, db) == fresh_sums(client, db)
-    assert account_days(client, db, f"{db}.account_daily") == account_days(client, db, f"{db}.engagement_person_daily")
+    assert_exact(client, db, later)
