@@ -5,12 +5,12 @@ reporting day of its account, and whether the person is confirmed; `account_stat
 account is at the day of the tick that wrote it, or while a new day moves the accounts slice by slice
 (0050_day_moves.sql), at the day before until its slice (or a change of its own) moves it.
 A tick moves the people whose days changed since its last mark by the differences of those person-days
-(sinks/day_state.py keeps them per tick), and recomputes from their own days only those whose confirmation
-the change may move, and those a contacts import names; when the reporting day moved, it recomputes the
-changed people and those whose 400 days of confirmation gained or lost a day, and shifts the others with a
-day on a window's edge by that day's minutes. Each write carries the new values with the old ones, and
-account_state adds the difference. A rebuild (the first tick, a large contacts import, a change of the
-caps, a torn write) computes everyone again.
+(sinks/day_state.py keeps them per tick; a new person's are all their days), and recomputes from their own
+days only those kept before whose confirmation the change may move, and those a contacts import names;
+when the reporting day moved, it recomputes the changed people and those whose 400 days of confirmation
+gained or lost a day, and shifts the others with a day on a window's edge by that day's minutes. Each
+write carries the new values with the old ones, and account_state adds the difference. A rebuild (the
+first tick, a large contacts import, a change of the caps, a torn write) computes everyone again.
 
 Every write is versioned, with a row for account '' that carries only the version, so the account sums
 always show the last version written: a tick that died between the two tables (or before its mark)
@@ -47,14 +47,14 @@ REBUILD_SLICE = (
     "UNION ALL " + _VERSION_ROW)
 
 # The people of one person_queue batch: their values now, with what they had (none: zeros); unchanged
-# people are not written.
+# people are not written, but new ones are (see FRESH).
 APPLY_BATCH = (
     _INTO + "SELECT q.account_id, q.person_key, %(version)s, {new}, {old}, n.confirmed "
     "FROM (SELECT account_id, person_key FROM {db}.person_queue WHERE batch = %(batch)s) AS q "
     "LEFT JOIN {db}.person_windows(today = %(today)s, slices = 1, slice = 0, batch = %(batch)s) AS n "
     "    ON n.account_id = q.account_id AND n.person_key = q.person_key "
     "LEFT JOIN ({before}) AS o ON o.account_id = q.account_id AND o.person_key = q.person_key "
-    "WHERE ({new}, n.confirmed) != ({old}, o.confirmed) "
+    "WHERE o.account_id = '' OR ({new}, n.confirmed) != ({old}, o.confirmed) "
     "UNION ALL " + _VERSION_ROW)
 
 # What the people of person_queue `batch` had (a tick that moves people by differences read it already)
@@ -84,18 +84,23 @@ def _changed(window: str, claimed: int) -> str:
 def _move(differences: str, join: str, old: str, confirmed: str = "o.confirmed") -> str:
     """People's sums moved by `differences` (per person: u_<sum> of minutes that always count, c_<sum> of
     claimed ones, which count only for a confirmed person) from their old state `old` (`join`ed to them);
-    engaged and over_20 follow; people left as they were are not written."""
+    engaged and over_20 follow. A person with no old state (a LEFT `join`: new) has no other days, so their
+    claimed minutes count as soon as `confirmed`, and they are written even at zero (see FRESH); others left
+    as they were are not written."""
     return (
         _INTO + "SELECT account_id, person_key, version, " + ", ".join(_VALUES) + ", "
         + ", ".join(f"o_{v}" for v in _VALUES) + ", confirmed "
         "FROM (SELECT d.account_id AS account_id, d.person_key AS person_key, %(version)s AS version, "
-        + ", ".join(f"o.{v} + d.u_{v} + if(o.confirmed = 1, d.c_{v}, 0) AS {v}" for v in _SUMS) + ", "
+        f"o.account_id = '' AS fresh, {confirmed} AS confirmed, o.confirmed AS was, "
+        + ", ".join(f"o.{v} + d.u_{v} + if(was = 1 OR (fresh AND confirmed = 1), d.c_{v}, 0) AS {v}"
+                    for v in _SUMS) + ", "
         "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged, "
         "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 >= 20) AS over_20, "
-        + ", ".join(f"o.{v} AS o_{v}" for v in _VALUES) + f", {confirmed} AS confirmed, o.confirmed AS was "
+        + ", ".join(f"o.{v} AS o_{v}" for v in _VALUES) + " "
         f"FROM ({differences}) AS d {join} ({old}) AS o "
         "    ON o.account_id = d.account_id AND o.person_key = d.person_key) "
-        "WHERE (" + ", ".join(_VALUES) + ", confirmed) != (" + ", ".join(f"o_{v}" for v in _VALUES) + ", was)")
+        "WHERE fresh OR (" + ", ".join(_VALUES) + ", confirmed) != (" + ", ".join(f"o_{v}" for v in _VALUES)
+        + ", was)")
 
 
 _NOT_WHOLE = ("(account_id, person_key) NOT IN "
@@ -130,25 +135,32 @@ def _signed(b: str = "") -> str:
             f"AND {b}day <= toDate(%(today)s)")
 
 
-# Of those, recomputed whole: the people whose confirmation the change may move, and with it their claimed
-# minutes: a person-day that lost every touch (moved away, erased), or an email not confirmed that now has a
-# signed touch or is a contact. The others move by their differences (MOVE_CHANGED); a cookie's confirmation
-# moves no minutes (it has no claimed ones): a signed touch confirms it there.
+# FRESH: every person with a kept person-day has a kept state, even of zeros (a rebuild writes everyone, a
+# tick every new person), so a person with none (a new one) has no days but the tick's changed ones: their
+# differences are their whole sums, and their confirmation is the batch's own (a signed touch, or a contact).
+# Recomputing them from every kept person-day, as before, searched every part of person_day_minutes for
+# each; at 100M touches a tick of 1,000 new people's touches spent about 0.7 s there (BENCHMARKS.md).
+_CONTACT = ("person_key IN (SELECT person_key FROM {db}.contact_keys WHERE person_key IN "
+            "(SELECT person_key FROM {db}.person_day_batch WHERE batch = %(batch)s))")
+
+# Of those, recomputed whole: the people kept before whose confirmation the change may move, and with it
+# their claimed minutes: a person-day that lost every touch (moved away, erased), or an email not confirmed
+# that now has a signed touch or is a contact. The others move by their differences (MOVE_CHANGED); a
+# cookie's confirmation moves no minutes (it has no claimed ones): a signed touch confirms it there.
 QUEUE_WHOLE = (
     "SELECT b.account_id, b.person_key FROM {db}.person_day_batch AS b "
     "LEFT JOIN (" + _BEFORE + ") AS o ON o.account_id = b.account_id AND o.person_key = b.person_key "
     "WHERE b.batch = %(batch)s "
     "  AND ((b.touches = 0 AND b.o_touches != 0) "
-    "       OR (b.named = 1 AND o.confirmed = 0 "
-    "           AND (" + _signed("b.") + " "
-    "                OR b.person_key IN (SELECT person_key FROM {db}.contact_keys WHERE person_key IN "
-    "                    (SELECT person_key FROM {db}.person_day_batch WHERE batch = %(batch)s)))))")
+    "       OR (b.named = 1 AND o.account_id != '' AND o.confirmed = 0 "
+    "           AND (" + _signed("b.") + " OR b." + _CONTACT + ")))")
 
 MOVE_CHANGED = _move(
-    "SELECT account_id, person_key, max(toUInt8(" + _signed() + ")) AS signed, "
+    "SELECT account_id, person_key, max(toUInt8(" + _signed() + ")) AS signed, max(" + _CONTACT + ") AS contact, "
     + ", ".join(f"{_changed(v, 0)} AS u_{v}, {_changed(v, 1)} AS c_{v}" for v in _SUMS) + " "
     "FROM {db}.person_day_batch WHERE batch = %(batch)s AND " + _NOT_WHOLE + " GROUP BY account_id, person_key",
-    "LEFT JOIN", _BEFORE, confirmed="greatest(o.confirmed, d.signed)")
+    "LEFT JOIN", _BEFORE,
+    confirmed="if(o.account_id = '', greatest(d.signed, d.contact), greatest(o.confirmed, d.signed))")
 
 # People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those of the
 # accounts the tick moves to a new day (its day_moves batch, sinks/stage_marks.py) with days on the given

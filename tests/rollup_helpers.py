@@ -230,6 +230,17 @@ def fresh_people(client, db: str) -> set[tuple]:
         parameters={"day": day}).result_rows)
 
 
+def people_without_state(client, db: str) -> set[tuple]:
+    """People with a kept person-day in the 400 days but no kept state (sinks/stage_state.py, FRESH: none may be
+    missing, or a tick would take them for new and count only their newest days)."""
+    return set(client.query(
+        f"SELECT DISTINCT account_id, person_key FROM {db}.person_day_minutes FINAL "
+        f"WHERE touches != 0 AND day > toDate(%(day)s) - 400 AND day <= toDate(%(day)s) "
+        f"AND (account_id, person_key) NOT IN (SELECT account_id, person_key FROM {db}.person_state)",
+        parameters={"day": _marked_day(client, db)}
+    ).result_rows)
+
+
 def three_hours_ago() -> datetime:
     """On the hour, three hours ago; three more when the ticks of the next two hours would cross a reporting
     day (eight hours off UTC), whose evaluation is a day's, not a change's."""
