@@ -18,7 +18,8 @@ from schemas.settings import Settings
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _PLACEHOLDER = re.compile(
     r"\{(database|retention_months|reporting_tz|lifecycle_order|customer_lifetime_years|attribution_days"
-    r"|sla_first_touch_seconds|sla_attempts|sla_attempt_seconds|sla_worked_pct|report_refresh_seconds)\}")
+    r"|sla_first_touch_seconds|sla_attempts|sla_attempt_seconds|sla_worked_pct|report_refresh_seconds"
+    r"|report_settings)\}")
 # In a repeatable file: the checksum of every repeatable file before it, so that the file is applied again
 # whenever a view it reads is re-created (0900_reports.sql: a report's table takes its view's columns).
 _VIEWS_CHECKSUM = "{views_checksum}"
@@ -26,6 +27,8 @@ _VIEWS_CHECKSUM = "{views_checksum}"
 # starting the same second ran side by side, their memory added up (1 to 3 GiB each at 100M touches) and the
 # events' inserts waited behind them; spread, about one runs at a time.
 _REPORT_OFFSET = "{report_offset}"
+# In 0900_reports.sql: each refresh's settings, the lowest priority (why: the file's header).
+REPORT_SETTINGS = "SETTINGS os_thread_priority = 19"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ def load_migrations(settings: Settings) -> list[Migration]:
                   # as an SQL decimal literal, to the hundredth of a year
                   "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}",
                   "attribution_days": int(settings.attribution_days),
-                  "report_refresh_seconds": int(settings.report_refresh_seconds), **_sla(settings)}
+                  "report_refresh_seconds": int(settings.report_refresh_seconds),
+                  "report_settings": REPORT_SETTINGS, **_sla(settings)}
         rendered = _spread(_PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text), values["report_refresh_seconds"])
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))
     return _with_views_checksum(sorted(found, key=lambda m: m.version))

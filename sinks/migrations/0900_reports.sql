@@ -24,7 +24,7 @@ DROP TABLE IF EXISTS {database}.revenue_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.revenue_summary_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.revenue_summary_live {report_settings};
 CREATE OR REPLACE VIEW {database}.revenue_summary AS SELECT * FROM {database}.revenue_summary_report;
 
 -- open_pipeline_by_stage: its columns and definition are open_pipeline_by_stage_live's (0400_*.sql)
@@ -32,7 +32,7 @@ DROP TABLE IF EXISTS {database}.open_pipeline_by_stage_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.open_pipeline_by_stage_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.open_pipeline_by_stage_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.open_pipeline_by_stage_live {report_settings};
 CREATE OR REPLACE VIEW {database}.open_pipeline_by_stage AS SELECT * FROM {database}.open_pipeline_by_stage_report;
 
 -- sales_velocity: its columns and definition are sales_velocity_live's (0400_*.sql)
@@ -40,7 +40,7 @@ DROP TABLE IF EXISTS {database}.sales_velocity_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_velocity_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY tuple()
-AS SELECT * FROM {database}.sales_velocity_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.sales_velocity_live {report_settings};
 CREATE OR REPLACE VIEW {database}.sales_velocity AS SELECT * FROM {database}.sales_velocity_report;
 
 -- revenue_monthly: its columns and definition are revenue_monthly_live's (0400_*.sql)
@@ -48,7 +48,7 @@ DROP TABLE IF EXISTS {database}.revenue_monthly_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.revenue_monthly_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY month
-AS SELECT * FROM {database}.revenue_monthly_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.revenue_monthly_live {report_settings};
 CREATE OR REPLACE VIEW {database}.revenue_monthly AS SELECT * FROM {database}.revenue_monthly_report;
 
 -- account_journey: its columns and definition are account_journey_live's (0400_*.sql)
@@ -56,7 +56,7 @@ DROP TABLE IF EXISTS {database}.account_journey_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_journey_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY account_id
-AS SELECT * FROM {database}.account_journey_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.account_journey_live {report_settings};
 CREATE OR REPLACE VIEW {database}.account_journey AS SELECT * FROM {database}.account_journey_report;
 
 -- person_lifecycle and lifecycle_history name people: an erasure waits for their refresh (sinks/erasure.py).
@@ -67,7 +67,7 @@ DROP TABLE IF EXISTS {database}.person_lifecycle_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.person_lifecycle_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY email
-AS SELECT * FROM {database}.person_lifecycle_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.person_lifecycle_live {report_settings};
 CREATE OR REPLACE VIEW {database}.person_lifecycle AS SELECT * FROM {database}.person_lifecycle_report;
 
 -- lifecycle_history: its columns and definition are lifecycle_history_live's (0500_*.sql)
@@ -75,7 +75,7 @@ DROP TABLE IF EXISTS {database}.lifecycle_history_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.lifecycle_history_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY (account_id, person, position)
-AS SELECT * FROM {database}.lifecycle_history_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.lifecycle_history_live {report_settings};
 CREATE OR REPLACE VIEW {database}.lifecycle_history AS SELECT * FROM {database}.lifecycle_history_report;
 
 -- funnel_summary: its columns and definition are funnel_summary_live's (0500_*.sql)
@@ -83,7 +83,7 @@ DROP TABLE IF EXISTS {database}.funnel_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_summary_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_summary_live {report_settings};
 CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * EXCEPT (report_row) FROM {database}.funnel_summary_report ORDER BY report_row;
 
 -- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
@@ -91,7 +91,7 @@ DROP TABLE IF EXISTS {database}.funnel_counts_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_counts_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live {report_settings};
 CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * EXCEPT (report_row) FROM {database}.funnel_counts_report ORDER BY report_row;
 
 -- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
@@ -99,7 +99,7 @@ DROP TABLE IF EXISTS {database}.funnel_conversion_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_conversion_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_conversion_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_conversion_live {report_settings};
 CREATE OR REPLACE VIEW {database}.funnel_conversion AS SELECT * EXCEPT (report_row) FROM {database}.funnel_conversion_report ORDER BY report_row;
 
 -- engagement_influence: its columns and definition are engagement_influence_live's (0600_*.sql)
@@ -107,7 +107,7 @@ DROP TABLE IF EXISTS {database}.engagement_influence_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.engagement_influence_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.engagement_influence_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.engagement_influence_live {report_settings};
 CREATE OR REPLACE VIEW {database}.engagement_influence AS SELECT * EXCEPT (report_row) FROM {database}.engagement_influence_report ORDER BY report_row;
 
 -- program_attribution: its columns and definition are program_attribution_live's (0600_*.sql)
@@ -115,7 +115,7 @@ DROP TABLE IF EXISTS {database}.program_attribution_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.program_attribution_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.program_attribution_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.program_attribution_live {report_settings};
 CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * EXCEPT (report_row) FROM {database}.program_attribution_report ORDER BY report_row;
 
 -- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
@@ -123,7 +123,7 @@ DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_daily_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY (day, rep, account_id)
-AS SELECT * FROM {database}.sales_activity_daily_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.sales_activity_daily_live {report_settings};
 CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {database}.sales_activity_daily_report;
 
 -- sales_activity_summary: its columns and definition are sales_activity_summary_live's (0700_*.sql)
@@ -131,7 +131,7 @@ DROP TABLE IF EXISTS {database}.sales_activity_summary_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_summary_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sales_activity_summary_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sales_activity_summary_live {report_settings};
 CREATE OR REPLACE VIEW {database}.sales_activity_summary AS SELECT * EXCEPT (report_row) FROM {database}.sales_activity_summary_report ORDER BY report_row;
 
 -- sales_coverage: its columns and definition are sales_coverage_live's (0700_*.sql)
@@ -139,7 +139,7 @@ DROP TABLE IF EXISTS {database}.sales_coverage_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_coverage_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY account_id
-AS SELECT * FROM {database}.sales_coverage_live SETTINGS os_thread_priority = 19;
+AS SELECT * FROM {database}.sales_coverage_live {report_settings};
 CREATE OR REPLACE VIEW {database}.sales_coverage AS SELECT * FROM {database}.sales_coverage_report;
 
 -- sla_by_owner: its columns and definition are sla_by_owner_live's (0700_*.sql)
@@ -147,7 +147,7 @@ DROP TABLE IF EXISTS {database}.sla_by_owner_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sla_by_owner_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sla_by_owner_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.sla_by_owner_live {report_settings};
 CREATE OR REPLACE VIEW {database}.sla_by_owner AS SELECT * EXCEPT (report_row) FROM {database}.sla_by_owner_report ORDER BY report_row;
 
 -- account_mqa_decisions: its columns and definition are account_mqa_decisions_live's (0700_*.sql)
@@ -155,7 +155,7 @@ DROP TABLE IF EXISTS {database}.account_mqa_decisions_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_mqa_decisions_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_mqa_decisions_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_mqa_decisions_live {report_settings};
 CREATE OR REPLACE VIEW {database}.account_mqa_decisions AS SELECT * EXCEPT (report_row) FROM {database}.account_mqa_decisions_report ORDER BY report_row;
 
 -- account_acceptance: its columns and definition are account_acceptance_live's (0700_*.sql)
@@ -163,7 +163,7 @@ DROP TABLE IF EXISTS {database}.account_acceptance_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.account_acceptance_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_acceptance_live SETTINGS os_thread_priority = 19;
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.account_acceptance_live {report_settings};
 CREATE OR REPLACE VIEW {database}.account_acceptance AS SELECT * EXCEPT (report_row) FROM {database}.account_acceptance_report ORDER BY report_row;
 
 -- When each report was last computed, for the dashboard's "as of" and for operators.
