@@ -54,6 +54,11 @@ _MOVED = ("SELECT account_id FROM {db}.day_moves WHERE today = %(today)s AND bat
 _PENDING = ("SELECT DISTINCT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s AND account_id NOT IN ("
             + _MOVED + ")")
 
+# Which mark is the latest: the one with the newest state version (each tick's is above the last one's, whatever
+# its clock says), then the latest moment (marks from before versions, 0038). By the moment alone, a clock set
+# back made a tick's mark read as older than the one before it, and the state it left as torn: a rebuild.
+LATEST_MARK = "(state_version, marked_at)"
+
 # The snapshot rows of the evaluation taken at a moment (`ms`, in epoch milliseconds): what a tick decided.
 EVALUATION = "{db}.account_engagement_snapshot WHERE evaluated_at = fromUnixTimestamp64Milli(%(ms)s, 'UTC')"
 
@@ -87,7 +92,7 @@ class StageMarks:
 
     def stage_mark(self) -> StageMark | None:
         """The latest evaluation's mark, None when there was none."""
-        latest = ", ".join(f"argMax({c}, marked_at)" for c in StageMark._fields)
+        latest = ", ".join(f"argMax({c}, {LATEST_MARK})" for c in StageMark._fields)
         row = self.client.query(f"SELECT {latest}, count() FROM {self.database}.stage_marks").result_rows[0]
         return StageMark(*row[:-1]) if row[-1] else None
 

@@ -23,6 +23,8 @@ from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
 
+from sinks.stage_marks import LATEST_MARK
+
 _VALUES = ("m7", "m30", "m90", "mtd", "ytd", "m_prior28", "engaged", "over_20")
 _NEW = ", ".join(f"n.{v}" for v in _VALUES)
 _OLD = ", ".join(f"o.{v}" for v in _VALUES)
@@ -177,7 +179,7 @@ class PersonState:
 
     def marked_version(self) -> int:
         """The state version the latest stage mark left (0: none kept, e.g. marks from before 0038)."""
-        return self.client.query(f"SELECT argMax(state_version, marked_at) FROM {self.db}.stage_marks"
+        return self.client.query(f"SELECT argMax(state_version, {LATEST_MARK}) FROM {self.db}.stage_marks"
                                  ).result_rows[0][0] or 0
 
     def torn(self, marked: int) -> bool:

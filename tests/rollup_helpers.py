@@ -18,6 +18,7 @@ from schemas.registry import ACCOUNT_COLUMNS, AccountRecord
 from schemas.rows import TouchRow
 from sinks.client import writer_client
 from sinks.migrate import load_migrations, migrate
+from sinks.stage_marks import LATEST_MARK
 from sinks.writer import ClickHouseWriter
 
 TZ = "America/Los_Angeles"
@@ -209,7 +210,7 @@ def fresh_sums(client, db: str, day: date | None = None) -> dict:
 
 
 def _marked_day(client, db: str) -> date:
-    return client.query(f"SELECT argMax(today, marked_at) FROM {db}.stage_marks").result_rows[0][0]
+    return client.query(f"SELECT argMax(today, {LATEST_MARK}) FROM {db}.stage_marks").result_rows[0][0]
 
 
 _PERSON = "m7, m30, m90, mtd, ytd, m_prior28, engaged, over_20, confirmed"

@@ -2,19 +2,22 @@
 reads them; ui/queries.py re-exports this, so `pulse bench` finds every page's queries in one place."""
 from __future__ import annotations
 
+from sinks.stage_marks import LATEST_MARK
+
 # The stage evaluations since `since_ms` (Unix ms; Data health: the last hour, the bench: its run): the latest
 # (when, how long, how many accounts, why), how many ran, their median and longest time, the most accounts one
 # decided, the longest gap between the starts of two, and how many accounts a new day still has to move after
 # the latest (0050_day_moves.sql). A stage change is published when the evaluation after its touch ends, so the
 # longest gap plus the longest evaluation bounds how late one was.
-# No row when none ran (an aggregate over nothing would be one row of zeros).
-STAGE_EVALUATIONS = """
-SELECT toTimeZone(max(marked_at), 'UTC') AS last_at, argMax(took_ms, marked_at) AS last_took_ms,
-       argMax(decided, marked_at) AS last_decided, argMax(kind, marked_at) AS last_kind,
+# No row when none ran (an aggregate over nothing would be one row of zeros). The latest is the stage tick's own
+# (LATEST_MARK: by state version, which a clock set back does not reorder).
+STAGE_EVALUATIONS = f"""
+SELECT toTimeZone(argMax(marked_at, {LATEST_MARK}), 'UTC') AS last_at, argMax(took_ms, {LATEST_MARK}) AS last_took_ms,
+       argMax(decided, {LATEST_MARK}) AS last_decided, argMax(kind, {LATEST_MARK}) AS last_kind,
        count() AS evaluations, round(quantileExactInclusive(0.5)(took_ms)) AS median_took_ms, max(took_ms) AS max_took_ms,
        max(decided) AS max_decided,
        arrayMax(arrayDifference(arraySort(groupArray(toUnixTimestamp64Milli(marked_at))))) AS max_gap_ms,
-       argMax(day_pending, marked_at) AS last_day_pending
+       argMax(day_pending, {LATEST_MARK}) AS last_day_pending
 FROM stage_marks
 WHERE marked_at > fromUnixTimestamp64Milli(%(since_ms)s, 'UTC')
 HAVING count() > 0

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from schemas.settings import Settings
+from sinks.stage_marks import LATEST_MARK
 
 DB = "rollups"
 
@@ -121,7 +122,7 @@ def people_shifted(client, db: str, at: datetime) -> int:
     it, not in its person_queue batch): by the differences of their changed person-days, or at a day
     boundary by the days on a window's edge (PersonState.update, shift)."""
     return client.query(
-        f"SELECT count() FROM {db}.person_state WHERE version = (SELECT argMax(state_version, marked_at) "
+        f"SELECT count() FROM {db}.person_state WHERE version = (SELECT argMax(state_version, {LATEST_MARK}) "
         f"FROM {db}.stage_marks) AND (account_id, person_key) NOT IN (SELECT account_id, person_key "
         f"FROM {db}.person_queue WHERE batch = %(b)s)", parameters={"b": int(at.timestamp() * 1000)}).result_rows[0][0]
 

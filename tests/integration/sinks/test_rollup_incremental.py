@@ -313,3 +313,16 @@ def test_a_store_kept_before_every_person_had_a_state_is_rebuilt_once_migrated(z
     stages.evaluate(store, later, margin=timedelta(0))
     assert mark_of(client, db, later)[0] == "full"
     assert_exact(client, db, later)
+
+
+def test_a_clock_set_back_between_ticks_does_not_read_as_a_torn_state(zoned):
+    """A tick whose clock reads earlier than the last one's (a clock stepped back) still writes a newer version
+    of the kept state; the latest mark is the one with that version, not the one with the latest wall-clock
+    moment, so the next tick finds the state its mark names and moves by its changes, not a rebuild."""
+    client, db, store, start, data = first_tick(zoned, seed=23)
+    for minutes in (60, 30, 120):  # the second tick's clock is half an hour behind the first's
+        now = start + timedelta(minutes=minutes)
+        data.round(now, 20, 3)
+        stages.evaluate(store, now, margin=timedelta(0))
+        assert mark_of(client, db, now)[0] == "changed", minutes
+    assert_exact(client, db, now)
