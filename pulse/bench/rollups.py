@@ -88,6 +88,7 @@ def _ticks(client, size: int, fresh: int) -> dict:
     out["tick_after_fresh_s"], out["tick_after_fresh_cpu_s"] = _cpu_timed(stages.evaluate, store, later,
                                                                           margin=timedelta(0))
     out["tick_after_fresh_accounts"], out["tick_after_fresh_people"] = _queued(client, later)
+    out["tick_after_fresh_people_moved"] = people_shifted(client, DB, later)
     # live traffic: today's touches, a few percent late (what the hooks offer; the store's are a year's)
     generate(client, DB, size + fresh, fresh, live=True)
     live = later + timedelta(seconds=1)
