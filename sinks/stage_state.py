@@ -42,6 +42,9 @@ def _kept(people: str, columns: str = "account_id, person_key") -> str:
             "GROUP BY account_id, person_key")
 
 
+# A person with no kept state (their old state `o`, LEFT JOINed, missing): a new one (see FRESH).
+_UNKEPT = "o.account_id = ''"
+
 # A rebuild of one slice of the accounts (hash of the account): everyone's values, nothing to take back.
 REBUILD_SLICE = (
     _INTO + "SELECT account_id, person_key, %(version)s, {new}, {zeros}, n.confirmed "
@@ -56,7 +59,7 @@ APPLY_BATCH = (
     "LEFT JOIN {db}.person_windows(today = %(today)s, slices = 1, slice = 0, batch = %(batch)s) AS n "
     "    ON n.account_id = q.account_id AND n.person_key = q.person_key "
     "LEFT JOIN ({before}) AS o ON o.account_id = q.account_id AND o.person_key = q.person_key "
-    "WHERE o.account_id = '' OR ({new}, n.confirmed) != ({old}, o.confirmed) "
+    "WHERE " + _UNKEPT + " OR ({new}, n.confirmed) != ({old}, o.confirmed) "
     "UNION ALL " + _VERSION_ROW)
 
 # What the people of person_queue `batch` had (a tick that moves people by differences read it already)
@@ -93,7 +96,7 @@ def _move(differences: str, join: str, old: str, confirmed: str = "o.confirmed")
         _INTO + "SELECT account_id, person_key, version, " + ", ".join(_VALUES) + ", "
         + ", ".join(f"o_{v}" for v in _VALUES) + ", confirmed "
         "FROM (SELECT d.account_id AS account_id, d.person_key AS person_key, %(version)s AS version, "
-        f"o.account_id = '' AS fresh, {confirmed} AS confirmed, o.confirmed AS was, "
+        f"{_UNKEPT} AS fresh, {confirmed} AS confirmed, o.confirmed AS was, "
         + ", ".join(f"o.{v} + d.u_{v} + if(was = 1 OR (fresh AND confirmed = 1), d.c_{v}, 0) AS {v}"
                     for v in _SUMS) + ", "
         "toUInt8(d.person_key != reinterpretAsUInt128(sipHash128('')) AND m90 > 0) AS engaged, "
@@ -154,7 +157,7 @@ QUEUE_WHOLE = (
     "LEFT JOIN (" + _BEFORE + ") AS o ON o.account_id = b.account_id AND o.person_key = b.person_key "
     "WHERE b.batch = %(batch)s "
     "  AND ((b.touches = 0 AND b.o_touches != 0) "
-    "       OR (b.named = 1 AND o.account_id != '' AND o.confirmed = 0 "
+    "       OR (b.named = 1 AND NOT (" + _UNKEPT + ") AND o.confirmed = 0 "
     "           AND (" + _signed("b.") + " OR b." + _CONTACT + ")))")
 
 MOVE_CHANGED = _move(
@@ -162,7 +165,7 @@ MOVE_CHANGED = _move(
     + ", ".join(f"{_changed(v, 0)} AS u_{v}, {_changed(v, 1)} AS c_{v}" for v in _SUMS) + " "
     "FROM {db}.person_day_batch WHERE batch = %(batch)s AND " + _NOT_WHOLE + " GROUP BY account_id, person_key",
     "LEFT JOIN", _BEFORE,
-    confirmed="if(o.account_id = '', greatest(d.signed, d.contact), greatest(o.confirmed, d.signed))")
+    confirmed=f"if({_UNKEPT}, greatest(d.signed, d.contact), greatest(o.confirmed, d.signed))")
 
 # People whose days changed (the tick's person_day_queue batch: sinks/day_state.py), and those of the
 # accounts the tick moves to a new day (its day_moves batch, sinks/stage_marks.py) with days on the given
