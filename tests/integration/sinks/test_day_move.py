@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from sinks.stage_marks import epoch_ms
+from sinks.stage_marks import LATEST_MARK, epoch_ms
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
@@ -120,6 +120,6 @@ def test_a_day_boundary_before_the_last_move_ended_evaluates_everything(zoned, m
     stages.evaluate(store, later, margin=timedelta(0))
     mark = store.stage_mark()
     assert mark.day_from == mark.today and client.query(
-        f"SELECT argMax(kind, marked_at) FROM {db}.stage_marks").result_rows[0][0] == "full"
+        f"SELECT argMax(kind, {LATEST_MARK}) FROM {db}.stage_marks").result_rows[0][0] == "full"
     assert kept_sums(client, db) == fresh_sums(client, db)
     assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, later)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from sinks.stage_marks import LATEST_MARK
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import RandomEngagement, register
@@ -34,7 +35,8 @@ class Priorities:
     def tick(self, store: Store, now: datetime) -> tuple[str, set[str]]:
         self.seen.clear()
         stages.evaluate(store, now, margin=timedelta(0))
-        kind = store.client.query(f"SELECT argMax(kind, marked_at) FROM {store.database}.stage_marks").result_rows[0][0]
+        kind = store.client.query(f"SELECT argMax(kind, {LATEST_MARK}) FROM {store.database}.stage_marks"
+                                  ).result_rows[0][0]
         return kind, set(self.seen)
 
 
