@@ -1,7 +1,11 @@
 """The stage section's quantiles (pulse/bench/stage_latency.py): a marker whose change never arrived counts
-as the time it waited, so a worker behind its load shows as late, and the run goes on to the next section."""
+as the time it waited, so a worker behind its load shows as late, and the run goes on to the next section.
+Its background load (pulse/bench/freshness.py) offers touches the worker has not stored yet."""
 from __future__ import annotations
 
+import random
+
+from pulse.bench.freshness import load_events
 from pulse.bench.stage_latency import latencies_of
 from pulse.bench.targets import targets
 
@@ -17,3 +21,13 @@ def test_a_marker_still_waiting_counts_as_its_wait_and_misses_the_target():
     assert got["p50_s"] == 1.0
     judged = targets({"stage_latency": {**got, "p99_s": 5.0}})  # even were the quantile low
     assert judged == {"stage change published <= 10 s after its touch, p99": False}
+
+
+def test_each_background_load_offers_new_touches_from_the_same_visitors():
+    """The stage-change and memory sections start the load again after freshness's: with ids drawn from the
+    seeded visitors, every touch they offered was a duplicate of one stored before, which the worker drops."""
+    first = load_events(random.Random(7), 500, "2026-12-06T21:16:00+00:00")
+    again = load_events(random.Random(7), 500, "2026-12-06T21:17:00+00:00")
+    assert [e["email"] for e in first] == [e["email"] for e in again]
+    assert not {e["event_id"] for e in first} & {e["event_id"] for e in again}
+    assert len({e["event_id"] for e in first}) == 500
