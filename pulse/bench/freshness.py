@@ -121,8 +121,8 @@ def rss_under_load(s: Settings, worker: harness.Proc, rate: int, seconds: float)
 
 def load_events(rnd: random.Random, n: int, occurred_at: str) -> list[dict]:
     """`n` page views of the background load: the visitors drawn from `rnd` (the same traffic at every run),
-    the event ids new each time. Ids drawn from `rnd` too were the same in every load of a run, so the
-    sections after the first (stage changes, memory) offered the worker duplicates of the first's touches,
+    the event ids new each time. Not from `rnd`: every load of a run would send the same ids, and the sections
+    after the first (stage changes, memory) would offer the worker only duplicates of the first's touches,
     which it drops without storing (BENCHMARKS.md, the seventh run at 100M)."""
     return [{"type": "page_view", "occurred_at": occurred_at, "url": "https://www.example.com/load",
              "email": f"c{rnd.randrange(10**6)}@acc{rnd.randrange(1000)}.example", "event_id": str(uuid.uuid4())}
