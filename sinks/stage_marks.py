@@ -3,7 +3,7 @@ mark of each evaluation, what it saw of the margin, and the queue of accounts th
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator, NamedTuple, Sequence
 
 from clickhouse_connect.driver.client import Client
@@ -18,6 +18,11 @@ def utc(at: datetime) -> datetime:
 def epoch_ms(at: datetime) -> int:
     """Milliseconds since the epoch: how versions, batches and fromUnixTimestamp64Milli parameters are written."""
     return int(utc(at).timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """The moment of `ms` (a state version as a tick's stamp, streams/stages.Tick)."""
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
 
 
 def moment_literal(at: datetime) -> str:

@@ -132,22 +132,25 @@ class Store(StageMarks):
             f"batch = {int(batch)}, at = '{moment_literal(now)}')",
             parameters={"ms": epoch_ms(now)})
 
-    def snapshot_stage_batch(self, now: datetime, batch: int) -> None:
-        """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `now`: the
-        tick's formula (account_engagement_tick, 0150_stage_tick_views.sql), which reads less of each
-        account's history than the full one."""
+    def snapshot_stage_batch(self, now: datetime, batch: int, stamp: datetime) -> None:
+        """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `stamp` (the
+        tick's, streams/stages.Tick): the tick's formula (account_engagement_tick, 0150_stage_tick_views.sql),
+        which reads less of each account's history than the full one."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.account_engagement_tick("
-            f"batch = {int(batch)}, at = '{moment_literal(now)}')", parameters={"ms": epoch_ms(now)})
+            f"batch = {int(batch)}, at = '{moment_literal(now)}')", parameters={"ms": epoch_ms(stamp)})
 
     def snapshot_views(self, now: datetime, rollup_in_step: bool = False) -> None:
-        """The dashboard's snapshots of SNAPSHOTS, some from account_daily when `rollup_in_step`."""
+        """The dashboard's snapshots of SNAPSHOTS, some from account_daily when `rollup_in_step`; each stamped
+        `now`, or 1 ms after its latest when the clock reads earlier: the dashboard reads the latest stamp, so
+        with the clock stepped back it showed the last snapshot before the step until the clock caught up."""
         for view in SNAPSHOTS:
             source = ROLLUP_SNAPSHOTS.get(view, view) if rollup_in_step else view
-            self.client.command(f"INSERT INTO {self.database}.{view}_snapshot "
-                                f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.{source}",
-                                parameters={"ms": epoch_ms(now)})
+            snapshot = f"{self.database}.{view}_snapshot"
+            self.client.command(f"INSERT INTO {snapshot} SELECT (SELECT greatest(fromUnixTimestamp64Milli(%(ms)s, "
+                                f"'UTC'), max(evaluated_at) + toIntervalMillisecond(1)) FROM {snapshot}), * "
+                                f"FROM {self.database}.{source}", parameters={"ms": epoch_ms(now)})
 
     def evaluated_stages(self, now: datetime) -> list[tuple]:
         """(account_id, stage, minutes_90d) of the evaluation taken at `now`."""

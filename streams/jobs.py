@@ -104,9 +104,9 @@ class StageEvaluation:
 
     async def tick(self) -> None:
         now, started = datetime.now(timezone.utc), time.monotonic()
-        wait = await self._run(stages.evaluate, now)
-        self.next_at = started + wait
-        changes = await self._run(stages.detect, now)
+        evaluated = await self._run(stages.evaluate, now)
+        self.next_at = started + evaluated.wait
+        changes = await self._run(stages.detect, evaluated.at)
         if changes:
             await self._deliver(changes)
             await self._run(stages.record, changes)

@@ -11,11 +11,12 @@ import time
 from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import msgspec
 
 from sinks.day_state import PersonDays
-from sinks.stage_marks import StageMark, epoch_ms
+from sinks.stage_marks import StageMark, epoch_ms, from_epoch_ms
 from sinks.stage_state import PersonState
 from sinks.store import Store
 
@@ -136,12 +137,22 @@ def _edge_days(before: date, today: date, edges: tuple[int, ...]) -> set[date]:
     return days
 
 
-def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
-    """Recompute what changed and re-decide the accounts it may move, as at `now`; returns seconds until
-    the next. The first evaluation, one after a long gap, a change of the scoring settings, a contacts
-    import, and one that finds the kept state torn recompute (or re-decide) everything and rebuild that
-    state. (`margin`: MARGIN but in tests that write nothing while it runs.) The dashboard's other
-    snapshots are snapshot_views' (on a thread of their own: they read every account's 90 days)."""
+class Tick(NamedTuple):
+    """What an evaluation returns. `at`: the stamp of its mark and of its snapshot rows (detect reads them by it),
+    its state version as a moment: `now`, or 1 ms after the last tick's stamp when the clock reads earlier (a
+    clock stepped back). The snapshot keeps each account's latest stamp: stamped by such a clock, a tick's rows
+    lost to the last tick's, and the accounts it changed read as before until they changed again. `wait`:
+    seconds until the next evaluation."""
+    at: datetime
+    wait: float
+
+
+def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> Tick:
+    """Recompute what changed and re-decide the accounts it may move, as at `now` (Tick). The first
+    evaluation, one after a long gap, a change of the scoring settings, a contacts import, and one that finds
+    the kept state torn recompute (or re-decide) everything and rebuild that state. (`margin`: MARGIN but in
+    tests that write nothing while it runs.) The dashboard's other snapshots are snapshot_views' (on a thread
+    of their own: they read every account's 90 days)."""
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
@@ -162,15 +173,16 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> float:
         pending = None
         if kind == "full":
             _rebuild(store, people, today, version)
-            _decide_all(store, now)
+            _decide_all(store, now, version)
         elif kind == "day":
             remain = _move_day(store, people, now, mark.day_from, mark.read_until - margin, today, version)
             pending = (mark.day_from, remain) if remain else None
         else:
             _decide_changed(store, people, now, mark.read_until - margin, today, version, with_contacts)
     took = time.monotonic() - started
-    store.set_stage_mark(now, read_at, today, took, kind, version, seen, pending)
-    return _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE)
+    stamp = from_epoch_ms(version)
+    store.set_stage_mark(stamp, read_at, today, took, kind, version, seen, pending)
+    return Tick(stamp, _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE))
 
 
 def _kind(scopes: set[str], torn: bool, mark: StageMark | None, today: date) -> str:
@@ -212,14 +224,14 @@ def _rebuild(store: Store, people: PersonState, today: date, version: int) -> No
         people.rebuild_slice(today, version, slices, i)
 
 
-def _decide_all(store: Store, now: datetime) -> None:
+def _decide_all(store: Store, now: datetime, version: int) -> None:
     """Every account, slice by slice, with the tick's formula over the state just rebuilt (batches apart
     from any tick's: a tick's batch is its moment in ms)."""
     slices = _slices(store)
     first = epoch_ms(now) * 1000
     for i in range(slices):
         if store.queue_account_slice(first + i, now, slices, i):
-            store.snapshot_stage_batch(now, first + i)
+            store.snapshot_stage_batch(now, first + i, from_epoch_ms(version))
 
 
 def _decide_changed(store: Store, people: PersonState, now: datetime, since: datetime, today: date, version: int,
@@ -230,7 +242,7 @@ def _decide_changed(store: Store, people: PersonState, now: datetime, since: dat
     batch = epoch_ms(now)
     people.update(batch, [], today, version, whole=with_contacts)
     if store.queue_stage_accounts(batch, now, since):
-        store.snapshot_stage_batch(now, batch)
+        store.snapshot_stage_batch(now, batch, from_epoch_ms(version))
 
 
 def _move_day(store: Store, people: PersonState, now: datetime, day_from: date, since: datetime, today: date,
@@ -247,7 +259,7 @@ def _move_day(store: Store, people: PersonState, now: datetime, day_from: date, 
     people.update(batch, sorted(confirmation_days(day_from, today)), today, version, whole=True)
     people.shift(batch, days, day_from, today, version)
     if store.queue_stage_accounts(batch, now, since):
-        store.snapshot_stage_batch(now, batch)
+        store.snapshot_stage_batch(now, batch, from_epoch_ms(version))
     return pending
 
 
@@ -258,13 +270,13 @@ def snapshot_views(store: Store, now: datetime) -> None:
     store.snapshot_views(now, rollup_in_step=not PersonDays(store.client, store.database).torn(marked))
 
 
-def detect(store: Store, now: datetime) -> list[StageChange]:
-    """Compare each account's stage in the snapshot taken at `now` with the last one recorded (at the normal
-    priority, as the tick of changed accounts before it: a stage change waits for both)."""
+def detect(store: Store, at: datetime) -> list[StageChange]:
+    """Compare each account's stage in the evaluation stamped `at` (Tick.at) with the last one recorded (at the
+    normal priority, as the tick of changed accounts before it: a stage change waits for both)."""
     with store.urgent():
-        current = {a: (s, m) for a, s, m in store.evaluated_stages(now)}
-        recorded = {a: (s, n) for a, s, n in store.recorded_stages(now)}
-    return diff(current, recorded, now)
+        current = {a: (s, m) for a, s, m in store.evaluated_stages(at)}
+        recorded = {a: (s, n) for a, s, n in store.recorded_stages(at)}
+    return diff(current, recorded, at)
 
 
 def record(store: Store, changes: list[StageChange]) -> None:

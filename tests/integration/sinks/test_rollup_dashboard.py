@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from pulse.bench.rollups import BEFORE
 from sinks.client import engine_reader_client
-from sinks.store import Store
+from sinks.store import ROLLUP_SNAPSHOTS, SNAPSHOTS, Store
 from streams import stages
 from tests.rollup_helpers import ACCOUNTS, RandomEngagement, register
 from ui import queries
@@ -72,3 +72,25 @@ def test_snapshots_from_the_rollup_answer_as_the_views(engine):
     stages.snapshot_views(store, later)
     assert snapshot_of(client, db, "channel_awareness", later) == sorted(
         client.query(f"SELECT * FROM {db}.channel_awareness").result_rows)
+
+
+def test_snapshots_taken_with_the_clock_set_back_are_the_ones_the_dashboard_reads(engine):
+    """The dashboard reads each snapshot's latest stamp (ui/queries.py): one taken with the clock stepped back
+    is stamped after the last one, not at its own clock, which showed the snapshot before the step until the
+    clock caught up."""
+    client, settings = engine
+    db = settings.database
+    register(client, db, ACCOUNTS)
+    data, store = RandomEngagement(client, db, seed=8, spread_days=30), Store(client, db)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    for at in (now, now - timedelta(minutes=30)):  # the second clock reads half an hour earlier
+        data.round(now, new=200, moves=20)
+        stages.evaluate(store, at)
+        stages.snapshot_views(store, at)
+        for view in SNAPSHOTS:
+            latest = client.query(f"SELECT * EXCEPT evaluated_at FROM {db}.{view}_snapshot "
+                                  f"WHERE evaluated_at = (SELECT max(evaluated_at) FROM {db}.{view}_snapshot)")
+            source = client.query(f"SELECT * FROM {db}.{ROLLUP_SNAPSHOTS.get(view, view)}")
+            assert sorted(latest.result_rows) == sorted(source.result_rows), (view, at)
+    awareness = client.query(f"SELECT * FROM {db}.channel_awareness").result_rows
+    assert nonzero(awareness, 1)

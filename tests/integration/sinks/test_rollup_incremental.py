@@ -315,14 +315,19 @@ def test_a_store_kept_before_every_person_had_a_state_is_rebuilt_once_migrated(z
     assert_exact(client, db, later)
 
 
-def test_a_clock_set_back_between_ticks_does_not_read_as_a_torn_state(zoned):
+def test_a_clock_set_back_between_ticks_is_neither_a_torn_state_nor_hidden_behind_the_last_tick(zoned):
     """A tick whose clock reads earlier than the last one's (a clock stepped back) still writes a newer version
-    of the kept state; the latest mark is the one with that version, not the one with the latest wall-clock
-    moment, so the next tick finds the state its mark names and moves by its changes, not a rebuild."""
+    of the kept state, and stamps its mark and snapshot rows 1 ms after the last tick's: the next tick finds the
+    state its mark names and moves by its changes, not a rebuild, and the accounts it changed read as it decided
+    them. (Stamped with its own clock, its rows lost to the last tick's in the snapshot, which keeps each
+    account's latest stamp: those accounts read as the tick before left them until they changed again.)"""
     client, db, store, start, data = first_tick(zoned, seed=23)
+    stamps = [start]
     for minutes in (60, 30, 120):  # the second tick's clock is half an hour behind the first's
         now = start + timedelta(minutes=minutes)
         data.round(now, 20, 3)
-        stages.evaluate(store, now, margin=timedelta(0))
-        assert mark_of(client, db, now)[0] == "changed", minutes
-    assert_exact(client, db, now)
+        tick = stages.evaluate(store, now, margin=timedelta(0))
+        assert tick.at == max(now, stamps[-1] + timedelta(milliseconds=1)), minutes
+        stamps.append(tick.at)
+        assert mark_of(client, db, tick.at)[0] == "changed", minutes
+        assert_exact(client, db, now)
