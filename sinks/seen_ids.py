@@ -45,13 +45,15 @@ class RecentIds:
         """True when ids of that day are held, so a miss means "not stored"."""
         return day_number >= self.horizon
 
-    def candidates(self, hashes: Sequence[int]) -> set[int]:
-        found = {h for h in hashes if h in self._recent}
+    def candidates(self, hashes: Sequence[int]) -> dict[int, int]:
+        """{hash: day number of the stored id held under it} for those of `hashes` held."""
+        found = {h: self._recent[h] for h in hashes if h in self._recent}
         if len(self._base) and len(hashes):
             arr = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
             pos = np.searchsorted(self._base, arr)
             pos[pos >= len(self._base)] = 0
-            found.update(arr[self._base[pos] == arr].tolist())
+            hit = self._base[pos] == arr
+            found.update(zip(arr[hit].tolist(), self._base_days[pos[hit]].tolist()))
         return found
 
     def add(self, pairs: Sequence[tuple[int, int]]) -> None:

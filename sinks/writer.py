@@ -46,6 +46,13 @@ JSON_INSERT_SETTINGS = {"date_time_input_format": "best_effort"}
 _SOURCE_FIRST = "wait_for_part_commit_in_dependent_materialized_views"
 
 
+def _moments_of_days(first: int, last: int) -> tuple[datetime, datetime]:
+    """When a touch of the reporting days numbered `first` to `last` may have occurred: those days in UTC and a
+    day either side, for the reporting zone's offset (as _load_recent_ids reads them)."""
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return epoch + timedelta(days=first - 1), epoch + timedelta(days=last + 2)
+
+
 def insert_json_rows(client: Client, table: str, columns: Sequence[str], body: bytes) -> None:
     """Insert rows encoded as JSON arrays, one per line, in `columns` order."""
     settings = JSON_INSERT_SETTINGS
@@ -277,34 +284,46 @@ class ClickHouseWriter:
             unique.setdefault(row.event_id.int, row)
         if self.shared_store:
             # Other workers write the same tables: what they stored is not in this worker's memory.
-            return self._not_stored(unique, list(unique), [])
+            return self._not_stored(unique, dict.fromkeys(unique), [])
         self.seen.advance(self._today())
         held, old = [], []
         for i, row in unique.items():
             (held if self.seen.holds(RecentIds.day_number(row.day)) else old).append(i)
         candidates = self.seen.candidates([i & _LOW64 for i in held])
-        return self._not_stored(unique, [i for i in held if i & _LOW64 in candidates], old)
+        return self._not_stored(unique, {i: candidates[i & _LOW64] for i in held if i & _LOW64 in candidates}, old)
 
-    def _not_stored(self, unique: dict[int, TouchRow], suspects: list[int], old: list[int]) -> list[TouchRow]:
-        """The rows of `unique` whose ids are not stored; only `suspects` and `old` are looked up."""
+    def _not_stored(self, unique: dict[int, TouchRow], suspects: dict[int, int | None], old: list[int]
+                    ) -> list[TouchRow]:
+        """The rows of `unique` whose ids are not stored; only `suspects` (each with the day number of the
+        stored id held under its hash; None: not held) and `old` are looked up."""
         stored: set[int] = set()
         # A replayed batch is all suspects: ask in chunks, as one IN list of 10,000 ids (~400 KB of SQL)
-        # exceeds ClickHouse's max_query_size (256 KB) and would fail on every retry.
-        for start in range(0, len(suspects), _LOOKUP_CHUNK):
-            stored.update(self._stored_ids([unique[i] for i in suspects[start:start + _LOOKUP_CHUNK]]))
+        # exceeds ClickHouse's max_query_size (256 KB) and would fail on every retry. Chunks of the same
+        # stored days, each asked within those days: it reads their month, not every month (a replay's ids,
+        # looked up cold on a store of 100M touches: 5,800 a second within their days, 2,200 without).
+        ordered = sorted(suspects, key=lambda i: suspects[i] or 0)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            chunk = ordered[start:start + _LOOKUP_CHUNK]
+            days = [suspects[i] for i in chunk]
+            stored.update(self._stored_ids([unique[i] for i in chunk],
+                                           None if None in days else _moments_of_days(min(days), max(days))))
         # Ids older than the memory window, by time, so that each chunk reads the months it spans only
         # (touches are partitioned by month of occurred_at; a stored copy has its event's occurred_at).
         old.sort(key=lambda i: unique[i].occurred_at)
         for start in range(0, len(old), _LOOKUP_CHUNK):
-            stored.update(self._stored_ids([unique[i] for i in old[start:start + _LOOKUP_CHUNK]], by_time=True))
+            rows = [unique[i] for i in old[start:start + _LOOKUP_CHUNK]]
+            # a second's slack: occurred_at is stored to the millisecond, the rows carry microseconds
+            stored.update(self._stored_ids(rows, (rows[0].occurred_at - _SLACK, rows[-1].occurred_at + _SLACK)))
         return [row for i, row in unique.items() if i not in stored]
 
-    def _stored_ids(self, rows: list[TouchRow], by_time: bool = False) -> set[int]:
-        when = " AND occurred_at BETWEEN %(first)s AND %(last)s" if by_time else ""
+    def _stored_ids(self, rows: list[TouchRow], between: tuple[datetime, datetime] | None = None) -> set[int]:
+        """The ids of `rows` stored, with an occurred_at `between` (ends included) when given."""
+        parameters = {"ids": [r.event_id for r in rows]}
+        when = ""
+        if between is not None:
+            when = " AND occurred_at BETWEEN %(first)s AND %(last)s"
+            parameters.update(first=between[0], last=between[1])
         result = self.client.query(
             f"SELECT DISTINCT event_id FROM {self.database}.touch_ids WHERE event_id IN %(ids)s{when}",
-            # a second's slack: occurred_at is stored to the millisecond, the rows carry microseconds
-            parameters={"ids": [r.event_id for r in rows], "first": rows[0].occurred_at - _SLACK,
-                        "last": rows[-1].occurred_at + _SLACK},
-        )
+            parameters=parameters)
         return {r[0].int for r in result.result_rows}

@@ -168,13 +168,13 @@ def test_recent_ids_hold_the_window_and_drop_the_days_that_leave_it():
                      np.array([day(today), day(date(2026, 11, 18)), day(today)]), merge_at=2)
     assert seen.holds(day(date(2026, 11, 18))) and not seen.holds(day(date(2026, 11, 17)))
     assert seen.first_day == date(2026, 11, 18)
-    assert seen.candidates([1, 2, 9, 10]) == {1, 9}
+    assert seen.candidates([1, 2, 9, 10]) == {1: day(date(2026, 11, 18)), 9: day(today)}  # with their days
     seen.add([(2, day(today)), (7, day(date(2026, 11, 1)))])  # 7's day is outside the window: not kept
-    assert seen.candidates([2, 7]) == {2} and len(seen) == 4
+    assert seen.candidates([2, 7]).keys() == {2} and len(seen) == 4
     seen.add([(3, day(date(2026, 11, 19)))])  # merges into the base
-    assert seen.candidates([2, 3, 4]) == {2, 3}
+    assert seen.candidates([2, 3, 4]) == {2: day(today), 3: day(date(2026, 11, 19))}
     assert seen.advance(date(2026, 11, 21)) == 1  # 2026-11-18 left the window: id 1 with it
-    assert seen.candidates([1, 2, 3, 5, 9]) == {2, 3, 5, 9} and not seen.holds(day(date(2026, 11, 18)))
+    assert seen.candidates([1, 2, 3, 5, 9]).keys() == {2, 3, 5, 9} and not seen.holds(day(date(2026, 11, 18)))
     assert seen.advance(date(2026, 11, 21)) == 0
 
 
@@ -207,3 +207,27 @@ def test_a_shared_store_looks_up_every_id_another_worker_may_have_written(engine
     assert first.write(redelivered).written == 2
     assert second.write(redelivered + [row(minutes="1.00")]).written == 1
     assert totals(client, settings.database) == (Decimal("6.00"), 3)
+
+
+@pytest.mark.parametrize("offset_hours", [14, -12, 0])
+def test_a_replay_of_held_ids_is_found_within_their_stored_days_in_any_reporting_zone(engine, offset_hours):
+    """A held id is looked up within the days the memory holds it under (sinks/writer._moments_of_days), a day's
+    slack either side: a reporting zone 14 hours ahead of UTC or 12 behind puts a touch's day a date away from its
+    UTC moment, and the replay of such touches, by the writer that stored them and by a restarted one (which loads
+    the days from the store), must still be found, every one."""
+    client, settings = engine
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = []
+    for hours_ago in (1, 11, 13, 24 * 5 - 1):  # across UTC dates, every day held (a window of 7 days)
+        at = now - timedelta(hours=hours_ago)
+        local_day = (at + timedelta(hours=offset_hours)).date()
+        rows.append(msgspec.structs.replace(row(minutes="1.25"), occurred_at=at, received_at=at, day=local_day))
+    writer = ClickHouseWriter(client, settings.database, "w-days", memory_days=7)
+    writer.start()
+    assert writer.write(rows).written == len(rows)
+    assert [writer.write([r]).duplicates for r in rows] == [1] * len(rows)  # each alone: a chunk of its own day
+    restarted = ClickHouseWriter(client, settings.database, "w-days", memory_days=7)
+    assert restarted.start() == len(rows)
+    assert [restarted.write([r]).duplicates for r in rows] == [1] * len(rows)
+    assert restarted.write(list(reversed(rows))).duplicates == len(rows)
+    assert totals(client, settings.database) == (Decimal("1.25") * len(rows), len(rows))
