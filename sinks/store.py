@@ -132,14 +132,14 @@ class Store(StageMarks):
             f"batch = {int(batch)}, at = '{moment_literal(now)}')",
             parameters={"ms": epoch_ms(now)})
 
-    def snapshot_stage_batch(self, now: datetime, batch: int, stamp: datetime) -> None:
-        """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `stamp` (the
-        tick's, streams/stages.Tick): the tick's formula (account_engagement_tick, 0150_stage_tick_views.sql),
+    def snapshot_stage_batch(self, now: datetime, batch: int, stamp_ms: int) -> None:
+        """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `stamp_ms` (the
+        tick's state version in ms, streams/stages.Tick): the tick's formula (account_engagement_tick, 0150_stage_tick_views.sql),
         which reads less of each account's history than the full one."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.account_engagement_tick("
-            f"batch = {int(batch)}, at = '{moment_literal(now)}')", parameters={"ms": epoch_ms(stamp)})
+            f"batch = {int(batch)}, at = '{moment_literal(now)}')", parameters={"ms": int(stamp_ms)})
 
     def snapshot_views(self, now: datetime, rollup_in_step: bool = False) -> None:
         """The dashboard's snapshots of SNAPSHOTS, some from account_daily when `rollup_in_step`; each stamped

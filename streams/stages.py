@@ -231,7 +231,7 @@ def _decide_all(store: Store, now: datetime, version: int) -> None:
     first = epoch_ms(now) * 1000
     for i in range(slices):
         if store.queue_account_slice(first + i, now, slices, i):
-            store.snapshot_stage_batch(now, first + i, from_epoch_ms(version))
+            store.snapshot_stage_batch(now, first + i, version)
 
 
 def _decide_changed(store: Store, people: PersonState, now: datetime, since: datetime, today: date, version: int,
@@ -242,7 +242,7 @@ def _decide_changed(store: Store, people: PersonState, now: datetime, since: dat
     batch = epoch_ms(now)
     people.update(batch, [], today, version, whole=with_contacts)
     if store.queue_stage_accounts(batch, now, since):
-        store.snapshot_stage_batch(now, batch, from_epoch_ms(version))
+        store.snapshot_stage_batch(now, batch, version)
 
 
 def _move_day(store: Store, people: PersonState, now: datetime, day_from: date, since: datetime, today: date,
@@ -259,7 +259,7 @@ def _move_day(store: Store, people: PersonState, now: datetime, day_from: date, 
     people.update(batch, sorted(confirmation_days(day_from, today)), today, version, whole=True)
     people.shift(batch, days, day_from, today, version)
     if store.queue_stage_accounts(batch, now, since):
-        store.snapshot_stage_batch(now, batch, from_epoch_ms(version))
+        store.snapshot_stage_batch(now, batch, version)
     return pending
 
 
