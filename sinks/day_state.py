@@ -70,6 +70,8 @@ APPLY_BATCH = (
 
 
 class PersonDays:
+    TABLES = ("person_day_minutes", "account_daily")
+
     def __init__(self, client: Client, database: str):
         self.client, self.db = client, database
 
@@ -82,8 +84,16 @@ class PersonDays:
                              parameters={"v": marked}).result_rows[0][0]
         return marked == 0 or written != marked or newer > 0
 
+    def written_after(self, version: int) -> bool:
+        """Whether anything of a version after `version` is kept: a tick begun after it wrote."""
+        client, db = self.client, self.db
+        written = client.query(f"SELECT max(version) FROM {db}.account_daily WHERE account_id = ''"
+                               ).result_rows[0][0] or 0
+        return written > version or client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
+                                                 parameters={"v": version}).result_rows[0][0] > 0
+
     def clear(self) -> None:
-        for table in ("person_day_minutes", "account_daily"):
+        for table in self.TABLES:
             self.client.command(f"TRUNCATE TABLE {self.db}.{table}")
 
     def rebuild_slice(self, version: int, slices: int, index: int) -> None:

@@ -177,6 +177,8 @@ QUEUE_ON_DAYS = ("SELECT account_id, person_key FROM {db}.person_days "
 
 
 class PersonState:
+    TABLES = ("person_state", "account_state")
+
     def __init__(self, client: Client, database: str):
         self.client, self.db = client, database
 
@@ -194,8 +196,15 @@ class PersonState:
                                   parameters={"v": marked}).result_rows[0][0]
         return marked == 0 or written != marked or newer > 0
 
+    def written_after(self, version: int) -> bool:
+        """Whether anything of a version after `version` is kept: a tick begun after it wrote."""
+        db = self.db
+        written = self.client.query(f"SELECT max(version) FROM {db}.account_state").result_rows[0][0] or 0
+        return written > version or self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
+                                                      parameters={"v": version}).result_rows[0][0] > 0
+
     def clear(self) -> None:
-        for table in ("person_state", "account_state"):
+        for table in self.TABLES:
             self.client.command(f"TRUNCATE TABLE {self.db}.{table}")
 
     def rebuild_slice(self, today: date, version: int, slices: int, index: int) -> None:

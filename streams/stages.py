@@ -16,9 +16,11 @@ from typing import NamedTuple
 import msgspec
 
 from sinks.day_state import PersonDays
+from sinks.rebuild_steps import Plan
 from sinks.stage_marks import StageMark, epoch_ms, from_epoch_ms
 from sinks.stage_state import PersonState
 from sinks.store import Store
+from streams import stage_rebuild
 
 EVERY_SECONDS = 5.0
 
@@ -150,38 +152,48 @@ class Tick(NamedTuple):
 def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> Tick:
     """Recompute what changed and re-decide the accounts it may move, as at `now` (Tick). The first
     evaluation, one after a long gap, a change of the scoring settings, a contacts import, and one that finds
-    the kept state torn recompute (or re-decide) everything and rebuild that state. (`margin`: MARGIN but in
-    tests that write nothing while it runs.) The dashboard's other snapshots are snapshot_views' (on a thread
-    of their own: they read every account's 90 days)."""
+    the kept state torn recompute (or re-decide) everything and rebuild that state (streams/stage_rebuild.py),
+    or finish such a rebuild that was stopped part-way. (`margin`: MARGIN but in tests that write nothing
+    while it runs.) The dashboard's other snapshots are snapshot_views' (on a thread of their own: they read
+    every account's 90 days)."""
     started = time.monotonic()
     read_at, today = store.stage_clock(now)
     mark = store.stage_mark()
     seen = store.seen_since(read_at - margin)  # before anything is read: what this tick takes in of the margin
     people, days = PersonState(store.client, store.database), PersonDays(store.client, store.database)
     marked = people.marked_version()
+    torn = people.torn(marked) or days.torn(marked)
+    stopped = stage_rebuild.unfinished(store, marked, today, MAX_GAP_DAYS) if torn else None
+    if stopped is not None:
+        plan = stopped[0]
+        stage_rebuild.run(store, *stopped)
+        return _marked(store, plan, started, "full", None)
     version = max(epoch_ms(now), marked + 1)
     scopes, contacts = _unseen(store, mark, today, margin)
-    torn = people.torn(marked) or days.torn(marked)
     with_contacts = 0 < contacts <= CONTACTS_TO_RECOMPUTE
     kind = _kind(scopes, torn, mark, today)
+    plan = Plan(version, now, read_at, today, seen, "refold_all" in scopes or torn,
+                _slices(store) if kind == "full" else 0)
+    pending = None
     with store.urgent() if kind == "changed" else nullcontext():  # the bulk kinds yield to the sink
-        if "refold_all" in scopes or torn:
-            _refold(store, days, version)
-        else:
+        if not plan.refold:
             days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
             store.note_account_days(mark.read_until - margin)
-        pending = None
         if kind == "full":
-            _rebuild(store, people, today, version)
-            _decide_all(store, now, version)
+            stage_rebuild.run(store, plan)
         elif kind == "day":
             remain = _move_day(store, people, now, mark.day_from, mark.read_until - margin, today, version)
             pending = (mark.day_from, remain) if remain else None
         else:
             _decide_changed(store, people, now, mark.read_until - margin, today, version, with_contacts)
+    return _marked(store, plan, started, kind, pending)
+
+
+def _marked(store: Store, plan: Plan, started: float, kind: str, pending: tuple[date, int] | None) -> Tick:
+    """The tick's mark, stamped with its state version as a moment (Tick)."""
     took = time.monotonic() - started
-    stamp = from_epoch_ms(version)
-    store.set_stage_mark(stamp, read_at, today, took, kind, version, seen, pending)
+    stamp = from_epoch_ms(plan.version)
+    store.set_stage_mark(stamp, plan.read_until, plan.today, took, kind, plan.version, plan.seen, pending)
     return Tick(stamp, _wait(took, TIME_SHARE if kind == "full" else INCREMENTAL_SHARE))
 
 
@@ -206,32 +218,6 @@ def _unseen(store: Store, mark: StageMark | None, today: date, margin: timedelta
     if contacts > CONTACTS_TO_RECOMPUTE:
         scopes.add("evaluate_all")
     return scopes, contacts
-
-
-def _refold(store: Store, days: PersonDays, version: int) -> None:
-    """Every person-day's capped minutes and account_daily computed again, slice by slice."""
-    days.clear()
-    slices = _slices(store)
-    for i in range(slices):
-        days.rebuild_slice(version, slices, i)
-    store.note_account_days(None)
-
-
-def _rebuild(store: Store, people: PersonState, today: date, version: int) -> None:
-    people.clear()
-    slices = _slices(store)
-    for i in range(slices):
-        people.rebuild_slice(today, version, slices, i)
-
-
-def _decide_all(store: Store, now: datetime, version: int) -> None:
-    """Every account, slice by slice, with the tick's formula over the state just rebuilt (batches apart
-    from any tick's: a tick's batch is its moment in ms)."""
-    slices = _slices(store)
-    first = epoch_ms(now) * 1000
-    for i in range(slices):
-        if store.queue_account_slice(first + i, now, slices, i):
-            store.snapshot_stage_batch(now, first + i, version)
 
 
 def _decide_changed(store: Store, people: PersonState, now: datetime, since: datetime, today: date, version: int,

@@ -64,6 +64,18 @@ def evaluation_scope(kind: str, decided: int, pending: int = 0) -> str:
             "changed": f"{n} whose engagement changed since the evaluation before"}.get(kind, n)
 
 
+def rebuild_progress(slices: int, refold: bool, days_done: int, people_done: int, decide_done: int
+                     ) -> tuple[float, str]:
+    """How far a full stage evaluation under way got (ui/queries_stages.STAGE_REBUILD): its share done, and the
+    step it is on in words."""
+    steps = [("re-folding every person-day's minutes", days_done)] if refold else []
+    steps += [("rebuilding every person's sums", people_done), ("deciding every account", decide_done)]
+    total = max(1, slices) * len(steps)
+    done = sum(n for _, n in steps)
+    doing = next((what for what, n in steps if n < slices), steps[-1][0])
+    return min(1.0, done / total), f"{doing}: {done:,} of {total:,} slices done"
+
+
 def web_link(url) -> str | None:
     """A page's URL as the dashboard may make it a link: absolute http(s) only, else None (shown as "—"). A page
     event's url is whatever was sent to the public /collect: a `javascript:`, `data:` or `//host` value must never

@@ -22,7 +22,7 @@ WHERE month >= toStartOfMonth(now() - INTERVAL 1 MONTH)
 # The "Figures as of" line and Data health's table of summary reports (ui/queries_reports.py).
 from ui.queries_reports import REPORT_REFRESHES, REPORTS_AS_OF  # noqa: E402,F401
 # Data health's stage evaluations (ui/queries_stages.py).
-from ui.queries_stages import STAGE_EVALUATIONS  # noqa: E402,F401
+from ui.queries_stages import STAGE_EVALUATIONS, STAGE_REBUILD  # noqa: E402,F401
 
 # ---------------------------------------------------------------- Overview
 
@@ -369,5 +369,5 @@ PAGES: dict[str, list[tuple[str, dict]]] = {
                        ("REPORTS_AS_OF", {"reports": list(SALES_REPORTS)})],
     "Data health": [("PIPELINE_WORKERS", {}), ("PIPELINE_RATES", {}), ("DEAD_LETTER_COUNTS", {}),
                  ("DEAD_LETTER_REASONS", {}), ("DEAD_LETTER_LATEST", {}), ("UNRESOLVED", {}), ("FRESHNESS", {}),
-                 ("REPORT_REFRESHES", {}), ("STAGE_EVALUATIONS", {"since_ms": 0})],
+                 ("REPORT_REFRESHES", {}), ("STAGE_EVALUATIONS", {"since_ms": 0}), ("STAGE_REBUILD", {})],
 }

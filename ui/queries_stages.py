@@ -1,5 +1,6 @@
-"""The worker's stage evaluations (stage_marks, sinks/migrations/0037_stage_evaluation_times.sql) as Data health
-reads them; ui/queries.py re-exports this, so `pulse bench` finds every page's queries in one place."""
+"""The worker's stage evaluations (stage_marks, sinks/migrations/0037_stage_evaluation_times.sql) and a full one
+under way (stage_rebuild_steps, 0055) as Data health reads them; ui/queries.py re-exports this, so `pulse bench`
+finds every page's queries in one place."""
 from __future__ import annotations
 
 from sinks.stage_marks import LATEST_MARK
@@ -20,6 +21,19 @@ SELECT toTimeZone(argMax(marked_at, {LATEST_MARK}), 'UTC') AS last_at, argMax(to
        argMax(day_pending, {LATEST_MARK}) AS last_day_pending
 FROM stage_marks
 WHERE marked_at > fromUnixTimestamp64Milli(%(since_ms)s, 'UTC')
+HAVING count() > 0
+"""
+
+# A full evaluation begun after the latest mark and not finished (sinks/rebuild_steps.py; a stopped one is resumed
+# by the next start): when it began, its last step, its slices and how many of each step are done. No row when
+# none is under way. On a large store it takes minutes, in which no stage changes: the page says how far it got.
+STAGE_REBUILD = f"""
+SELECT toTimeZone(min(noted_at), 'UTC') AS begun_at, toTimeZone(max(noted_at), 'UTC') AS last_step_at,
+       any(slices) AS slices, any(refold) AS refold, countIf(step = 'days' AND slice >= 0) AS days_done,
+       countIf(step = 'people' AND slice >= 0) AS people_done, countIf(step = 'decide' AND slice >= 0) AS decide_done
+FROM stage_rebuild_steps
+WHERE version = (SELECT max(version) FROM stage_rebuild_steps)
+  AND version > (SELECT argMax(state_version, {LATEST_MARK}) FROM stage_marks)
 HAVING count() > 0
 """
 

@@ -7,10 +7,10 @@ import streamlit as st
 
 from ui import queries as q
 from ui import queries_traffic as qt
-from ui.components import REFRESH_SECONDS, chart, data_table, empty, freshness, header, load
+from ui.components import REFRESH_SECONDS, chart, data_table, empty, freshness, header, load, quiet
 from ui.db import settings
 from ui.queries_stages import since_ms
-from ui.format import age_seconds, ago, describe_reasons, duration, evaluation_scope, every, utc_now
+from ui.format import age_seconds, ago, describe_reasons, duration, evaluation_scope, every, rebuild_progress, utc_now
 
 header("Data health", "The health of the stream: how fast events come in and are stored, how far behind "
                       "the workers are, what was rejected and why, how much traffic matched no account, and how "
@@ -73,9 +73,10 @@ def stage_evaluation() -> None:
                                           "touch ends. The next evaluation waits at least 5 s and at least four times "
                                           "as long as the last one took (at most 60 s), so a large store is "
                                           "re-evaluated less often (stage_marks).")
-    rows = load(q.STAGE_EVALUATIONS, since_ms(3600, utc_now().timestamp()), what="The stage evaluations",
-                none="No stage evaluation in the last hour. Is a worker running? (Only the group's leader "
-                     "evaluates stages.)")
+    none = ("No stage evaluation ended in the last hour: the full one above is still under way." if rebuild_under_way()
+            else "No stage evaluation in the last hour. Is a worker running? (Only the group's leader evaluates "
+                 "stages.)")
+    rows = load(q.STAGE_EVALUATIONS, since_ms(3600, utc_now().timestamp()), what="The stage evaluations", none=none)
     if rows is None:
         return
     row = rows.iloc[0]
@@ -88,6 +89,22 @@ def stage_evaluation() -> None:
     cols[3].metric("Stage-change delay, worst", duration(row["max_gap_ms"] + row["max_took_ms"]), border=True,
                    help="Over the last hour: the longest gap between two evaluations plus the longest evaluation. "
                         "A stage change was published at most this long after its touch was stored.")
+
+
+def rebuild_under_way() -> bool:
+    """A full evaluation's progress, if one is under way: on a large store it takes minutes, and no stage
+    changes meanwhile."""
+    rows = quiet(q.STAGE_REBUILD)
+    if rows is None or rows.empty:
+        return False
+    row = rows.iloc[0]
+    share, text = rebuild_progress(int(row["slices"]), bool(row["refold"]), int(row["days_done"]),
+                                   int(row["people_done"]), int(row["decide_done"]))
+    now = utc_now()
+    st.progress(share, text=f"A full evaluation is under way, begun {ago(age_seconds(row['begun_at'], now) or 0)}: "
+                            f"{text} (the last {ago(age_seconds(row['last_step_at'], now) or 0)}). Stage changes and "
+                            "alerts wait for it to end. A worker stopped meanwhile resumes it where it stopped.")
+    return True
 
 
 def summary_reports() -> None:

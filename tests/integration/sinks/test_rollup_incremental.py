@@ -15,7 +15,9 @@ import pytest
 
 from pulse.bench.rollups import people_shifted
 from sinks.erasure import PERSON_DAY_TABLES, ErasureStore
+from sinks.day_state import PersonDays
 from sinks.migrate import load_migrations
+from sinks.rebuild_steps import RebuildSteps
 from sinks.stage_state import PersonState
 from sinks.store import Store
 from streams import stages
@@ -198,6 +200,82 @@ def test_a_torn_write_of_the_kept_state_is_rebuilt(zoned, torn):
     assert_exact(client, db, later)
 
 
+class Stopped(Exception):
+    """The worker stopped part-way through a full tick (the stop deadline of SIGTERM, or SIGKILL)."""
+
+
+# Where a full tick stops: after writing this slice of this step, before noting it (the slice cut short).
+STOPS = {"re-fold": ("days", 2), "people": ("people", 1), "decide": ("decide", 3)}
+SLICE_WRITES = {"days": (PersonDays, "rebuild_slice", 2), "people": (PersonState, "rebuild_slice", 3),
+                "decide": (Store, "queue_account_slice", 3)}  # (class, method, the slice's position in its args)
+
+
+def written_slices(monkeypatch) -> dict[str, list[int]]:
+    """The slices each step of a full tick writes from now on, as they are written."""
+    written: dict[str, list[int]] = {step: [] for step in SLICE_WRITES}
+    for step, (cls, method, at) in SLICE_WRITES.items():
+        def recording(self, *args, step=step, original=getattr(cls, method), at=at):
+            written[step].append(args[at])
+            return original(self, *args)
+        monkeypatch.setattr(cls, method, recording)
+    return written
+
+
+def stop_full_tick(store: Store, monkeypatch, now: datetime, step: str, at: int) -> int:
+    """The first tick, at `now`, stopped after writing slice `at` of `step`; returns its slices."""
+    note = RebuildSteps.note
+
+    def stopping(self, plan, name, slice_):
+        if (name, slice_) == (step, at):
+            raise Stopped
+        note(self, plan, name, slice_)
+
+    monkeypatch.setattr(RebuildSteps, "note", stopping)
+    with pytest.raises(Stopped):
+        stages.evaluate(store, now, margin=timedelta(0))
+    monkeypatch.setattr(RebuildSteps, "note", note)
+    assert store.client.query(f"SELECT count() FROM {store.database}.stage_marks").result_rows[0][0] == 0
+    return store.client.query(f"SELECT any(slices) FROM {store.database}.stage_rebuild_steps").result_rows[0][0]
+
+
+@pytest.mark.parametrize("stop", sorted(STOPS))
+def test_a_full_tick_stopped_part_way_is_resumed_where_it_stopped(zoned, monkeypatch, stop):
+    """A full tick stopped after writing a slice but before noting it is finished by the next tick (touches
+    landed meanwhile): only the slices not noted are written, the one cut short again (its rows deleted first: a
+    second copy of them doubled the account sums), the rebuild is marked as the one begun, and the tick after
+    takes in what landed since it began. At 100M a stop restarted a ten-minute rebuild from its first slice."""
+    client, db, store, start, data = history(zoned, seed=17)
+    monkeypatch.setattr(stages, "ROWS_PER_SLICE", 50)
+    step, at = STOPS[stop]
+    slices = stop_full_tick(store, monkeypatch, start, step, at)
+    assert slices > max(a for _, a in STOPS.values())
+    data.round(start + timedelta(minutes=20), 40, 10)
+    written = written_slices(monkeypatch)
+    tick = stages.evaluate(store, start + timedelta(minutes=30), margin=timedelta(0))
+    order = list(SLICE_WRITES)
+    assert written == {s: [] if order.index(s) < order.index(step) else list(range(at if s == step else 0, slices))
+                       for s in order}
+    assert tick.at == start and mark_of(client, db, start)[0] == "full"
+    last = start + timedelta(hours=1)
+    stages.evaluate(store, last, margin=timedelta(0))
+    assert mark_of(client, db, last)[0] == "changed"
+    assert_exact(client, db, last)
+
+
+def test_a_stopped_full_tick_older_than_the_changes_kept_is_begun_again(zoned, monkeypatch):
+    """Resumed after more days than the changes are kept, a stopped rebuild would be followed by another: a
+    new one is begun instead, from its first slice, and is exact."""
+    client, db, store, start, data = history(zoned, seed=19)
+    monkeypatch.setattr(stages, "ROWS_PER_SLICE", 50)
+    stop_full_tick(store, monkeypatch, start, "people", 1)
+    later = start + timedelta(days=stages.MAX_GAP_DAYS + 1)
+    data.round(later - timedelta(hours=1), 20, 0)
+    written = written_slices(monkeypatch)
+    tick = stages.evaluate(store, later, margin=timedelta(0))
+    assert tick.at == later and written["days"][0] == 0 and written["people"][0] == 0
+    assert_exact(client, db, later)
+
+
 def test_a_tick_at_a_moment_already_ticked_changes_nothing(zoned):
     """A clock set back to the moment of an earlier tick would name its batch again, and the earlier tick's
     differences would be taken twice: that tick refuses to run, and the next one is exact."""
@@ -241,7 +319,7 @@ def test_a_large_contacts_import_rebuilds_slice_by_slice(zoned, monkeypatch):
 
 # A step of a tick that recomputes people whole, and the hours after the first tick that tick runs at: the
 # whole tick ("full") rebuilds everyone; a new reporting day's ("day") recomputes the changed people.
-WHOLE_STEPS = {"full": (stages, "_rebuild", 0), "day": (PersonState, "update", 24)}
+WHOLE_STEPS = {"full": (PersonState, "clear", 0), "day": (PersonState, "update", 24)}
 
 
 @pytest.mark.parametrize("kind", sorted(WHOLE_STEPS))

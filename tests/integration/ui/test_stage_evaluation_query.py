@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from sinks.rebuild_steps import CLEARED, Plan, RebuildSteps
+from sinks.stage_marks import Seen, epoch_ms
 from sinks.store import Store
-from ui.queries_stages import STAGE_EVALUATIONS, since_ms
+from ui.queries_stages import STAGE_EVALUATIONS, STAGE_REBUILD, since_ms
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 S = timedelta(seconds=1)
@@ -56,3 +58,32 @@ def test_the_bench_reads_the_ticks_across_midnight_by_kind(engine):
                           parameters={"since_ms": epoch_ms(NOW - 300 * S), "until_ms": epoch_ms(NOW - 150 * S)})
     assert ticks_by_kind(result.result_rows) == {"changed": {"ticks": 1, "longest_s": 2.5, "total_s": 2.5},
                                    "day": {"ticks": 2, "longest_s": 16.9, "total_s": 22.5}}
+
+
+def test_a_full_evaluation_under_way_and_how_far_it_got(engine):
+    """STAGE_REBUILD: no row before any full evaluation; a begun one's slices done per step; none once its mark
+    (or a later one) is written; the latest begun when an older one was left behind."""
+    client, settings = engine
+    db = settings.database
+    store, steps = Store(client, db), RebuildSteps(client, db)
+
+    def under_way() -> list[tuple]:
+        return client.query(re.sub(r"\bFROM ([a-z_]+)", rf"FROM {db}.\1", STAGE_REBUILD)).result_rows
+
+    assert under_way() == []
+    at = NOW - 600 * S
+    store.set_stage_mark(at, at, at.date(), 1.0, "changed", epoch_ms(at))
+    plan = Plan(epoch_ms(NOW - 300 * S), NOW - 300 * S, NOW - 300 * S, NOW.date(), Seen(0, 0), True, 5)
+    steps.begin(plan)
+    for step, done in (("days", 5), ("people", 2)):
+        steps.note(plan, step, CLEARED)
+        for i in range(done):
+            steps.note(plan, step, i)
+    [(begun, last, slices, refold, days_done, people_done, decide_done)] = under_way()
+    assert (slices, refold, days_done, people_done, decide_done) == (5, 1, 5, 2, 0) and begun <= last
+    later = Plan(plan.version + 1000, NOW, NOW, NOW.date(), Seen(0, 0), False, 3)
+    steps.begin(later)
+    steps.note(later, "people", 0)
+    assert under_way()[0][2:] == (3, 0, 0, 1, 0)
+    store.set_stage_mark(NOW, NOW, NOW.date(), 60.0, "full", later.version)
+    assert under_way() == []

@@ -8,7 +8,7 @@ import pytest
 
 from ui.auth import password_ok
 from ui.format import (age_seconds, ago, daily_series, days, describe_reasons, duration, evaluation_scope, filter_params,
-                       minutes, money, rate, share, web_link, week_delta)
+                       minutes, money, rate, rebuild_progress, share, web_link, week_delta)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -103,6 +103,14 @@ def test_a_stage_evaluation_in_words():
     assert evaluation_scope("full", 100_000).startswith("100,000 accounts: every account")
     assert "new day" in evaluation_scope("day", 3) and evaluation_scope("", 7) == "7 accounts"
     assert "more" not in evaluation_scope("day", 3) and "; 41,200 more" in evaluation_scope("day", 3, 41_200)
+
+
+def test_a_full_evaluations_progress_names_the_step_it_is_on():
+    assert rebuild_progress(52, True, 52, 12, 0) == (64 / 156, "rebuilding every person's sums: 64 of 156 slices done")
+    assert rebuild_progress(52, True, 0, 0, 0) == (0.0, "re-folding every person-day's minutes: 0 of 156 slices done")
+    # no re-fold (a contacts import): two steps; every slice done, before its mark is written
+    assert rebuild_progress(4, False, 0, 4, 1) == (5 / 8, "deciding every account: 5 of 8 slices done")
+    assert rebuild_progress(4, False, 0, 4, 4) == (1.0, "deciding every account: 8 of 8 slices done")
 
 
 @pytest.mark.parametrize("sent", [
