@@ -69,6 +69,26 @@ APPLY_BATCH = (
     "UNION ALL " + _VERSION_ROW)
 
 
+# After a tick that died part-way (sinks/stage_marks.py, stage_ticks_begun): each (account, day, channel) it wrote
+# to either table, set to the sum of its kept person-days. One insert feeds both tables block by block, so a cut-short
+# one may have reached person_day_minutes and not account_daily, or the other way; the kept person-days themselves
+# are each a fold of its raw touches as the tick read them (the next tick folds them again from there).
+_TORN_KEYS = ("SELECT account_id, day, channel FROM {db}.person_day_minutes WHERE version > %(marked)s "
+              "UNION DISTINCT SELECT account_id, day, channel FROM {db}.account_daily WHERE account_id != '' "
+              "GROUP BY account_id, day, channel HAVING max(version) > %(marked)s")
+REPAIR_SUMS = (
+    "INSERT INTO {db}.account_daily (account_id, day, channel, minutes, touches, version) "
+    "SELECT t.account_id, t.day, t.channel, k.minutes - s.minutes, k.touches - s.touches, %(version)s "
+    "FROM (" + _TORN_KEYS + ") AS t "
+    "LEFT JOIN (SELECT account_id, day, channel, sum(minutes) AS minutes, sum(touches) AS touches "
+    "           FROM {db}.person_day_minutes FINAL WHERE (account_id, day, channel) IN (" + _TORN_KEYS + ") "
+    "           GROUP BY account_id, day, channel) AS k USING (account_id, day, channel) "
+    "LEFT JOIN (SELECT account_id, day, channel, sum(minutes) AS minutes, sum(touches) AS touches "
+    "           FROM {db}.account_daily WHERE (account_id, day, channel) IN (" + _TORN_KEYS + ") "
+    "           GROUP BY account_id, day, channel) AS s USING (account_id, day, channel) "
+    "WHERE k.minutes != s.minutes OR k.touches != s.touches")
+
+
 class PersonDays:
     TABLES = ("person_day_minutes", "account_daily")
 
@@ -91,6 +111,11 @@ class PersonDays:
                                ).result_rows[0][0] or 0
         return written > version or client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
                                                  parameters={"v": version}).result_rows[0][0] > 0
+
+    def repair_after(self, marked: int, version: int) -> None:
+        """account_daily made the sum of the kept person-days again where a tick that died part-way wrote
+        versions above `marked` (REPAIR_SUMS)."""
+        self.client.command(REPAIR_SUMS.format(db=self.db), parameters={"marked": marked, "version": version})
 
     def clear(self) -> None:
         for table in self.TABLES:

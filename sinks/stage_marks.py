@@ -101,6 +101,17 @@ class StageMarks:
         row = self.client.query(f"SELECT {latest}, count() FROM {self.database}.stage_marks").result_rows[0]
         return StageMark(*row[:-1]) if row[-1] else None
 
+    def note_tick_begun(self, version: int, today: date) -> None:
+        """An incremental tick begins, writing versions up to `version` (0056_stage_ticks_begun.sql)."""
+        self.client.command(f"INSERT INTO {self.database}.stage_ticks_begun (version, today) "
+                            "SELECT %(version)s, %(today)s", parameters={"version": int(version), "today": today})
+
+    def tick_begun_after(self, marked: int) -> int:
+        """The highest version an incremental tick begun after state version `marked` writes (0: none began)."""
+        row = self.client.query(f"SELECT max(version) FROM {self.database}.stage_ticks_begun WHERE version > %(marked)s",
+                                parameters={"marked": int(marked)}).result_rows[0]
+        return row[0] or 0
+
     def set_stage_mark(self, now: datetime, read_until: datetime, today: date, took_s: float, kind: str,
                        state_version: int = 0, seen: Seen = Seen(0, 0), day_pending: tuple[date, int] | None = None
                        ) -> None:

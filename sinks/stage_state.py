@@ -176,6 +176,27 @@ QUEUE_ON_DAYS = ("SELECT account_id, person_key FROM {db}.person_days "
                  "  AND day IN %(days)s")
 
 
+# After a tick that died part-way (sinks/stage_marks.py, stage_ticks_begun): the people it wrote, and those whose
+# kept person-days it changed (their sums may not have followed), recomputed whole from their kept person-days as
+# at the accounts' reporting day; first, each account it wrote to either table set to the sum of its people's
+# kept states (one insert feeds both tables block by block: a cut-short one may have reached only one of them).
+TORN_PEOPLE = ("SELECT account_id, person_key FROM {db}.person_state WHERE version > %(marked)s AND account_id != '' "
+               "UNION DISTINCT SELECT account_id, person_key FROM {db}.person_day_minutes WHERE version > %(marked)s")
+_TORN_ACCOUNTS = ("SELECT account_id FROM {db}.person_state WHERE version > %(marked)s AND account_id != '' "
+                  "UNION DISTINCT SELECT account_id FROM {db}.account_state WHERE account_id != '' "
+                  "GROUP BY account_id HAVING max(version) > %(marked)s")
+_SUMMED = ", ".join(f"sum({v}) AS {v}" for v in _VALUES)
+REPAIR_SUMS = (
+    "INSERT INTO {db}.account_state (account_id, " + ", ".join(_VALUES) + ", version) "
+    "SELECT t.account_id, " + ", ".join(f"toInt64(k.{v}) - s.{v}" if v in ("engaged", "over_20") else f"k.{v} - s.{v}"
+                                         for v in _VALUES) + ", %(version)s "
+    "FROM (" + _TORN_ACCOUNTS + ") AS t "
+    "LEFT JOIN (SELECT account_id, " + _SUMMED + " FROM {db}.person_state FINAL "
+    "           WHERE account_id IN (" + _TORN_ACCOUNTS + ") GROUP BY account_id) AS k USING (account_id) "
+    "LEFT JOIN (SELECT account_id, " + _SUMMED + " FROM {db}.account_state "
+    "           WHERE account_id IN (" + _TORN_ACCOUNTS + ") GROUP BY account_id) AS s USING (account_id)")
+
+
 class PersonState:
     TABLES = ("person_state", "account_state")
 
@@ -202,6 +223,17 @@ class PersonState:
         written = self.client.query(f"SELECT max(version) FROM {db}.account_state").result_rows[0][0] or 0
         return written > version or self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
                                                       parameters={"v": version}).result_rows[0][0] > 0
+
+    def repair_after(self, marked: int, batch: int, today: date, version: int) -> None:
+        """The people's state made whole again after a tick that died part-way writing versions above `marked`
+        (TORN_PEOPLE, REPAIR_SUMS), the people recomputed as at `today` (queued as person_queue `batch`)."""
+        db, parameters = self.db, {"marked": marked, "batch": batch, "today": today, "version": version}
+        self.client.command(REPAIR_SUMS.format(db=db), parameters=parameters)
+        self.client.command(f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
+                            f"FROM ({TORN_PEOPLE.format(db=db)}) GROUP BY account_id, person_key",
+                            parameters=parameters)
+        self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD, before=_QUEUED_BEFORE.format(db=db)),
+                            parameters=parameters)
 
     def clear(self) -> None:
         for table in self.TABLES:

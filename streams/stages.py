@@ -20,7 +20,7 @@ from sinks.rebuild_steps import Plan
 from sinks.stage_marks import StageMark, epoch_ms, from_epoch_ms
 from sinks.stage_state import PersonState
 from sinks.store import Store
-from streams import stage_rebuild
+from streams import stage_rebuild, stage_repair
 
 EVERY_SECONDS = 5.0
 
@@ -153,7 +153,8 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> Tick:
     """Recompute what changed and re-decide the accounts it may move, as at `now` (Tick). The first
     evaluation, one after a long gap, a change of the scoring settings, a contacts import, and one that finds
     the kept state torn recompute (or re-decide) everything and rebuild that state (streams/stage_rebuild.py),
-    or finish such a rebuild that was stopped part-way. (`margin`: MARGIN but in tests that write nothing
+    or finish such a rebuild that was stopped part-way; what a tick of changed accounts that died part-way left
+    is repaired instead (streams/stage_repair.py). (`margin`: MARGIN but in tests that write nothing
     while it runs.) The dashboard's other snapshots are snapshot_views' (on a thread of their own: they read
     every account's 90 days)."""
     started = time.monotonic()
@@ -168,14 +169,20 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> Tick:
         plan = stopped[0]
         stage_rebuild.run(store, *stopped)
         return _marked(store, plan, started, "full", None)
-    version = max(epoch_ms(now), marked + 1)
+    mended = torn and stage_repair.repairable(store, mark, marked)
+    torn = torn and not mended
+    version = max(epoch_ms(now), marked + 1 + int(mended))  # a repair writes the version below the tick's
     scopes, contacts = _unseen(store, mark, today, margin)
     with_contacts = 0 < contacts <= CONTACTS_TO_RECOMPUTE
     kind = _kind(scopes, torn, mark, today)
     plan = Plan(version, now, read_at, today, seen, "refold_all" in scopes or torn,
                 _slices(store) if kind == "full" else 0)
+    if kind != "full":  # before anything is written (a full tick notes its plan)
+        store.note_tick_begun(version, today)
     pending = None
     with store.urgent() if kind == "changed" else nullcontext():  # the bulk kinds yield to the sink
+        if mended and not plan.refold:
+            stage_repair.repair(store, marked, mark.today, version - 1, epoch_ms(now) - 1)
         if not plan.refold:
             days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
             store.note_account_days(mark.read_until - margin)
