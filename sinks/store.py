@@ -134,8 +134,8 @@ class Store(StageMarks):
 
     def snapshot_stage_batch(self, now: datetime, batch: int, stamp_ms: int) -> None:
         """account_engagement of stage_queue's `batch` as at `now` into its snapshot, stamped `stamp_ms` (the
-        tick's state version in ms, streams/stages.Tick): the tick's formula (account_engagement_tick, 0150_stage_tick_views.sql),
-        which reads less of each account's history than the full one."""
+        tick's state version in ms, streams/stages.Tick): the tick's formula (account_engagement_tick,
+        0150_stage_tick_views.sql), which reads less of each account's history than the full one."""
         self.client.command(
             f"INSERT INTO {self.database}.account_engagement_snapshot "
             f"SELECT fromUnixTimestamp64Milli(%(ms)s, 'UTC'), * FROM {self.database}.account_engagement_tick("
