@@ -52,12 +52,12 @@ _CHANGED_ACCOUNTS = (
     "UNION DISTINCT SELECT account_id FROM {db}.person_day_queue WHERE batch = %(batch)s")
 
 # The accounts already moved to `today`: by ticks that marked (one that died before its mark moved nothing).
-_MOVED = ("SELECT account_id FROM {db}.day_moves WHERE today = %(today)s AND batch IN "
+MOVED = ("SELECT account_id FROM {db}.day_moves WHERE today = %(today)s AND batch IN "
           "(SELECT toUInt64(toUnixTimestamp64Milli(marked_at)) FROM {db}.stage_marks WHERE today = %(today)s)")
 
 # The accounts with rows on `days` that are not moved to `today` yet.
 _PENDING = ("SELECT DISTINCT account_id FROM {db}.account_days_by_day WHERE day IN %(days)s AND account_id NOT IN ("
-            + _MOVED + ")")
+            + MOVED + ")")
 
 # Which mark is the latest: the one with the newest state version (each tick's is above the last one's, whatever
 # its clock says), then the latest moment (marks from before versions, 0038). By the moment alone, a clock set
@@ -174,7 +174,7 @@ class StageMarks:
             f"INSERT INTO {db}.day_moves SELECT %(today)s, %(batch)s, account_id "
             f"FROM ({_CHANGED_ACCOUNTS.format(db=db)} "
             f"      UNION DISTINCT SELECT account_id FROM ({pending} ORDER BY account_id LIMIT {int(accounts)})) "
-            f"WHERE account_id NOT IN ({_MOVED.format(db=db)}) GROUP BY account_id", parameters=parameters)
+            f"WHERE account_id NOT IN ({MOVED.format(db=db)}) GROUP BY account_id", parameters=parameters)
         return self.client.query(f"SELECT count() FROM ({pending}) WHERE account_id NOT IN "
                                  f"(SELECT account_id FROM {db}.day_moves WHERE batch = %(batch)s)",
                                  parameters=parameters).result_rows[0][0]

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from sinks.stage_marks import LATEST_MARK
+from sinks.stage_marks import LATEST_MARK, MOVED
 
 _VALUES = ("m7", "m30", "m90", "mtd", "ytd", "m_prior28", "engaged", "over_20")
 _NEW = ", ".join(f"n.{v}" for v in _VALUES)
@@ -224,16 +224,23 @@ class PersonState:
         return written > version or self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
                                                       parameters={"v": version}).result_rows[0][0] > 0
 
-    def repair_after(self, marked: int, batch: int, today: date, version: int) -> None:
+    def repair_after(self, marked: int, batch: int, version: int, today: date, day_from: date) -> None:
         """The people's state made whole again after a tick that died part-way writing versions above `marked`
-        (TORN_PEOPLE, REPAIR_SUMS), the people recomputed as at `today` (queued as person_queue `batch`)."""
-        db, parameters = self.db, {"marked": marked, "batch": batch, "today": today, "version": version}
-        self.client.command(REPAIR_SUMS.format(db=db), parameters=parameters)
-        self.client.command(f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
-                            f"FROM ({TORN_PEOPLE.format(db=db)}) GROUP BY account_id, person_key",
-                            parameters=parameters)
-        self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD, before=_QUEUED_BEFORE.format(db=db)),
-                            parameters=parameters)
+        (TORN_PEOPLE, REPAIR_SUMS), each recomputed as at its account's reporting day: `today` once a new day's
+        move moved it (by a tick that marked), else `day_from` (the same day when no move is pending). Queued as
+        person_queue `batch` and the one below."""
+        db = self.db
+        self.client.command(REPAIR_SUMS.format(db=db), parameters={"marked": marked, "version": version})
+        moved = f"account_id IN ({MOVED.format(db=db)})"
+        groups = [(batch, today, "1")] if day_from == today else [
+            (batch, today, moved), (batch - 1, day_from, f"NOT {moved}")]
+        for queue, _, which in groups:
+            self.client.command(f"INSERT INTO {db}.person_queue SELECT %(batch)s, account_id, person_key "
+                                f"FROM ({TORN_PEOPLE.format(db=db)}) WHERE {which} GROUP BY account_id, person_key",
+                                parameters={"marked": marked, "batch": queue, "today": today})
+        for queue, day, _ in groups:
+            self.client.command(APPLY_BATCH.format(db=db, new=_NEW, old=_OLD, before=_QUEUED_BEFORE.format(db=db)),
+                                parameters={"batch": queue, "today": day, "version": version})
 
     def clear(self) -> None:
         for table in self.TABLES:

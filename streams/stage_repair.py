@@ -6,10 +6,8 @@ versioned above the last mark, and notes its version before it writes (stage_tic
 repaired instead: the account-day sums and the account sums it wrote set to their kept parts, and the people it
 wrote or whose kept person-days it changed recomputed from those person-days. The next tick then takes in every
 change since the last mark, as the dead one would have. A version nobody noted (a full tick's plan is resumed,
-streams/stage_rebuild.py; anything else is not a tick's) or a new day's move left half-way is still rebuilt."""
+streams/stage_rebuild.py; anything else is not a tick's) is still rebuilt."""
 from __future__ import annotations
-
-from datetime import date
 
 from sinks.day_state import PersonDays
 from sinks.rebuild_steps import RebuildSteps
@@ -20,9 +18,8 @@ from sinks.store import Store
 
 def repairable(store: Store, mark: StageMark | None, marked: int) -> bool:
     """Whether the torn state after the latest mark (state version `marked`) is an incremental tick's, died
-    part-way: one began since, nothing was written above the version it noted, no full tick began since, and
-    the mark left every account at one reporting day (no new day's move pending)."""
-    if mark is None or mark.day_from != mark.today:
+    part-way: one began since, nothing was written above the version it noted, and no full tick began since."""
+    if mark is None:
         return False
     began = store.tick_begun_after(marked)
     if not began or RebuildSteps(store.client, store.database).latest_after(marked) is not None:
@@ -31,8 +28,9 @@ def repairable(store: Store, mark: StageMark | None, marked: int) -> bool:
     return not (days.written_after(began) or people.written_after(began))
 
 
-def repair(store: Store, marked: int, today: date, version: int, batch: int) -> None:
-    """What a tick that died part-way left after state version `marked`, made whole with `version` (below the
-    repairing tick's own): the people recomputed as at `today`, the mark's reporting day (queued as `batch`)."""
+def repair(store: Store, marked: int, mark: StageMark, version: int, batch: int) -> None:
+    """What a tick that died part-way left after state version `marked` (the latest `mark`'s), made whole with
+    `version` (below the repairing tick's own): each person recomputed as at the reporting day the mark left its
+    account at (a new day's move half done leaves some at the day before; queued as `batch` and the one below)."""
     PersonDays(store.client, store.database).repair_after(marked, version)
-    PersonState(store.client, store.database).repair_after(marked, batch, today, version)
+    PersonState(store.client, store.database).repair_after(marked, batch, version, mark.today, mark.day_from)

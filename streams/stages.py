@@ -182,7 +182,7 @@ def evaluate(store: Store, now: datetime, margin: timedelta = MARGIN) -> Tick:
     pending = None
     with store.urgent() if kind == "changed" else nullcontext():  # the bulk kinds yield to the sink
         if mended and not plan.refold:
-            stage_repair.repair(store, marked, mark.today, version - 1, epoch_ms(now) - 1)
+            stage_repair.repair(store, marked, mark, version - 1, epoch_ms(now) - 1)
         if not plan.refold:
             days.update(epoch_ms(now), epoch_ms(mark.read_until - margin), version, with_contacts)
             store.note_account_days(mark.read_until - margin)

@@ -10,8 +10,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 
 from sinks.stage_marks import LATEST_MARK, epoch_ms
+from sinks.stage_state import PersonState
 from sinks.store import Store
 from streams import stages
 from tests.rollup_helpers import (  # noqa: F401 (zoned: a fixture)
@@ -123,3 +125,47 @@ def test_a_day_boundary_before_the_last_move_ended_evaluates_everything(zoned, m
         f"SELECT argMax(kind, {LATEST_MARK}) FROM {db}.stage_marks").result_rows[0][0] == "full"
     assert kept_sums(client, db) == fresh_sums(client, db)
     assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, later)]
+
+
+class Died(Exception):
+    """The worker died in the middle of a tick."""
+
+
+def test_a_tick_that_died_half_way_through_a_new_days_move_is_repaired(zoned, monkeypatch):
+    """A tick that died after moving its slice of a new day's move, before its mark: its accounts count as not
+    moved, so the next tick recomputes the people it wrote as at the day before for those, and as at the new day
+    for the accounts ticks that marked had moved; the move then goes on, slice by slice, with no rebuild, each
+    account exact as at its day, and ends equal to a full recomputation."""
+    client, db, store, start, data = evaluated_once(zoned, monkeypatch, seed=27)
+    before = store.stage_mark().today
+    now = start + timedelta(days=1)
+    stages.evaluate(store, now, margin=timedelta(0))
+    assert store.stage_mark().day_from == before != store.stage_mark().today
+    data.writer.write([a_touch(data, ACCOUNTS[0], now)])
+    now += timedelta(minutes=1)
+    original = Store.queue_stage_accounts
+
+    def dying(*args, **kwargs):
+        raise Died
+
+    monkeypatch.setattr(Store, "queue_stage_accounts", dying)
+    with pytest.raises(Died):
+        stages.evaluate(store, now, margin=timedelta(0))
+    monkeypatch.setattr(Store, "queue_stage_accounts", original)
+    marked = PersonState(client, db).marked_version()
+    assert PersonState(client, db).written_after(marked), "the dead tick wrote no people: nothing to repair"
+    kinds = []
+    while store.stage_mark().day_from != store.stage_mark().today:
+        now += timedelta(minutes=1)
+        stages.evaluate(store, now, margin=timedelta(0))
+        kinds.append(client.query(f"SELECT argMax(kind, {LATEST_MARK}) FROM {db}.stage_marks").result_rows[0][0])
+        mark = store.stage_mark()
+        moved, kept = moved_to(client, db, mark.today), kept_sums(client, db)
+        assert only(kept, moved) == only(fresh_sums(client, db, mark.today), moved), kinds
+        assert only(kept, moved, False) == only(fresh_sums(client, db, before), moved, False), kinds
+    assert kinds and set(kinds) == {"day"}, kinds
+    assert kept_sums(client, db) == fresh_sums(client, db)
+    assert kept_people(client, db) == fresh_people(client, db)
+    assert account_days(client, db, f"{db}.account_daily") == account_days(
+        client, db, f"{db}.engagement_person_daily")
+    assert snapshot(client, db) == [tuple(r) for r in evaluated(client, db, now)]
