@@ -97,20 +97,23 @@ class PersonDays:
 
     def torn(self, marked: int) -> bool:
         """Whether the kept person-days are not the ones the latest mark names (see the module's note)."""
-        client, db = self.client, self.db
-        written = client.query(f"SELECT max(version) FROM {db}.account_daily WHERE account_id = ''"
-                               ).result_rows[0][0] or 0
-        newer = client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
-                             parameters={"v": marked}).result_rows[0][0]
+        written, newer = self._written(marked)
         return marked == 0 or written != marked or newer > 0
 
     def written_after(self, version: int) -> bool:
         """Whether anything of a version after `version` is kept: a tick begun after it wrote."""
+        written, newer = self._written(version)
+        return written > version or newer > 0
+
+    def _written(self, version: int) -> tuple[int, int]:
+        """The last version written (account_daily's version row) and the kept person-days of versions after
+        `version`."""
         client, db = self.client, self.db
         written = client.query(f"SELECT max(version) FROM {db}.account_daily WHERE account_id = ''"
                                ).result_rows[0][0] or 0
-        return written > version or client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
-                                                 parameters={"v": version}).result_rows[0][0] > 0
+        newer = client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
+                             parameters={"v": version}).result_rows[0][0]
+        return written, newer
 
     def repair_after(self, marked: int, version: int) -> None:
         """account_daily made the sum of the kept person-days again where a tick that died part-way wrote

@@ -211,18 +211,21 @@ class PersonState:
     def torn(self, marked: int) -> bool:
         """Whether the kept state is not the one the latest mark names: a write it does not name (a tick
         that died before its mark, or between the two tables), or none at all."""
-        db = self.db
-        written = self.client.query(f"SELECT max(version) FROM {db}.account_state").result_rows[0][0] or 0
-        newer = self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
-                                  parameters={"v": marked}).result_rows[0][0]
+        written, newer = self._written(marked)
         return marked == 0 or written != marked or newer > 0
 
     def written_after(self, version: int) -> bool:
         """Whether anything of a version after `version` is kept: a tick begun after it wrote."""
+        written, newer = self._written(version)
+        return written > version or newer > 0
+
+    def _written(self, version: int) -> tuple[int, int]:
+        """The last version written (account_state's latest) and the kept people of versions after `version`."""
         db = self.db
         written = self.client.query(f"SELECT max(version) FROM {db}.account_state").result_rows[0][0] or 0
-        return written > version or self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
-                                                      parameters={"v": version}).result_rows[0][0] > 0
+        newer = self.client.query(f"SELECT count() FROM {db}.person_state WHERE version > %(v)s",
+                                  parameters={"v": version}).result_rows[0][0]
+        return written, newer
 
     def repair_after(self, marked: int, batch: int, version: int, today: date, day_from: date) -> None:
         """The people's state made whole again after a tick that died part-way writing versions above `marked`
