@@ -13,14 +13,13 @@ snapshots run on a thread of their own).
 from __future__ import annotations
 
 import json
-import statistics
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 
 from pulse.bench import harness
-from pulse.bench.freshness import _post, start_load
+from pulse.bench.freshness import _post, quantiles, start_load
 from pulse.support.waits import wait_until
 from schemas import topics
 from schemas.registry import AccountRecord
@@ -110,9 +109,8 @@ def _await_markers(arrived: dict[str, float], markers: int, seconds: float) -> N
 def latencies_of(accepted: dict[str, float], arrived: dict[str, float], now: float) -> dict:
     """Quantiles of touch-accepted to change-read times. A marker whose change has not arrived counts as the
     time it has waited so far: the quantiles are then lower bounds (`markers_missing` > 0 says so)."""
-    latencies = sorted(arrived.get(a, now) - t for a, t in accepted.items())
-    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    return {"p50_s": q[49], "p95_s": q[94], "p99_s": q[98], "max_s": latencies[-1], "markers": len(latencies),
+    latencies = [arrived.get(a, now) - t for a, t in accepted.items()]
+    return {**quantiles(latencies), "max_s": max(latencies), "markers": len(latencies),
             "markers_missing": sum(1 for a in accepted if a not in arrived)}
 
 

@@ -45,7 +45,9 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert data["scale_out"]["exact"] is True and data["scale_out"]["lost"] == 0
     shared = data["shared_scale_out"]  # 1, 2 and 3 workers on one shared store, each run exact
     assert [shared[f"workers_{n}_exact"] for n in (1, 2, 3)] == [True] * 3, shared
-    assert data["freshness"]["markers"] > 0 and data["freshness"]["p99_s"] >= data["freshness"]["p50_s"]
+    fresh = data["freshness"]  # a marker reaches the dashboard's numbers (the stage tick's) after the store
+    assert fresh["markers"] > 0 and fresh["p99_s"] >= fresh["p50_s"] and fresh["shown_p99_s"] >= fresh["shown_p50_s"]
+    assert fresh["shown_p50_s"] >= fresh["p50_s"], fresh
     stage = data["stage_latency"]  # each of 40 untouched accounts' first touch reached the stage-changes topic
     assert stage["markers"] == 40 and 0 < stage["p50_s"] <= stage["p99_s"], stage
     # and where their time went: the worker's evaluations during the run, which decided the markers' accounts
