@@ -105,15 +105,22 @@ class PersonDays:
         written, newer = self._written(version)
         return written > version or newer > 0
 
+    def whole(self, marked: int) -> bool:
+        """Whether account_daily holds every account as the latest mark (`marked`) left it, or moved further by a
+        tick of changed accounts under way (or dead part-way: the next repairs it): not cleared since, as a full
+        tick clears it before it writes it again slice by slice."""
+        return marked > 0 and self._last_written() >= marked
+
     def _written(self, version: int) -> tuple[int, int]:
         """The last version written (account_daily's version row) and the kept person-days of versions after
         `version`."""
-        client, db = self.client, self.db
-        written = client.query(f"SELECT max(version) FROM {db}.account_daily WHERE account_id = ''"
-                               ).result_rows[0][0] or 0
-        newer = client.query(f"SELECT count() FROM {db}.person_day_minutes WHERE version > %(v)s",
-                             parameters={"v": version}).result_rows[0][0]
-        return written, newer
+        newer = self.client.query(f"SELECT count() FROM {self.db}.person_day_minutes WHERE version > %(v)s",
+                                  parameters={"v": version}).result_rows[0][0]
+        return self._last_written(), newer
+
+    def _last_written(self) -> int:
+        return self.client.query(f"SELECT max(version) FROM {self.db}.account_daily WHERE account_id = ''"
+                                 ).result_rows[0][0] or 0
 
     def repair_after(self, marked: int, version: int) -> None:
         """account_daily made the sum of the kept person-days again where a tick that died part-way wrote

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import msgspec
 
 from sinks.day_state import PersonDays
-from sinks.rebuild_steps import Plan
+from sinks.rebuild_steps import Plan, RebuildSteps
 from sinks.stage_marks import StageMark, epoch_ms, from_epoch_ms
 from sinks.stage_state import PersonState
 from sinks.store import Store
@@ -257,10 +257,14 @@ def _move_day(store: Store, people: PersonState, now: datetime, day_from: date, 
 
 
 def snapshot_views(store: Store, now: datetime) -> None:
-    """The dashboard's other snapshots; those account_daily answers from it unless it is being rebuilt
-    (or torn: the next tick rebuilds it), when it may hold only part of the accounts."""
+    """The dashboard's other snapshots; those account_daily answers from it unless it may hold only part of the
+    accounts: cleared, or being rebuilt by a full tick begun after the latest mark. A tick of changed accounts under
+    way leaves every account in it, some moved by that tick already: a snapshot between two ticks. Under load such a
+    tick runs most of the time, and reading the views over every touch instead took about 100 s and 6 GB of the
+    engine at 100M stored touches (BENCHMARKS.md, 2026-12-07)."""
     marked = PersonState(store.client, store.database).marked_version()
-    store.snapshot_views(now, rollup_in_step=not PersonDays(store.client, store.database).torn(marked))
+    rebuilding = RebuildSteps(store.client, store.database).latest_after(marked) is not None
+    store.snapshot_views(now, rollup_in_step=PersonDays(store.client, store.database).whole(marked) and not rebuilding)
 
 
 def detect(store: Store, at: datetime) -> list[StageChange]:
