@@ -173,14 +173,18 @@ touchpoints AS
                count() OVER (PARTITION BY o.opportunity_id) AS touchpoints
         FROM
         (
-            SELECT opportunity_id, account_id, created_at, amount, is_won, source FROM {database}.opportunities
-        ) AS o
-        INNER JOIN
-        (
-            -- the current program successes of each account (0020_program_successes.sql)
+            -- the current program successes (0020_program_successes.sql) of the accounts with an opportunity,
+            -- read by the table's key and streamed past the opportunities, which the join holds in memory (its
+            -- right side). Held the other way round, the join took 2.4 GB at 100M touches (36.9M successes),
+            -- with no opportunity at all (BENCHMARKS.md). Any snapshot's account will do: the join decides.
             SELECT event_id, account_id, program_id, occurred_at FROM {database}.program_successes FINAL
             WHERE is_deleted = 0 AND account_id != ''
-        ) AS e ON e.account_id = o.account_id
+              AND account_id IN (SELECT account_id FROM {database}.opportunity_latest)
+        ) AS e
+        INNER JOIN
+        (
+            SELECT opportunity_id, account_id, created_at, amount, is_won, source FROM {database}.opportunities
+        ) AS o ON o.account_id = e.account_id
         LEFT JOIN
         (
             SELECT account_id, min(changed_at) AS first_mqa FROM {database}.stage_changes
