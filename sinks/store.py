@@ -177,12 +177,14 @@ class Store(StageMarks):
         verdict changed (reason '' = no behaviour rule holds any more); sinks/traffic_sql.py."""
         return self._verdicts(DAYS_FROM, {"since": since}, max_views, scanner_seconds)
 
-    def behaviour_verdicts_stored(self, since: datetime, days: tuple[date, date], max_views: int,
+    def behaviour_verdicts_stored(self, since: datetime, part: tuple[date, date, int, int], max_views: int,
                                   scanner_seconds: float) -> list[tuple]:
         """As behaviour_verdicts, over the groups the rules judge (a cookie's day, an email's day of a
-        campaign...) of the `days` (first, last) that took a touch or a version since `since` (the store's clock)."""
-        return self._verdicts(GROUPS_STORED, {"stored_ms": epoch_ms(since), "first": days[0], "last": days[1]},
-                              max_views, scanner_seconds)
+        campaign...) that took a touch or a version since `since` (the store's clock), of the `part` (first day,
+        last day, slices, slice): slice `slice` of `slices` of those groups, by number (1, 0: all)."""
+        first, last, slices, index = part
+        return self._verdicts(GROUPS_STORED, {"stored_ms": epoch_ms(since), "first": first, "last": last,
+                                              "slices": int(slices), "slice": int(index)}, max_views, scanner_seconds)
 
     def traffic_stored_per_day(self, since: datetime) -> list[tuple[date, int]]:
         """(day, touches the rules judge stored since `since`), by day."""

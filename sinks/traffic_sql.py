@@ -10,17 +10,20 @@ The rules work per group of one reporting day (a cookie's or a cookieless addres
 opens and clicks of one campaign), and `traffic_inputs` (migration 0048) keeps each touch's inputs by its
 group. So judging whole groups gives each of their touches its exact verdict, and {groups} says which:
 every group of the days from `since` (DAYS_FROM: `pulse rescore`), or the groups that took a touch (a new one
-or a version) since a moment on the days from first to last (GROUPS_STORED: the pass every 30 s), read by
-their number whatever their day.
+or a version) since a moment on the days from first to last, or a slice of them (GROUPS_STORED: the pass every
+30 s), read by their number whatever their day.
 
-Parameters: since or stored_ms, max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE), scanner_ms (PULSE_SCANNER_SECONDS
+Parameters: since, or stored_ms, first, last, slices and slice; max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE), scanner_ms (PULSE_SCANNER_SECONDS
 in ms), scanner_label (e.g. "10s", for the reasons).
 """
 
 DAYS_FROM = "day >= %(since)s"
-GROUPS_STORED = """day BETWEEN %(first)s AND %(last)s AND (day, grp) IN (
+# A day with more stored than a pass judges in one query is judged in slices of its groups (modulo(grp, slices)):
+# a group is in one slice, so each slice's verdicts are exact.
+GROUPS_STORED = """day BETWEEN %(first)s AND %(last)s AND modulo(grp, %(slices)s) = %(slice)s AND (day, grp) IN (
         SELECT day, grp FROM {db}.traffic_inputs
-        WHERE stored_at >= fromUnixTimestamp64Milli(%(stored_ms)s, 'UTC') AND day BETWEEN %(first)s AND %(last)s)"""
+        WHERE stored_at >= fromUnixTimestamp64Milli(%(stored_ms)s, 'UTC') AND day BETWEEN %(first)s AND %(last)s
+          AND modulo(grp, %(slices)s) = %(slice)s)"""
 # (day, touches stored since a moment) of the days that took any: how the pass splits a large backlog
 STORED_PER_DAY = """
 SELECT day, count() FROM {db}.traffic_inputs WHERE stored_at >= fromUnixTimestamp64Milli(%(stored_ms)s, 'UTC')

@@ -82,9 +82,39 @@ def test_a_backlog_is_judged_in_parts_of_whole_days_with_the_verdicts_of_one_pas
     monkeypatch.setattr(type(writer.store), "behaviour_verdicts_stored",
                         lambda store, since, days, *rules: days_read.append(days) or judge(since, days, *rules))
     asyncio.run(job())
-    assert days_read == [(d, d) for d in sorted({v.occurred_at.date() for v in bots})]
+    assert days_read == [(d, d, 1, 0) for d in sorted({v.occurred_at.date() for v in bots})]
     assert query_rows(client, "SELECT traffic, count() FROM {db}.events GROUP BY traffic", settings.database) == [
         ("bot", 93)]
+
+
+def test_a_day_above_the_limit_is_judged_in_slices_of_its_groups_with_the_verdicts_of_one_pass(engine,
+                                                                                             monkeypatch):
+    """A day that took more than a part's touches (a burst of 2M on today, at 100M: one query held 4.9 GB) is
+    judged in slices of its groups, each group whole in one slice: the verdicts are those of one pass."""
+    client, settings = engine
+    writer, scoring = traffic_setup(engine)
+    job = traffic_job.TrafficClassification(SimpleNamespace(writer=writer, scoring=scoring, settings=settings,
+                                                            in_sink=_in_sink), lambda: client)
+    minute = T0.replace(second=0)
+    views = [page_view(7000 + 100 * c + i, minute + timedelta(seconds=i), f"cookie{c}", engaged_seconds=5 * (c % 2))
+             for c in range(8) for i in range(31 if c < 4 else 3)]  # 4 bots by rate, 2 that never engage, 2 people
+    writer.write(score(views, scoring, NOW))
+    whole = job.verdicts(writer.store, job.first_look)
+    monkeypatch.setattr(traffic_job, "BATCH_TOUCHES", 40)  # the day's 136: 4 slices
+    judged = []
+    judge = writer.store.behaviour_verdicts_stored
+    monkeypatch.setattr(type(writer.store), "behaviour_verdicts_stored",
+                        lambda store, since, part, *rules: judged.append((part, judge(since, part, *rules))) or
+                        judged[-1][1])
+    asyncio.run(job())
+    assert [part for part, _ in judged] == [(T0.date(), T0.date(), 4, k) for k in range(4)]
+    by_slice = [{event_id for event_id, _, _ in got} for _, got in judged]
+    assert sum(map(len, by_slice)) == len(set().union(*by_slice)) == len(whole) == 4 * 31 + 2 * 3
+    assert set().union(*by_slice) == {event_id for event_id, _, _ in whole}
+    assert sum(1 for s in by_slice if s) >= 2  # the groups are spread over the slices
+    assert query_rows(client, "SELECT traffic, traffic_reason, count() FROM {db}.events GROUP BY ALL ORDER BY ALL",
+                      settings.database) == [("bot", "no_engaged_seconds", 6), ("bot", "rate:31/min", 124),
+                                             ("person", "", 6)]
 
 
 def test_a_restarted_leader_resumes_the_pass_from_the_store_s_mark_not_a_day_back(engine):

@@ -3,11 +3,14 @@ as the time it waited, so a worker behind its load shows as late, and the run go
 Its background load (pulse/bench/freshness.py) offers touches the worker has not stored yet."""
 from __future__ import annotations
 
+import json
 import random
+from datetime import datetime, timedelta, timezone
 
 from pulse.bench.freshness import load_events
 from pulse.bench.stage_latency import latencies_of
 from pulse.bench.targets import targets
+from schemas.validate import validate_body
 
 
 def test_every_marker_arrived():
@@ -28,6 +31,11 @@ def test_each_background_load_offers_new_touches_from_the_same_visitors():
     seeded visitors, every touch they offered was a duplicate of one stored before, which the worker drops."""
     first = load_events(random.Random(7), 500, "2026-12-06T21:16:00+00:00")
     again = load_events(random.Random(7), 500, "2026-12-06T21:17:00+00:00")
-    assert [e["email"] for e in first] == [e["email"] for e in again]
+    assert [(e["anonymous_id"], e["engaged_seconds"]) for e in first] == \
+        [(e["anonymous_id"], e["engaged_seconds"]) for e in again]
+    assert len({e["anonymous_id"] for e in first}) > 400  # visitors with cookies, as the snippet sends them
+    taken = validate_body(json.dumps(first).encode(), now=datetime(2026, 12, 6, 21, 16, 30, tzinfo=timezone.utc),
+                          max_age=timedelta(days=1), ip="127.0.0.1", public=True)
+    assert taken is not None and all(t.anonymous_id and t.engaged_seconds for t in taken)  # /collect keeps both
     assert not {e["event_id"] for e in first} & {e["event_id"] for e in again}
     assert len({e["event_id"] for e in first}) == 500
