@@ -13,8 +13,8 @@ every group of the days from `since` (DAYS_FROM: `pulse rescore`), or the groups
 or a version) since a moment on the days from first to last, or a slice of them (GROUPS_STORED: the pass every
 30 s), read by their number whatever their day.
 
-Parameters: since, or stored_ms, first, last, slices and slice; max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE), scanner_ms (PULSE_SCANNER_SECONDS
-in ms), scanner_label (e.g. "10s", for the reasons).
+Parameters: since, or stored_ms, first, last, slices and slice; max_views (PULSE_BOT_MAX_VIEWS_PER_MINUTE),
+scanner_ms (PULSE_SCANNER_SECONDS in ms), scanner_label (e.g. "10s", for the reasons).
 """
 
 DAYS_FROM = "day >= %(since)s"
