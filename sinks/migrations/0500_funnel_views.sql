@@ -239,9 +239,11 @@ CROSS JOIN
             countIf(last >= starts[4]), countIf(last >= starts[5])] AS visitors
     FROM
     (
+        -- each person's page views now (0057_page_view_latest_by_person.sql); the report groups them in the
+        -- table's order, one person at a time, not in a hash table of millions of people (0900_reports.sql)
         SELECT person, max(day) AS last
-        FROM {database}.page_view_latest FINAL  -- each page view's latest version (0027_page_view_latest.sql)
-        WHERE person != '' AND traffic = 'person' AND day BETWEEN arrayMin(starts) AND today
+        FROM {database}.page_view_latest FINAL
+        WHERE is_deleted = 0 AND traffic = 'person' AND day BETWEEN arrayMin(starts) AND today
           AND occurred_at >= toDateTime(arrayMin(starts) - 1)
         GROUP BY person
     )

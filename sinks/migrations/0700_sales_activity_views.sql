@@ -8,10 +8,11 @@
 -- {sla_first_touch_seconds} s, {sla_attempts} attempts within {sla_attempt_seconds} s, target {sla_worked_pct} %.
 
 -- One row per stored sales touch (deduplicated, latest attribution): the kept copy of the sales touches'
--- versions (0026_sales_touch_latest.sql), its highest version of each.
+-- versions (0058_sales_touch_latest_by_time.sql), its highest version of each.
 --   event_id     the touch's id
 --   occurred_at  when it happened
---   day          occurred_at as a day in the reporting time zone
+--   day          occurred_at as a day in the reporting time zone (computed from the table's key, occurred_at:
+--                so sales_activity_daily groups a day at a time as it reads, and a period is a range of the key)
 --   account_id   the resolved account ('' when unresolved)
 --   email        the person called, met or written to ('' when the touch named none)
 --   type         call, meeting or sales_email
@@ -21,7 +22,8 @@
 --   is_attempt   1 for an attempt: a call, an outbound sales_email or a meeting
 --   is_connect   1 for a connection: a call connected/conversation/meeting_booked, an inbound email, a meeting
 CREATE OR REPLACE VIEW {database}.sales_touches AS
-SELECT event_id, occurred_at, day, account_id, email, type, rep, outcome, direction,
+SELECT event_id, occurred_at, toDate(occurred_at, '{reporting_tz}') AS day, account_id, email, type, rep, outcome,
+       direction,
        toUInt8(type IN ('call', 'meeting') OR (type = 'sales_email' AND direction = 'outbound')) AS is_attempt,
        toUInt8(type = 'meeting' OR (type = 'sales_email' AND direction = 'inbound')
                OR (type = 'call' AND outcome IN ('connected', 'conversation', 'meeting_booked'))) AS is_connect

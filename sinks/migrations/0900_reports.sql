@@ -86,12 +86,15 @@ ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_summary_live {report_settings};
 CREATE OR REPLACE VIEW {database}.funnel_summary AS SELECT * EXCEPT (report_row) FROM {database}.funnel_summary_report ORDER BY report_row;
 
--- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql)
+-- funnel_counts: its columns and definition are funnel_counts_live's (0500_*.sql). Its visitors are grouped by
+-- person in the order page_view_latest keeps them (0057; sinks/migrate.py, REPORT_SETTINGS_IN_ORDER): at 100M
+-- touches, 1.7 GB in a hash table of the 6.7M people, 0.7 GB grouped in order (BENCHMARKS.md).
 DROP TABLE IF EXISTS {database}.funnel_counts_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.funnel_counts_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY report_row
-AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live {report_settings};
+AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.funnel_counts_live
+{report_settings_in_order};
 CREATE OR REPLACE VIEW {database}.funnel_counts AS SELECT * EXCEPT (report_row) FROM {database}.funnel_counts_report ORDER BY report_row;
 
 -- funnel_conversion: its columns and definition are funnel_conversion_live's (0500_*.sql)
@@ -118,12 +121,15 @@ ENGINE = MergeTree ORDER BY report_row
 AS SELECT *, rowNumberInAllBlocks() AS report_row FROM {database}.program_attribution_live {report_settings};
 CREATE OR REPLACE VIEW {database}.program_attribution AS SELECT * EXCEPT (report_row) FROM {database}.program_attribution_report ORDER BY report_row;
 
--- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql)
+-- sales_activity_daily: its columns and definition are sales_activity_daily_live's (0700_*.sql). Grouped a day at a
+-- time in the order sales_touch_latest keeps the touches (0058), as funnel_counts above: at 100M touches its 4M
+-- (day, rep, account) groups took 2.1 GB in one hash table, 0.7 GB grouped in order (BENCHMARKS.md).
 DROP TABLE IF EXISTS {database}.sales_activity_daily_report;
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_activity_daily_report
 REFRESH EVERY {report_refresh_seconds} SECOND OFFSET {report_offset} SECOND
 ENGINE = MergeTree ORDER BY (day, rep, account_id)
-AS SELECT * FROM {database}.sales_activity_daily_live {report_settings};
+AS SELECT * FROM {database}.sales_activity_daily_live
+{report_settings_in_order};
 CREATE OR REPLACE VIEW {database}.sales_activity_daily AS SELECT * FROM {database}.sales_activity_daily_report;
 
 -- sales_activity_summary: its columns and definition are sales_activity_summary_live's (0700_*.sql)
