@@ -1,7 +1,7 @@
 -- Issue 17: the kept page views (0027) ordered by person, so that funnel_counts' visitors (each person's last
 -- page-view day, 0500) are grouped as they are read, in key order, instead of in a hash table of every person.
--- At 100M touches that table held 6.7M people: about 2 GB of the report's 3.9 GB peak (BENCHMARKS.md, "What each
--- summary report holds at 100M touches"); grouped in order the report holds a block at a time.
+-- At 100M touches that table held 6.7M people: the report took 1.7 GB, grouped in order 0.7 GB (BENCHMARKS.md, "The
+-- summary reports grouped in order").
 --
 -- A page view's person may change between versions (a cookie stitched to an email), and its row moves with it
 -- to another key, so the rows are kept as program_successes' are (0020): every version writes a row under the
