@@ -1,11 +1,10 @@
 """What the writer remembers of stored event ids: the recent days only, so memory does not grow with history.
 
-64-bit hashes of the ids whose touch happened in the last `days` days, each with its day: a sorted
-numpy base (hash and day side by side, about 12 bytes an id) plus a small dict of the newest. Days
-leave the window as the clock moves on. An id of an older day is not held: the writer looks every
-one of those up in the store (late arrivals, backfills and replays are the few that are that old).
-A hit is only a candidate: the writer confirms it against ClickHouse, so a hash collision can never
-drop a real event.
+64-bit hashes of the ids whose touch happened in the last `days` days: one sorted numpy array a day (8 bytes
+an id; the day is the array's), plus a small dict of the newest. A day leaves the window as the clock moves on,
+its array with it. An id of an older day is not held: the writer looks every one of those up in the store (late
+arrivals, backfills and replays are the few that are that old). A hit is only a candidate: the writer confirms it
+against ClickHouse, so a hash collision can never drop a real event.
 """
 from __future__ import annotations
 
@@ -18,19 +17,21 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # ClickHouse counts Date as days s
 
 
 class RecentIds:
-    def __init__(self, days: int, today: date, hashes: np.ndarray | None = None, day_numbers: np.ndarray | None = None,
-                 merge_at: int = 200_000):
+    def __init__(self, days: int, today: date, by_day: dict[int, np.ndarray] | None = None, merge_at: int = 200_000):
+        """`by_day`: {day number: the hashes of that day's stored ids}; each array is sorted in place and kept."""
         self.days = days
         self.horizon = today.toordinal() - EPOCH_ORDINAL - days + 1  # the oldest day held, in days since 1970
-        base = np.empty(0, dtype=np.uint64) if hashes is None else np.asarray(hashes, dtype=np.uint64)
-        base_days = np.empty(0, dtype=np.int32) if day_numbers is None else np.asarray(day_numbers, dtype=np.int32)
-        order = np.argsort(base, kind="stable")
-        self._base, self._base_days = base[order], base_days[order]
+        self._by_day: dict[int, np.ndarray] = {}
+        for day, hashes in (by_day or {}).items():
+            if day >= self.horizon and len(hashes):
+                hashes = np.asarray(hashes, dtype=np.uint64)
+                hashes.sort()  # in place: a second copy of a week of ids is what loading them must not need
+                self._by_day[day] = hashes
         self._recent: dict[int, int] = {}
         self._merge_at = merge_at
 
     def __len__(self) -> int:
-        return len(self._base) + len(self._recent)
+        return sum(len(hashes) for hashes in self._by_day.values()) + len(self._recent)
 
     @staticmethod
     def day_number(day: date) -> int:
@@ -48,12 +49,12 @@ class RecentIds:
     def candidates(self, hashes: Sequence[int]) -> dict[int, int]:
         """{hash: day number of the stored id held under it} for those of `hashes` held."""
         found = {h: self._recent[h] for h in hashes if h in self._recent}
-        if len(self._base) and len(hashes):
+        if self._by_day and len(hashes):
             arr = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-            pos = np.searchsorted(self._base, arr)
-            pos[pos >= len(self._base)] = 0
-            hit = self._base[pos] == arr
-            found.update(zip(arr[hit].tolist(), self._base_days[pos[hit]].tolist()))
+            for day, base in self._by_day.items():
+                pos = np.searchsorted(base, arr)
+                pos[pos >= len(base)] = 0
+                found.update(dict.fromkeys(arr[base[pos] == arr].tolist(), day))
         return found
 
     def add(self, pairs: Sequence[tuple[int, int]]) -> None:
@@ -70,16 +71,17 @@ class RecentIds:
             return 0
         self.horizon = horizon
         before = len(self)
-        keep = self._base_days >= horizon
-        self._base, self._base_days = self._base[keep], self._base_days[keep]
+        self._by_day = {day: hashes for day, hashes in self._by_day.items() if day >= horizon}
         self._recent = {h: d for h, d in self._recent.items() if d >= horizon}
         return before - len(self)
 
     def _merge(self) -> None:
-        items = sorted(self._recent.items())
-        hashes = np.fromiter((h for h, _ in items), dtype=np.uint64, count=len(items))
-        days = np.fromiter((d for _, d in items), dtype=np.int32, count=len(items))
-        # a linear merge into the sorted base (sorting all of it again every time would not be)
-        at = np.searchsorted(self._base, hashes)
-        self._base, self._base_days = np.insert(self._base, at, hashes), np.insert(self._base_days, at, days)
+        """The newest into their days' arrays: a linear merge into each (sorting all again would not be)."""
+        newest: dict[int, list[int]] = {}
+        for h, day in self._recent.items():
+            newest.setdefault(day, []).append(h)
+        for day, found in newest.items():
+            hashes = np.sort(np.fromiter(found, dtype=np.uint64, count=len(found)))
+            base = self._by_day.get(day, np.empty(0, dtype=np.uint64))
+            self._by_day[day] = np.insert(base, np.searchsorted(base, hashes), hashes)
         self._recent.clear()

@@ -7,7 +7,7 @@ health timer each have their own.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from clickhouse_connect.driver.client import Client
 
@@ -25,6 +25,9 @@ IDENTITY_COLUMNS = ("anonymous_id", "email", "identified_at")
 SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "account_coverage")
 # The same answers from account_daily (0042_rollup_snapshot_views.sql), while it is in step
 ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
+# The registry's contacts in pages by their key (the table is ordered by email): each page is a range read.
+CONTACTS_PAGE = "SELECT {columns} FROM {db}.contacts FINAL WHERE email > {{after:String}} ORDER BY email LIMIT {page}"
+CONTACTS_PAGE_ROWS = 100_000
 
 
 class Store(StageMarks):
@@ -37,9 +40,16 @@ class Store(StageMarks):
         rows = self.client.query(f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {self.database}.accounts FINAL").result_rows
         return [_account(row) for row in rows]
 
-    def contacts(self) -> list[ContactRecord]:
-        rows = self.client.query(f"SELECT {', '.join(CONTACT_COLUMNS)} FROM {self.database}.contacts FINAL").result_rows
-        return [ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows]
+    def contacts(self) -> Iterator[ContactRecord]:
+        """Every contact, a page at a time in email order: a million contacts never sit in memory as rows too."""
+        after = ""
+        while True:
+            rows = self.client.query(CONTACTS_PAGE.format(columns=", ".join(CONTACT_COLUMNS), db=self.database,
+                                                          page=CONTACTS_PAGE_ROWS), parameters={"after": after}).result_rows
+            yield from (ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows)
+            if len(rows) < CONTACTS_PAGE_ROWS:
+                return
+            after = rows[-1][0]
 
     def store_records(self, table: str, columns: tuple[str, ...], records: Sequence, now: datetime) -> None:
         """Accounts, contacts, programs, spend or goals as the registry topic gave them, stamped `updated_at`."""

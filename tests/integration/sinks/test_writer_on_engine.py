@@ -13,6 +13,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 from schemas.rows import TouchRow
 from sinks.seen_ids import RecentIds
+from sinks.seen_ids_load import load_recent_ids
 from sinks.writer import ClickHouseWriter
 
 
@@ -164,8 +165,10 @@ def test_a_crashed_batch_is_repaired_when_another_worker_re_versioned_one_of_its
 def test_recent_ids_hold_the_window_and_drop_the_days_that_leave_it():
     today = date(2026, 11, 20)
     day = RecentIds.day_number
-    seen = RecentIds(3, today, np.array([5, 1, 9], dtype=np.uint64),
-                     np.array([day(today), day(date(2026, 11, 18)), day(today)]), merge_at=2)
+    seen = RecentIds(3, today, {day(today): np.array([9, 5], dtype=np.uint64),
+                                day(date(2026, 11, 18)): np.array([1], dtype=np.uint64),
+                                day(date(2026, 11, 17)): np.array([4], dtype=np.uint64)}, merge_at=2)
+    assert len(seen) == 3  # the day before the window is not kept
     assert seen.holds(day(date(2026, 11, 18))) and not seen.holds(day(date(2026, 11, 17)))
     assert seen.first_day == date(2026, 11, 18)
     assert seen.candidates([1, 2, 9, 10]) == {1: day(date(2026, 11, 18)), 9: day(today)}  # with their days
@@ -231,3 +234,21 @@ def test_a_replay_of_held_ids_is_found_within_their_stored_days_in_any_reporting
     assert [restarted.write([r]).duplicates for r in rows] == [1] * len(rows)
     assert restarted.write(list(reversed(rows))).duplicates == len(rows)
     assert totals(client, settings.database) == (Decimal("1.25") * len(rows), len(rows))
+
+
+def test_the_recent_ids_load_by_day_as_stored(engine):
+    client, settings = engine
+    writer = ClickHouseWriter(client, settings.database, "w8", memory_days=7)
+    writer.start()
+    rows = [old_row(days_ago) for days_ago in (0, 0, 1, 3, 3, 3, 6, 8, 30)]
+    assert writer.write(rows).written == len(rows)
+    first_day = writer.seen.first_day
+    loaded = load_recent_ids(client, settings.database, first_day)
+    expected: dict[int, list[int]] = {}
+    for r in rows:
+        if r.day >= first_day:
+            expected.setdefault(RecentIds.day_number(r.day), []).append(r.event_id.int & ((1 << 64) - 1))
+    assert {day: sorted(hashes.tolist()) for day, hashes in loaded.items()} == \
+        {day: sorted(hashes) for day, hashes in expected.items()}
+    assert ClickHouseWriter(client, settings.database, "w8", memory_days=7).start() == \
+        sum(map(len, expected.values()))

@@ -59,3 +59,18 @@ def test_reimport_moves_domain_and_ranges(registry):
     assert r.account_for_domain("a.example") is None
     assert r.account_for_domain("a2.example") == "a"
     assert r.account_for_ip("10.1.1.1") is None
+
+
+def test_contacts_share_one_copy_of_their_account_id_title_and_role():
+    """A million contacts hold their accounts' ids, roles and titles once each, not once per contact."""
+    r = Registry()
+    # strings built at run time, as rows from the store or a decoded message are: equal, not the same object
+    made = [ContactRecord(email=f"p{n}@acme.example", account_id="".join(["ac", "me"]),
+                          title=" ".join(["VP", "Marketing"]), role="".join(["v", "p"])) for n in range(2)]
+    assert made[0].account_id is not made[1].account_id
+    for c in made:
+        r.upsert_contact(c)
+    held = [r.contacts[c.email] for c in made]
+    assert held == made   # the same values: a replayed registry change is still recognised as known
+    for name in ("account_id", "title", "role"):
+        assert getattr(held[0], name) is getattr(held[1], name), name
