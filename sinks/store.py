@@ -26,7 +26,7 @@ SNAPSHOTS = ("channel_awareness", "program_reach", "target_channel_daily", "acco
 # The same answers from account_daily (0042_rollup_snapshot_views.sql), while it is in step
 ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_channel_daily": "target_channel_daily_rollup"}
 # The registry's contacts in pages by their key (the table is ordered by email): each page is a range read.
-CONTACTS_PAGE = "SELECT {columns} FROM {db}.contacts FINAL WHERE email > {{after:String}} ORDER BY email LIMIT {page}"
+CONTACTS_PAGE = "SELECT {columns} FROM {db}.contacts FINAL WHERE email > %(after)s ORDER BY email LIMIT {page}"
 CONTACTS_PAGE_ROWS = 100_000
 
 
@@ -42,10 +42,10 @@ class Store(StageMarks):
 
     def contacts(self) -> Iterator[ContactRecord]:
         """Every contact, a page at a time in email order: a million contacts never sit in memory as rows too."""
+        page = CONTACTS_PAGE.format(columns=", ".join(CONTACT_COLUMNS), db=self.database, page=CONTACTS_PAGE_ROWS)
         after = ""
         while True:
-            rows = self.client.query(CONTACTS_PAGE.format(columns=", ".join(CONTACT_COLUMNS), db=self.database,
-                                                          page=CONTACTS_PAGE_ROWS), parameters={"after": after}).result_rows
+            rows = self.client.query(page, parameters={"after": after}).result_rows
             yield from (ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows)
             if len(rows) < CONTACTS_PAGE_ROWS:
                 return

@@ -48,7 +48,7 @@ class Registry:
 
     def upsert_contact(self, contact: ContactRecord) -> None:
         # A million contacts share their accounts' ids, five roles and far fewer titles than people: one string
-        # each, not one per contact (about 190 MB less at a million contacts).
+        # each, not one per contact (100-165 MB less held at a million contacts, BENCHMARKS.md).
         self.contacts[contact.email] = msgspec.structs.replace(
             contact, account_id=intern(contact.account_id), title=intern(contact.title), role=intern(contact.role))
 
