@@ -14,13 +14,19 @@ from typing import Sequence
 import numpy as np
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # ClickHouse counts Date as days since 1970-01-01
+LOW64 = (1 << 64) - 1  # an id's hash is the low 64 bits of its UUID, here and in the store's load query
+
+
+def window_start(days: int, today: date) -> date:
+    """The oldest day a window of `days` days ending on `today` holds."""
+    return date.fromordinal(today.toordinal() - days + 1)
 
 
 class RecentIds:
     def __init__(self, days: int, today: date, by_day: dict[int, np.ndarray] | None = None, merge_at: int = 200_000):
         """`by_day`: {day number: the hashes of that day's stored ids}; each array is sorted in place and kept."""
         self.days = days
-        self.horizon = today.toordinal() - EPOCH_ORDINAL - days + 1  # the oldest day held, in days since 1970
+        self.horizon = self.day_number(window_start(days, today))  # the oldest day held, in days since 1970
         self._by_day: dict[int, np.ndarray] = {}
         for day, hashes in (by_day or {}).items():
             if day >= self.horizon and len(hashes):
@@ -66,7 +72,7 @@ class RecentIds:
 
     def advance(self, today: date) -> int:
         """Move the window to end on `today`: drop the days that left it. Returns the ids dropped."""
-        horizon = today.toordinal() - EPOCH_ORDINAL - self.days + 1
+        horizon = self.day_number(window_start(self.days, today))
         if horizon <= self.horizon:
             return 0
         self.horizon = horizon

@@ -12,11 +12,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from clickhouse_connect.driver.client import Client
 
-_LOW64 = str((1 << 64) - 1)
+from sinks.seen_ids import LOW64
+
+_MASK = str(LOW64)
 # `day` is the reporting time zone's: a day's slack on occurred_at (the partition key) for the pruning
 _WINDOW = "FROM {db}.touches WHERE day >= %(first)s AND occurred_at >= %(since)s"
 RECENT_ID_DAYS = "SELECT toInt32(day) AS d, count() " + _WINDOW + " GROUP BY d"
-RECENT_IDS = ("SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('" + _LOW64 + "'))) AS h, toInt32(day) AS d "
+RECENT_IDS = ("SELECT toUInt64(bitAnd(toUInt128(event_id), toUInt128('" + _MASK + "'))) AS h, toInt32(day) AS d "
               + _WINDOW)
 
 

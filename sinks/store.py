@@ -28,6 +28,7 @@ ROLLUP_SNAPSHOTS = {"channel_awareness": "channel_awareness_rollup", "target_cha
 # The registry's contacts in pages by their key (the table is ordered by email): each page is a range read.
 CONTACTS_PAGE = "SELECT {columns} FROM {db}.contacts FINAL WHERE email > %(after)s ORDER BY email LIMIT {page}"
 CONTACTS_PAGE_ROWS = 100_000
+_EMAIL = CONTACT_COLUMNS.index("email")
 
 
 class Store(StageMarks):
@@ -49,7 +50,7 @@ class Store(StageMarks):
             yield from (ContactRecord(**dict(zip(CONTACT_COLUMNS, row))) for row in rows)
             if len(rows) < CONTACTS_PAGE_ROWS:
                 return
-            after = rows[-1][0]
+            after = rows[-1][_EMAIL]
 
     def store_records(self, table: str, columns: tuple[str, ...], records: Sequence, now: datetime) -> None:
         """Accounts, contacts, programs, spend or goals as the registry topic gave them, stamped `updated_at`."""

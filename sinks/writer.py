@@ -25,12 +25,11 @@ from clickhouse_connect.driver.client import Client
 from schemas.rows import ENGAGEMENT_COLUMNS, TOUCH_COLUMNS, TOUCH_WRITE_COLUMNS, RejectedRow, REJECTED_COLUMNS, TouchRow
 from sinks.faults import insert_isolating_bad_rows, is_retryable, refused_row
 from sinks.fold import engagement_rows, fold
-from sinks.seen_ids import RecentIds
+from sinks.seen_ids import LOW64, RecentIds, window_start
 from sinks.seen_ids_load import load_recent_ids
 from sinks.store import Store
 
 log = logging.getLogger("pulse.sink")
-_LOW64 = (1 << 64) - 1
 _LOOKUP_CHUNK = 2_000  # event ids per dedup query (~80 KB of SQL)
 _SLACK = timedelta(seconds=1)
 # Rows travel to ClickHouse as JSON lines: msgspec encodes them in C (~2 us a touch row, against ~10 us
@@ -114,8 +113,9 @@ class ClickHouseWriter:
         return len(self.seen)
 
     def _load_recent_ids(self) -> RecentIds:
-        empty = RecentIds(self.memory_days, self._today())
-        return RecentIds(self.memory_days, self._today(), load_recent_ids(self.client, self.database, empty.first_day))
+        today = self._today()
+        first = window_start(self.memory_days, today)
+        return RecentIds(self.memory_days, today, load_recent_ids(self.client, self.database, first))
 
     def recover(self) -> int:
         """Fold touches written after this writer's last checkpoint. Returns the rows folded."""
@@ -207,7 +207,7 @@ class ClickHouseWriter:
             # between the two), and the retry is then deduplicated as a block already stored.
             self._retry("recover", self.recover)
         # new ids only: a version (retracts = 1) re-writes an id the set already holds
-        self.seen.add([(r.event_id.int & _LOW64, RecentIds.day_number(r.day)) for r in rows if not r.retracts])
+        self.seen.add([(r.event_id.int & LOW64, RecentIds.day_number(r.day)) for r in rows if not r.retracts])
         return refused
 
     def stored(self, where: str, parameters: dict | None = None, month: int | None = None) -> list[TouchRow]:
@@ -281,8 +281,8 @@ class ClickHouseWriter:
         held, old = [], []
         for i, row in unique.items():
             (held if self.seen.holds(RecentIds.day_number(row.day)) else old).append(i)
-        candidates = self.seen.candidates([i & _LOW64 for i in held])
-        return self._not_stored(unique, {i: candidates[i & _LOW64] for i in held if i & _LOW64 in candidates}, old)
+        candidates = self.seen.candidates([i & LOW64 for i in held])
+        return self._not_stored(unique, {i: candidates[i & LOW64] for i in held if i & LOW64 in candidates}, old)
 
     def _not_stored(self, unique: dict[int, TouchRow], suspects: dict[int, int | None], old: list[int]
                     ) -> list[TouchRow]:

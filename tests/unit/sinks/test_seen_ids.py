@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sinks.seen_ids import RecentIds
+from sinks.seen_ids import RecentIds, window_start
 from sinks.seen_ids_load import _put
 
 DAY = RecentIds.day_number
@@ -37,3 +37,12 @@ def test_a_day_array_grows_when_more_ids_come_than_were_counted():
     _put(by_day, filled, 5, np.array([7, 8, 9], dtype=np.uint64))   # stored after the count
     _put(by_day, filled, 6, np.array([4], dtype=np.uint64))         # a day the count did not have
     assert by_day[5][:filled[5]].tolist() == [3, 1, 7, 8, 9] and by_day[6][:filled[6]].tolist() == [4]
+
+
+def test_window_start_is_the_oldest_day_the_window_holds():
+    today = date(2026, 12, 7)
+    assert window_start(7, today) == date(2026, 12, 1)
+    assert window_start(1, today) == today
+    seen = RecentIds(7, today)
+    assert seen.first_day == window_start(7, today)
+    assert seen.holds(RecentIds.day_number(date(2026, 12, 1))) and not seen.holds(RecentIds.day_number(date(2026, 11, 30)))
