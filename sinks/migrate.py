@@ -32,8 +32,17 @@ REPORT_SETTINGS = "SETTINGS os_thread_priority = 19"
 # ... and of the reports whose groups come in the order of their table's key: grouped as they are read, a few
 # groups held at a time instead of a hash table of millions (at 100M touches 2.1 GB down to 0.7 GB, BENCHMARKS.md).
 # Given in a view or a subquery these do not reach the plan: they must be the refresh's own.
-REPORT_SETTINGS_IN_ORDER = (REPORT_SETTINGS + ", optimize_aggregation_in_order = 1, "
-                            "aggregation_in_order_max_block_bytes = 1000000, max_block_size = 8192")
+_IN_ORDER = ", optimize_aggregation_in_order = 1, aggregation_in_order_max_block_bytes = 1000000, max_block_size = 8192"
+# In the embedded engine a refresh shares the worker's cores: one thread each. At 100M touches the largest,
+# funnel_counts, took as long on one thread as on two (20-22 s) and half the memory (151 MB, was 287 MB), and on
+# two it held both cores a third of every minute while the sink waited (BENCHMARKS.md). A server keeps its own.
+EMBEDDED_REPORT_SETTINGS = REPORT_SETTINGS + ", max_threads = 1"
+
+
+def report_settings(settings: Settings) -> tuple[str, str]:
+    """The refreshes' settings, and those of the reports grouped in order, for this store."""
+    plain = EMBEDDED_REPORT_SETTINGS if settings.embedded_clickhouse else REPORT_SETTINGS
+    return plain, plain + _IN_ORDER
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class Migration:
 
 def load_migrations(settings: Settings) -> list[Migration]:
     found = []
+    plain, in_order = report_settings(settings)
     for entry in resources.files("sinks").joinpath("migrations").iterdir():
         match = _NAME.match(entry.name)
         if not match:
@@ -65,7 +75,7 @@ def load_migrations(settings: Settings) -> list[Migration]:
                   "customer_lifetime_years": f"{settings.customer_lifetime_years:.2f}",
                   "attribution_days": int(settings.attribution_days),
                   "report_refresh_seconds": int(settings.report_refresh_seconds),
-                  "report_settings": REPORT_SETTINGS, "report_settings_in_order": REPORT_SETTINGS_IN_ORDER,
+                  "report_settings": plain, "report_settings_in_order": in_order,
                   **_sla(settings)}
         rendered = _spread(_PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text), values["report_refresh_seconds"])
         found.append(Migration(int(match.group(1)), entry.name, rendered, text.startswith("-- repeatable")))

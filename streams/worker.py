@@ -77,8 +77,8 @@ def wire(app: faust.App, pipeline: Pipeline) -> None:
 
     jobs = [(IdentitySync(pipeline), "identity sync", False),
             (StageEvaluation(pipeline, lambda: evaluator_client(settings), publish), "stage evaluation", True),
-            (DashboardSnapshots(pipeline, lambda: evaluator_client(settings)), "dashboard snapshots", True),
-            (traffic_job.TrafficClassification(pipeline, lambda: evaluator_client(settings)), "traffic classification",
+            (DashboardSnapshots(pipeline, lambda: background_client(settings)), "dashboard snapshots", True),
+            (traffic_job.TrafficClassification(pipeline, lambda: background_client(settings)), "traffic classification",
              True),
             (Report(pipeline), "report", False)]
     if settings.alerts_file is not None:  # rules checked here: a bad file stops the start, every problem named
@@ -98,6 +98,16 @@ def evaluator_client(settings: Settings):
         # scoring and storing (nice 19), so a busy worker's touches are not held up by it; a stage
         # tick of changed accounts, small and what a stage change waits for, does not (Store.urgent)
         client.set_client_setting("os_thread_priority", 19)
+    return client
+
+
+def background_client(settings: Settings):
+    """For the jobs nothing waits on within seconds (the dashboard's snapshots, the behaviour pass): in the
+    embedded engine one thread each besides the yield, as the reports (sinks/migrate.report_settings): on two it
+    took as long and twice the memory, and held the core the sink needed (BENCHMARKS.md)."""
+    client = evaluator_client(settings)
+    if settings.embedded_clickhouse:
+        client.set_client_setting("max_threads", 1)
     return client
 
 

@@ -124,15 +124,20 @@ def quantiles(latencies: list[float]) -> dict:
     return {"p50_s": q[49], "p95_s": q[94], "p99_s": q[98]}
 
 
-def rss_under_load(s: Settings, worker: harness.Proc, rate: int, seconds: float) -> list[float]:
+def rss_under_load(s: Settings, worker: harness.Proc, rate: int, seconds: float,
+                   beside: harness.Proc | None = None) -> tuple[list[float], list[dict[str, float]]]:
+    """The worker's RSS along the load, and at each sample the worker's memory_mb() with `beside`'s RSS."""
     load = start_load(s, rate, seconds)
-    samples = [worker.rss_mb()]
+    samples, parts = [], []
     started = time.perf_counter()
-    while load.poll() is None and time.perf_counter() - started < seconds + 60:
+    while True:
+        parts.append(worker.memory_mb() | ({"beside": beside.rss_mb()} if beside else {}))
+        samples.append(parts[-1].get("VmRSS", 0.0))
+        if load.poll() is not None or time.perf_counter() - started >= seconds + 60:
+            break
         time.sleep(min(5.0, max(0.5, seconds / 20)))
-        samples.append(worker.rss_mb())
     load.communicate(timeout=60)
-    return samples
+    return samples, parts
 
 
 def load_events(rnd: random.Random, n: int, occurred_at: str) -> list[dict]:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 
-from pulse.bench import SECTIONS, day_boundary, harness
+from pulse.bench import SECTIONS, day_boundary, harness, served_memory
 from pulse.support.waits import wait_until
 from pulse.bench.prepare import prefill, preload_registry, produce, settings_for, stored_all
 from pulse.bench.targets import targets
@@ -281,9 +281,11 @@ def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> Non
 
     hooks = harness.start_pulse("hooks", s, Path(s.data_dir).parent, f"http://127.0.0.1:{s.hooks_port}/health")
     try:
-        samples = fresh.rss_under_load(s, worker, plan.freshness_rate // 10, plan.memory_seconds)
+        samples, parts = fresh.rss_under_load(s, worker, plan.freshness_rate // 10, plan.memory_seconds)
     finally:
         hooks.stop()
+    # the engine's code is mapped from its library (RssFile); the rest is Python's and the engine's own memory
+    files = sorted(p.get("RssFile", 0.0) for p in parts)
     # ten points along the run: a leak climbs steadily, a cache fills and levels off
     series = [round(samples[round(i * (len(samples) - 1) / 10)]) for i in range(11)]
     # RSS is a saw-tooth (the engine's query memory comes and goes), so one sample at either end may
@@ -291,7 +293,8 @@ def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> Non
     third = max(1, len(samples) // 3)
     report.add("memory", rss_start_mb=samples[0], rss_end_mb=samples[-1], rss_max_mb=max(samples),
                growth_mb=samples[-1] - samples[0], floor_growth_mb=min(samples[-third:]) - min(samples[:third]),
-               seconds=plan.memory_seconds, offered_events_per_s=plan.freshness_rate // 10, rss_series_mb=series)
+               seconds=plan.memory_seconds, offered_events_per_s=plan.freshness_rate // 10, rss_series_mb=series,
+               rss_file_median_mb=files[len(files) // 2])
 
 
 # ---------------------------------------------------------------------------------------- hooks
@@ -346,6 +349,8 @@ def on_one_worker(report: Report, workdir: Path, bootstrap: str, workload: Workl
                 memory(report, s, worker, plan)
     finally:
         worker.stop()
+    if "memory" in want:  # the same store served, as on a server: which part of the memory is the worker's own
+        served_memory.measure(report, s, workdir, plan.freshness_rate // 10, plan.memory_seconds)
 
 
 def run(plan: Plan, out: Path, keep: bool = False, sections: tuple[str, ...] | None = None) -> Report:

@@ -26,12 +26,14 @@ from schemas.registry import AccountRecord
 from schemas.settings import Settings
 
 
-def _markers(n: int) -> list[AccountRecord]:
-    return [AccountRecord(account_id=f"bench-stage-{i}", name=f"Stage marker {i}", domains=(f"stage{i}.example",),
-                          is_target=True) for i in range(n)]
+def _markers(n: int, run: str) -> list[AccountRecord]:
+    """New accounts for this run: a store kept from an earlier run holds that run's markers, already engaged, whose
+    first touch here would change no stage (every marker then missing)."""
+    return [AccountRecord(account_id=f"bench-stage-{run}-{i}", name=f"Stage marker {i}",
+                          domains=(f"stage{run}-{i}.example",), is_target=True) for i in range(n)]
 
 
-def _follow(s: Settings, arrived: dict[str, float], stop: threading.Event, ready: threading.Event) -> None:
+def _follow(s: Settings, prefix: str, arrived: dict[str, float], stop: threading.Event, ready: threading.Event) -> None:
     """Record when each marker account's first stage change arrives on the topic."""
     from kafka import KafkaConsumer, TopicPartition
 
@@ -50,7 +52,7 @@ def _follow(s: Settings, arrived: dict[str, float], stop: threading.Event, ready
                 now = time.perf_counter()
                 for record in records:
                     account = json.loads(record.value)["account_id"]
-                    if account.startswith("bench-stage-"):
+                    if account.startswith(prefix):
                         arrived.setdefault(account, now)
     finally:
         consumer.close()
@@ -59,16 +61,17 @@ def _follow(s: Settings, arrived: dict[str, float], stop: threading.Event, ready
 def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
     from streams.producer import producer, publish_accounts
 
-    accounts = _markers(markers)
+    run = uuid.uuid4().hex[:8]
+    accounts, prefix = _markers(markers, run), f"bench-stage-{run}-"
     p = producer(s)
     publish_accounts(p, s, accounts)
     p.close()
-    wait_until(lambda: harness.sql(s, "SELECT count() FROM accounts FINAL WHERE startsWith(account_id, "
-                                      "'bench-stage-')") == str(markers), 120, 0.1, what="the stage marker accounts")
+    wait_until(lambda: harness.sql(s, f"SELECT count() FROM accounts FINAL WHERE startsWith(account_id, '{prefix}')")
+               == str(markers), 120, 0.1, what="the stage marker accounts")
     caught_up_s = _catch_up(s)
     arrived: dict[str, float] = {}
     stop, ready = threading.Event(), threading.Event()
-    follower = threading.Thread(target=_follow, args=(s, arrived, stop, ready), daemon=True)
+    follower = threading.Thread(target=_follow, args=(s, prefix, arrived, stop, ready), daemon=True)
     follower.start()
     ready.wait(60)
     run_started = datetime.now(timezone.utc)
@@ -77,7 +80,7 @@ def measure(s: Settings, rate: int, seconds: float, markers: int = 40) -> dict:
     started = time.perf_counter()
     for i, account in enumerate(accounts):
         time.sleep(max(0.0, started + i * seconds / markers - time.perf_counter()))
-        event = {"type": "email_open", "email": f"m@stage{i}.example", "campaign_id": "bench",
+        event = {"type": "email_open", "email": f"m@stage{run}-{i}.example", "campaign_id": "bench",
                  "occurred_at": datetime.now(timezone.utc).isoformat(), "event_id": str(uuid.uuid4())}
         _post(f"{s.hooks_url}/hooks/events", [event], s.hook_secrets[0])  # opens come signed
         accepted[account.account_id] = time.perf_counter()

@@ -56,6 +56,11 @@ def targets(r: dict) -> dict:
         memory = r["memory"]
         out[f"worker RSS flat (floor < 10% growth){across(r, 'memory')}"] = (
             memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"])
+    if "memory_served" in r:
+        served = r["memory_served"]
+        flat = served["worker_floor_growth_mb"] < 0.1 * served["worker_rss_start_mb"]
+        out[f"worker RSS < 1 GB and flat with its store served{across(r, 'memory_served')}"] = (
+            served["worker_rss_max_mb"] < 1024 and flat)
     return out
 
 

@@ -73,10 +73,13 @@ class Proc:
         return out
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return self.memory_mb().get("VmRSS", 0.0)
+
+    def memory_mb(self) -> dict[str, float]:
+        """VmRSS and its parts: RssFile is mapped files (the embedded engine's code, about 300 MB), RssAnon the rest."""
+        fields = ("VmRSS", "RssAnon", "RssFile")
+        lines = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        return {line.split(":")[0]: int(line.split()[1]) / 1024 for line in lines if line.split(":")[0] in fields}
 
 
 def cpu_seconds_of(stat: Path) -> float:

@@ -92,6 +92,24 @@ def test_every_report_refreshes_at_the_lowest_priority(engine):
     assert client.query(f"SELECT toString(p) FROM {db}.priority_probe").result_rows == [("19",)]
 
 
+def test_in_the_embedded_engine_each_refresh_takes_one_thread(engine):
+    """The engine shares the worker's cores: on two threads funnel_counts took as long at 100M, twice the memory,
+    and both cores a third of every minute (BENCHMARKS.md). A server's refreshes keep the server's threads."""
+    client, settings = engine
+    db = settings.database
+    for view in report_views(client, db):
+        shown = client.query(f"SHOW CREATE TABLE {db}.{view}").result_rows[0][0]
+        assert "max_threads = 1" in shown, view
+    served = settings.replace(clickhouse_url="http://pulse:secret@127.0.0.1:8123")
+    reports = {m.name: m.sql for m in load_migrations(served)}["0900_reports.sql"]
+    assert "os_thread_priority = 19" in reports and "max_threads" not in reports
+    client.command(f"CREATE MATERIALIZED VIEW {db}.threads_probe REFRESH EVERY 1 HOUR ENGINE = MergeTree "
+                   "ORDER BY tuple() AS SELECT getSetting('max_threads') AS t SETTINGS max_threads = 1")
+    client.command(f"SYSTEM REFRESH VIEW {db}.threads_probe")
+    client.command(f"SYSTEM WAIT VIEW {db}.threads_probe")
+    assert client.query(f"SELECT toString(t) FROM {db}.threads_probe").result_rows == [("1",)]
+
+
 def test_each_report_refreshes_in_its_own_second_of_the_period(engine):
     # all eighteen starting the same second ran side by side: their memory added up (BENCHMARKS.md, at 100M)
     client, settings = engine

@@ -25,7 +25,7 @@ def test_tiny_bench_runs_every_section(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text())
     for section in ("ceiling", "naive", "pipeline", "freshness", "stage_latency", "memory", "hooks_collect",
-                    "hooks_pixel", "hooks_open", "queries_20000", "scale_out", "shared_scale_out",
+                    "hooks_pixel", "hooks_open", "queries_20000", "scale_out", "shared_scale_out", "memory_served",
                     "revenue_queries", "funnel_queries"):
         assert section in data, f"{section} missing from {sorted(data)}"
     totals = {k: data["pipeline"][k] for k in ("stored", "stored_minutes", "aggregate_minutes", "expected_minutes")}
@@ -42,6 +42,10 @@ def test_tiny_bench_runs_every_section(tmp_path):
     memory = data["memory"]
     # a leak shows as a rising floor: the lowest RSS of the run's last third against its first
     assert len(memory["rss_series_mb"]) == 11 and isinstance(memory["floor_growth_mb"], float), memory
+    assert 0 < memory["rss_file_median_mb"] < memory["rss_max_mb"], memory  # the engine's code, mapped
+    served = data["memory_served"]  # the same store served: the worker without the engine in it, the store beside
+    assert 0 < served["worker_rss_max_mb"] and 0 < served["store_rss_max_mb"], served
+    assert any(key.startswith("worker RSS < 1 GB and flat with its store served") for key in data["targets"])
     assert data["scale_out"]["exact"] is True and data["scale_out"]["lost"] == 0
     shared = data["shared_scale_out"]  # 1, 2 and 3 workers on one shared store, each run exact
     assert [shared[f"workers_{n}_exact"] for n in (1, 2, 3)] == [True] * 3, shared

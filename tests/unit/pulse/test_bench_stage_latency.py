@@ -8,7 +8,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from pulse.bench.freshness import load_events
-from pulse.bench.stage_latency import latencies_of
+from pulse.bench.stage_latency import _markers, latencies_of
 from pulse.bench.targets import targets
 from schemas.validate import validate_body
 
@@ -39,3 +39,20 @@ def test_each_background_load_offers_new_touches_from_the_same_visitors():
     assert taken is not None and all(t.anonymous_id and t.engaged_seconds for t in taken)  # /collect keeps both
     assert not {e["event_id"] for e in first} & {e["event_id"] for e in again}
     assert len({e["event_id"] for e in first}) == 500
+
+
+def test_each_run_marks_new_accounts():
+    """A store kept from an earlier run holds that run's markers, engaged already: the same ids again changed no
+    stage, and every marker of a second run on the kept 100M store was missing (BENCHMARKS.md)."""
+    first, second = _markers(3, "run1"), _markers(3, "run2")
+    assert len({a.account_id for a in first + second}) == 6
+    assert not {d for a in first for d in a.domains} & {d for a in second for d in a.domains}
+    assert all(a.is_target and a.account_id.startswith("bench-stage-run1-") for a in first)
+
+
+def test_the_served_worker_is_judged_on_its_own_memory():
+    served = {"worker_rss_start_mb": 400.0, "worker_rss_max_mb": 450.0, "worker_floor_growth_mb": 10.0}
+    key = "worker RSS < 1 GB and flat with its store served"
+    assert targets({"memory_served": served}) == {key: True}
+    assert targets({"memory_served": served | {"worker_rss_max_mb": 1100.0}}) == {key: False}
+    assert targets({"memory_served": served | {"worker_floor_growth_mb": 60.0}}) == {key: False}
