@@ -140,6 +140,13 @@ def rss_under_load(s: Settings, worker: harness.Proc, rate: int, seconds: float,
     return samples, parts
 
 
+def floor_growth(samples: list[float]) -> float:
+    """RSS is a saw-tooth (the engine's query memory comes and goes), so one sample at either end may sit on a
+    peak: a leak shows as a rising floor, the lowest RSS of the last third over the first."""
+    third = max(1, len(samples) // 3)
+    return min(samples[-third:]) - min(samples[:third])
+
+
 def load_events(rnd: random.Random, n: int, occurred_at: str) -> list[dict]:
     """`n` page views of the background load as the snippet sends them to the public /collect: a visitor's
     cookie and engaged seconds, drawn from `rnd` (the same traffic at every run), the event ids new each time.

@@ -2,6 +2,7 @@
 text, and py-spy profiles."""
 from __future__ import annotations
 
+import secrets
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pulse.support.processes import Proc, env_for as _env_for, start_part
 from schemas.settings import Settings
 from sinks.sql_token import read_token
 
-__all__ = ["Proc", "Profiler", "env_for", "free_port", "sql", "start_broker", "start_pulse"]
+__all__ = ["Proc", "Profiler", "env_for", "free_port", "served", "sql", "start_broker", "start_pulse", "start_store"]
 
 
 def start_broker(workdir: Path) -> tuple[Proc, str]:
@@ -32,6 +33,20 @@ def env_for(settings: Settings) -> dict[str, str]:
 def start_pulse(kind: str, settings: Settings, workdir: Path, ready_url: str | None, extra_args=(),
                 timeout: float = 600) -> Proc:
     return start_part(kind, settings, workdir, ready_url, timeout, tuple(extra_args), env_for(settings))
+
+
+def served(settings: Settings) -> Settings:
+    """`settings` with its data directory served at a new port (`pulse store serve`), as a ClickHouse server is
+    reached: CLICKHOUSE_URL for the writers, CLICKHOUSE_READER_URL for the readers, each with a new password."""
+    port = free_port()
+    return settings.replace(clickhouse_url=f"http://pulse:{secrets.token_hex(12)}@127.0.0.1:{port}",
+                            clickhouse_reader_url=f"http://pulse_reader:{secrets.token_hex(12)}@127.0.0.1:{port}")
+
+
+def start_store(settings: Settings, workdir: Path) -> Proc:
+    """`pulse store serve` on the settings' data directory, at their CLICKHOUSE_URL's port (see `served`)."""
+    port = int(settings.clickhouse_url.rsplit(":", 1)[1])
+    return start_pulse("store", settings, workdir, f"http://127.0.0.1:{port}/ping", ("serve",))
 
 
 def sql(settings: Settings, query: str, timeout: float = 60) -> str:

@@ -288,11 +288,8 @@ def memory(report: Report, s: Settings, worker: harness.Proc, plan: Plan) -> Non
     files = sorted(p.get("RssFile", 0.0) for p in parts)
     # ten points along the run: a leak climbs steadily, a cache fills and levels off
     series = [round(samples[round(i * (len(samples) - 1) / 10)]) for i in range(11)]
-    # RSS is a saw-tooth (the engine's query memory comes and goes), so one sample at either end may
-    # sit on a peak: a leak shows as a rising floor, the lowest RSS of the last third over the first
-    third = max(1, len(samples) // 3)
     report.add("memory", rss_start_mb=samples[0], rss_end_mb=samples[-1], rss_max_mb=max(samples),
-               growth_mb=samples[-1] - samples[0], floor_growth_mb=min(samples[-third:]) - min(samples[:third]),
+               growth_mb=samples[-1] - samples[0], floor_growth_mb=fresh.floor_growth(samples),
                seconds=plan.memory_seconds, offered_events_per_s=plan.freshness_rate // 10, rss_series_mb=series,
                rss_file_median_mb=files[len(files) // 2])
 

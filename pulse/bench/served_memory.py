@@ -8,7 +8,7 @@ server's. Both, on one store in one run, say which part of the memory is whose.
 """
 from __future__ import annotations
 
-import secrets
+from contextlib import ExitStack
 from pathlib import Path
 
 from pulse.bench import day_boundary, harness
@@ -16,30 +16,18 @@ from pulse.bench import freshness as fresh
 from schemas.settings import Settings
 
 
-def served(s: Settings) -> Settings:
-    """`s` with its data directory served at a new port, as CLICKHOUSE_URL and CLICKHOUSE_READER_URL name it."""
-    port = harness.free_port()
-    return s.replace(clickhouse_url=f"http://pulse:{secrets.token_hex(12)}@127.0.0.1:{port}",
-                     clickhouse_reader_url=f"http://pulse_reader:{secrets.token_hex(12)}@127.0.0.1:{port}")
-
-
 def measure(report, s: Settings, workdir: Path, rate: int, seconds: float) -> None:
     """The served worker's RSS from ready through `seconds` of load at `rate`, and the store's beside it."""
-    t = served(s)
-    port = int(t.clickhouse_url.rsplit(":", 1)[1])
-    store = harness.start_pulse("store", t, workdir, f"http://127.0.0.1:{port}/ping", ("serve",))
-    try:
+    t = harness.served(s)
+    with ExitStack() as running:  # stopped in the reverse order, whichever of them failed to start
+        store = harness.start_store(t, workdir)
+        running.callback(store.stop)
         worker = harness.start_pulse("worker", t, workdir, f"http://127.0.0.1:{t.health_port}/health")
+        running.callback(worker.stop)
         hooks = harness.start_pulse("hooks", t, workdir, f"http://127.0.0.1:{t.hooks_port}/health")
-        try:
-            with day_boundary.watched(report, "memory_served", t):
-                samples, parts = fresh.rss_under_load(t, worker, rate, seconds, beside=store)
-        finally:
-            hooks.stop()
-            worker.stop()
-    finally:
-        store.stop()
-    third = max(1, len(samples) // 3)
+        running.callback(hooks.stop)
+        with day_boundary.watched(report, "memory_served", t):
+            samples, parts = fresh.rss_under_load(t, worker, rate, seconds, beside=store)
     report.add("memory_served", worker_rss_start_mb=samples[0], worker_rss_max_mb=max(samples),
-               worker_floor_growth_mb=min(samples[-third:]) - min(samples[:third]),
+               worker_floor_growth_mb=fresh.floor_growth(samples),
                store_rss_max_mb=max(p["beside"] for p in parts), seconds=seconds, offered_events_per_s=rate)

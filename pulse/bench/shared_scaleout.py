@@ -10,7 +10,6 @@ them is busy, not a linear speed-up.
 """
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 import time
@@ -39,8 +38,8 @@ def measure(workdir: Path, bootstrap: str, workload: Workload, plan, counts=(1, 
 
 def _run(workdir: Path, bootstrap: str, workload: Workload, plan, n: int) -> dict:
     workdir.mkdir(parents=True)
-    s = _shared_settings(settings_for(workdir, bootstrap, "store", plan.partitions))
-    store = harness.start_pulse("store", s, workdir, f"http://127.0.0.1:{_port(s)}/ping", ("serve",))
+    s = harness.served(settings_for(workdir, bootstrap, "store", plan.partitions)).replace(route_events=True)
+    store = harness.start_store(s, workdir)
     try:
         migrated = subprocess.run([sys.executable, "-m", "pulse.cli", "migrate"], env=harness.env_for(s),
                                   capture_output=True, text=True, timeout=300)
@@ -72,17 +71,6 @@ def _run(workdir: Path, bootstrap: str, workload: Workload, plan, n: int) -> dic
             "stored_minutes": minutes, "exact": (stored, minutes) == expected,
             "store_cpu_us_per_event": cpu[0] * per_event, "workers_cpu_us_per_event": sum(cpu[1:]) * per_event,
             "store_cpu_share": cpu[0] / seconds, "workers_cpu_share": sum(cpu[1:]) / seconds}
-
-
-def _shared_settings(s: Settings) -> Settings:
-    port = harness.free_port()
-    return s.replace(clickhouse_url=f"http://pulse:{secrets.token_hex(12)}@127.0.0.1:{port}",
-                     clickhouse_reader_url=f"http://pulse_reader:{secrets.token_hex(12)}@127.0.0.1:{port}",
-                     route_events=True)
-
-
-def _port(s: Settings) -> int:
-    return int(s.clickhouse_url.rsplit(":", 1)[1])
 
 
 def _query(s: Settings, sql: str) -> list[tuple]:

@@ -54,14 +54,19 @@ def targets(r: dict) -> dict:
         out[f"re-attribution of 1 % of accounts < 60 s at {sizes[-1]:,} touches"] = largest["reattribution_s"] < 60
     if "memory" in r:
         memory = r["memory"]
-        out[f"worker RSS flat (floor < 10% growth){across(r, 'memory')}"] = (
-            memory["floor_growth_mb"] < 0.1 * memory["rss_start_mb"])
+        out[f"worker RSS flat (floor < 10% growth){across(r, 'memory')}"] = flat(memory["floor_growth_mb"],
+                                                                                    memory["rss_start_mb"])
     if "memory_served" in r:
         served = r["memory_served"]
-        flat = served["worker_floor_growth_mb"] < 0.1 * served["worker_rss_start_mb"]
-        out[f"worker RSS < 1 GB and flat with its store served{across(r, 'memory_served')}"] = (
-            served["worker_rss_max_mb"] < 1024 and flat)
+        own = served["worker_rss_max_mb"] < 1024
+        out[f"worker RSS < 1 GB and flat with its store served{across(r, 'memory_served')}"] = own and flat(
+            served["worker_floor_growth_mb"], served["worker_rss_start_mb"])
     return out
+
+
+def flat(floor_growth_mb: float, start_mb: float) -> bool:
+    """A memory run's floor rose less than 10 % of where it started (pulse/bench/freshness.floor_growth)."""
+    return floor_growth_mb < 0.1 * start_mb
 
 
 def across(r: dict, section: str) -> str:
